@@ -1,0 +1,56 @@
+import type { CacheGeometry, KVBlock } from '../engine/kv-block.js';
+import { addBytes, type ByteBreakdown, type KVCacheMethod, type MethodDiagnostics, type StoreFactory, type TensorStore } from './types.js';
+
+/**
+ * A method that keeps every layer's K and V independently in a store (fp16 baseline, KIVI, RTN).
+ * Cross-layer methods implement KVCacheMethod directly.
+ */
+export class LayeredStoreMethod implements KVCacheMethod {
+  protected readonly keys: TensorStore[];
+  protected readonly values: TensorStore[];
+
+  constructor(readonly name: string, readonly geometry: CacheGeometry, factory: StoreFactory) {
+    const shape = { batch: geometry.batch, heads: geometry.kvHeads, headDim: geometry.headDim };
+    this.keys = Array.from({ length: geometry.layers }, () => factory(shape, 'key'));
+    this.values = Array.from({ length: geometry.layers }, () => factory(shape, 'value'));
+  }
+
+  get length(): number {
+    return this.keys[0]?.length ?? 0;
+  }
+
+  prefill(layers: readonly KVBlock[]): void {
+    this.append(layers);
+  }
+
+  append(layers: readonly KVBlock[]): void {
+    layers.forEach((b, l) => {
+      this.keys[l]!.append(b.k, b.tokens);
+      this.values[l]!.append(b.v, b.tokens);
+    });
+  }
+
+  restore(out: readonly KVBlock[]): void {
+    out.forEach((b, l) => {
+      this.keys[l]!.read(b.k);
+      this.values[l]!.read(b.v);
+    });
+  }
+
+  bytes(): ByteBreakdown {
+    const total: ByteBreakdown = {};
+    for (const s of [...this.keys, ...this.values]) addBytes(total, s.bytes());
+    return total;
+  }
+
+  diagnostics(): MethodDiagnostics {
+    const k = this.keys[0]?.diagnostics?.();
+    const v = this.values[0]?.diagnostics?.();
+    return k || v ? { layer0: { keys: k, values: v } } : {};
+  }
+
+  dispose(): void {
+    this.keys.length = 0;
+    this.values.length = 0;
+  }
+}

@@ -1,0 +1,119 @@
+import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
+
+/** Bumped when a record's shape changes; merge upgrades older records step by step. */
+export const SCHEMA_VERSION = 1;
+
+/** One unit of work, fully resolved. Its canonical JSON hashes to the cell id. */
+export interface CellSpec {
+  model: string;
+  method: string;
+  methodParams: Record<string, unknown>;
+  workload: string;
+  workloadParams: Record<string, unknown>;
+  batch: number;
+  seed: number;
+  runner: 'node' | 'browser';
+  ep: string;
+  /** Free-form label from the suite's matrix (e.g. an ablation name). */
+  label?: string;
+}
+
+/** Where a result came from. Deterministic fields (everything but timestamps) identify the setup. */
+export interface Provenance {
+  gitSha: string;
+  gitDirty: boolean;
+  packageVersion: string;
+  versions: Record<string, string>;
+  node?: string;
+  runner: 'node' | 'browser';
+  executionProvider: string;
+  /** WebGPU adapter (browser or Dawn) where known; `fallback` marks software adapters like SwiftShader. */
+  adapter?: { vendor: string; architecture: string; description?: string; fallback: boolean };
+  browser?: string;
+  cpu: string;
+  cpuCount: number;
+  platform: string;
+  suiteHash: string;
+  seed: number;
+}
+
+export interface LatencyStats {
+  mean: number;
+  median: number;
+  p90: number;
+  p99: number;
+}
+
+/** Metrics of an ok cell. Optional fields are those a workload does not produce. */
+export interface Metrics {
+  /** Exact KV bytes held at the end of the run (peak). */
+  kvBytes: number;
+  /** FP16 bytes for the same tokens and geometry. */
+  kvBytesBaseline: number;
+  compressionRatio: number;
+  /** Token slots per sequence at which kvBytes was measured. */
+  seqLen: number;
+  kvBytesByComponent: ByteBreakdown;
+  decodeTokensPerSecond?: number;
+  prefillTokensPerSecond?: number;
+  requestsPerSecond?: number;
+  ttftMs?: number;
+  tpotMs?: number;
+  ttft?: LatencyStats;
+  tpot?: LatencyStats;
+  itl?: LatencyStats;
+  e2e?: LatencyStats;
+  /** Time spent in cache operations (restore + append) per decode step, ms, median. */
+  cacheOpMsPerStep?: number;
+  modelMsPerStep?: number;
+  peakRssBytes?: number;
+  modelWeightBytes?: number;
+  /** Repeat-level values (e.g. decode tokens/s of each repeat) for medians and CIs. */
+  repeats?: Record<string, number[]>;
+  [extra: string]: unknown;
+}
+
+/** Accuracy of one task, with the paired difference against FP16 where FP16 ran too. */
+export interface TaskScore {
+  task: string;
+  metric: string;
+  score: number;
+  n: number;
+  /** Per-item scores, in item order, so paired statistics can be recomputed at merge/report time. */
+  items?: number[];
+  /** Agreement with FP16's output on the same item: token match rate and ROUGE-L (mean). */
+  agreement?: { tokenMatch: number; rougeL: number };
+  deltaVsFp16?: { mean: number; lo: number; hi: number };
+  byLength?: Record<string, { score: number; n: number }>;
+}
+
+interface RecordBase {
+  schemaVersion: number;
+  cellId: string;
+  suite: string;
+  cell: CellSpec;
+  provenance: Provenance;
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface OkRecord extends RecordBase {
+  status: 'ok';
+  metrics: Metrics;
+  tasks?: TaskScore[];
+  diagnostics?: MethodDiagnostics;
+  /** Generated tokens of the first sequences (for agreement checks and golden tests). */
+  sampleTokens?: number[][];
+}
+
+export interface ErroredRecord extends RecordBase {
+  status: 'errored';
+  error: { name: string; message: string; stack?: string };
+}
+
+export interface SkippedRecord extends RecordBase {
+  status: 'skipped';
+  reason: string;
+}
+
+export type CellResult = OkRecord | ErroredRecord | SkippedRecord;
