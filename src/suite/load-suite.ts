@@ -1,0 +1,211 @@
+import { Ajv } from 'ajv';
+import schema from '../../configs/suite.schema.json' with { type: 'json' };
+import { didYouMean, HarnessError } from '../errors.js';
+import { getMethod, methodNames, resolveMethodParams } from '../methods/registry.js';
+import { canonicalJson, hash64 } from '../results/canonical-json.js';
+import { formatPath, parseYamlWithPositions, pointerToPath, type PositionedDoc } from './parse-yaml.js';
+import type { ResolvedSuite, ResolvedWorkload, SuiteSpec } from './types.js';
+
+/** File access injected by the host (Node reads disk; tests may use a map). */
+export interface SuiteFiles {
+  read(path: string): string;
+  exists(path: string): boolean;
+  /** Resolve `rel` against the folder of file `from`. */
+  resolve(from: string, rel: string): string;
+}
+
+/** Names the suite may use for workloads, with their parameter defaults. Injected to keep this module free of engine imports. */
+export type WorkloadCatalogue = Record<string, { defaults: Record<string, unknown> }>;
+
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
+const validateFull = ajv.compile(schema);
+const validateFragment = ajv.compile({ ...schema, required: [] });
+
+/**
+ * Load a suite:
+ * 1. parse the file and its includes, keeping positions;
+ * 2. check each file against the schema (so errors point at the file that has them);
+ * 3. merge includes under the suite's own fields and check the result;
+ * 4. check method, workload and parameter names and model card paths;
+ * 5. apply defaults.
+ */
+export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCatalogue): ResolvedSuite {
+  const docs: PositionedDoc[] = [];
+  const merged = loadWithIncludes(file, files, docs, 0);
+  checkSchema(validateFull, merged, docs);
+  const spec = merged as unknown as SuiteSpec;
+  const locate = (path: (string | number)[]) => locateIn(docs, path);
+  const fail = (path: (string | number)[], msg: string, hint?: string): never => {
+    throw new HarnessError('suite.invalid', msg, { ...locate(path), field: formatPath(path) }, hint);
+  };
+
+  const models = spec.models.map((m, i) => {
+    const owner = docs.find((d) => d.locate(['models', i, 'card'])) ?? docs[0]!;
+    const card = files.resolve(owner.file, m.card);
+    if (!files.exists(card)) fail(['models', i, 'card'], `model card not found: ${card}`, 'give a model.json (or a folder holding one), relative to the suite file');
+    return { id: m.id ?? m.card.replace(/\/?model\.json$/, '').split('/').filter(Boolean).pop() ?? m.card, card };
+  });
+
+  const methods = spec.methods.map((m, i) => {
+    const entry = typeof m === 'string' ? { name: m } : m;
+    const path = typeof m === 'string' ? ['methods', i] : ['methods', i, 'name'];
+    if (!getMethod(entry.name)) fail(path, `unknown method "${entry.name}"`, didYouMean(entry.name, methodNames()) ?? `known: ${methodNames().join(', ')}`);
+    let params: Record<string, unknown> = {};
+    try {
+      params = resolveMethodParams(entry.name, entry.params ?? {});
+    } catch (e) {
+      fail(['methods', i, 'params'], (e as Error).message);
+    }
+    return { name: entry.name, ...(entry.label ? { label: entry.label } : {}), params };
+  });
+  const labels = new Set(methods.map((m) => m.label ?? m.name));
+  if (labels.size !== methods.length) fail(['methods'], 'two methods share a name; give them distinct labels');
+
+  const suiteBatch = toList(spec.batch ?? 1);
+  const workloadsResolved: ResolvedWorkload[] = spec.workloads.map((w, i) => {
+    const entry = typeof w === 'string' ? { name: w } : w;
+    const path = typeof w === 'string' ? ['workloads', i] : ['workloads', i, 'name'];
+    const cat = workloads[entry.name];
+    if (!cat) fail(path, `unknown workload "${entry.name}"`, didYouMean(entry.name, Object.keys(workloads)) ?? `known: ${Object.keys(workloads).join(', ')}`);
+    for (const k of Object.keys(entry.params ?? {})) {
+      if (!(k in cat!.defaults)) fail(['workloads', i, 'params', k], `workload "${entry.name}" has no parameter "${k}"`, didYouMean(k, Object.keys(cat!.defaults)) ?? `known: ${Object.keys(cat!.defaults).join(', ')}`);
+    }
+    for (const [j, name] of (entry.methods ?? []).entries()) {
+      if (!labels.has(name)) fail(['workloads', i, 'methods', j], `no method "${name}" in this suite`, didYouMean(name, [...labels]));
+    }
+    return {
+      name: entry.name,
+      ...(entry.label ? { label: entry.label } : {}),
+      batch: entry.batch !== undefined ? toList(entry.batch) : suiteBatch,
+      ...(entry.methods ? { methods: entry.methods } : {}),
+      params: { ...cat!.defaults, ...(entry.params ?? {}) },
+    };
+  });
+
+  return {
+    name: spec.name,
+    description: spec.description ?? '',
+    file,
+    seed: spec.seed ?? 0,
+    runner: spec.runner ?? 'node',
+    ep: spec.ep ?? (spec.runner === 'browser' ? 'wasm' : 'cpu'),
+    repeats: spec.repeats ?? 1,
+    warmup: spec.warmup ?? 1,
+    models,
+    methods,
+    workloads: workloadsResolved,
+  };
+}
+
+export function suiteHash(suite: ResolvedSuite): string {
+  // The file path does not change what runs.
+  const { file: _file, ...rest } = suite;
+  return hash64(canonicalJson(rest));
+}
+
+function toList(b: number | number[]): number[] {
+  return Array.isArray(b) ? b : [b];
+}
+
+function loadWithIncludes(file: string, files: SuiteFiles, docs: PositionedDoc[], depth: number): Record<string, unknown> {
+  if (depth > 8) throw new HarnessError('suite.include', 'includes nested too deeply (a cycle?)', { file });
+  let text: string;
+  try {
+    text = files.read(file);
+  } catch {
+    throw new HarnessError('suite.missing', `cannot read suite file`, { file });
+  }
+  const doc = parseYamlWithPositions(text, file);
+  if (doc.value === null || typeof doc.value !== 'object' || Array.isArray(doc.value)) {
+    throw new HarnessError('suite.invalid', 'a suite must be a YAML mapping (name:, models:, methods:, workloads:)', { file, line: 1 });
+  }
+  docs.push(doc);
+  checkSchema(validateFragment, doc.value, [doc]);
+  const own = doc.value as Record<string, unknown>;
+  let merged: Record<string, unknown> = {};
+  for (const [i, inc] of ((own.include as string[] | undefined) ?? []).entries()) {
+    const path = files.resolve(file, inc);
+    if (!files.exists(path)) {
+      const pos = doc.locate(['include', i]);
+      throw new HarnessError('suite.include', `included file not found: ${path}`, { file, ...pos, field: `include[${i}]` });
+    }
+    merged = { ...merged, ...loadWithIncludes(path, files, docs, depth + 1) };
+  }
+  const { include: _inc, ...rest } = own;
+  return { ...merged, ...rest };
+}
+
+function locateIn(docs: PositionedDoc[], path: (string | number)[]): { file: string; line?: number; col?: number } {
+  // The suite file wins over includes, as in the merge; the deepest match wins.
+  let best: { file: string; line?: number; col?: number; depth: number } = { file: docs[0]!.file, depth: -1 };
+  for (const d of docs) {
+    for (let n = path.length; n > best.depth; n--) {
+      const pos = d.locate(path.slice(0, n));
+      if (pos && hasPath(d.value, path.slice(0, n))) {
+        if (n > best.depth) best = { file: d.file, ...pos, depth: n };
+        break;
+      }
+    }
+  }
+  const { depth: _d, ...loc } = best;
+  return loc;
+}
+
+function hasPath(value: unknown, path: (string | number)[]): boolean {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || !(k in (v as object))) return false;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return true;
+}
+
+type Validator = ((v: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[] | null };
+
+function checkSchema(validate: Validator, value: unknown, docs: PositionedDoc[]): void {
+  if (validate(value)) return;
+  const errors = validate.errors ?? [];
+  // oneOf produces one error per branch; the most specific (deepest) is the useful one.
+  const e = [...errors].sort((a, b) => pointerToPath(b.instancePath).length - pointerToPath(a.instancePath).length || rank(a.keyword) - rank(b.keyword))[0]!;
+  const path = pointerToPath(e.instancePath);
+  let msg = e.message ?? 'invalid';
+  let hint: string | undefined;
+  if (e.keyword === 'additionalProperties') {
+    const extra = String(e.params.additionalProperty);
+    path.push(extra);
+    const allowed = allowedKeys(path.slice(0, -1));
+    msg = `unknown field "${extra}"`;
+    hint = didYouMean(extra, allowed) ?? (allowed.length ? `allowed: ${allowed.join(', ')}` : undefined);
+  } else if (e.keyword === 'required') {
+    msg = `missing required field "${String(e.params.missingProperty)}"`;
+  } else if (e.keyword === 'enum') {
+    msg = `${msg}: ${JSON.stringify(e.params.allowedValues)}`;
+  }
+  const got = valueAt(value, path);
+  if (e.keyword !== 'additionalProperties' && e.keyword !== 'required') msg += `, got ${JSON.stringify(got)}`;
+  throw new HarnessError('suite.invalid', msg, { ...locateIn(docs, path), field: formatPath(path) || '(top level)' }, hint);
+}
+
+function rank(keyword: string): number {
+  return ['additionalProperties', 'required', 'enum', 'type'].includes(keyword) ? 0 : 1;
+}
+
+function valueAt(value: unknown, path: (string | number)[]): unknown {
+  let v = value;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
+  return v;
+}
+
+function allowedKeys(path: (string | number)[]): string[] {
+  const named = path.filter((p) => typeof p === 'string') as string[];
+  type S = { properties?: Record<string, S>; items?: S | { oneOf?: S[] }; oneOf?: S[] };
+  let s: S | undefined = schema as unknown as S;
+  for (const key of named) {
+    const props: Record<string, S> | undefined = s?.properties;
+    s = props?.[key];
+    if (!s) return [];
+    const items = s.items as (S & { oneOf?: S[] }) | undefined;
+    if (items) s = items.oneOf?.find((o) => o.properties) ?? items;
+  }
+  return Object.keys(s?.properties ?? {});
+}

@@ -1,0 +1,39 @@
+import { cellId } from '../results/cell-id.js';
+import type { CellSpec } from '../results/record.js';
+import type { ResolvedSuite } from './types.js';
+
+export interface PlannedCell {
+  id: string;
+  spec: CellSpec;
+  /** Card path of the cell's model (not part of the id: moving a file does not change a cell). */
+  modelCard: string;
+}
+
+/** Expand models × workloads × methods × batch sizes into cells, sorted by id (shards rely on it). */
+export function planCells(suite: ResolvedSuite): PlannedCell[] {
+  const cells: PlannedCell[] = [];
+  for (const model of suite.models) {
+    for (const w of suite.workloads) {
+      for (const m of suite.methods) {
+        const label = m.label ?? m.name;
+        if (w.methods && !w.methods.includes(label) && !w.methods.includes(m.name)) continue;
+        for (const batch of w.batch) {
+          const spec: CellSpec = {
+            model: model.id,
+            method: m.name,
+            methodParams: m.params,
+            workload: w.name,
+            workloadParams: w.params,
+            batch,
+            seed: suite.seed,
+            runner: suite.runner,
+            ep: suite.ep,
+            ...(m.label || w.label ? { label: [w.label, m.label].filter(Boolean).join('/') } : {}),
+          };
+          cells.push({ id: cellId(spec), spec, modelCard: model.card });
+        }
+      }
+    }
+  }
+  return cells.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

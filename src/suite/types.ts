@@ -1,0 +1,64 @@
+/** The suite as the user wrote it (after includes are merged); optional fields may be absent. */
+export interface SuiteSpec {
+  name: string;
+  description?: string;
+  include?: string[];
+  seed?: number;
+  runner?: 'node' | 'browser';
+  ep?: 'cpu' | 'webgpu' | 'cuda' | 'wasm';
+  repeats?: number;
+  warmup?: number;
+  batch?: number | number[];
+  models: { id?: string; card: string }[];
+  methods: (string | MethodEntrySpec)[];
+  workloads: (string | WorkloadEntrySpec)[];
+}
+
+export interface MethodEntrySpec {
+  name: string;
+  label?: string;
+  params?: Record<string, unknown>;
+}
+
+export interface WorkloadEntrySpec {
+  name: string;
+  label?: string;
+  batch?: number | number[];
+  methods?: string[];
+  params?: Record<string, unknown>;
+}
+
+export interface ResolvedModel {
+  id: string;
+  /** Card path as resolved against the suite file. */
+  card: string;
+}
+
+export interface ResolvedMethod {
+  name: string;
+  label?: string;
+  params: Record<string, unknown>;
+}
+
+export interface ResolvedWorkload {
+  name: string;
+  label?: string;
+  batch: number[];
+  methods?: string[];
+  params: Record<string, unknown>;
+}
+
+/** Includes merged, defaults applied, names checked. Hashing it gives the suite hash. */
+export interface ResolvedSuite {
+  name: string;
+  description: string;
+  file: string;
+  seed: number;
+  runner: 'node' | 'browser';
+  ep: 'cpu' | 'webgpu' | 'cuda' | 'wasm';
+  repeats: number;
+  warmup: number;
+  models: ResolvedModel[];
+  methods: ResolvedMethod[];
+  workloads: ResolvedWorkload[];
+}
