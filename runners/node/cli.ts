@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { HarnessError } from '../../src/errors.js';
+import { getMethod, methodNames } from '../../src/methods/registry.js';
+import { workloadCatalogue } from '../../src/runs/catalogue.js';
+import { loadSuite } from '../../src/suite/load-suite.js';
+import { planCells } from '../../src/suite/plan.js';
+import { packageVersion } from './provenance.js';
+import { runCommand } from './run-command.js';
+import { nodeSuiteFiles } from './suite-files.js';
+import { resolve } from 'node:path';
+
+const program = new Command();
+program
+  .name('minicache-bench')
+  .description(
+    'Benchmark KV-cache compression (MiniCache, KIVI, their composition) on real models.\n' +
+      'YAML suites expand models x methods x workloads x batch sizes into cells; each finished cell\n' +
+      'is appended to OUT/results.jsonl, so runs resume, shard and merge.',
+  )
+  .version(packageVersion())
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('Run a suite: every cell of models x methods x workloads x batch sizes')
+  .argument('<suite>', 'suite YAML file (see suites/ and configs/suite.schema.json)')
+  .option('-o, --out <dir>', 'output folder for results.jsonl and manifest.json (default: out/<suite name>)')
+  .option('--resume', 'continue a run in --out: cells already ok are skipped, nothing is duplicated')
+  .option('--shard <i/n>', 'run only shard i of n (deterministic partition by cell id; combine with `merge`)')
+  .addOption(new Option('--ep <ep>', 'execution provider (overrides the suite)').choices(['cpu', 'webgpu', 'cuda', 'wasm']))
+  .addOption(new Option('--runner <runner>', 'where the engine runs (overrides the suite)').choices(['node', 'browser']))
+  .option('-q, --quiet', 'no progress output')
+  .addHelpText(
+    'after',
+    '\nExecution providers: node runner: cpu (default), webgpu (Dawn over Vulkan), cuda (needs onnxruntime-node with CUDA);\n' +
+      'browser runner: wasm, webgpu. Interrupt with Ctrl-C: finished cells are kept; rerun with --resume.',
+  )
+  .action(async (suite: string, o) => {
+    const ac = new AbortController();
+    process.once('SIGINT', () => {
+      process.stderr.write('\ninterrupted: finishing nothing more; finished cells are in results.jsonl (rerun with --resume)\n');
+      ac.abort();
+    });
+    const s = await runCommand(suite, { ...o, signal: ac.signal });
+    process.stderr.write(`done: ${s.ok} ok, ${s.errored} errored, ${s.skipped} already done (of ${s.planned} cells) → ${s.outDir}\n`);
+    if (ac.signal.aborted) process.exitCode = 130;
+    else if (s.errored > 0) process.exitCode = 1;
+  });
+
+program
+  .command('validate')
+  .description('Check a suite (schema, names, files) and list its cells without running them')
+  .argument('<suite>', 'suite YAML file')
+  .action((suite: string) => {
+    const s = loadSuite(resolve(suite), nodeSuiteFiles, workloadCatalogue());
+    const cells = planCells(s);
+    for (const c of cells) console.log(`${c.id}  ${c.spec.model} ${c.spec.workload} ${c.spec.label ?? c.spec.method} batch=${c.spec.batch}`);
+    console.log(`${s.name}: ${cells.length} cells`);
+  });
+
+program
+  .command('report')
+  .description('Write DIR/report.html (self-contained, Vega-Lite charts), DIR/charts/*.svg|png and DIR/summary.md')
+  .argument('<dir>', 'a run folder holding results.jsonl')
+  .action(async (dir: string) => {
+    const { reportCommand } = await import('./report-command.js');
+    process.exitCode = await reportCommand(dir, {});
+  });
+
+program
+  .command('gate')
+  .description('Check results against rules (vs FP16 in the run, vs a baseline run, absolute); exit 0 pass, 1 regression, 2 unusable input')
+  .argument('<dir>', 'a run folder holding results.jsonl')
+  .option('--baseline <dir>', 'baseline run folder for relative rules (never modified)')
+  .option('--config <file>', 'gate rules', 'configs/gates.yaml')
+  .action(async (dir: string, o) => {
+    const { gateCommand } = await import('./gate-command.js');
+    process.exitCode = await gateCommand(dir, o);
+  });
+
+program
+  .command('merge')
+  .description('Merge shard folders into one run folder (dedupe by cell id; a merged run equals an unsharded one)')
+  .argument('<dirs...>', 'shard run folders')
+  .requiredOption('--out <dir>', 'merged run folder')
+  .action(async (dirs: string[], o) => {
+    const { mergeCommand } = await import('./merge-command.js');
+    process.exitCode = await mergeCommand(dirs, o);
+  });
+
+program
+  .command('reproduce')
+  .description("Reproduce the MiniCache paper's tables and figures on the embedded model (or --model) and write the HTML report")
+  .option('--quick', 'a reduced run for CI (about 3 minutes on 2 CPU cores)')
+  .option('--model <dir>', 'your model: a folder with model.json (ONNX decoder with KV I/O + tokenizer.json)')
+  .option('--longbench <dir>', 'official LongBench v1 data folder (<task>.jsonl files)')
+  .addOption(new Option('--ep <ep>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']))
+  .option('-o, --out <dir>', 'output folder', 'out/paper')
+  .option('--resume', 'continue an interrupted reproduction')
+  .action(async (o) => {
+    const { reproduceCommand } = await import('./reproduce-command.js');
+    process.exitCode = await reproduceCommand(o);
+  });
+
+program
+  .command('list')
+  .description('List the registered methods and workloads with their parameters and defaults')
+  .action(() => {
+    console.log('methods:');
+    for (const n of methodNames()) console.log(`  ${n.padEnd(16)} ${getMethod(n)!.description}\n  ${''.padEnd(16)} ${JSON.stringify(getMethod(n)!.defaults)}`);
+    console.log('workloads:');
+    for (const [n, w] of Object.entries(workloadCatalogue())) console.log(`  ${n.padEnd(16)} ${JSON.stringify(w.defaults)}`);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  if (e instanceof HarnessError) {
+    process.stderr.write(`error: ${e.format()}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
+});

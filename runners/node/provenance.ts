@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, platform, arch, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Provenance } from '../../src/results/record.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root: dist/runners/node → ../../..; runners/node (vitest) → ../.. */
+export const projectRoot = (() => {
+  for (const up of ['../..', '../../..']) {
+    const dir = join(here, up);
+    try {
+      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === 'minicache-bench') return dir;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return process.cwd();
+})();
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const require = createRequire(join(projectRoot, 'package.json'));
+function versionOf(pkg: string): string {
+  try {
+    return JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')).version;
+  } catch {
+    try {
+      // Packages whose exports hide package.json.
+      return JSON.parse(readFileSync(join(projectRoot, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+    } catch {
+      return 'unknown';
+    }
+  }
+}
+
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
+}
+
+export interface ProvenanceInput {
+  runner: 'node' | 'browser';
+  executionProvider: string;
+  suiteHash: string;
+  seed: number;
+  adapter?: Provenance['adapter'];
+  browser?: string;
+}
+
+export function collectProvenance(input: ProvenanceInput): Provenance {
+  const sha = git(['rev-parse', 'HEAD']) ?? 'unknown';
+  const dirty = (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
+  const versions = Object.fromEntries(
+    ['onnxruntime-node', 'onnxruntime-web', 'tinybench', 'playwright-core', 'vega', 'vega-lite', 'yaml'].map((p) => [p, versionOf(p)]),
+  );
+  const c = cpus();
+  return {
+    gitSha: sha,
+    gitDirty: dirty,
+    packageVersion: packageVersion(),
+    versions,
+    node: process.version,
+    runner: input.runner,
+    executionProvider: input.executionProvider,
+    ...(input.adapter ? { adapter: input.adapter } : {}),
+    ...(input.browser ? { browser: input.browser } : {}),
+    cpu: c[0]?.model ?? 'unknown',
+    cpuCount: c.length,
+    platform: `${platform()}-${arch()} ${release()}`,
+    suiteHash: input.suiteHash,
+    seed: input.seed,
+  };
+}

@@ -1,0 +1,198 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { HarnessError } from '../../src/errors.js';
+import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
+import { SCHEMA_VERSION, type CellResult } from '../../src/results/record.js';
+import { workloadCatalogue, getWorkload } from '../../src/runs/catalogue.js';
+import { baselineKey, executionOrder, runCell } from '../../src/runs/run-cell.js';
+import type { WorkloadOutput } from '../../src/runs/workload.js';
+import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
+import { planCells, type PlannedCell } from '../../src/suite/plan.js';
+import type { ResolvedSuite } from '../../src/suite/types.js';
+import { loadModel } from './load-model.js';
+import { Progress } from './progress.js';
+import { collectProvenance } from './provenance.js';
+import { ResultsSink } from './results-sink.js';
+import { cardFile, nodeSuiteFiles } from './suite-files.js';
+
+export interface RunOptions {
+  out?: string;
+  resume?: boolean;
+  shard?: string;
+  ep?: string;
+  runner?: string;
+  quiet?: boolean;
+  /** Suite-level overrides applied after loading (from CLI flags such as --model). */
+  override?: (suite: ResolvedSuite) => ResolvedSuite;
+  /** Browser runner hook: runs cells in a page instead of in this process. */
+  signal?: AbortSignal;
+}
+
+export interface RunSummary {
+  outDir: string;
+  planned: number;
+  skipped: number;
+  ok: number;
+  errored: number;
+}
+
+/** Parse "i/n" (1-based i). */
+export function parseShard(s: string): { index: number; total: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = m ? Number(m[1]) : NaN;
+  const total = m ? Number(m[2]) : NaN;
+  if (!m || total < 1 || index < 1 || index > total) throw new HarnessError('cli.shard', `--shard must be i/n with 1 ≤ i ≤ n, got "${s}"`);
+  return { index, total };
+}
+
+/** Cells sorted by id, dealt round-robin: deterministic and balanced. */
+export function selectShard<T extends { id: string }>(cells: T[], index: number, total: number): T[] {
+  return [...cells].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).filter((_, i) => i % total === index - 1);
+}
+
+/**
+ * `minicache-bench run SUITE`:
+ * 1. load and check the suite (file:line errors), apply CLI overrides;
+ * 2. plan cells, take this shard, drop cells already ok in the output folder (--resume);
+ * 3. write manifest.json (provenance + resolved suite);
+ * 4. run the cells (FP16 first in each group), appending each record as it finishes.
+ */
+export async function runCommand(suitePath: string, opts: RunOptions): Promise<RunSummary> {
+  const file = resolve(suitePath);
+  let suite = loadSuite(file, nodeSuiteFiles, workloadCatalogue());
+  if (opts.ep) suite = { ...suite, ep: opts.ep as ResolvedSuite['ep'] };
+  if (opts.runner) suite = { ...suite, runner: opts.runner as ResolvedSuite['runner'] };
+  if (opts.override) suite = opts.override(suite);
+  checkEp(suite);
+  const hash = suiteHash(suite);
+  const outDir = resolve(opts.out ?? `out/${suite.name}`);
+  const sink = new ResultsSink(outDir);
+  const previous = sink.read();
+  if (previous.length > 0 && !opts.resume) {
+    throw new HarnessError('run.exists', `${outDir} already holds results`, { file: sink.file }, 'pass --resume to continue that run, or --out to write elsewhere');
+  }
+  if (opts.resume && previous.some((r) => r.provenance.suiteHash !== hash)) {
+    throw new HarnessError('run.resume', `${outDir} holds results of a different suite (its hash differs)`, { file: sink.file }, 'use another --out');
+  }
+
+  let cells = planCells(suite);
+  const planned = cells.length;
+  if (opts.shard) {
+    const { index, total } = parseShard(opts.shard);
+    cells = selectShard(cells, index, total);
+  }
+  const done = new Set(previous.filter((r) => r.status === 'ok').map((r) => r.cellId));
+  const todo = executionOrder(cells.filter((c) => !done.has(c.id)));
+
+  const provenance = collectProvenance({ runner: suite.runner, executionProvider: suite.ep, suiteHash: hash, seed: suite.seed });
+  sink.writeJson('manifest.json', {
+    schemaVersion: SCHEMA_VERSION,
+    suite,
+    suiteHash: hash,
+    shard: opts.shard ?? null,
+    cells: cells.map((c) => ({ id: c.id, ...c.spec })),
+    provenance,
+    updatedAt: new Date().toISOString(),
+  });
+
+  const progress = Progress.auto(Boolean(opts.quiet), todo.length);
+  const summary: RunSummary = { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 };
+  if (suite.runner === 'browser') {
+    throw new HarnessError('run.runner', 'the browser runner is not part of this build yet', { file: suite.file, field: 'runner' }, 'use runner: node');
+  }
+
+  const models = new Map<string, Promise<{ backend: InferenceBackend; tokenizer: Tokenizer }>>();
+  const baselines = new Map<string, WorkloadOutput>();
+  try {
+    for (const [i, cell] of todo.entries()) {
+      if (opts.signal?.aborted) break;
+      progress.cellStart(i, describe(cell));
+      let record: CellResult;
+      let output: WorkloadOutput | undefined;
+      try {
+        const cardPath = cardFile(cell.modelCard);
+        if (!models.has(cardPath)) models.set(cardPath, loadModel(cardPath, { ep: suite.ep as 'cpu' | 'webgpu' | 'cuda' }));
+        const { backend, tokenizer } = await models.get(cardPath)!;
+        const data = loadData(cell, suite.file);
+        ({ record, output } = await runCell(cell.id, cell.spec, {
+          backend,
+          tokenizer,
+          data,
+          provenance,
+          suite: suite.name,
+          repeats: suite.repeats,
+          warmup: suite.warmup,
+          ...(baselines.has(baselineKey(cell.spec)) ? { baseline: baselines.get(baselineKey(cell.spec))! } : {}),
+          onProgress: (d, t, note) => progress.update(d, t, note),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        }));
+      } catch (e) {
+        // Failing to load a model or its data is this cell's error; the run goes on.
+        const err = e as Error;
+        record = {
+          schemaVersion: SCHEMA_VERSION,
+          cellId: cell.id,
+          suite: suite.name,
+          cell: cell.spec,
+          provenance,
+          startedAt: new Date().toISOString(),
+          durationMs: 0,
+          status: 'errored',
+          error: { name: err.name, message: err instanceof HarnessError ? err.format() : err.message },
+        };
+      }
+      if (opts.signal?.aborted) break; // an aborted cell is not recorded: --resume reruns it
+      if (record.status === 'ok' && cell.spec.method === 'fp16' && output) baselines.set(baselineKey(cell.spec), output);
+      sink.append(record);
+      if (record.status === 'ok') summary.ok++;
+      else summary.errored++;
+      progress.cellEnd(record.status, record.status === 'ok' ? headline(record) : record.status === 'errored' ? record.error.message.split('\n')[0]! : '');
+    }
+  } finally {
+    progress.stop();
+    for (const m of models.values()) await m.then((x) => x.backend.dispose()).catch(() => {});
+  }
+  return summary;
+}
+
+function describe(c: PlannedCell): string {
+  const s = c.spec;
+  return `${s.model} ${s.workload} ${s.label ?? s.method} b=${s.batch}`;
+}
+
+function headline(r: CellResult): string {
+  if (r.status !== 'ok') return '';
+  const m = r.metrics;
+  const parts = [`ratio ${m.compressionRatio.toFixed(2)}x @${m.seqLen}`];
+  if (m.decodeTokensPerSecond) parts.push(`decode ${m.decodeTokensPerSecond.toFixed(1)} tok/s`);
+  for (const t of r.tasks ?? []) parts.push(`${t.task} ${t.score}`);
+  return parts.join(', ');
+}
+
+function checkEp(suite: ResolvedSuite): void {
+  const ok = suite.runner === 'browser' ? ['wasm', 'webgpu'] : ['cpu', 'webgpu', 'cuda'];
+  if (!ok.includes(suite.ep)) {
+    throw new HarnessError('run.ep', `execution provider "${suite.ep}" is not available in the ${suite.runner} runner (choose ${ok.join(' or ')})`, { file: suite.file, field: 'ep' });
+  }
+}
+
+/** Read the files a cell's workload asks for: `model:` paths from the model folder, others from the suite's folder. */
+export function loadData(cell: PlannedCell, suiteFile: string): Map<string, string> {
+  const workload = getWorkload(cell.spec.workload)!;
+  const data = new Map<string, string>();
+  for (const name of workload.dataFiles(cell.spec.workloadParams)) {
+    const optional = name.endsWith('?');
+    const bare = optional ? name.slice(0, -1) : name;
+    const path = bare.startsWith('model:')
+      ? resolve(dirname(cardFile(cell.modelCard)), bare.slice('model:'.length))
+      : isAbsolute(bare)
+        ? bare
+        : resolve(dirname(suiteFile), bare);
+    if (!existsSync(path)) {
+      if (optional) continue;
+      throw new HarnessError('data.missing', `data file not found: ${path}`, { file: suiteFile, field: `workloads(${cell.spec.workload}).params` });
+    }
+    data.set(name, readFileSync(path, 'utf8'));
+  }
+  return data;
+}

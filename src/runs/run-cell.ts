@@ -1,0 +1,88 @@
+import type { InferenceBackend, Tokenizer } from '../engine/backend.js';
+import { createMethod } from '../methods/registry.js';
+import { SCHEMA_VERSION, type CellResult, type CellSpec, type Provenance } from '../results/record.js';
+import { getWorkload } from './catalogue.js';
+import type { WorkloadOutput } from './workload.js';
+
+export interface CellEnv {
+  backend: InferenceBackend;
+  tokenizer: Tokenizer;
+  data: ReadonlyMap<string, string>;
+  provenance: Provenance;
+  suite: string;
+  repeats: number;
+  warmup: number;
+  baseline?: WorkloadOutput;
+  onProgress?: (done: number, total: number, note?: string) => void;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+/**
+ * Run one cell and turn its outcome into a record: ok with metrics, or errored with the error
+ * (the run goes on with the next cell). Returns the workload output too, so an FP16 cell can
+ * serve as the baseline of the cells that follow it.
+ */
+export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise<{ record: CellResult; output?: WorkloadOutput }> {
+  const now = env.now ?? (() => performance.now());
+  const startedAt = new Date().toISOString();
+  const t0 = now();
+  const base = { schemaVersion: SCHEMA_VERSION, cellId: id, suite: env.suite, cell, provenance: env.provenance, startedAt };
+  try {
+    const workload = getWorkload(cell.workload);
+    if (!workload) throw new Error(`unknown workload "${cell.workload}"`);
+    const output = await workload.run({
+      backend: env.backend,
+      tokenizer: env.tokenizer,
+      cell,
+      createMethod: (g) => createMethod(cell.method, g, cell.methodParams),
+      data: env.data,
+      repeats: env.repeats,
+      warmup: env.warmup,
+      ...(env.baseline ? { baseline: env.baseline } : {}),
+      ...(env.onProgress ? { onProgress: env.onProgress } : {}),
+      ...(env.signal ? { signal: env.signal } : {}),
+    });
+    const record: CellResult = {
+      ...base,
+      durationMs: now() - t0,
+      status: 'ok',
+      metrics: output.metrics,
+      ...(output.tasks ? { tasks: output.tasks } : {}),
+      ...(output.diagnostics ? { diagnostics: output.diagnostics } : {}),
+      ...(output.sampleTokens ? { sampleTokens: output.sampleTokens } : {}),
+    };
+    return { record, output };
+  } catch (e) {
+    const err = e as Error;
+    return {
+      record: {
+        ...base,
+        durationMs: now() - t0,
+        status: 'errored',
+        error: { name: err?.name ?? 'Error', message: err?.message ?? String(e), ...(err?.stack ? { stack: err.stack } : {}) },
+      },
+    };
+  }
+}
+
+/**
+ * Execution order: within each (model, workload, params, batch) group FP16 runs first so later
+ * methods can be compared with it; groups keep their id order.
+ */
+export function executionOrder<T extends { id: string; spec: CellSpec }>(cells: T[]): T[] {
+  const key = (c: CellSpec) => JSON.stringify([c.model, c.workload, c.workloadParams, c.batch, c.seed, c.ep]);
+  const groups = new Map<string, T[]>();
+  for (const c of cells) {
+    const k = key(c.spec);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(c);
+  }
+  const out: T[] = [];
+  for (const g of groups.values()) out.push(...g.filter((c) => c.spec.method === 'fp16'), ...g.filter((c) => c.spec.method !== 'fp16'));
+  return out;
+}
+
+export function baselineKey(c: CellSpec): string {
+  return JSON.stringify([c.model, c.workload, c.workloadParams, c.batch, c.seed, c.ep]);
+}

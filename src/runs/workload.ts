@@ -1,0 +1,40 @@
+import type { InferenceBackend, Tokenizer } from '../engine/backend.js';
+import type { CacheGeometry } from '../engine/kv-block.js';
+import type { KVCacheMethod, MethodDiagnostics } from '../methods/types.js';
+import type { CellSpec, Metrics, TaskScore } from '../results/record.js';
+
+/** What a workload gets from the host runner. Everything is already loaded: no I/O from here. */
+export interface WorkloadContext {
+  backend: InferenceBackend;
+  tokenizer: Tokenizer;
+  cell: CellSpec;
+  createMethod: (geometry: CacheGeometry) => KVCacheMethod;
+  /** Contents of the files named by dataFiles(), keyed by the same strings. */
+  data: ReadonlyMap<string, string>;
+  repeats: number;
+  warmup: number;
+  /** Results of the FP16 cell with the same workload/batch in this run, when it ran first (agreement, paired stats). */
+  baseline?: WorkloadOutput;
+  onProgress?: (done: number, total: number, note?: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface WorkloadOutput {
+  metrics: Metrics;
+  tasks?: TaskScore[];
+  diagnostics?: MethodDiagnostics;
+  sampleTokens?: number[][];
+  /** Per-item outputs kept in memory for the methods that compare against this one (not written). */
+  outputs?: { tokens: number[][]; texts?: string[] };
+}
+
+export interface WorkloadDef {
+  description: string;
+  defaults: Record<string, unknown>;
+  /**
+   * Data files the host must read before run(). Names are as given in params; a `model:` prefix
+   * means relative to the model card's folder. Optional files end with '?'.
+   */
+  dataFiles(params: Record<string, unknown>): string[];
+  run(ctx: WorkloadContext): Promise<WorkloadOutput>;
+}
