@@ -19,7 +19,7 @@ export type WorkloadCatalogue = Record<string, { defaults: Record<string, unknow
 
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
 const validateFull = ajv.compile(schema);
-const validateFragment = ajv.compile({ ...schema, required: [] });
+const validateFragment = ajv.compile({ ...schema, $id: undefined, required: [] });
 
 /**
  * Load a suite:

@@ -24,13 +24,19 @@ export function parseYamlWithPositions(text: string, file: string): PositionedDo
       let node: unknown = doc.contents;
       let found: unknown = node;
       for (const key of path) {
-        if (isMap(node)) node = node.get(key, true);
-        else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
+        if (isMap(node)) {
+          // A field is reported at its key (where the user typed the name), not its value.
+          const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === key);
+          if (!pair) break;
+          found = pair.key;
+          node = pair.value;
+          continue;
+        } else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
         else break;
         if (node === undefined) break;
         found = node;
       }
-      const range = (found as Node | undefined)?.range ?? (isScalar(found) ? found.range : undefined);
+      const range = (found as Node | undefined)?.range;
       if (!range) return undefined;
       const pos = lineCounter.linePos(range[0]);
       return { line: pos.line, col: pos.col };

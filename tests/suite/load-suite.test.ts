@@ -1,0 +1,101 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HarnessError } from '../../src/errors.js';
+import { workloadCatalogue } from '../../src/runs/catalogue.js';
+import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
+import { planCells } from '../../src/suite/plan.js';
+import { nodeSuiteFiles } from '../../runners/node/suite-files.js';
+
+function fixture(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mcb-suite-'));
+  mkdirSync(join(dir, 'model'));
+  writeFileSync(join(dir, 'model', 'model.json'), '{}');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const good = `name: t
+models:
+  - card: model/model.json
+methods:
+  - fp16
+workloads:
+  - name: generate
+    params: { maxNewTokens: 4 }
+batch: [1, 2]
+`;
+
+function errorOf(text: string, extra: Record<string, string> = {}): HarnessError {
+  const dir = fixture({ 's.yaml': text, ...extra });
+  try {
+    loadSuite(join(dir, 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+  } catch (e) {
+    expect(e).toBeInstanceOf(HarnessError);
+    return e as HarnessError;
+  }
+  throw new Error('suite loaded but should have failed');
+}
+
+describe('loadSuite', () => {
+  it('resolves defaults and expands the matrix into cells with stable ids', () => {
+    const dir = fixture({ 's.yaml': good });
+    const s = loadSuite(join(dir, 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    expect(s.ep).toBe('cpu');
+    expect(s.workloads[0]!.params.maxNewTokens).toBe(4);
+    expect(s.workloads[0]!.params.promptLen).toBe(32);
+    const cells = planCells(s);
+    expect(cells.map((c) => c.spec.batch).sort()).toEqual([1, 2]);
+    const again = planCells(loadSuite(join(dir, 's.yaml'), nodeSuiteFiles, workloadCatalogue()));
+    expect(again.map((c) => c.id)).toEqual(cells.map((c) => c.id));
+    expect(new Set(cells.map((c) => c.id)).size).toBe(2);
+    expect(suiteHash(s)).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('names file, line and field for an unknown field, with a suggestion', () => {
+    const e = errorOf(good.replace('batch: [1, 2]', 'bacth: [1, 2]'));
+    expect(e.location?.line).toBe(9);
+    expect(e.location?.field).toBe('bacth');
+    expect(e.format()).toMatch(/s\.yaml:9:1 bacth: unknown field "bacth"/);
+    expect(e.hint).toMatch(/did you mean "batch"/);
+  });
+
+  it('names the field for a wrong type', () => {
+    const e = errorOf(good.replace('batch: [1, 2]', 'batch: [1, "two"]'));
+    expect(e.location?.field).toBe('batch[1]');
+    expect(e.location?.line).toBe(9);
+    expect(e.message).toMatch(/integer/);
+  });
+
+  it('reports a missing model file at its line', () => {
+    const e = errorOf(good.replace('model/model.json', 'nowhere/model.json'));
+    expect(e.location?.line).toBe(3);
+    expect(e.location?.field).toBe('models[0].card');
+    expect(e.message).toMatch(/model card not found/);
+  });
+
+  it('reports malformed YAML with its position', () => {
+    const e = errorOf('name: t\nmodels: [\n  - card: x\n');
+    expect(e.code).toBe('suite.yaml');
+    expect(e.location?.line).toBeGreaterThan(1);
+  });
+
+  it('rejects unknown methods, method params and workload params by name', () => {
+    expect(errorOf(good.replace('  - fp16', '  - kivvi')).message).toMatch(/unknown method "kivvi"/);
+    const p = errorOf(good.replace('maxNewTokens: 4', 'maxNewToken: 4'));
+    expect(p.location?.field).toBe('workloads[0].params.maxNewToken');
+    expect(p.hint).toMatch(/maxNewTokens/);
+    expect(p.location?.line).toBe(8);
+  });
+
+  it('merges includes under the suite and points errors into the included file', () => {
+    const base = 'methods:\n  - fp16\nbatch: 3\n';
+    const dir = fixture({ 'frag.yaml': base, 's.yaml': 'name: t\ninclude: [frag.yaml]\nmodels:\n  - card: model\nworkloads: [generate]\n' });
+    const s = loadSuite(join(dir, 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    expect(s.workloads[0]!.batch).toEqual([3]);
+    const bad = errorOf('name: t\ninclude: [frag.yaml]\nmodels:\n  - card: model\nworkloads: [generate]\n', { 'frag.yaml': 'methods:\n  - fp16\nbatch: 0\n' });
+    expect(bad.location?.file).toMatch(/frag\.yaml$/);
+    expect(bad.location?.line).toBe(3);
+  });
+});
