@@ -61,3 +61,30 @@ export function decodeHalf(src: Uint16Array, dst: Float32Array, srcOffset = 0, c
   const t = HALF_TO_FLOAT;
   for (let i = 0; i < count; i++) dst[dstOffset + i] = t[src[srcOffset + i]!]!;
 }
+
+/** The decoding table itself, for kernels that fuse fp16 decoding with other work. */
+export const HALF_TABLE: Readonly<Float32Array> = HALF_TO_FLOAT;
+
+/**
+ * Encode `count` floats given by their IEEE bits (a Uint32Array view of a Float32Array) to fp16,
+ * ties to even. Normal-range values take a branch-light path; the rest (subnormal halves,
+ * overflow, inf, nan) go through floatToHalf. Same results as floatToHalf, several times faster.
+ */
+export function encodeHalfBits(bits: Uint32Array, srcOffset: number, dst: Uint16Array, dstOffset: number, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const b = bits[srcOffset + i]!;
+    const exp = (b >>> 23) & 0xff;
+    // Biased float exponents 113..142 map to normal halves; rounding may carry into inf, which is right.
+    if (exp - 113 >>> 0 < 30) {
+      dst[dstOffset + i] = ((b >>> 16) & 0x8000) | ((((b & 0x7fffffff) - 0x38000000 + 0x0fff + ((b >>> 13) & 1)) >>> 13));
+    } else {
+      u32[0] = b;
+      dst[dstOffset + i] = floatToHalf(f32[0]!);
+    }
+  }
+}
+
+/** A Uint32Array view of a Float32Array's bits (for encodeHalfBits). */
+export function floatBits(a: Float32Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.length);
+}

@@ -1,0 +1,241 @@
+import { floatToHalf, HALF_TABLE } from './half.js';
+
+/**
+ * KIVI's asymmetric min/max quantizer (spec §3.1, §3.2), official-code semantics:
+ *   mn = min g, scale = (max g − mn)/(2^b − 1), both held in fp16;
+ *   q = roundHalfEven(clamp((x − mn)/scale, 0, 2^b − 1)); x̂ = q·scale + mn.
+ * A group whose fp16 scale is not positive (constant group, or a range fp16 rounds to 0) stores
+ * scale 0 and codes 0, so it dequantizes to mn: no 0/0 (the reference code yields NaN there).
+ * Non-finite inputs are garbage in, garbage out (NaN is skipped by min/max, infinities give
+ * infinite scales); the stores never see them from a finite model.
+ * Codes are packed into Uint32 words, element j of a word at bit offset b·j (lowest bits first).
+ *
+ * Two layouts:
+ *  - along channels (KIVI values, RTN): one group = G consecutive channels of one token;
+ *    words [D/G][G·b/32], params [D/G].
+ *  - along tokens (KIVI keys): one group = G consecutive tokens of one channel; a tile of
+ *    G tokens × D channels stores words [G·b/32][D] (word-major so loops over channels are
+ *    contiguous) and params [D].
+ */
+
+export type QuantBits = 2 | 4 | 8;
+
+export function isQuantBits(b: unknown): b is QuantBits {
+  return b === 2 || b === 4 || b === 8;
+}
+
+/** Round to nearest integer, ties to even (torch.round), for x ≥ 0 and x < 2^31. */
+export function roundHalfEven(x: number): number {
+  const q = Math.round(x);
+  return q - x === 0.5 ? q - (q & 1) : q;
+}
+
+/** Words one group of G codes occupies. */
+export function wordsPerGroup(groupSize: number, bits: QuantBits): number {
+  return (groupSize * bits) / 32;
+}
+
+/** Checks that groups of `groupSize` codes fill whole words; returns an error message or null. */
+export function groupSizeProblem(groupSize: number, bits: QuantBits): string | null {
+  if (!Number.isInteger(groupSize) || groupSize <= 0) return `group size must be a positive integer, got ${groupSize}`;
+  if ((groupSize * bits) % 32 !== 0) return `group size ${groupSize} × ${bits} bits does not fill whole 32-bit words (need a multiple of ${32 / bits})`;
+  return null;
+}
+
+let scratchMn = new Float64Array(0);
+let scratchSc = new Float64Array(0);
+
+function scratch(n: number): void {
+  if (scratchMn.length < n) {
+    scratchMn = new Float64Array(n);
+    scratchSc = new Float64Array(n);
+  }
+}
+
+/**
+ * Quantize one token's `width` channels (width a multiple of G) at src[srcOffset..] into
+ * width/G groups: words at codes[codeOffset..], params at scales/mins[paramOffset..].
+ */
+export function quantizeAlongChannels(
+  src: Float32Array,
+  srcOffset: number,
+  width: number,
+  groupSize: number,
+  bits: QuantBits,
+  codes: Uint32Array,
+  codeOffset: number,
+  scales: Uint16Array,
+  mins: Uint16Array,
+  paramOffset: number,
+): void {
+  const levels = (1 << bits) - 1;
+  const perWord = 32 / bits;
+  const groups = width / groupSize;
+  const wpg = groupSize / perWord;
+  for (let g = 0; g < groups; g++) {
+    const s0 = srcOffset + g * groupSize;
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let i = 0; i < groupSize; i++) {
+      const x = src[s0 + i]!;
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
+    }
+    const mnh = floatToHalf(mn);
+    const mnf = HALF_TABLE[mnh]!;
+    let sch = floatToHalf((mx - mnf) / levels);
+    let sc = HALF_TABLE[sch]!;
+    if (!(sc > 0) && sc === sc) {
+      sc = 0;
+      sch = 0;
+    }
+    mins[paramOffset + g] = mnh;
+    scales[paramOffset + g] = sch;
+    const w0 = codeOffset + g * wpg;
+    for (let w = 0; w < wpg; w++) {
+      let word = 0;
+      const e0 = s0 + w * perWord;
+      if (sc > 0) {
+        for (let k = 0; k < perWord; k++) {
+          let v = (src[e0 + k]! - mnf) / sc;
+          v = v > 0 ? (v < levels ? v : levels) : 0;
+          let q = Math.round(v);
+          if (q - v === 0.5) q -= q & 1;
+          word |= q << (k * bits);
+        }
+      }
+      codes[w0 + w] = word;
+    }
+  }
+}
+
+export function dequantizeAlongChannels(
+  codes: Uint32Array,
+  codeOffset: number,
+  scales: Uint16Array,
+  mins: Uint16Array,
+  paramOffset: number,
+  width: number,
+  groupSize: number,
+  bits: QuantBits,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  const mask = (1 << bits) - 1;
+  const perWord = 32 / bits;
+  const groups = width / groupSize;
+  const wpg = groupSize / perWord;
+  const table = HALF_TABLE;
+  for (let g = 0; g < groups; g++) {
+    const sc = table[scales[paramOffset + g]!]!;
+    const mn = table[mins[paramOffset + g]!]!;
+    const w0 = codeOffset + g * wpg;
+    let o = outOffset + g * groupSize;
+    for (let w = 0; w < wpg; w++) {
+      const word = codes[w0 + w]!;
+      for (let k = 0; k < perWord; k++) out[o++] = ((word >>> (k * bits)) & mask) * sc + mn;
+    }
+  }
+}
+
+/**
+ * Quantize a tile of G tokens × `width` channels (token j, channel c at src[srcOffset + j·width + c])
+ * into `width` per-channel groups: words codes[codeOffset + w·width + c] (w < G·b/32),
+ * params scales/mins[paramOffset + c].
+ */
+export function quantizeAlongTokens(
+  src: Float32Array,
+  srcOffset: number,
+  width: number,
+  groupSize: number,
+  bits: QuantBits,
+  codes: Uint32Array,
+  codeOffset: number,
+  scales: Uint16Array,
+  mins: Uint16Array,
+  paramOffset: number,
+): void {
+  const levels = (1 << bits) - 1;
+  const perWord = 32 / bits;
+  const wpg = groupSize / perWord;
+  scratch(width);
+  const mnA = scratchMn;
+  const mxA = scratchSc;
+  for (let c = 0; c < width; c++) {
+    mnA[c] = Infinity;
+    mxA[c] = -Infinity;
+  }
+  for (let j = 0; j < groupSize; j++) {
+    const row = srcOffset + j * width;
+    for (let c = 0; c < width; c++) {
+      const x = src[row + c]!;
+      if (x < mnA[c]!) mnA[c] = x;
+      if (x > mxA[c]!) mxA[c] = x;
+    }
+  }
+  // Reuse the two scratch rows as (mn as fp16 value, scale).
+  for (let c = 0; c < width; c++) {
+    const mnh = floatToHalf(mnA[c]!);
+    const mnf = HALF_TABLE[mnh]!;
+    let sch = floatToHalf((mxA[c]! - mnf) / levels);
+    let sc = HALF_TABLE[sch]!;
+    if (!(sc > 0) && sc === sc) {
+      sc = 0;
+      sch = 0;
+    }
+    mins[paramOffset + c] = mnh;
+    scales[paramOffset + c] = sch;
+    mnA[c] = mnf;
+    mxA[c] = sc;
+  }
+  for (let w = 0; w < wpg; w++) {
+    const wo = codeOffset + w * width;
+    codes.fill(0, wo, wo + width);
+    for (let k = 0; k < perWord; k++) {
+      const row = srcOffset + (w * perWord + k) * width;
+      const shift = k * bits;
+      for (let c = 0; c < width; c++) {
+        const sc = mxA[c]!;
+        if (!(sc > 0)) continue;
+        let v = (src[row + c]! - mnA[c]!) / sc;
+        v = v > 0 ? (v < levels ? v : levels) : 0;
+        let q = Math.round(v);
+        if (q - v === 0.5) q -= q & 1;
+        codes[wo + c] |= q << shift;
+      }
+    }
+  }
+}
+
+export function dequantizeAlongTokens(
+  codes: Uint32Array,
+  codeOffset: number,
+  scales: Uint16Array,
+  mins: Uint16Array,
+  paramOffset: number,
+  width: number,
+  groupSize: number,
+  bits: QuantBits,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  const mask = (1 << bits) - 1;
+  const perWord = 32 / bits;
+  const wpg = groupSize / perWord;
+  scratch(width);
+  const mnA = scratchMn;
+  const scA = scratchSc;
+  const table = HALF_TABLE;
+  for (let c = 0; c < width; c++) {
+    scA[c] = table[scales[paramOffset + c]!]!;
+    mnA[c] = table[mins[paramOffset + c]!]!;
+  }
+  for (let w = 0; w < wpg; w++) {
+    const wo = codeOffset + w * width;
+    for (let k = 0; k < perWord; k++) {
+      const row = outOffset + (w * perWord + k) * width;
+      const shift = k * bits;
+      for (let c = 0; c < width; c++) out[row + c] = ((codes[wo + c]! >>> shift) & mask) * scA[c]! + mnA[c]!;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * MiniCache's cross-layer merge of one pair of [rows, width] blocks (spec §2.3, §2.11):
+ * per row the two magnitudes, the angle and the unit SLERP direction of the two unit vectors.
+ * `prev` is the shallower layer (weight sin((1-t)Ω)/sin Ω), `cur` the deeper one (sin(tΩ)/sin Ω).
+ * Sums run in float64 (JS numbers); outputs are float32 (storage rounds further to fp16).
+ */
+
+/** Per-row outputs; each array holds at least `rows` entries (`dir` rows × width). */
+export interface MergeRows {
+  /** Unit SLERP directions (zero when both inputs are zero or non-finite). */
+  dir: Float32Array;
+  /** ‖prev‖ and ‖cur‖ per row. */
+  magPrev: Float32Array;
+  magCur: Float32Array;
+  /** Angular distance Ω/π; NaN where undefined (a zero vector, non-finite input). */
+  d: Float32Array;
+  /** Cosine â·b̂ clamped to [-1, 1]; NaN where undefined. */
+  cos: Float32Array;
+  /** 1 where the row must be kept unmerged: antiparallel, non-finite, or a magnitude fp16 cannot hold. */
+  forced: Uint8Array;
+}
+
+export interface SlerpOptions {
+  /** Interpolation parameter: 0 gives prev's direction, 1 gives cur's. */
+  t: number;
+  /** A pair with cos < 0 and sin Ω below this is antiparallel: SLERP is ill-conditioned there. */
+  antiparallelEps: number;
+}
+
+/** Near-parallel pairs use the linear limit (1-t, t), then renormalise (spec §2.11). */
+export const PARALLEL_COS = 0.9995;
+export const PARALLEL_SIN = 1e-6;
+/** Largest magnitude fp16 stores as a finite number (65504 plus half an ulp, exclusive). */
+export const HALF_LIMIT = 65520;
+
+export function allocMergeRows(rows: number, width: number): MergeRows {
+  return {
+    dir: new Float32Array(rows * width),
+    magPrev: new Float32Array(rows),
+    magCur: new Float32Array(rows),
+    d: new Float32Array(rows),
+    cos: new Float32Array(rows),
+    forced: new Uint8Array(rows),
+  };
+}
+
+export function slerpMergeRows(prev: Float32Array, cur: Float32Array, rows: number, width: number, opts: SlerpOptions, out: MergeRows): void {
+  const { t, antiparallelEps } = opts;
+  const { dir, magPrev, magCur, d, cos, forced } = out;
+  for (let r = 0; r < rows; r++) {
+    const o = r * width;
+    let aa = 0;
+    let bb = 0;
+    let ab = 0;
+    for (let i = 0; i < width; i++) {
+      const x = prev[o + i]!;
+      const y = cur[o + i]!;
+      aa += x * x;
+      bb += y * y;
+      ab += x * y;
+    }
+    if (!(Number.isFinite(aa) && Number.isFinite(bb) && Number.isFinite(ab))) {
+      dir.fill(0, o, o + width);
+      magPrev[r] = 0;
+      magCur[r] = 0;
+      d[r] = NaN;
+      cos[r] = NaN;
+      forced[r] = 1;
+      continue;
+    }
+    const na = Math.sqrt(aa);
+    const nb = Math.sqrt(bb);
+    magPrev[r] = na;
+    magCur[r] = nb;
+    let force = na >= HALF_LIMIT || nb >= HALF_LIMIT ? 1 : 0;
+    let wa: number;
+    let wb: number;
+    if (na === 0 || nb === 0) {
+      // A zero vector restores to zero whatever e is, so e is the other vector's direction.
+      wa = na > 0 ? 1 / na : 0;
+      wb = nb > 0 ? 1 / nb : 0;
+      d[r] = NaN;
+      cos[r] = NaN;
+    } else {
+      let c = ab / (na * nb);
+      c = c > 1 ? 1 : c < -1 ? -1 : c;
+      const omega = Math.acos(c);
+      const s = Math.sin(omega);
+      if (c < 0 && s < antiparallelEps) force = 1;
+      if (s < PARALLEL_SIN || c > PARALLEL_COS) {
+        wa = (1 - t) / na;
+        wb = t / nb;
+      } else {
+        wa = Math.sin((1 - t) * omega) / (s * na);
+        wb = Math.sin(t * omega) / (s * nb);
+      }
+      d[r] = omega / Math.PI;
+      cos[r] = c;
+    }
+    forced[r] = force;
+    // ‖wa·a + wb·b‖² from the sums already taken: one write pass instead of write + renormalise.
+    const ee = wa * wa * aa + wb * wb * bb + 2 * wa * wb * ab;
+    if (ee > 1e-12) {
+      const k = 1 / Math.sqrt(ee);
+      wa *= k;
+      wb *= k;
+    } else if (nb > 0 && (t >= 0.5 || na === 0)) {
+      // Cancellation (antiparallel at t≈0.5): any finite unit vector will do, the row is retained.
+      wa = 0;
+      wb = 1 / nb;
+    } else if (na > 0) {
+      wa = 1 / na;
+      wb = 0;
+    } else {
+      wa = 0;
+      wb = 0;
+    }
+    for (let i = 0; i < width; i++) dir[o + i] = wa * prev[o + i]! + wb * cur[o + i]!;
+  }
+}
