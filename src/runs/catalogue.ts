@@ -2,10 +2,14 @@ import type { WorkloadCatalogue } from '../suite/load-suite.js';
 import type { WorkloadDef } from './workload.js';
 import { generateWorkload } from './workloads/generate.js';
 import { sharegptWorkload } from './workloads/sharegpt.js';
+import { similarityWorkload } from './workloads/similarity.js';
+import { perplexityWorkload } from './workloads/perplexity.js';
 
 const workloads = new Map<string, WorkloadDef>([
   ['generate', generateWorkload],
   ['sharegpt', sharegptWorkload],
+  ['similarity', similarityWorkload],
+  ['perplexity', perplexityWorkload],
 ]);
 
 export function registerWorkload(name: string, def: WorkloadDef): void {
