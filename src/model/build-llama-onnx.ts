@@ -16,6 +16,7 @@
 import type { Llama2cConfig, Llama2cModel } from './llama2c.js';
 import { DataType, GraphBuilder } from './onnx-graph.js';
 import { attr } from './onnx-proto.js';
+import { HF_IO_NAMES as N, layerName } from './io-names.js';
 
 export type LogitsMode = 'last' | 'all';
 
@@ -31,17 +32,6 @@ export interface BuildOptions {
 export const ONNX_OPSET = 17;
 const MASK_NEG = -1e9;
 
-/** Hugging Face / optimum I/O names. */
-export const ioNames = {
-  inputIds: 'input_ids',
-  attentionMask: 'attention_mask',
-  positionIds: 'position_ids',
-  pastKey: (i: number) => `past_key_values.${i}.key`,
-  pastValue: (i: number) => `past_key_values.${i}.value`,
-  presentKey: (i: number) => `present.${i}.key`,
-  presentValue: (i: number) => `present.${i}.value`,
-  logits: 'logits',
-};
 
 /**
  * Writes the transpose of `src` ([rows, cols], row-major) into columns
@@ -79,14 +69,14 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
   if (D % 2 !== 0) throw new Error(`buildLlamaOnnx: head dim ${D} must be even for RoPE`);
 
   const b = new GraphBuilder();
-  const ids = b.input(ioNames.inputIds, DataType.INT64, ['batch', 'seq']);
-  const mask = b.input(ioNames.attentionMask, DataType.INT64, ['batch', 'total']);
-  const pos = b.input(ioNames.positionIds, DataType.INT64, ['batch', 'seq']);
+  const ids = b.input(N.inputIds, DataType.INT64, ['batch', 'seq']);
+  const mask = b.input(N.attentionMask, DataType.INT64, ['batch', 'total']);
+  const pos = b.input(N.positionIds, DataType.INT64, ['batch', 'seq']);
   const past: [string, string][] = [];
   for (let i = 0; i < L; i++) {
     past.push([
-      b.input(ioNames.pastKey(i), DataType.FLOAT, ['batch', KV, 'past', D]),
-      b.input(ioNames.pastValue(i), DataType.FLOAT, ['batch', KV, 'past', D]),
+      b.input(layerName(N.pastKey, i), DataType.FLOAT, ['batch', KV, 'past', D]),
+      b.input(layerName(N.pastValue, i), DataType.FLOAT, ['batch', KV, 'past', D]),
     ]);
   }
 
@@ -162,8 +152,8 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
     const kh = rope(k, KV); // [B,KV,S,D]
     const vh = b.op('Transpose', [b.op('Reshape', [v, b.int64([0, 0, KV, D])])], [attr.ints('perm', [0, 2, 1, 3])]);
     const [pastK, pastV] = past[l]!;
-    const keys = b.op('Concat', [pastK, kh], [attr.int('axis', 2)], ioNames.presentKey(l)); // [B,KV,T,D]
-    const values = b.op('Concat', [pastV, vh], [attr.int('axis', 2)], ioNames.presentValue(l));
+    const keys = b.op('Concat', [pastK, kh], [attr.int('axis', 2)], layerName(N.presentKey, l)); // [B,KV,T,D]
+    const values = b.op('Concat', [pastV, vh], [attr.int('axis', 2)], layerName(N.presentValue, l));
     const qg = g > 1 ? b.op('Reshape', [qh, b.int64([0, KV, -1, D])]) : qh; // [B,KV,g*S,D]
     const scores = b.op('MatMul', [qg, b.op('Transpose', [keys], [attr.ints('perm', [0, 1, 3, 2])])]); // [B,KV,g*S,T]
     const probs = b.op('Softmax', [b.op('Add', [b.op('Mul', [scores, scale]), bias])], [attr.int('axis', -1)]);
@@ -184,17 +174,17 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
   const cls = w.wcls ? b.weight('output', [V, dim], w.wcls) : emb;
   if (mode === 'last') {
     const lastX = b.op('Gather', [xf, i64(-1)], [attr.int('axis', 1)]); // [B,dim]
-    b.op('Gemm', [lastX, cls], [attr.int('transB', 1)], ioNames.logits);
-    b.output(ioNames.logits, DataType.FLOAT, ['batch', V]);
+    b.op('Gemm', [lastX, cls], [attr.int('transB', 1)], N.logits);
+    b.output(N.logits, DataType.FLOAT, ['batch', V]);
   } else {
     const flat = b.op('Gemm', [b.op('Reshape', [xf, b.int64([-1, dim])]), cls], [attr.int('transB', 1)]);
     const shape = b.op('Concat', [b.op('Shape', [ids]), b.int64([V])], [attr.int('axis', 0)]);
-    b.op('Reshape', [flat, shape], undefined, ioNames.logits);
-    b.output(ioNames.logits, DataType.FLOAT, ['batch', 'seq', V]);
+    b.op('Reshape', [flat, shape], undefined, N.logits);
+    b.output(N.logits, DataType.FLOAT, ['batch', 'seq', V]);
   }
   for (let i = 0; i < L; i++) {
-    b.output(ioNames.presentKey(i), DataType.FLOAT, ['batch', KV, 'total', D]);
-    b.output(ioNames.presentValue(i), DataType.FLOAT, ['batch', KV, 'total', D]);
+    b.output(layerName(N.presentKey, i), DataType.FLOAT, ['batch', KV, 'total', D]);
+    b.output(layerName(N.presentValue, i), DataType.FLOAT, ['batch', KV, 'total', D]);
   }
 
   return b.encode({

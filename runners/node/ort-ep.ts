@@ -1,0 +1,116 @@
+/**
+ * onnxruntime-node execution providers: session options per EP, actionable errors when an EP
+ * cannot start, and a description of the device for run provenance.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { HarnessError } from '../../src/errors.js';
+
+export type OrtEp = 'cpu' | 'webgpu' | 'cuda';
+export const ORT_EPS: readonly OrtEp[] = ['cpu', 'webgpu', 'cuda'];
+
+export interface OrtSessionTuning {
+  /** Intra-op threads; default: all available cores. */
+  threads?: number;
+  /** onnxruntime log level (0 verbose … 4 fatal); default 3, which hides the WebGPU EP's node-placement notices. */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+export function sessionOptions(ep: OrtEp, tuning: OrtSessionTuning = {}): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: tuning.threads ?? availableParallelism(),
+    logSeverityLevel: tuning.logSeverityLevel ?? 3,
+  };
+}
+
+const WEBGPU_HINT =
+  "onnxruntime-node's WebGPU EP runs Dawn over Vulkan, so it needs a Vulkan loader (apt-get install libvulkan1) and a Vulkan driver " +
+  'named by VK_DRIVER_FILES. NVIDIA: VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json (or /usr/share/vulkan/icd.d/nvidia_icd.json). ' +
+  'CPU only (slow, for functional tests): Chromium\'s SwiftShader, VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium. ' +
+  "Mesa's lavapipe is rejected by Dawn.";
+
+const CUDA_HINT =
+  'The npm package of onnxruntime-node ships CPU and WebGPU only; its CUDA provider is downloaded by its install script. ' +
+  'Install it (needs CUDA 12 and cuDNN 9 on the machine, and access to api.nuget.org) with: ' +
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node ' +
+  '(the environment variable overrides the project .npmrc setting onnxruntime-node-install=skip). ' +
+  'See https://onnxruntime.ai/docs/get-started/with-javascript/node.html';
+
+/** Rethrows a session-creation failure as an error that says how to make the EP work. */
+export function explainEpFailure(ep: OrtEp, err: unknown): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (ep === 'cuda' && /cuda|providers_shared|shared library/i.test(msg)) {
+    return new HarnessError('ep.cuda-missing', `cannot start the CUDA execution provider: ${msg.split('\n')[0]}`, undefined, CUDA_HINT);
+  }
+  if (ep === 'webgpu' && /adapter|vulkan|webgpu|dawn/i.test(msg)) {
+    return new HarnessError('ep.webgpu-unavailable', `cannot start the WebGPU execution provider: ${msg.split('\n')[0]}`, undefined, WEBGPU_HINT);
+  }
+  return err instanceof Error ? err : new Error(msg);
+}
+
+export async function createSession(
+  model: Uint8Array | string,
+  ep: OrtEp,
+  tuning?: OrtSessionTuning,
+): Promise<ort.InferenceSession> {
+  const options = sessionOptions(ep, tuning);
+  try {
+    return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+  } catch (e) {
+    throw explainEpFailure(ep, e);
+  }
+}
+
+export interface EpDescription {
+  ep: OrtEp;
+  onnxruntime: string;
+  cpu: string;
+  cpuCount: number;
+  /** Shape of Provenance['adapter']; for webgpu, read from the Vulkan driver in use. */
+  adapter?: { vendor: string; architecture: string; description?: string; fallback: boolean };
+  /** The Vulkan ICD file (VK_DRIVER_FILES / VK_ICD_FILENAMES) onnxruntime's Dawn will use. */
+  vulkanDriver?: string;
+}
+
+function nvidiaGpuName(): string | undefined {
+  try {
+    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+      .split('\n')[0]!
+      .trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What can be known about the device behind an EP without running a model. JavaScript cannot
+ * reach the Dawn device inside onnxruntime-node, so the WebGPU adapter is inferred from the
+ * Vulkan driver file: SwiftShader is marked `fallback` (CPU emulation; never a GPU timing).
+ */
+export function describeEp(ep: OrtEp): EpDescription {
+  const cpu = cpus()[0]?.model?.trim() ?? 'unknown';
+  const d: EpDescription = { ep, onnxruntime: ort.env.versions.common ?? 'unknown', cpu, cpuCount: availableParallelism() };
+  if (ep === 'webgpu') {
+    const icd = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
+    if (icd) {
+      d.vulkanDriver = icd;
+      let lib = icd;
+      try {
+        lib = String(JSON.parse(readFileSync(icd.split(':')[0]!, 'utf8'))?.ICD?.library_path ?? icd);
+      } catch {
+        /* keep the file name */
+      }
+      if (/swiftshader/i.test(lib)) d.adapter = { vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader (CPU emulation)', fallback: true };
+      else if (/nvidia/i.test(lib)) d.adapter = { vendor: 'nvidia', architecture: '', description: nvidiaGpuName(), fallback: false };
+      else d.adapter = { vendor: 'unknown', architecture: '', description: lib, fallback: false };
+    }
+  } else if (ep === 'cuda') {
+    const name = nvidiaGpuName();
+    if (name) d.adapter = { vendor: 'nvidia', architecture: '', description: name, fallback: false };
+  }
+  return d;
+}
