@@ -1,0 +1,158 @@
+import { decodeHalf, encodeHalfBits, floatBits } from '../kernels/half.js';
+import { groupSizeProblem, isQuantBits, type QuantBits } from '../kernels/quantize.js';
+import { ChannelQuantRows, TokenQuantRows } from './quant-rows.js';
+import type { ByteBreakdown, StoreShape, TensorStore } from './types.js';
+
+export interface KiviOptions {
+  bits: QuantBits;
+  /** Group size G (tokens per key group, channels per value group). */
+  groupSize: number;
+  /** Full-precision residual length R, a positive multiple of G. */
+  residual: number;
+}
+
+export function kiviOptionsProblem(o: { bits: unknown; groupSize: unknown; residual: unknown }, headDim?: number): string | null {
+  if (!isQuantBits(o.bits)) return `bits must be 2, 4 or 8, got ${String(o.bits)}`;
+  const g = groupSizeProblem(o.groupSize as number, o.bits);
+  if (g) return g;
+  const G = o.groupSize as number;
+  const R = o.residual as number;
+  if (!Number.isInteger(R) || R <= 0 || R % G !== 0) return `residual must be a positive multiple of the group size ${G}, got ${String(o.residual)}`;
+  if (headDim !== undefined && headDim % G !== 0) return `head dim ${headDim} is not a multiple of the group size ${G} (values are grouped along channels)`;
+  return null;
+}
+
+/**
+ * One stream quantized with KIVI's exact streaming rules (spec §3.3):
+ *  - keys: per-channel groups of G tokens; new keys go to an fp16 tail that is quantized as a
+ *    whole whenever it reaches R tokens, so the tail cycles 0…R−1 (prefill of T tokens leaves
+ *    T mod R, and none when T mod R = 0);
+ *  - values: per-token groups of G channels; the fp16 tail is a sliding window of the last R
+ *    tokens, the oldest token quantized as each new one arrives beyond R.
+ * Everything entering the store is first rounded to fp16 (the activation dtype KIVI runs in).
+ */
+export class KiviStore implements TensorStore {
+  private readonly rows: number;
+  private readonly D: number;
+  private readonly keyQuant: ChannelQuantRows | null;
+  private readonly valueQuant: TokenQuantRows | null;
+  /** fp16 tail per row, R slots: keys use slots 0…len−1; values use it as a ring from `start`. */
+  private readonly tail: Uint16Array;
+  private tailLen = 0;
+  private start = 0;
+  private readonly scratch: Float32Array;
+
+  constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', readonly options: KiviOptions) {
+    const problem = kiviOptionsProblem(options, shape.headDim);
+    if (problem) throw new Error(`kivi store: ${problem}`);
+    this.rows = shape.batch * shape.heads;
+    this.D = shape.headDim;
+    const { bits, groupSize: G, residual: R } = options;
+    this.keyQuant = role === 'key' ? new ChannelQuantRows(this.rows, this.D, G, bits) : null;
+    this.valueQuant = role === 'value' ? new TokenQuantRows(this.rows, this.D, G, bits) : null;
+    this.tail = new Uint16Array(this.rows * R * this.D);
+    this.scratch = new Float32Array(R * this.D);
+  }
+
+  get length(): number {
+    return this.quantizedLength + this.tailLen;
+  }
+
+  /** Tokens per row held in the fp16 residual. */
+  get residualLength(): number {
+    return this.tailLen;
+  }
+
+  get quantizedLength(): number {
+    return (this.keyQuant ?? this.valueQuant)!.length;
+  }
+
+  append(block: Float32Array, tokens: number): void {
+    if (block.length !== this.rows * tokens * this.D) throw new Error(`kivi store: block of ${block.length} floats is not [${this.shape.batch}, ${this.shape.heads}, ${tokens}, ${this.D}]`);
+    const bits = floatBits(block);
+    if (this.role === 'key') this.appendKeys(bits, tokens);
+    else this.appendValues(bits, tokens);
+  }
+
+  private appendKeys(bits: Uint32Array, tokens: number): void {
+    const { residual: R } = this.options;
+    const D = this.D;
+    let j = 0;
+    while (j < tokens) {
+      const k = Math.min(tokens - j, R - this.tailLen);
+      for (let r = 0; r < this.rows; r++) encodeHalfBits(bits, (r * tokens + j) * D, this.tail, (r * R + this.tailLen) * D, k * D);
+      this.tailLen += k;
+      j += k;
+      if (this.tailLen === R) this.flushKeys();
+    }
+  }
+
+  /** Quantize the full R-token key tail (R/G tiles per row) and empty it. */
+  private flushKeys(): void {
+    const q = this.keyQuant!;
+    const { groupSize: G, residual: R } = this.options;
+    const D = this.D;
+    const first = q.length / G;
+    q.reserve(q.length + R);
+    for (let r = 0; r < this.rows; r++) {
+      decodeHalf(this.tail, this.scratch, r * R * D, R * D, 0);
+      for (let g = 0; g < R / G; g++) q.quantizeTile(r, first + g, this.scratch, g * G * D);
+    }
+    q.length += R;
+    this.tailLen = 0;
+  }
+
+  private appendValues(bits: Uint32Array, tokens: number): void {
+    const q = this.valueQuant!;
+    const R = this.options.residual;
+    const D = this.D;
+    const evicted = Math.max(0, this.tailLen + tokens - R);
+    q.reserve(q.length + evicted);
+    for (let j = 0; j < tokens; j++) {
+      if (this.tailLen === R) {
+        // The window is full: the oldest token leaves it, quantized; its slot takes the new one.
+        for (let r = 0; r < this.rows; r++) {
+          decodeHalf(this.tail, this.scratch, (r * R + this.start) * D, D, 0);
+          q.quantizeToken(r, q.length, this.scratch, 0);
+          encodeHalfBits(bits, (r * tokens + j) * D, this.tail, (r * R + this.start) * D, D);
+        }
+        q.length++;
+        this.start = (this.start + 1) % R;
+      } else {
+        const slot = (this.start + this.tailLen) % R;
+        for (let r = 0; r < this.rows; r++) encodeHalfBits(bits, (r * tokens + j) * D, this.tail, (r * R + slot) * D, D);
+        this.tailLen++;
+      }
+    }
+  }
+
+  read(out: Float32Array): void {
+    const n = this.length;
+    if (out.length !== this.rows * n * this.D) throw new Error(`kivi store: output of ${out.length} floats is not [${this.shape.batch}, ${this.shape.heads}, ${n}, ${this.D}]`);
+    const R = this.options.residual;
+    const D = this.D;
+    const nq = this.quantizedLength;
+    for (let r = 0; r < this.rows; r++) {
+      const o = r * n * D;
+      if (this.keyQuant) {
+        this.keyQuant.dequantizeRow(r, out, o);
+        decodeHalf(this.tail, out, r * R * D, this.tailLen * D, o + nq * D);
+      } else {
+        this.valueQuant!.dequantizeRow(r, out, o);
+        // Ring order: start … R−1, then 0 … (wrapped part).
+        const first = Math.min(this.tailLen, R - this.start);
+        decodeHalf(this.tail, out, (r * R + this.start) * D, first * D, o + nq * D);
+        decodeHalf(this.tail, out, r * R * D, (this.tailLen - first) * D, o + (nq + first) * D);
+      }
+    }
+  }
+
+  bytes(): ByteBreakdown {
+    const q = (this.keyQuant ?? this.valueQuant)!.bytes();
+    return { ...q, residual: this.rows * this.tailLen * this.D * 2 };
+  }
+
+  diagnostics(): Record<string, unknown> {
+    return { residualLength: this.tailLen, quantizedLength: this.quantizedLength };
+  }
+}
