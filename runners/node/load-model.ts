@@ -1,0 +1,130 @@
+/**
+ * Loads a model described by a card (file, folder holding one, or a card object) into an
+ * OrtBackend plus its tokenizer. Relative paths in a card resolve against the card's folder
+ * (against the working directory for a card object without `file`).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Tokenizer } from '../../src/engine/backend.js';
+import { HarnessError } from '../../src/errors.js';
+import { parseLlama2c, type Llama2cModel } from '../../src/model/llama2c.js';
+import { parseModelCard, validateModelCard, type ModelCard } from '../../src/model/model-card.js';
+import { HfTokenizer } from '../../src/model/tokenizer-hf.js';
+import { Llama2cTokenizer } from '../../src/model/tokenizer-llama2c.js';
+import { OrtBackend } from './ort-backend.js';
+import type { OrtEp, OrtSessionTuning } from './ort-ep.js';
+
+/** Card file names looked for, in order, when loadModel is given a folder. */
+export const CARD_FILE_NAMES = ['model.yaml', 'model.yml', 'model.json', 'model-card.yaml', 'model-card.yml', 'model-card.json'];
+
+export interface LoadModelOptions extends OrtSessionTuning {
+  ep?: OrtEp;
+  /** Folder that relative paths of a card *object* resolve against (default: the working directory). */
+  baseDir?: string;
+}
+
+export interface LoadedModel {
+  backend: OrtBackend;
+  tokenizer: Tokenizer;
+  /** The card with paths resolved to absolute ones. */
+  card: ModelCard;
+}
+
+function findCardFile(pathOrDir: string): string {
+  if (!existsSync(pathOrDir)) throw new HarnessError('model-card', `no model card or folder at ${pathOrDir}`, { file: pathOrDir });
+  if (!statSync(pathOrDir).isDirectory()) return pathOrDir;
+  const hit = CARD_FILE_NAMES.map((n) => join(pathOrDir, n)).find((p) => existsSync(p));
+  if (!hit) throw new HarnessError('model-card', `the folder has no model card`, { file: pathOrDir }, `add one of ${CARD_FILE_NAMES.join(', ')}`);
+  return hit;
+}
+
+/** Reads and validates a card; its paths come back absolute. */
+export function readModelCard(card: string | Record<string, unknown>, baseDir = process.cwd()): ModelCard {
+  let parsed: ModelCard;
+  let base: string;
+  if (typeof card === 'string') {
+    const file = findCardFile(card);
+    parsed = parseModelCard(readFileSync(file, 'utf8'), file);
+    base = dirname(resolve(file));
+  } else {
+    parsed = validateModelCard(card, typeof card.file === 'string' ? card.file : '<model card object>');
+    base = typeof card.file === 'string' ? dirname(resolve(card.file)) : baseDir;
+  }
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const out = { ...parsed, path: abs(parsed.path), tokenizer: abs(parsed.tokenizer) };
+  const field = parsed.format === 'llama2c' ? 'weights' : 'path';
+  if (!existsSync(out.path)) throw new HarnessError('model-card', `model file not found: ${out.path}`, { file: parsed.file, field });
+  if (!existsSync(out.tokenizer)) throw new HarnessError('model-card', `tokenizer file not found: ${out.tokenizer}`, { file: parsed.file, field: 'tokenizer' });
+  return out;
+}
+
+function loadTokenizer(card: ModelCard, vocabSize: number): Tokenizer {
+  const bytes = readFileSync(card.tokenizer);
+  try {
+    const tok: Tokenizer =
+      card.tokenizerFormat === 'llama2c'
+        ? Llama2cTokenizer.fromBytes(new Uint8Array(bytes), vocabSize, { bos: card.bos, eos: card.eos[0] })
+        : new HfTokenizer(bytes.toString('utf8'), { bos: card.bos, eos: card.eos[0] });
+    if (tok.vocabSize > vocabSize) throw new Error(`the tokenizer has ${tok.vocabSize} tokens, more than the model's vocabulary of ${vocabSize}`);
+    return tok;
+  } catch (e) {
+    if (e instanceof HarnessError) throw e;
+    throw new HarnessError('model-card', `cannot load tokenizer ${basename(card.tokenizer)}: ${(e as Error).message}`, { file: card.file, field: 'tokenizer' });
+  }
+}
+
+/** The card's geometry fields must agree with the checkpoint header when given. */
+function checkAgainstHeader(card: ModelCard, m: Llama2cModel): void {
+  const c = m.config;
+  const header: Record<string, number> = { layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, vocabSize: c.vocabSize };
+  for (const [k, v] of Object.entries(header)) {
+    const given = card[k as keyof ModelCard];
+    if (given !== undefined && given !== v) throw new HarnessError('model-card', `"${k}" is ${String(given)} but the checkpoint says ${v}`, { file: card.file, field: k });
+  }
+}
+
+/** Bytes of an ONNX model: the graph file plus external-data files beside it that share its name. */
+function onnxWeightBytes(path: string): number {
+  let n = statSync(path).size;
+  for (const extra of [`${path}.data`, `${path}_data`]) if (existsSync(extra)) n += statSync(extra).size;
+  return n;
+}
+
+export async function loadModel(card: string | Record<string, unknown>, opts: LoadModelOptions = {}): Promise<LoadedModel> {
+  const c = readModelCard(card, opts.baseDir);
+  const tuning = { ep: opts.ep ?? 'cpu', threads: opts.threads, logSeverityLevel: opts.logSeverityLevel } as const;
+  if (c.format === 'llama2c') {
+    let weights: Llama2cModel;
+    try {
+      weights = parseLlama2c(new Uint8Array(readFileSync(c.path)), { dtype: c.dtype });
+    } catch (e) {
+      throw new HarnessError('model-card', (e as Error).message, { file: c.file, field: 'weights' });
+    }
+    checkAgainstHeader(c, weights);
+    const tokenizer = loadTokenizer(c, weights.config.vocabSize);
+    const backend = await OrtBackend.fromLlama2c(
+      weights,
+      { name: c.name, bos: c.bos, eos: c.eos, maxContext: c.maxContext },
+      { ...tuning, ropeTheta: c.ropeTheta, rmsEps: c.rmsEps },
+    );
+    return { backend, tokenizer, card: c };
+  }
+  const tokenizer = loadTokenizer(c, c.vocabSize!);
+  const backend = await OrtBackend.fromOnnx(
+    c.path,
+    {
+      name: c.name,
+      layers: c.layers!,
+      heads: c.heads ?? c.kvHeads!,
+      kvHeads: c.kvHeads!,
+      headDim: c.headDim!,
+      vocabSize: c.vocabSize!,
+      maxContext: c.maxContext!,
+      bos: c.bos,
+      eos: c.eos,
+      weightBytes: onnxWeightBytes(c.path),
+    },
+    { ...tuning, names: c.inputNames },
+  );
+  return { backend, tokenizer, card: c };
+}

@@ -1,0 +1,180 @@
+/**
+ * Model cards: a small YAML or JSON file describing a user's model, e.g.
+ *
+ *   name: my-llama
+ *   format: onnx                 # or llama2c
+ *   path: model.onnx             # (llama2c: weights: model.bin)
+ *   tokenizer: tokenizer.json
+ *   tokenizerFormat: hf          # or llama2c
+ *   layers: 12
+ *   kvHeads: 4
+ *   headDim: 64
+ *   vocabSize: 32000
+ *   maxContext: 2048
+ *   bos: 1
+ *   eos: [2]
+ *
+ * For llama2c checkpoints the geometry comes from the file's header, so those fields are
+ * optional (checked against the header when given) and BOS/EOS default to llama2.c's 1 and 2.
+ * Errors name the file, line and field. Paths stay as written; the loader resolves them
+ * against the card's folder.
+ */
+import { didYouMean, HarnessError } from '../errors.js';
+import { formatPath, parseYamlWithPositions, type PositionedDoc } from '../suite/parse-yaml.js';
+import { IO_NAME_KEYS, type DecoderIoNames } from './io-names.js';
+
+export type ModelFormat = 'onnx' | 'llama2c';
+export type TokenizerFormat = 'hf' | 'llama2c';
+
+export interface ModelCard {
+  name: string;
+  format: ModelFormat;
+  /** The model file: ONNX graph or llama2.c checkpoint (card fields `path` or `weights`). */
+  path: string;
+  /** llama2.c element type; 'auto' (default) tells by the file size. */
+  dtype?: 'float32' | 'float16' | 'auto';
+  tokenizer: string;
+  tokenizerFormat: TokenizerFormat;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  headDim?: number;
+  vocabSize?: number;
+  maxContext?: number;
+  bos: number;
+  eos: number[];
+  /** ONNX only: I/O names that differ from Hugging Face's ({i} = layer index). */
+  inputNames?: Partial<DecoderIoNames>;
+  /** llama2c only. */
+  ropeTheta?: number;
+  rmsEps?: number;
+  description?: string;
+  license?: string;
+  /** The file the card came from (for messages). */
+  file: string;
+}
+
+const INTS = ['layers', 'heads', 'kvHeads', 'headDim', 'vocabSize', 'maxContext'] as const;
+const FIELDS = [
+  'name',
+  'format',
+  'path',
+  'weights',
+  'dtype',
+  'tokenizer',
+  'tokenizerFormat',
+  ...INTS,
+  'bos',
+  'eos',
+  'inputNames',
+  'ropeTheta',
+  'rmsEps',
+  'description',
+  'license',
+];
+const ONNX_REQUIRED = ['layers', 'kvHeads', 'headDim', 'vocabSize', 'maxContext', 'bos', 'eos'] as const;
+
+type Locate = PositionedDoc['locate'];
+
+/** Parses a card from YAML or JSON text. */
+export function parseModelCard(text: string, file: string): ModelCard {
+  let doc: PositionedDoc;
+  try {
+    doc = parseYamlWithPositions(text, file);
+  } catch (e) {
+    if (e instanceof HarnessError) throw new HarnessError('model-card', e.message, e.location, e.hint);
+    throw e;
+  }
+  return validateModelCard(doc.value, file, doc.locate);
+}
+
+/** Checks a card object (parsed from a file, or built in code) and fills defaults. */
+export function validateModelCard(value: unknown, file: string, locate: Locate = () => undefined): ModelCard {
+  const err = (path: (string | number)[], message: string, hint?: string): never => {
+    const pos = locate(path);
+    throw new HarnessError('model-card', message, { file, line: pos?.line, col: pos?.col, field: path.length ? formatPath(path) : undefined }, hint);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return err([], 'a model card must be a mapping of fields');
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!FIELDS.includes(k)) err([k], `unknown field "${k}"`, didYouMean(k, FIELDS) ?? `allowed: ${FIELDS.join(', ')}`);
+
+  const str = (k: string, required: boolean): string | undefined => {
+    const v = o[k];
+    if (v === undefined || v === null) return required ? err([k], `missing required field "${k}"`) : undefined;
+    if (typeof v !== 'string' || v.length === 0) return err([k], `"${k}" must be a non-empty string, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const oneOf = <T extends string>(k: string, allowed: readonly T[], required: boolean): T | undefined => {
+    const v = str(k, required);
+    if (v !== undefined && !allowed.includes(v as T)) err([k], `"${k}" must be one of ${allowed.join(', ')}, got "${v}"`, didYouMean(v, allowed));
+    return v as T | undefined;
+  };
+  const int = (path: (string | number)[], v: unknown, min: number): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) err(path, `"${formatPath(path)}" must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const num = (k: string): number | undefined => {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !(v > 0)) err([k], `"${k}" must be a positive number, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+
+  const format = oneOf('format', ['onnx', 'llama2c'] as const, true)!;
+  if (o.path !== undefined && o.weights !== undefined) err(['weights'], 'give the model file as "path" or "weights", not both');
+  const pathKey = o.weights !== undefined ? 'weights' : 'path';
+  const path = str(pathKey, false) ?? err([], `missing required field "${format === 'llama2c' ? 'weights' : 'path'}" (the model file)`);
+  const tokenizer = str('tokenizer', true)!;
+  const tokenizerFormat =
+    oneOf('tokenizerFormat', ['hf', 'llama2c'] as const, false) ?? (tokenizer.endsWith('.json') ? 'hf' : format === 'llama2c' ? 'llama2c' : err(['tokenizerFormat'], 'missing "tokenizerFormat" (hf or llama2c)'));
+
+  if (format === 'onnx') for (const k of ONNX_REQUIRED) if (o[k] === undefined) err([k], `missing required field "${k}" (needed for ONNX models)`);
+  const dims: Partial<Record<(typeof INTS)[number], number>> = {};
+  for (const k of INTS) if (o[k] !== undefined) dims[k] = int([k], o[k], 1);
+  if (dims.heads !== undefined && dims.kvHeads !== undefined && dims.heads % dims.kvHeads !== 0) err(['heads'], `heads (${dims.heads}) must be a multiple of kvHeads (${dims.kvHeads})`);
+
+  const bos = o.bos === undefined ? 1 : int(['bos'], o.bos, 0);
+  const eosRaw = o.eos === undefined ? [2] : Array.isArray(o.eos) ? o.eos : [o.eos];
+  if (eosRaw.length === 0) err(['eos'], '"eos" needs at least one token id');
+  const eos = eosRaw.map((v, i) => int(Array.isArray(o.eos) ? ['eos', i] : ['eos'], v, 0));
+  const ids: [(string | number)[], number][] = [[['bos'], bos], ...eos.map((e, i): [(string | number)[], number] => [Array.isArray(o.eos) ? ['eos', i] : ['eos'], e])];
+  for (const [path, id] of ids) {
+    if (dims.vocabSize !== undefined && id >= dims.vocabSize) err(path, `token id ${id} is outside the vocabulary of ${dims.vocabSize}`);
+  }
+
+  const dtype = oneOf('dtype', ['float32', 'float16', 'auto'] as const, false);
+  if (dtype !== undefined && format !== 'llama2c') err(['dtype'], '"dtype" applies to llama2c checkpoints only (an ONNX graph declares its own types)');
+  for (const k of ['ropeTheta', 'rmsEps']) if (o[k] !== undefined && format !== 'llama2c') err([k], `"${k}" applies to llama2c checkpoints only`);
+
+  let inputNames: Partial<DecoderIoNames> | undefined;
+  if (o.inputNames !== undefined) {
+    if (format !== 'onnx') err(['inputNames'], '"inputNames" applies to ONNX models only');
+    if (typeof o.inputNames !== 'object' || o.inputNames === null || Array.isArray(o.inputNames)) err(['inputNames'], '"inputNames" must be a mapping');
+    inputNames = {};
+    for (const [k, v] of Object.entries(o.inputNames as Record<string, unknown>)) {
+      if (!IO_NAME_KEYS.includes(k as keyof DecoderIoNames)) err(['inputNames', k], `unknown I/O name "${k}"`, didYouMean(k, IO_NAME_KEYS) ?? `allowed: ${IO_NAME_KEYS.join(', ')}`);
+      if (typeof v !== 'string' || !v) err(['inputNames', k], `"inputNames.${k}" must be a non-empty string`);
+      if (/^(past|present)/.test(k) && !(v as string).includes('{i}')) err(['inputNames', k], `"inputNames.${k}" must contain {i} for the layer index, got "${v as string}"`);
+      inputNames[k as keyof DecoderIoNames] = v as string;
+    }
+  }
+
+  const baseName = path.replace(/\\/g, '/').split('/').pop()!.replace(/\.[^.]+$/, '');
+  return {
+    name: str('name', false) ?? baseName,
+    format,
+    path,
+    ...(dtype !== undefined ? { dtype } : {}),
+    tokenizer,
+    tokenizerFormat,
+    ...dims,
+    bos,
+    eos,
+    ...(inputNames ? { inputNames } : {}),
+    ...(num('ropeTheta') !== undefined ? { ropeTheta: num('ropeTheta') } : {}),
+    ...(num('rmsEps') !== undefined ? { rmsEps: num('rmsEps') } : {}),
+    ...(str('description', false) !== undefined ? { description: str('description', false) } : {}),
+    ...(str('license', false) !== undefined ? { license: str('license', false) } : {}),
+    file,
+  };
+}
