@@ -74,7 +74,7 @@ export async function generate(backend: InferenceBackend, prompts: number[][], o
   // Padded-slot mask of the prompt; decode slots are always attended.
   const cap = P + maxNew;
   const mask = new BigInt64Array(B * cap);
-  for (let b = 0; b < B; b++) for (let s = P - lens[b]!; s < P; s++) mask[b * cap + s] = 1n;
+  for (let b = 0; b < B; b++) for (let s = P - lens[b]!; s < cap; s++) mask[b * cap + s] = 1n;
   const maskFor = (n: number): BigInt64Array => {
     const out = new BigInt64Array(B * n);
     for (let b = 0; b < B; b++) out.set(mask.subarray(b * cap, b * cap + n), b * n);
