@@ -1,0 +1,141 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HarnessError } from '../../src/errors.js';
+import { parseHeldoutDoc, type HeldoutDoc } from '../../src/workloads/embedded/heldout.js';
+import { parseLongBenchRecord, type LongBenchRecord } from '../../src/workloads/longbench/record.js';
+import { emptySkipCounts, shareGptPair, type ShareGptPairs } from '../../src/workloads/sharegpt/parse.js';
+
+/**
+ * Reading workload data from disk with errors that say file, line and field. Parsing and
+ * validation live in src/workloads; this file only owns the file system.
+ */
+
+function readBytes(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new HarnessError('WORKLOAD_FILE', `cannot read: ${(e as Error).message}`, { file });
+  }
+}
+
+/** Non-blank lines of a JSONL file, parsed, with their 1-based line numbers. */
+export function readJsonl(file: string): { line: number; value: unknown }[] {
+  const lines = readBytes(file).toString('utf8').split('\n');
+  const out: { line: number; value: unknown }[] = [];
+  lines.forEach((text, i) => {
+    if (text.trim() === '') return;
+    try {
+      out.push({ line: i + 1, value: JSON.parse(text) });
+    } catch (e) {
+      throw new HarnessError('WORKLOAD_DATA', `invalid JSON: ${(e as Error).message}`, { file, line: i + 1 });
+    }
+  });
+  return out;
+}
+
+/** A LongBench jsonl file, every record validated. */
+export function readLongBenchFile(file: string, expectDataset?: string): LongBenchRecord[] {
+  return readJsonl(file).map(({ line, value }) => parseLongBenchRecord(value, { file, line }, expectDataset));
+}
+
+/**
+ * Where a task's file is in a LongBench folder: `<dir>/<task>.jsonl` or `<dir>/data/<task>.jsonl`
+ * (data.zip unpacked); LongBench-E files are `<task>_e.jsonl`.
+ */
+export function findLongBenchFile(dir: string, task: string, opts: { e?: boolean } = {}): string {
+  const name = `${task}${opts.e ? '_e' : ''}.jsonl`;
+  const candidates = [join(dir, name), join(dir, 'data', name)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new HarnessError('WORKLOAD_FILE', `no ${name} for task "${task}"`, { file: dir }, `looked at ${candidates.join(' and ')}; unpack LongBench's data.zip there`);
+  }
+  return found;
+}
+
+export function readLongBenchTask(dir: string, task: string, opts: { e?: boolean } = {}): { file: string; records: LongBenchRecord[] } {
+  const file = findLongBenchFile(dir, task, opts);
+  return { file, records: readLongBenchFile(file, task) };
+}
+
+/** The held-out split of the embedded model: one {"source", "licence", "text"} per line. */
+export function readHeldoutFile(file: string): HeldoutDoc[] {
+  return readJsonl(file).map(({ line, value }) => parseHeldoutDoc(value, { file, line }));
+}
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * Splits a top-level JSON array into its elements' byte ranges without parsing the whole file as
+ * one string (ShareGPT_V3 is ~650 MB, more than V8's longest string). Strings and nesting are
+ * tracked so commas and brackets inside them are not boundaries.
+ */
+function* arrayElements(buf: Uint8Array, file: string): Generator<{ start: number; end: number; line: number }> {
+  let i = 0;
+  let line = 1;
+  const skipWs = () => {
+    while (i < buf.length && WS.has(buf[i]!)) {
+      if (buf[i] === 0x0a) line++;
+      i++;
+    }
+  };
+  skipWs();
+  if (buf[i] !== 0x5b /* [ */) {
+    const first = i < buf.length ? String.fromCharCode(buf[i]!) : '';
+    const got = first === '{' ? 'an object' : first === '' ? 'an empty file' : `a value starting with ${JSON.stringify(first)}`;
+    throw new HarnessError('WORKLOAD_DATA', `expected a JSON array of {id, conversations: [{from, value}, …]}, got ${got}`, { file, line }, 'ShareGPT_V3_unfiltered_cleaned_split.json is one JSON array');
+  }
+  i++;
+  skipWs();
+  if (buf[i] === 0x5d /* ] */) return;
+  for (;;) {
+    skipWs();
+    const start = i;
+    const startLine = line;
+    let depth = 0;
+    let inString = false;
+    for (; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (c === 0x0a) line++;
+      if (inString) {
+        if (c === 0x5c /* \ */) i++;
+        else if (c === 0x22 /* " */) inString = false;
+      } else if (c === 0x22) inString = true;
+      else if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        if (depth === 0) break; // the array's closing bracket
+        depth--;
+      } else if (c === 0x2c /* , */ && depth === 0) break;
+    }
+    if (i >= buf.length) throw new HarnessError('WORKLOAD_DATA', 'unexpected end of file inside the top-level array (file truncated?)', { file, line: startLine });
+    let end = i;
+    while (end > start && WS.has(buf[end - 1]!)) end--;
+    yield { start, end, line: startLine };
+    if (buf[i] === 0x5d) return;
+    i++; // past the comma
+  }
+}
+
+/**
+ * A ShareGPT_V3-format file: the first (prompt, completion) pair of every record. Records that
+ * are not valid JSON, not objects or lack string turns are skipped and counted; a file that is not
+ * a JSON array is an error.
+ */
+export function readShareGptFile(file: string): ShareGptPairs {
+  const buf = readBytes(file);
+  const out: ShareGptPairs = { pairs: [], total: 0, skipped: emptySkipCounts() };
+  const decoder = new TextDecoder('utf-8');
+  for (const el of arrayElements(buf, file)) {
+    const index = out.total++;
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(buf.subarray(el.start, el.end)));
+    } catch {
+      out.skipped['invalid-json']++;
+      continue;
+    }
+    const p = shareGptPair(value, index);
+    if (typeof p === 'string') out.skipped[p]++;
+    else out.pairs.push(p);
+  }
+  return out;
+}
