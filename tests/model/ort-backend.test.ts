@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HarnessError } from '../../src/errors.js';
 import type { KVBlock } from '../../src/engine/kv-block.js';
 import { parseLlama2c } from '../../src/model/llama2c.js';
-import { OrtBackend } from '../../runners/node/ort-backend.js';
+import { describeEp, OrtBackend } from '../../runners/node/ort-backend.js';
 import { GOLDEN_40, HAVE_STORIES, SKIP_REASON, readStories } from './stories-fixture.js';
 
 if (!HAVE_STORIES) console.warn(`skipping OrtBackend tests: ${SKIP_REASON}`);
@@ -125,5 +129,51 @@ d('OrtBackend over the built stories260K graph (CPU EP)', () => {
     await expect(
       backend.forward({ batch: 2, tokens: 1, inputIds: i64([1]), attentionMask: i64([1, 1]), positionIds: i64([0, 0]), past: empty(5) }),
     ).rejects.toThrow(/inputIds has 1 ids, expected batch\*tokens = 2/);
+  });
+});
+
+// onnxruntime-node's WebGPU EP needs a Vulkan driver named by VK_DRIVER_FILES (see the environment docs);
+// on a CPU machine Chromium's SwiftShader works: VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium
+const haveVulkan = Boolean(process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES);
+if (HAVE_STORIES && !haveVulkan) console.warn('skipping the WebGPU EP test: set VK_DRIVER_FILES to a Vulkan driver (e.g. SwiftShader) to run it');
+(HAVE_STORIES && haveVulkan ? describe : describe.skip)('OrtBackend on the WebGPU EP', () => {
+  it('greedy decode from BOS gives the golden tokens, batched with a padded row', async () => {
+    const backend = await OrtBackend.fromLlama2c(parseLlama2c(readStories().weights), { name: 'stories260K' }, { ep: 'webgpu' });
+    try {
+      expect(backend.executionProvider).toBe('webgpu');
+      const { tokens } = await greedy(backend, [[1], [1, 403, 407, 261]], 20);
+      expect(tokens[0]).toEqual(GOLDEN_40.slice(0, 20));
+      expect(tokens[1]).toEqual(GOLDEN_40.slice(3, 23));
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
+
+describe('execution provider errors and description', () => {
+  const cudaInstalled = existsSync(join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '../bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
+  (HAVE_STORIES && !cudaInstalled ? it : it.skip)('without the CUDA provider, cuda fails with install instructions', async () => {
+    const err = await OrtBackend.fromLlama2c(parseLlama2c(readStories().weights), { name: 's' }, { ep: 'cuda' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(HarnessError);
+    expect((err as HarnessError).code).toBe('ep.cuda-missing');
+    expect((err as HarnessError).hint).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+  });
+
+  it('describes the device behind an EP', () => {
+    const cpu = describeEp('cpu');
+    expect(cpu.ep).toBe('cpu');
+    expect(cpu.onnxruntime).toMatch(/^1\.\d+\.\d+/);
+    expect(cpu.cpuCount).toBeGreaterThan(0);
+    const saved = process.env.VK_DRIVER_FILES;
+    process.env.VK_DRIVER_FILES = '/usr/lib/chromium/vk_swiftshader_icd.json';
+    try {
+      expect(describeEp('webgpu').adapter).toMatchObject({ architecture: 'swiftshader', fallback: true });
+    } finally {
+      if (saved === undefined) delete process.env.VK_DRIVER_FILES;
+      else process.env.VK_DRIVER_FILES = saved;
+    }
   });
 });
