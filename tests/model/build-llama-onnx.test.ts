@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { parseLlama2c } from '../../src/model/llama2c.js';
+import { roundHalf } from '../../src/kernels/half.js';
+import { parseLlama2c, type Llama2cConfig } from '../../src/model/llama2c.js';
 import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
+import { randomWeights, writeLlama2c } from './llama2c-checkpoint.js';
 import { GOLDEN_40, HAVE_STORIES, SKIP_REASON, readStories } from './stories-fixture.js';
 
 if (!HAVE_STORIES) console.warn(`skipping stories260K builder tests: ${SKIP_REASON}`);
@@ -42,5 +44,95 @@ describe('llama2.c → ONNX builder on stories260K (CPU EP)', () => {
     }
     await session.release();
     expect(out).toEqual(GOLDEN_40);
+  });
+});
+
+const i64 = (xs: number[]) => BigInt64Array.from(xs, (x) => BigInt(x));
+async function firstLogits(bytes: Uint8Array, prompt: number[], kvHeads: number, headDim: number, layers: number): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes);
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', i64(prompt), [1, prompt.length]),
+    attention_mask: new ort.Tensor('int64', i64(prompt.map(() => 1)), [1, prompt.length]),
+    position_ids: new ort.Tensor('int64', i64(prompt.map((_, i) => i)), [1, prompt.length]),
+  };
+  for (let i = 0; i < layers; i++)
+    for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+  const r = await s.run(feeds);
+  await s.release();
+  return r.logits!.data as Float32Array;
+}
+const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]!)));
+
+describe('builder: graph interface and checkpoint variants', () => {
+  itStories('has Hugging Face I/O names and symbolic shapes in both logits modes', async () => {
+    const model = parseLlama2c(readStories().weights);
+    for (const mode of ['last', 'all'] as const) {
+      const s = await ort.InferenceSession.create(buildLlamaOnnx(model, { logits: mode }));
+      const layerNames = (f: (i: number) => string[]) => Array.from({ length: 5 }, (_, i) => f(i)).flat();
+      expect(s.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', ...layerNames((i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`])]);
+      expect(s.outputNames).toEqual(['logits', ...layerNames((i) => [`present.${i}.key`, `present.${i}.value`])]);
+      const meta = (name: string) => [...s.inputMetadata, ...s.outputMetadata].find((m) => m.name === name) as { type: string; shape: (string | number)[] };
+      expect(meta('input_ids')).toMatchObject({ type: 'int64', shape: ['batch', 'seq'] });
+      expect(meta('attention_mask').shape).toEqual(['batch', 'total']);
+      expect(meta('past_key_values.0.key')).toMatchObject({ type: 'float32', shape: ['batch', 4, 'past', 8] });
+      expect(meta('present.4.value').shape).toEqual(['batch', 4, 'total', 8]);
+      expect(meta('logits').shape).toEqual(mode === 'last' ? ['batch', 512] : ['batch', 'seq', 512]);
+      await s.release();
+    }
+  });
+
+  itStories('an untied classifier (negative vocab, wcls after the RoPE tables) equal to the embedding gives the same logits', async () => {
+    const tied = parseLlama2c(readStories().weights);
+    const c = { ...tied.config, tiedClassifier: false };
+    const untied = parseLlama2c(writeLlama2c(c, { ...tied.weights, wcls: tied.weights.tokenEmbedding.slice() }, 'float32'));
+    expect(untied.config.tiedClassifier).toBe(false);
+    expect(untied.weights.wcls).not.toBeNull();
+    expect(untied.paramCount).toBe(tied.paramCount + 512 * 64);
+    const prompt = [1, 403, 407];
+    expect(maxDiff(await firstLogits(buildLlamaOnnx(untied), prompt, 4, 8, 5), await firstLogits(buildLlamaOnnx(tied), prompt, 4, 8, 5))).toBe(0);
+  });
+
+  itStories('reads the float16 variant (no RoPE tables), upcasting to float32', async () => {
+    const f32 = parseLlama2c(readStories().weights);
+    const bytes = writeLlama2c(f32.config, f32.weights, 'float16');
+    const f16 = parseLlama2c(bytes); // auto-detected by size
+    expect(f16.fileDtype).toBe('float16');
+    expect(parseLlama2c(bytes, { dtype: 'float16' }).fileDtype).toBe('float16');
+    expect(() => parseLlama2c(bytes, { dtype: 'float32' })).toThrow(/a float32 file with this header has 1056540/);
+    expect(f16.paramCount).toBe(f32.paramCount);
+    const w = f32.weights.wq;
+    for (let i = 0; i < w.length; i += 97) expect(f16.weights.wq[i]).toBe(roundHalf(w[i]!));
+    const d = maxDiff(await firstLogits(buildLlamaOnnx(f16), [1, 403, 407], 4, 8, 5), await firstLogits(buildLlamaOnnx(f32), [1, 403, 407], 4, 8, 5));
+    expect(d).toBeGreaterThan(0);
+    expect(d).toBeLessThan(0.05);
+  });
+
+  it('rejects files of the wrong size and implausible headers', () => {
+    const c: Llama2cConfig = { dim: 16, hiddenDim: 32, layers: 1, heads: 2, kvHeads: 1, vocabSize: 10, seqLen: 8, headDim: 8, tiedClassifier: true };
+    const bytes = writeLlama2c(c, randomWeights(c), 'float32');
+    expect(() => parseLlama2c(bytes.subarray(0, bytes.length - 4))).toThrow(/matches neither layout/);
+    const bad = bytes.slice();
+    new Int32Array(bad.buffer, 0, 7)[3] = 3; // heads 3 does not divide dim 16
+    expect(() => parseLlama2c(bad)).toThrow(/implausible header/);
+  });
+
+  it("builds and runs the project's own geometry (12 layers, dim 256, 4/2 heads, hidden 576, vocab 8192, float16 file)", async () => {
+    const c: Llama2cConfig = { dim: 256, hiddenDim: 576, layers: 12, heads: 4, kvHeads: 2, vocabSize: 8192, seqLen: 1024, headDim: 64, tiedClassifier: true };
+    const model = parseLlama2c(writeLlama2c(c, randomWeights(c, 7), 'float16'));
+    expect(model.fileDtype).toBe('float16');
+    const s = await ort.InferenceSession.create(buildLlamaOnnx(model));
+    const B = 2;
+    const T = 3;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', i64([5, 6, 7, 0, 8, 9]), [B, T]),
+      attention_mask: new ort.Tensor('int64', i64([1, 1, 1, 0, 1, 1]), [B, T]),
+      position_ids: new ort.Tensor('int64', i64([0, 1, 2, 0, 0, 1]), [B, T]),
+    };
+    for (let i = 0; i < 12; i++) for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [B, 2, 0, 64]);
+    const r = await s.run(feeds);
+    expect(r.logits!.dims).toEqual([B, 8192]);
+    expect(r['present.11.key']!.dims).toEqual([B, 2, T, 64]);
+    expect((r.logits!.data as Float32Array).every(Number.isFinite)).toBe(true);
+    await s.release();
   });
 });
