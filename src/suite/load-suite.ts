@@ -43,7 +43,7 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
     const owner = docs.find((d) => d.locate(['models', i, 'card'])) ?? docs[0]!;
     const card = files.resolve(owner.file, m.card);
     if (!files.exists(card)) fail(['models', i, 'card'], `model card not found: ${card}`, 'give a model.json (or a folder holding one), relative to the suite file');
-    return { id: m.id ?? m.card.replace(/\/?model\.json$/, '').split('/').filter(Boolean).pop() ?? m.card, card };
+    return { id: m.id ?? modelIdFromPath(m.card), card };
   });
 
   const methods = spec.methods.map((m, i) => {
@@ -101,6 +101,14 @@ export function suiteHash(suite: ResolvedSuite): string {
   // The file path does not change what runs.
   const { file: _file, ...rest } = suite;
   return hash64(canonicalJson(rest));
+}
+
+/** models/minillama-12l/model.json → minillama-12l; configs/models/stories260K.yaml → stories260K */
+export function modelIdFromPath(card: string): string {
+  const parts = card.split(/[\\/]/).filter((p) => p && p !== '.');
+  let last = parts.pop() ?? card;
+  if (/^(model|model-card)\.(json|ya?ml)$/.test(last)) last = parts.pop() ?? last;
+  return last.replace(/\.(json|ya?ml)$/, '');
 }
 
 function toList(b: number | number[]): number[] {

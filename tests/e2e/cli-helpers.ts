@@ -1,0 +1,50 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(ROOT, 'dist/runners/node/cli.js');
+export const STORIES_CARD = join(ROOT, 'configs/models/stories260K.yaml');
+export const HAVE_CLI = existsSync(CLI);
+
+export function tempDir(prefix = 'mcb-e2e-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeSuite(dir: string, text: string): string {
+  const p = join(dir, 'suite.yaml');
+  writeFileSync(p, text);
+  return p;
+}
+
+export function cli(args: string[], opts: { cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Start the CLI and SIGKILL it once `file` has at least `lines` complete lines. */
+export function cliKilledAfter(args: string[], file: string, lines: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, CI: '1' }, stdio: 'ignore' });
+    const timer = setInterval(() => {
+      const n = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+      if (n >= lines) {
+        child.kill('SIGKILL');
+      }
+    }, 20);
+    child.on('exit', (code, signal) => {
+      clearInterval(timer);
+      if (signal === 'SIGKILL') resolve();
+      else reject(new Error(`the run finished (code ${code}) before it could be killed`));
+    });
+  });
+}
+
+export function readResults(dir: string): { cellId: string; status: string }[] {
+  return readFileSync(join(dir, 'results.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
