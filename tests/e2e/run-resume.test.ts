@@ -62,7 +62,7 @@ describe.skipIf(!HAVE_STORIES || !HAVE_CLI)(`minicache-bench run (CLI, stories26
     const cases: [string, RegExp][] = [
       [suite(4).replace('seed: 3', 'sed: 3'), /suite\.yaml:2:1 sed: unknown field "sed"[\s\S]*did you mean "seed"/],
       [suite(4).replace('batch: [1, 4, 8]', 'batch: [1, four]'), /suite\.yaml:15:\d+ batch\[1\]: must be integer, got "four"/],
-      [suite(4).replace(STORIES_CARD, '/nonexistent/model.json'), /suite\.yaml:6:\d+ models\[0\]\.card: model card not found/],
+      [suite(4).replace(STORIES_CARD, '/nonexistent/model.json'), /suite\.yaml:5:\d+ models\[0\]\.card: model card not found/],
       [suite(4).replace('methods:\n', 'methods: [\n'), /suite\.yaml:\d+:\d+.*malformed YAML/],
     ];
     for (const [text, pattern] of cases) {
