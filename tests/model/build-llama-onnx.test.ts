@@ -71,7 +71,7 @@ describe('builder: graph interface and checkpoint variants', () => {
       const layerNames = (f: (i: number) => string[]) => Array.from({ length: 5 }, (_, i) => f(i)).flat();
       expect(s.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', ...layerNames((i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`])]);
       expect(s.outputNames).toEqual(['logits', ...layerNames((i) => [`present.${i}.key`, `present.${i}.value`])]);
-      const meta = (name: string) => [...s.inputMetadata, ...s.outputMetadata].find((m) => m.name === name) as { type: string; shape: (string | number)[] };
+      const meta = (name: string) => [...s.inputMetadata, ...s.outputMetadata].find((m) => m.name === name) as unknown as { type: string; shape: (string | number)[] };
       expect(meta('input_ids')).toMatchObject({ type: 'int64', shape: ['batch', 'seq'] });
       expect(meta('attention_mask').shape).toEqual(['batch', 'total']);
       expect(meta('past_key_values.0.key')).toMatchObject({ type: 'float32', shape: ['batch', 4, 'past', 8] });
