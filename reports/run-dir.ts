@@ -1,0 +1,45 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HarnessError } from '../src/errors.js';
+import { parseResultsJsonl } from '../src/results/jsonl.js';
+import type { RunManifestLike } from '../src/results/merge.js';
+import type { CellResult } from '../src/results/record.js';
+
+export interface RunDir {
+  dir: string;
+  records: CellResult[];
+  /** manifest.json, when present (the runner always writes one). */
+  manifest?: RunManifestLike;
+}
+
+/**
+ * Read a run folder: results.jsonl (strict: every line must parse, file:line on the first that
+ * does not) and manifest.json. Missing or empty results are an error, never an empty run.
+ */
+export function readRunDir(dir: string, opts: { requireManifest?: boolean } = {}): RunDir {
+  if (!existsSync(dir)) throw new HarnessError('results.missing', `run folder ${dir} does not exist`);
+  const file = join(dir, 'results.jsonl');
+  if (!existsSync(file)) throw new HarnessError('results.missing', 'no results.jsonl in the run folder', { file }, 'run `minicache-bench run SUITE --out DIR` first, or point at the folder that holds results.jsonl');
+  const records = parseResultsJsonl(readFileSync(file, 'utf8'), file);
+  if (records.length === 0) throw new HarnessError('results.empty', 'results.jsonl holds no records', { file });
+  const manifestFile = join(dir, 'manifest.json');
+  if (!existsSync(manifestFile)) {
+    if (opts.requireManifest) throw new HarnessError('manifest.missing', 'no manifest.json in the run folder', { file: manifestFile });
+    return { dir, records };
+  }
+  return { dir, records, manifest: readManifest(manifestFile) };
+}
+
+function readManifest(file: string): RunManifestLike {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new HarnessError('manifest.parse', `not valid JSON (${(e as Error).message})`, { file });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HarnessError('manifest.shape', 'expected a JSON object', { file });
+  const m = value as Record<string, unknown>;
+  if (!Number.isInteger(m.schemaVersion)) throw new HarnessError('manifest.shape', `expected an integer, got ${JSON.stringify(m.schemaVersion)}`, { file, field: 'schemaVersion' });
+  if (typeof m.suiteHash !== 'string') throw new HarnessError('manifest.shape', `expected a string, got ${JSON.stringify(m.suiteHash)}`, { file, field: 'suiteHash' });
+  return m as RunManifestLike;
+}

@@ -1,0 +1,62 @@
+import { canonicalJson } from '../results/canonical-json.js';
+import type { CellResult, CellSpec, OkRecord } from '../results/record.js';
+
+/** The FP16 baseline method's name: every "relative to FP16" view pairs cells with it. */
+export const FP16_METHOD = 'fp16';
+
+/**
+ * The key under which a cell meets its FP16 counterpart in the same run: everything but the
+ * method, its parameters and the label (an ablation's label does not change the FP16 cell).
+ */
+export function fp16PairKey(cell: CellSpec): string {
+  const { method: _m, methodParams: _p, label: _l, ...rest } = cell;
+  return canonicalJson(rest);
+}
+
+/** FP16 ok records by pair key (the first by cell id when several share one). */
+export function fp16Index(records: readonly CellResult[]): Map<string, OkRecord> {
+  const index = new Map<string, OkRecord>();
+  const fp16 = records.filter((r): r is OkRecord => r.status === 'ok' && r.cell.method === FP16_METHOD);
+  fp16.sort((a, b) => (a.cellId < b.cellId ? -1 : a.cellId > b.cellId ? 1 : 0));
+  for (const r of fp16) {
+    const key = fp16PairKey(r.cell);
+    if (!index.has(key)) index.set(key, r);
+  }
+  return index;
+}
+
+/** The workload's run mode: `memory-budget` cells pick their batch to fit a memory budget. */
+export function workloadMode(cell: CellSpec): string {
+  const mode = cell.workloadParams?.mode;
+  return typeof mode === 'string' ? mode : 'fixed-batch';
+}
+
+/** A short human name for a cell: `model · method · workload · b8 · label`. */
+export function cellSubject(cell: CellSpec): string {
+  const parts = [cell.model, cell.method, cell.workload, `b${cell.batch}`];
+  if (workloadMode(cell) !== 'fixed-batch') parts.push(workloadMode(cell));
+  if (cell.label) parts.push(cell.label);
+  return parts.join(' · ');
+}
+
+export function isOk(r: CellResult): r is OkRecord {
+  return r.status === 'ok';
+}
+
+export function byCellId<T extends { cellId: string }>(a: T, b: T): number {
+  return a.cellId < b.cellId ? -1 : a.cellId > b.cellId ? 1 : 0;
+}
+
+/** Task metrics where lower is better (perplexity, losses): relative views invert them. */
+export function lowerIsBetter(metric: string): boolean {
+  return /perplexity|nll|loss|error/i.test(metric);
+}
+
+/**
+ * A score relative to FP16 on one scale for every metric: 1 = as good as FP16, below 1 = worse.
+ * Lower-is-better metrics are inverted (FP16 ÷ ours). Undefined when the reference is 0.
+ */
+export function relativeToFp16(score: number, fp16Score: number, metric: string): number | undefined {
+  if (lowerIsBetter(metric)) return score === 0 ? undefined : fp16Score / score;
+  return fp16Score === 0 ? undefined : score / fp16Score;
+}

@@ -1,0 +1,108 @@
+import type { CellResult, OkRecord } from '../../results/record.js';
+import { fp16Index, fp16PairKey, relativeToFp16 } from '../cells.js';
+import { mergeStrategyLabel, mergeStrategyOf, parseAblationLabel } from '../labels.js';
+import type { VegaLiteSpec } from '../model.js';
+import { okRecords } from './common.js';
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** Mean over tasks of score ÷ FP16 score (same setup), or undefined without tasks or FP16. */
+export function meanRelativeScore(r: OkRecord, fp16: Map<string, OkRecord>): number | undefined {
+  const ref = fp16.get(fp16PairKey(r.cell));
+  const ratios: number[] = [];
+  for (const t of r.tasks ?? []) {
+    const base = ref?.tasks?.find((x) => x.task === t.task)?.score;
+    const rel = base === undefined ? undefined : relativeToFp16(t.score, base, t.metric);
+    if (rel !== undefined) ratios.push(rel);
+  }
+  return ratios.length ? ratios.reduce((a, b) => a + b, 0) / ratios.length : undefined;
+}
+
+function meanTokenMatch(r: OkRecord): number | undefined {
+  const xs = (r.tasks ?? []).map((t) => t.agreement?.tokenMatch).filter((x): x is number => typeof x === 'number');
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
+}
+
+/** Ablation rows: one per (labelled cell, measure). */
+export function ablationRows(records: readonly CellResult[]): Record<string, unknown>[] {
+  const fp16 = fp16Index(records);
+  const rows: Record<string, unknown>[] = [];
+  for (const r of okRecords(records)) {
+    const point = parseAblationLabel(r.cell.label);
+    if (!point) continue;
+    const base = { param: point.param, value: point.value, method: r.cell.method, workload: r.cell.workload, label: r.cell.label };
+    rows.push({ ...base, measure: 'compression ratio (×)', y: r.metrics.compressionRatio });
+    const rel = meanRelativeScore(r, fp16);
+    if (rel !== undefined) rows.push({ ...base, measure: 'mean score ÷ FP16', y: rel });
+    const agree = meanTokenMatch(r);
+    if (agree !== undefined) rows.push({ ...base, measure: 'token match with FP16', y: agree });
+  }
+  return rows;
+}
+
+/** Ablations over t / γ / S (cells labelled `ablation:<param>=<value>`): each measure against each parameter. */
+export function ablationChart(records: readonly CellResult[]): VegaLiteSpec | null {
+  const values = ablationRows(records);
+  if (values.length === 0) return null;
+  return {
+    $schema: SCHEMA,
+    title: 'Ablations (cells labelled ablation:<param>=<value>)',
+    data: { values },
+    facet: { row: { field: 'measure', type: 'nominal', title: null }, column: { field: 'param', type: 'nominal', title: 'parameter' } },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+    spec: {
+      width: 220,
+      height: 140,
+      mark: { type: 'line', point: true, tooltip: true },
+      encoding: {
+        x: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: false } },
+        y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '.4~g' } },
+        color: { field: 'method', type: 'nominal' },
+        detail: { field: 'workload', type: 'nominal' },
+      },
+    },
+  };
+}
+
+/** Merge strategy rows: per (strategy, task) score ÷ FP16, from merge:<strategy> cells or mean-merge / minicache. */
+export function mergeStrategyRows(records: readonly CellResult[]): Record<string, unknown>[] {
+  const fp16 = fp16Index(records);
+  const labelled = records.some((r) => mergeStrategyLabel(r.cell.label) !== undefined);
+  const rows: Record<string, unknown>[] = [];
+  for (const r of okRecords(records)) {
+    const strategy = mergeStrategyOf(r.cell, labelled);
+    if (!strategy) continue;
+    const ref = fp16.get(fp16PairKey(r.cell));
+    for (const t of r.tasks ?? []) {
+      const base = ref?.tasks?.find((x) => x.task === t.task)?.score;
+      const relative = base === undefined ? undefined : relativeToFp16(t.score, base, t.metric);
+      if (relative !== undefined) rows.push({ strategy, task: t.task, relative, method: r.cell.method, tokenMatch: t.agreement?.tokenMatch ?? null });
+    }
+  }
+  return rows;
+}
+
+/** Mean merging vs SLERP merging: per-task score relative to FP16. */
+export function mergeStrategyChart(records: readonly CellResult[]): VegaLiteSpec | null {
+  const values = mergeStrategyRows(records);
+  if (new Set(values.map((v) => v.strategy)).size === 0) return null;
+  return {
+    $schema: SCHEMA,
+    title: 'Merge strategy: mean vs SLERP (score ÷ FP16 per task)',
+    data: { values },
+    width: { step: 16 },
+    height: 220,
+    layer: [
+      {
+        mark: { type: 'bar', tooltip: true },
+        encoding: {
+          x: { field: 'task', type: 'nominal', axis: { labelAngle: -45 } },
+          xOffset: { field: 'strategy', type: 'nominal' },
+          y: { aggregate: 'mean', field: 'relative', type: 'quantitative', title: 'score ÷ FP16 score', axis: { format: '.0%' } },
+          color: { field: 'strategy', type: 'nominal', title: 'merge strategy' },
+        },
+      },
+      { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { datum: 1, type: 'quantitative' } } },
+    ],
+  };
+}

@@ -1,0 +1,49 @@
+import type { CellResult, OkRecord } from '../../results/record.js';
+import { median } from '../../gate/metric-catalog.js';
+import { isOk } from '../cells.js';
+
+/** Methods in a stable, meaningful order: the baseline first, then quantizers, then merging. */
+const CANONICAL_ORDER = ['fp16', 'rtn', 'kivi2', 'kivi4', 'mean-merge', 'minicache', 'minicache+kivi4'];
+
+export function methodOrder(records: readonly CellResult[]): string[] {
+  const present = [...new Set(records.map((r) => r.cell.method))];
+  const rank = (m: string) => {
+    const i = CANONICAL_ORDER.indexOf(m);
+    return i < 0 ? CANONICAL_ORDER.length : i;
+  };
+  return present.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+const PALETTE = ['#4c4c4c', '#e45756', '#f58518', '#eeca3b', '#b279a2', '#4c78a8', '#54a24b', '#72b7b2', '#9d755d', '#ff9da6'];
+
+/** One color per method, the same in every chart of a report. */
+export function methodColorScale(methods: readonly string[]): { domain: string[]; range: string[] } {
+  return { domain: [...methods], range: methods.map((_, i) => PALETTE[i % PALETTE.length]!) };
+}
+
+export function okRecords(records: readonly CellResult[]): OkRecord[] {
+  return records.filter(isOk);
+}
+
+/** Noisy metric of a record: median over its repeats where recorded, else the single value. */
+export function noisyValue(r: OkRecord, name: 'decodeTokensPerSecond' | 'peakRssBytes' | 'prefillTokensPerSecond'): number | undefined {
+  const reps = r.metrics.repeats?.[name];
+  if (reps && reps.length) return median(reps);
+  const v = r.metrics[name];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+export function repeatRange(r: OkRecord, name: string): { lo: number; hi: number } | undefined {
+  const reps = r.metrics.repeats?.[name];
+  if (!reps || reps.length < 2) return undefined;
+  return { lo: Math.min(...reps), hi: Math.max(...reps) };
+}
+
+/** "ours (model-a, model-b)": every chart that shows paper numbers labels ours with our models. */
+export function oursLabel(records: readonly CellResult[]): string {
+  const models = [...new Set(records.map((r) => r.cell.model))].sort();
+  return `ours (${models.join(', ')})`;
+}
+
+export const CHART_WIDTH = 420;
+export const CHART_HEIGHT = 240;

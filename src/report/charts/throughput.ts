@@ -1,0 +1,149 @@
+import type { CellResult, OkRecord } from '../../results/record.js';
+import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
+import type { VegaLiteSpec } from '../model.js';
+import { PAPER_SERVING } from '../paper-numbers.js';
+import { CHART_HEIGHT, CHART_WIDTH, methodColorScale, methodOrder, noisyValue, okRecords, repeatRange } from './common.js';
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+function fixedBatch(records: readonly CellResult[]): OkRecord[] {
+  return okRecords(records).filter((r) => workloadMode(r.cell) !== 'memory-budget' && noisyValue(r, 'decodeTokensPerSecond') !== undefined);
+}
+
+/** Decode tokens/s (median over repeats, min–max band) against batch size, one line per method. */
+export function throughputVsBatchChart(records: readonly CellResult[]): VegaLiteSpec | null {
+  const cells = fixedBatch(records);
+  if (cells.length === 0) return null;
+  const methods = methodOrder(cells);
+  const values = cells.map((r) => {
+    const range = repeatRange(r, 'decodeTokensPerSecond');
+    const tps = noisyValue(r, 'decodeTokensPerSecond')!;
+    return { method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, tps, lo: range?.lo ?? tps, hi: range?.hi ?? tps, repeats: r.metrics.repeats?.decodeTokensPerSecond?.length ?? 1 };
+  });
+  const color = { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods } as const;
+  const x = { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' } as const;
+  return {
+    $schema: SCHEMA,
+    title: 'Decode throughput vs batch size',
+    data: { values },
+    width: CHART_WIDTH,
+    height: CHART_HEIGHT,
+    layer: [
+      { mark: { type: 'rule', opacity: 0.6 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+      {
+        mark: { type: 'line', point: true, tooltip: true },
+        encoding: {
+          x,
+          y: { field: 'tps', type: 'quantitative', title: 'decode tokens/s (median of repeats)' },
+          color,
+          strokeDash: { field: 'workload', type: 'nominal' },
+          detail: { field: 'model', type: 'nominal' },
+          tooltip: [
+            { field: 'method', type: 'nominal' },
+            { field: 'model', type: 'nominal' },
+            { field: 'workload', type: 'nominal' },
+            { field: 'batch', type: 'quantitative' },
+            { field: 'tps', type: 'quantitative', format: ',.1f', title: 'tokens/s (median)' },
+            { field: 'repeats', type: 'quantitative' },
+          ],
+        },
+      },
+    ],
+  };
+}
+
+/** Speed-up over the FP16 cell with the same setup, with the paper's ≈5× at batch serving as a reference line. */
+export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpec | null {
+  const fp16 = fp16Index(records);
+  const values: Record<string, unknown>[] = [];
+  for (const r of fixedBatch(records)) {
+    const ref = fp16.get(fp16PairKey(r.cell));
+    const refTps = ref ? noisyValue(ref, 'decodeTokensPerSecond') : undefined;
+    if (!refTps || r.cell.method === 'fp16') continue;
+    values.push({ method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, speedup: noisyValue(r, 'decodeTokensPerSecond')! / refTps });
+  }
+  if (values.length === 0) return null;
+  const methods = methodOrder(records).filter((m) => values.some((v) => v.method === m));
+  const paperLabel = `paper: ≈${PAPER_SERVING.throughputSpeedup}× (4-bit MiniCache vs FP16, ${PAPER_SERVING.model}, ${PAPER_SERVING.setting})`;
+  return {
+    $schema: SCHEMA,
+    title: 'Decode speed-up over FP16 at the same batch',
+    width: CHART_WIDTH,
+    height: CHART_HEIGHT,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', point: true, tooltip: true },
+        encoding: {
+          x: { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' },
+          y: { field: 'speedup', type: 'quantitative', title: 'tokens/s ÷ FP16 tokens/s' },
+          color: { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods },
+          strokeDash: { field: 'workload', type: 'nominal' },
+          detail: { field: 'model', type: 'nominal' },
+        },
+      },
+      {
+        data: { values: [{ y: PAPER_SERVING.throughputSpeedup, label: paperLabel }] },
+        layer: [
+          { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+          { mark: { type: 'text', align: 'left', dx: 4, dy: -6, x: 0, color: '#666', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * Throughput at equal memory: cells run in memory-budget mode pick the largest batch that fits
+ * the budget, so a smaller cache shows up as a larger batch and more tokens/s.
+ */
+export function throughputEqualMemoryChart(records: readonly CellResult[]): VegaLiteSpec | null {
+  const cells = okRecords(records).filter((r) => workloadMode(r.cell) === 'memory-budget' && noisyValue(r, 'decodeTokensPerSecond') !== undefined);
+  if (cells.length === 0) return null;
+  const methods = methodOrder(cells);
+  const values = cells.map((r) => ({
+    method: r.cell.method,
+    budget: budgetLabel(r),
+    batch: r.cell.batch,
+    batchLabel: `b${r.cell.batch}`,
+    tps: noisyValue(r, 'decodeTokensPerSecond')!,
+    model: r.cell.model,
+  }));
+  const x = { field: 'method', type: 'nominal', sort: methods, axis: { labelAngle: -30 } } as const;
+  const y = { field: 'tps', type: 'quantitative', title: 'decode tokens/s (median)' } as const;
+  return {
+    $schema: SCHEMA,
+    title: 'Decode throughput at equal memory (batch chosen to fit the budget)',
+    data: { values },
+    facet: { column: { field: 'budget', type: 'nominal', title: 'memory budget' } },
+    spec: {
+      width: { step: 36 },
+      height: CHART_HEIGHT,
+      layer: [
+        {
+          mark: { type: 'bar', tooltip: true },
+          encoding: {
+            x,
+            y,
+            color: { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods, legend: null },
+            tooltip: [
+              { field: 'method', type: 'nominal' },
+              { field: 'model', type: 'nominal' },
+              { field: 'budget', type: 'nominal' },
+              { field: 'batch', type: 'quantitative' },
+              { field: 'tps', type: 'quantitative', format: ',.1f' },
+            ],
+          },
+        },
+        { mark: { type: 'text', dy: -6, fontSize: 10 }, encoding: { x, y, text: { field: 'batchLabel' } } },
+      ],
+    },
+  };
+}
+
+function budgetLabel(r: OkRecord): string {
+  const p = r.cell.workloadParams;
+  const bytes = p.memoryBudgetBytes ?? p.budgetBytes;
+  if (typeof bytes === 'number') return `${(bytes / 2 ** 30).toFixed(bytes >= 2 ** 30 ? 1 : 3)} GiB`;
+  return typeof p.memoryBudget === 'string' ? p.memoryBudget : 'budget';
+}

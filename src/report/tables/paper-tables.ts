@@ -1,0 +1,93 @@
+import type { CellResult } from '../../results/record.js';
+import { fp16Index, fp16PairKey } from '../cells.js';
+import { okRecords, oursLabel } from '../charts/common.js';
+import { fmtNumber } from '../markdown.js';
+import { methodSummaries } from '../method-summary.js';
+import type { TableBlock } from '../model.js';
+import {
+  DEFAULT_PAPER_MODEL,
+  PAPER_COMPRESSION,
+  PAPER_FIG1B,
+  PAPER_LONGBENCH_TASKS,
+  PAPER_METHOD_NAMES,
+  PAPER_SERVING,
+  paperLongBench,
+  paperLongBenchAverage,
+} from '../paper-numbers.js';
+
+/** The paper's headline claims beside ours, each labelled with the paper's setting and our models. */
+export function paperClaimsTable(records: readonly CellResult[]): TableBlock | null {
+  const summaries = methodSummaries(records);
+  const ours = oursLabel(records);
+  const rows: (string | null)[][] = [];
+  for (const s of summaries) {
+    const paper = PAPER_COMPRESSION[s.method];
+    if (paper && s.compressionRatio !== undefined) rows.push([`compression ratio, ${s.method}`, `${paper.ratio}× (${paper.source})`, `${fmtNumber(s.compressionRatio)}× at seqLen ${s.seqLen}`]);
+  }
+  const mc = summaries.find((s) => s.method === PAPER_SERVING.method);
+  const setting = `${PAPER_SERVING.model}, ${PAPER_SERVING.setting}`;
+  if (mc?.speedupVsFp16 !== undefined) rows.push(['decode throughput vs FP16, 4-bit MiniCache', `≈${PAPER_SERVING.throughputSpeedup}× (${setting})`, `${fmtNumber(mc.speedupVsFp16)}× at batch ${mc.atBatch}`]);
+  if (mc?.memorySavingVsFp16 !== undefined) rows.push(['memory vs FP16, 4-bit MiniCache', `−${PAPER_SERVING.memoryReduction * 100}% (${setting})`, `−${fmtNumber(mc.memorySavingVsFp16 * 100)}% peak RSS at batch ${mc.atBatch}`]);
+  if (mc?.kvSavingVsFp16 !== undefined) rows.push(['KV cache bytes vs FP16, 4-bit MiniCache', '–', `−${fmtNumber(mc.kvSavingVsFp16 * 100)}% at batch ${mc.atBatch}`]);
+  if (rows.length === 0) return null;
+  return { kind: 'table', id: 'paper-claims', title: 'The paper\'s headline numbers beside ours', columns: [{ header: 'claim' }, { header: 'paper (its model)' }, { header: ours }], rows };
+}
+
+/**
+ * Table 1 (LongBench): per method and task, our score and the paper's score for `paperModel`,
+ * each also as a fraction of its own FP16 baseline (the comparable quantity across models).
+ */
+export function longBenchComparisonTable(records: readonly CellResult[], paperModel = DEFAULT_PAPER_MODEL): TableBlock | null {
+  const fp16 = fp16Index(records);
+  const paper = paperLongBench(paperModel);
+  const rows: (string | number | null)[][] = [];
+  const tasks = Object.keys(PAPER_LONGBENCH_TASKS);
+  for (const r of okRecords(records)) {
+    if (r.cell.label || !r.tasks?.some((t) => tasks.includes(t.task))) continue;
+    const paperMethod = PAPER_METHOD_NAMES[r.cell.method];
+    const ref = fp16.get(fp16PairKey(r.cell));
+    for (const task of tasks) {
+      const t = r.tasks.find((x) => x.task === task);
+      if (!t) continue;
+      const refScore = ref?.tasks?.find((x) => x.task === task)?.score;
+      const p = paperMethod ? paper.find((x) => x.paperMethod === paperMethod && x.task === task)?.score : undefined;
+      const pBase = paper.find((x) => x.paperMethod === 'Baseline' && x.task === task)?.score;
+      rows.push([
+        r.cell.method,
+        PAPER_LONGBENCH_TASKS[task]!,
+        fmtNumber(t.score, 4),
+        refScore ? `${fmtNumber((100 * t.score) / refScore)}%` : null,
+        p === undefined ? null : fmtNumber(p, 4),
+        p !== undefined && pBase ? `${fmtNumber((100 * p) / pBase)}%` : null,
+      ]);
+    }
+    if (paperMethod) rows.push([r.cell.method, 'Average (paper\'s printed)', null, null, fmtNumber(paperLongBenchAverage(paperModel, paperMethod), 4), null]);
+  }
+  if (rows.length === 0) return null;
+  return {
+    kind: 'table',
+    id: 'table1-longbench',
+    title: `Table 1 (LongBench): ours vs the paper (${paperModel})`,
+    caption: 'The paper\'s "MiniCache" rows are 4-bit MiniCache (our minicache+kivi4). Its printed Average is not the mean of the seven columns shown (see the spec §4.1).',
+    columns: [
+      { header: 'method' },
+      { header: 'task' },
+      { header: `ours (${[...new Set(records.map((r) => r.cell.model))].join(', ')})`, numeric: true },
+      { header: 'ours ÷ FP16', numeric: true },
+      { header: `paper (${paperModel})`, numeric: true },
+      { header: 'paper ÷ its baseline', numeric: true },
+    ],
+    rows,
+  };
+}
+
+/** Fig. 1b digitised (mean merging vs SLERP by layers merged), for the merge-strategy section. */
+export function paperFig1bTable(): TableBlock {
+  return {
+    kind: 'table',
+    id: 'paper-fig1b',
+    title: `Paper Fig. 1b (${PAPER_FIG1B.model}, ${PAPER_FIG1B.task}; baseline ${PAPER_FIG1B.baseline}), digitised`,
+    columns: [{ header: 'layers merged', numeric: true }, { header: 'SLERP (MiniCache)', numeric: true }, { header: 'mean merging', numeric: true }],
+    rows: PAPER_FIG1B.layersMerged.map((n, i) => [n, PAPER_FIG1B.slerp[i]!, PAPER_FIG1B.mean[i]!]),
+  };
+}
