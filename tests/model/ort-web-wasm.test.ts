@@ -11,7 +11,7 @@ if (!HAVE_STORIES) console.warn(`skipping the onnxruntime-web test: ${SKIP_REASO
   it('greedy decode from BOS gives the golden 40 tokens', async () => {
     ort.env.wasm.numThreads = 1;
     const s = await ort.InferenceSession.create(buildLlamaOnnx(parseLlama2c(readStories().weights)), { executionProviders: ['wasm'] });
-    let past = Array.from({ length: 10 }, () => new ort.Tensor('float32', new Float32Array(0), [1, 4, 0, 8]));
+    let past: ort.Tensor[] = Array.from({ length: 10 }, () => new ort.Tensor('float32', new Float32Array(0), [1, 4, 0, 8]));
     let token = 1;
     const out: number[] = [];
     for (let step = 0; step < 40; step++) {
