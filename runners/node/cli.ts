@@ -96,8 +96,9 @@ program
   .option('--model <dir>', 'your model: a folder with model.json (ONNX decoder with KV I/O + tokenizer.json)')
   .option('--longbench <dir>', 'official LongBench v1 data folder (<task>.jsonl files)')
   .addOption(new Option('--ep <ep>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']))
-  .option('-o, --out <dir>', 'output folder', 'out/paper')
-  .option('--resume', 'continue an interrupted reproduction')
+  .option('-o, --out <dir>', 'output folder (default out/paper, or out/paper-quick with --quick)')
+  .option('--fresh', 'discard an earlier reproduction in --out (by default finished cells are reused)')
+  .option('-q, --quiet', 'no progress output')
   .action(async (o) => {
     const { reproduceCommand } = await import('./reproduce-command.js');
     process.exitCode = await reproduceCommand(o);

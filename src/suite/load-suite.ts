@@ -4,6 +4,7 @@ import { didYouMean, HarnessError } from '../errors.js';
 import { getMethod, methodNames, resolveMethodParams } from '../methods/registry.js';
 import { canonicalJson, hash64 } from '../results/canonical-json.js';
 import { formatPath, parseYamlWithPositions, pointerToPath, type PositionedDoc } from './parse-yaml.js';
+import { matchesMethod } from './plan.js';
 import type { ResolvedSuite, ResolvedWorkload, SuiteSpec } from './types.js';
 
 /** File access injected by the host (Node reads disk; tests may use a map). */
@@ -71,7 +72,7 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
       if (!(k in cat!.defaults)) fail(['workloads', i, 'params', k], `workload "${entry.name}" has no parameter "${k}"`, didYouMean(k, Object.keys(cat!.defaults)) ?? `known: ${Object.keys(cat!.defaults).join(', ')}`);
     }
     for (const [j, name] of (entry.methods ?? []).entries()) {
-      if (!labels.has(name)) fail(['workloads', i, 'methods', j], `no method "${name}" in this suite`, didYouMean(name, [...labels]));
+      if (!methods.some((m) => matchesMethod(name, m))) fail(['workloads', i, 'methods', j], `no method labelled "${name}" in this suite`, didYouMean(name, [...labels]));
     }
     return {
       name: entry.name,

@@ -15,8 +15,7 @@ export function planCells(suite: ResolvedSuite): PlannedCell[] {
   for (const model of suite.models) {
     for (const w of suite.workloads) {
       for (const m of suite.methods) {
-        const label = m.label ?? m.name;
-        if (w.methods && !w.methods.includes(label) && !w.methods.includes(m.name)) continue;
+        if (w.methods && !w.methods.some((pattern) => matchesMethod(pattern, m))) continue;
         for (const batch of w.batch) {
           const spec: CellSpec = {
             model: model.id,
@@ -36,4 +35,13 @@ export function planCells(suite: ResolvedSuite): PlannedCell[] {
     }
   }
   return cells.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * A workload's `methods` entry selects a method by its label, or by name when it has none;
+ * a trailing `*` matches a prefix (e.g. `ablation:*`).
+ */
+export function matchesMethod(pattern: string, m: { name: string; label?: string }): boolean {
+  const key = m.label ?? m.name;
+  return pattern.endsWith('*') ? key.startsWith(pattern.slice(0, -1)) : key === pattern;
 }

@@ -1,0 +1,51 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { HarnessError } from '../../src/errors.js';
+import { modelIdFromPath } from '../../src/suite/load-suite.js';
+import type { ResolvedSuite } from '../../src/suite/types.js';
+import { projectRoot } from './provenance.js';
+import { reportCommand } from './report-command.js';
+import { runCommand } from './run-command.js';
+
+export interface ReproduceOptions {
+  quick?: boolean;
+  model?: string;
+  longbench?: string;
+  ep?: string;
+  out?: string;
+  fresh?: boolean;
+  quiet?: boolean;
+}
+
+/**
+ * `minicache-bench reproduce`: the paper's tables and figures in one command.
+ * 1. run suites/paper.yaml (or paper-quick.yaml), resuming what an earlier call finished;
+ * 2. with --model, the user's model replaces the embedded one; with --longbench, the official
+ *    LongBench tasks replace the embedded task set;
+ * 3. write the report with the paper layout (paper numbers beside ours).
+ */
+export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
+  const suiteFile = join(projectRoot, 'suites', o.quick ? 'paper-quick.yaml' : 'paper.yaml');
+  const out = resolve(o.out ?? (o.quick ? 'out/paper-quick' : 'out/paper'));
+  if (o.fresh && existsSync(out)) rmSync(out, { recursive: true });
+  const override = (suite: ResolvedSuite): ResolvedSuite => {
+    let s = suite;
+    if (o.model) {
+      const card = resolve(o.model);
+      if (!existsSync(card)) throw new HarnessError('cli.model', `--model: no model card or folder at ${card}`);
+      s = { ...s, models: [{ id: modelIdFromPath(card), card }] };
+    }
+    if (o.longbench) {
+      const dir = resolve(o.longbench);
+      if (!existsSync(dir)) throw new HarnessError('cli.longbench', `--longbench: no folder at ${dir}`, undefined, 'give the folder holding the official <task>.jsonl files (LongBench v1 data.zip, unpacked)');
+      s = {
+        ...s,
+        workloads: s.workloads.map((w) => (w.name === 'longbench-embedded' ? { ...w, name: 'longbench', params: { ...w.params, dataDir: dir } } : w)),
+      };
+    }
+    return s;
+  };
+  const summary = await runCommand(suiteFile, { out, resume: true, ...(o.ep ? { ep: o.ep } : {}), quiet: Boolean(o.quiet), override });
+  process.stderr.write(`reproduce: ${summary.ok} cells ran, ${summary.skipped} reused, ${summary.errored} errored\n`);
+  return Math.max(await reportCommand(out, { layout: 'paper' }), summary.errored > 0 ? 1 : 0);
+}
