@@ -4,12 +4,15 @@ import { generateWorkload } from './workloads/generate.js';
 import { sharegptWorkload } from './workloads/sharegpt.js';
 import { similarityWorkload } from './workloads/similarity.js';
 import { perplexityWorkload } from './workloads/perplexity.js';
+import { longbenchEmbeddedWorkload, longbenchWorkload } from './workloads/longbench.js';
 
 const workloads = new Map<string, WorkloadDef>([
   ['generate', generateWorkload],
   ['sharegpt', sharegptWorkload],
   ['similarity', similarityWorkload],
   ['perplexity', perplexityWorkload],
+  ['longbench', longbenchWorkload],
+  ['longbench-embedded', longbenchEmbeddedWorkload],
 ]);
 
 export function registerWorkload(name: string, def: WorkloadDef): void {
