@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGate } from '../../src/gate/evaluate.js';
+import type { GateRule } from '../../src/gate/types.js';
+import { syntheticRun, tweak } from '../report/synthetic-run.js';
+
+const records = syntheticRun();
+const rule = (r: Partial<GateRule> & Pick<GateRule, 'metric' | 'kind'>): GateRule => ({ name: 'r', level: 'error', ...r });
+
+describe('evaluateGate', () => {
+  it('vs-fp16 pairs each cell with the FP16 cell of the same setup and skips FP16 itself', () => {
+    const v = evaluateGate({ records, rules: [rule({ metric: 'decodeTokensPerSecond', kind: 'vs-fp16', min: 1, cells: { workload: 'sharegpt' } })] }).verdicts[0]!;
+    expect(v.checks.every((c) => !c.subject.includes('· fp16 ·'))).toBe(true);
+    // 6 methods × (8 fixed batches) + memory-budget cells whose FP16 counterpart has another batch → unusable
+    expect(v.checks.filter((c) => c.outcome === 'unusable').length).toBe(6);
+    expect(v.outcome).toBe('unusable');
+  });
+
+  it('per-task metrics expand to one check per task, filtered by the task pattern', () => {
+    const v = evaluateGate({ records, rules: [rule({ metric: 'taskScore', kind: 'vs-fp16', min: 0, cells: { method: 'kivi4', task: '{lcc,trec}' } })] }).verdicts[0]!;
+    expect(v.checks.map((c) => c.task).sort()).toEqual(['lcc', 'trec']);
+    expect(v.outcome).toBe('pass');
+  });
+
+  it('lower-is-better bounds use max', () => {
+    const worse = tweak(records, (r) => r.cell.method === 'kivi2' && r.cell.batch === 4, (r) => {
+      r.metrics.repeats!.peakRssBytes = r.metrics.repeats!.peakRssBytes!.map((x) => x * 1.2);
+    });
+    const report = evaluateGate({ records: worse, baseline: records, rules: [rule({ metric: 'peakRssBytes', kind: 'vs-baseline', max: 1.1 })] });
+    expect(report.exitCode).toBe(1);
+    expect(report.verdicts[0]!.checks.filter((c) => c.outcome === 'fail')).toHaveLength(1);
+  });
+
+  it('no rules at all is unusable, not a pass', () => {
+    expect(evaluateGate({ records, rules: [] }).exitCode).toBe(2);
+  });
+
+  it('skipped cells under a rule make it unusable', () => {
+    const withSkip = syntheticRun({ withFailures: true });
+    const report = evaluateGate({ records: withSkip, rules: [rule({ metric: 'compressionRatio', kind: 'absolute', min: 0.5, cells: { method: 'minicache' } })] });
+    expect(report.exitCode).toBe(2);
+    expect(report.verdicts[0]!.summary).toContain('cell skipped: webgpu adapter unavailable');
+  });
+});
