@@ -83,6 +83,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   }
   const done = new Set(previous.filter((r) => r.status === 'ok').map((r) => r.cellId));
   const todo = executionOrder(cells.filter((c) => !done.has(c.id)));
+  checkDataFiles(todo, suite.file);
 
   const provenance = collectProvenance({ runner: suite.runner, executionProvider: suite.ep, suiteHash: hash, seed: suite.seed });
   sink.writeJson('manifest.json', {
@@ -176,11 +177,10 @@ function checkEp(suite: ResolvedSuite): void {
   }
 }
 
-/** Read the files a cell's workload asks for: `model:` paths from the model folder, others from the suite's folder. */
-export function loadData(cell: PlannedCell, suiteFile: string): Map<string, string> {
+/** Where each data file a cell's workload asks for lives: `model:` paths from the model folder, others from the suite's folder. */
+export function dataPaths(cell: PlannedCell, suiteFile: string): { name: string; path: string; optional: boolean }[] {
   const workload = getWorkload(cell.spec.workload)!;
-  const data = new Map<string, string>();
-  for (const name of workload.dataFiles(cell.spec.workloadParams)) {
+  return workload.dataFiles(cell.spec.workloadParams).map((name) => {
     const optional = name.endsWith('?');
     const bare = optional ? name.slice(0, -1) : name;
     const path = bare.startsWith('model:')
@@ -188,11 +188,36 @@ export function loadData(cell: PlannedCell, suiteFile: string): Map<string, stri
       : isAbsolute(bare)
         ? bare
         : resolve(dirname(suiteFile), bare);
-    if (!existsSync(path)) {
-      if (optional) continue;
-      throw new HarnessError('data.missing', `data file not found: ${path}`, { file: suiteFile, field: `workloads(${cell.spec.workload}).params` });
+    return { name, path, optional };
+  });
+}
+
+/** Fail before running anything when a required data file is missing. */
+export function checkDataFiles(cells: PlannedCell[], suiteFile: string): void {
+  for (const cell of cells) {
+    let paths;
+    try {
+      paths = dataPaths(cell, suiteFile);
+    } catch (e) {
+      throw new HarnessError('data.params', (e as Error).message, { file: suiteFile, field: `workloads(${cell.spec.workload}).params` });
     }
-    data.set(name, readFileSync(path, 'utf8'));
+    for (const d of paths) {
+      if (!d.optional && !existsSync(d.path)) {
+        throw new HarnessError('data.missing', `data file not found: ${d.path}`, { file: suiteFile, field: `workloads(${cell.spec.workload}).params` }, 'check dataDir / text paths (relative to the suite file; model: means the model folder)');
+      }
+    }
+  }
+}
+
+/** Read the files a cell's workload asks for (missing optional files are left out). */
+export function loadData(cell: PlannedCell, suiteFile: string): Map<string, string> {
+  const data = new Map<string, string>();
+  for (const d of dataPaths(cell, suiteFile)) {
+    if (!existsSync(d.path)) {
+      if (d.optional) continue;
+      throw new HarnessError('data.missing', `data file not found: ${d.path}`, { file: suiteFile, field: `workloads(${cell.spec.workload}).params` });
+    }
+    data.set(d.name, readFileSync(d.path, 'utf8'));
   }
   return data;
 }
