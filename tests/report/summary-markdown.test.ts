@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { buildReport } from '../../src/report/build-report.js';
+import { summaryMarkdown } from '../../src/report/summary-markdown.js';
+import { HOSTILE, hostileRecords } from './hostile-records.js';
+import { syntheticRun } from './synthetic-run.js';
+
+describe('summary.md', () => {
+  const records = syntheticRun({ withFailures: true });
+  const md = summaryMarkdown(records);
+
+  it('has per-method compression, decode tok/s and accuracy deltas', () => {
+    const row = md.split('\n').find((l) => l.startsWith('| minicache+kivi4 |'))!;
+    expect(row).toMatch(/\| 4\.1× @ 1800 \| [\d,.]+ @ b128 \| [\d.]+× \| -?[\d.]+ \| \S+ -?[\d.]+ \[/);
+    expect(md).toContain('| fp16 |');
+  });
+
+  it('lists errored and skipped cells with their reasons', () => {
+    expect(md).toContain('### Errored and skipped cells (2)');
+    expect(md).toContain('RangeError: Array buffer allocation failed');
+    expect(md).toContain('webgpu adapter unavailable');
+  });
+
+  it('puts the paper\'s numbers beside ours, labelled', () => {
+    expect(md).toContain('5.02× (LongBench table / abstract: 4-bit MiniCache, LLaMA-2-7B)');
+    expect(md).toContain('ours (minillama-12l)');
+  });
+
+  it('escapes HTML and Markdown from the data', () => {
+    const evil = summaryMarkdown(hostileRecords(records));
+    expect(evil).not.toContain('<script>');
+    expect(evil).not.toContain('<img');
+    expect(evil).toContain('evil&lt;script&gt;');
+    expect(HOSTILE.method).toContain('<script>');
+  });
+});
+
+describe('report model', () => {
+  it('default layout: charts first, then tables, provenance last', () => {
+    const model = buildReport(syntheticRun({ withFailures: true }));
+    expect(model.sections.map((s) => s.id)).toEqual(['charts', 'tables', 'provenance']);
+    expect(model.sections[0]!.blocks.every((b) => b.kind === 'chart')).toBe(true);
+  });
+
+  it('paper layout: the five results of the paper, then cells and provenance', () => {
+    const model = buildReport(syntheticRun({ withAblations: true }), { layout: 'paper' });
+    expect(model.sections.map((s) => s.id)).toEqual(['table1', 'fig5', 'fig1a', 'ablations', 'merge-strategy', 'cells', 'provenance']);
+  });
+
+  it('paper layout leaves out sections without data', () => {
+    const serving = syntheticRun().filter((r) => r.cell.workload === 'sharegpt' && r.cell.method !== 'mean-merge' && r.cell.method !== 'minicache');
+    const ids = buildReport(serving, { layout: 'paper' }).sections.map((s) => s.id);
+    expect(ids).toContain('fig5');
+    expect(ids).not.toContain('table1');
+    expect(ids).not.toContain('ablations');
+  });
+
+  it('an unknown layout is an error with did-you-mean', () => {
+    expect(() => buildReport([], { layout: 'papr' })).toThrow(/unknown report layout "papr"/);
+  });
+});
