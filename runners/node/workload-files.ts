@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import { parseHeldoutDoc, type HeldoutDoc } from '../../src/workloads/embedded/heldout.js';
-import { parseLongBenchRecord, type LongBenchRecord } from '../../src/workloads/longbench/record.js';
+import { embeddedTask, isPerplexityTask } from '../../src/workloads/embedded/specs.js';
+import { parseLongBenchRecord, type LongBenchRecord, type ParseRecordOptions } from '../../src/workloads/longbench/record.js';
 import { emptySkipCounts, shareGptPair, type ShareGptPairs } from '../../src/workloads/sharegpt/parse.js';
 
 /**
@@ -34,8 +35,8 @@ export function readJsonl(file: string): { line: number; value: unknown }[] {
 }
 
 /** A LongBench jsonl file, every record validated. */
-export function readLongBenchFile(file: string, expectDataset?: string): LongBenchRecord[] {
-  return readJsonl(file).map(({ line, value }) => parseLongBenchRecord(value, { file, line }, expectDataset));
+export function readLongBenchFile(file: string, opts: ParseRecordOptions = {}): LongBenchRecord[] {
+  return readJsonl(file).map(({ line, value }) => parseLongBenchRecord(value, { file, line }, opts));
 }
 
 /**
@@ -54,7 +55,14 @@ export function findLongBenchFile(dir: string, task: string, opts: { e?: boolean
 
 export function readLongBenchTask(dir: string, task: string, opts: { e?: boolean } = {}): { file: string; records: LongBenchRecord[] } {
   const file = findLongBenchFile(dir, task, opts);
-  return { file, records: readLongBenchFile(file, task) };
+  return { file, records: readLongBenchFile(file, { expectDataset: task }) };
+}
+
+/** A task of the embedded set (data/embedded-longbench/<task>.jsonl by default). */
+export function readEmbeddedTask(dir: string, task: string): { file: string; records: LongBenchRecord[] } {
+  const spec = embeddedTask(task);
+  const file = findLongBenchFile(dir, task);
+  return { file, records: readLongBenchFile(file, { expectDataset: task, allowNoAnswers: isPerplexityTask(spec) }) };
 }
 
 /** The held-out split of the embedded model: one {"source", "licence", "text"} per line. */

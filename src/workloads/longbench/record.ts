@@ -17,17 +17,24 @@ function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
-/**
- * Checks one parsed JSON value against the LongBench record shape; the error names the file,
- * line and field. `expectDataset` catches a file of one task put under another task's name.
- */
-export function parseLongBenchRecord(value: unknown, src: RecordSource, expectDataset?: string): LongBenchRecord {
+export interface ParseRecordOptions {
+  /** Catches a file of one task read under another task's name (`<task>_e` is accepted too). */
+  expectDataset?: string;
+  /** Perplexity documents have no answers; LongBench tasks always have at least one. */
+  allowNoAnswers?: boolean;
+}
+
+/** Checks one parsed JSON value against the LongBench record shape; the error names the file, line and field. */
+export function parseLongBenchRecord(value: unknown, src: RecordSource, opts: ParseRecordOptions = {}): LongBenchRecord {
+  const { expectDataset } = opts;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw dataError(src, '(record)', 'a JSON object', value);
   const o = value as Record<string, unknown>;
   for (const f of ['input', 'context', 'dataset', 'language', '_id'] as const) {
     if (typeof o[f] !== 'string') throw dataError(src, f, 'a string', o[f]);
   }
-  if (!isStringArray(o.answers) || o.answers.length === 0) throw dataError(src, 'answers', 'a non-empty array of strings', o.answers);
+  if (!isStringArray(o.answers) || (o.answers.length === 0 && !opts.allowNoAnswers)) {
+    throw dataError(src, 'answers', opts.allowNoAnswers ? 'an array of strings' : 'a non-empty array of strings', o.answers);
+  }
   if (typeof o.length !== 'number' || !Number.isInteger(o.length) || o.length < 0) throw dataError(src, 'length', 'a non-negative integer', o.length);
   if (o.all_classes !== null && o.all_classes !== undefined && !isStringArray(o.all_classes)) throw dataError(src, 'all_classes', 'null or an array of strings', o.all_classes);
   if (expectDataset !== undefined && o.dataset !== expectDataset && o.dataset !== `${expectDataset}_e`) {
