@@ -109,7 +109,7 @@ def greedy(cfg, P, prompt, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default=os.path.join(MODEL_DIR, 'model.bin'))
-    ap.add_argument('--metrics', default=os.path.join(HERE, 'runs', 'metrics.json'))
+    ap.add_argument('--metrics', default=os.path.join(MODEL_DIR, 'training', 'metrics.json'))
     ap.add_argument('--n', type=int, default=20)
     ap.add_argument('--stories260k', default=None)
     args = ap.parse_args()
