@@ -9,6 +9,7 @@ import type { WorkloadOutput } from '../../src/runs/workload.js';
 import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
+import { loadJiebaSegmenter } from './jieba-segmenter.js';
 import { loadModel } from './load-model.js';
 import { Progress } from './progress.js';
 import { collectProvenance } from './provenance.js';
@@ -125,6 +126,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
           warmup: suite.warmup,
           ...(baselines.has(baselineKey(cell.spec)) ? { baseline: baselines.get(baselineKey(cell.spec))! } : {}),
           onProgress: (d, t, note) => progress.update(d, t, note),
+          segment: (text: string) => loadJiebaSegmenter()(text),
           ...(opts.signal ? { signal: opts.signal } : {}),
         }));
       } catch (e) {

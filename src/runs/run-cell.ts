@@ -16,6 +16,7 @@ export interface CellEnv {
   onProgress?: (done: number, total: number, note?: string) => void;
   signal?: AbortSignal;
   now?: () => number;
+  segment?: (text: string) => string[];
 }
 
 /**
@@ -42,6 +43,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       ...(env.baseline ? { baseline: env.baseline } : {}),
       ...(env.onProgress ? { onProgress: env.onProgress } : {}),
       ...(env.signal ? { signal: env.signal } : {}),
+      ...(env.segment ? { segment: env.segment } : {}),
     });
     const record: CellResult = {
       ...base,

@@ -17,6 +17,8 @@ export interface WorkloadContext {
   baseline?: WorkloadOutput;
   onProgress?: (done: number, total: number, note?: string) => void;
   signal?: AbortSignal;
+  /** Chinese word segmenter (jieba) for qa_f1_zh / rouge_zh, supplied by the host. */
+  segment?: (text: string) => string[];
 }
 
 export interface WorkloadOutput {

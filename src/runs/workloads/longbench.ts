@@ -104,7 +104,7 @@ async function runLongBench(ctx: WorkloadContext): Promise<WorkloadOutput> {
       doneItems += chunk.length;
     }
     const predictions = outputs.map((t) => ctx.tokenizer.decode(t, { skipSpecial: true }));
-    const scored = scoreTask(spec, predictions, records);
+    const scored = scoreTask(spec, predictions, records, ctx.segment ? { segment: ctx.segment } : {});
     const fp16 = ctx.baseline?.tasks?.find((t) => t.task === task);
     const fp16Outputs = ctx.baseline?.outputs?.tokens.slice(baseIndex, baseIndex + records.length);
     scores.push(
