@@ -78,6 +78,7 @@ export function similarityChart(records: readonly CellResult[]): VegaLiteSpec | 
       y: { aggregate: 'mean', field: 'cos', type: 'quantitative', title: 'mean cosine similarity' },
       color: { field: 'method', type: 'nominal', title: 'series', scale: methodColorScale(methods), sort: methods },
       strokeDash: { field: 'kv', type: 'nominal', title: 'K / V' },
+      shape: { field: 'kv', type: 'nominal', title: 'K / V' },
       detail: { field: 'model', type: 'nominal' },
     },
   };
