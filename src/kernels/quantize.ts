@@ -12,9 +12,9 @@ import { floatToHalf, HALF_TABLE } from './half.js';
  *
  * Two layouts:
  *  - along channels (KIVI values, RTN): one group = G consecutive channels of one token;
- *    words [D/G][G·b/32], params [D/G].
+ *    words [D/G][⌈G·b/32⌉], params [D/G].
  *  - along tokens (KIVI keys): one group = G consecutive tokens of one channel; a tile of
- *    G tokens × D channels stores words [G·b/32][D] (word-major so loops over channels are
+ *    G tokens × D channels stores words [⌈G·b/32⌉][D] (word-major so loops over channels are
  *    contiguous) and params [D].
  */
 
@@ -30,15 +30,17 @@ export function roundHalfEven(x: number): number {
   return q - x === 0.5 ? q - (q & 1) : q;
 }
 
-/** Words one group of G codes occupies. */
+/**
+ * Words one group of G codes occupies. A group starts on a word boundary; when G·b is not a
+ * multiple of 32 its last word is padded (and the padding is counted in bytes held).
+ */
 export function wordsPerGroup(groupSize: number, bits: QuantBits): number {
-  return (groupSize * bits) / 32;
+  return Math.ceil((groupSize * bits) / 32);
 }
 
-/** Checks that groups of `groupSize` codes fill whole words; returns an error message or null. */
-export function groupSizeProblem(groupSize: number, bits: QuantBits): string | null {
+/** Checks a group size; returns an error message or null. */
+export function groupSizeProblem(groupSize: number, _bits: QuantBits): string | null {
   if (!Number.isInteger(groupSize) || groupSize <= 0) return `group size must be a positive integer, got ${groupSize}`;
-  if ((groupSize * bits) % 32 !== 0) return `group size ${groupSize} × ${bits} bits does not fill whole 32-bit words (need a multiple of ${32 / bits})`;
   return null;
 }
 
@@ -50,6 +52,25 @@ function scratch(n: number): void {
     scratchMn = new Float64Array(n);
     scratchSc = new Float64Array(n);
   }
+}
+
+/**
+ * The code of x: roundHalfEven(clamp((x − mn)/sc, 0, levels)), 0 when sc is 0.
+ * Multiplies by the reciprocal (fast) and redoes the division only within 1e-7 of a tie, so
+ * results are exactly those of the division, ties to even included.
+ */
+function code(x: number, mn: number, sc: number, inv: number, levels: number): number {
+  let v = (x - mn) * inv;
+  v = v > 0 ? (v < levels ? v : levels) : 0;
+  let q = (v + 0.5) | 0;
+  const f = q - v;
+  if (f > 0.4999999 || f < -0.4999999) {
+    v = (x - mn) / sc;
+    v = v > 0 ? (v < levels ? v : levels) : 0;
+    q = Math.round(v);
+    if (q - v === 0.5) q -= q & 1;
+  }
+  return q;
 }
 
 /**
@@ -71,7 +92,7 @@ export function quantizeAlongChannels(
   const levels = (1 << bits) - 1;
   const perWord = 32 / bits;
   const groups = width / groupSize;
-  const wpg = groupSize / perWord;
+  const wpg = wordsPerGroup(groupSize, bits);
   for (let g = 0; g < groups; g++) {
     const s0 = srcOffset + g * groupSize;
     let mn = Infinity;
@@ -91,19 +112,13 @@ export function quantizeAlongChannels(
     }
     mins[paramOffset + g] = mnh;
     scales[paramOffset + g] = sch;
+    const inv = sc > 0 ? 1 / sc : 0;
     const w0 = codeOffset + g * wpg;
     for (let w = 0; w < wpg; w++) {
       let word = 0;
       const e0 = s0 + w * perWord;
-      if (sc > 0) {
-        for (let k = 0; k < perWord; k++) {
-          let v = (src[e0 + k]! - mnf) / sc;
-          v = v > 0 ? (v < levels ? v : levels) : 0;
-          let q = Math.round(v);
-          if (q - v === 0.5) q -= q & 1;
-          word |= q << (k * bits);
-        }
-      }
+      const kEnd = Math.min(perWord, groupSize - w * perWord);
+      for (let k = 0; k < kEnd; k++) word |= code(src[e0 + k]!, mnf, sc, inv, levels) << (k * bits);
       codes[w0 + w] = word;
     }
   }
@@ -124,7 +139,7 @@ export function dequantizeAlongChannels(
   const mask = (1 << bits) - 1;
   const perWord = 32 / bits;
   const groups = width / groupSize;
-  const wpg = groupSize / perWord;
+  const wpg = wordsPerGroup(groupSize, bits);
   const table = HALF_TABLE;
   for (let g = 0; g < groups; g++) {
     const sc = table[scales[paramOffset + g]!]!;
@@ -133,7 +148,8 @@ export function dequantizeAlongChannels(
     let o = outOffset + g * groupSize;
     for (let w = 0; w < wpg; w++) {
       const word = codes[w0 + w]!;
-      for (let k = 0; k < perWord; k++) out[o++] = ((word >>> (k * bits)) & mask) * sc + mn;
+      const kEnd = Math.min(perWord, groupSize - w * perWord);
+      for (let k = 0; k < kEnd; k++) out[o++] = ((word >>> (k * bits)) & mask) * sc + mn;
     }
   }
 }
@@ -157,27 +173,21 @@ export function quantizeAlongTokens(
 ): void {
   const levels = (1 << bits) - 1;
   const perWord = 32 / bits;
-  const wpg = groupSize / perWord;
-  scratch(width);
-  const mnA = scratchMn;
-  const mxA = scratchSc;
+  const wpg = wordsPerGroup(groupSize, bits);
+  // Channel-outer: each group's min, max and words stay in registers; the tile (G × width
+  // floats, 16 KiB for G 32, D 128) stays in L1 for the strided reads.
   for (let c = 0; c < width; c++) {
-    mnA[c] = Infinity;
-    mxA[c] = -Infinity;
-  }
-  for (let j = 0; j < groupSize; j++) {
-    const row = srcOffset + j * width;
-    for (let c = 0; c < width; c++) {
-      const x = src[row + c]!;
-      if (x < mnA[c]!) mnA[c] = x;
-      if (x > mxA[c]!) mxA[c] = x;
+    const s0 = srcOffset + c;
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let j = 0, at = s0; j < groupSize; j++, at += width) {
+      const x = src[at]!;
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
     }
-  }
-  // Reuse the two scratch rows as (mn as fp16 value, scale).
-  for (let c = 0; c < width; c++) {
-    const mnh = floatToHalf(mnA[c]!);
+    const mnh = floatToHalf(mn);
     const mnf = HALF_TABLE[mnh]!;
-    let sch = floatToHalf((mxA[c]! - mnf) / levels);
+    let sch = floatToHalf((mx - mnf) / levels);
     let sc = HALF_TABLE[sch]!;
     if (!(sc > 0) && sc === sc) {
       sc = 0;
@@ -185,24 +195,12 @@ export function quantizeAlongTokens(
     }
     mins[paramOffset + c] = mnh;
     scales[paramOffset + c] = sch;
-    mnA[c] = mnf;
-    mxA[c] = sc;
-  }
-  for (let w = 0; w < wpg; w++) {
-    const wo = codeOffset + w * width;
-    codes.fill(0, wo, wo + width);
-    for (let k = 0; k < perWord; k++) {
-      const row = srcOffset + (w * perWord + k) * width;
-      const shift = k * bits;
-      for (let c = 0; c < width; c++) {
-        const sc = mxA[c]!;
-        if (!(sc > 0)) continue;
-        let v = (src[row + c]! - mnA[c]!) / sc;
-        v = v > 0 ? (v < levels ? v : levels) : 0;
-        let q = Math.round(v);
-        if (q - v === 0.5) q -= q & 1;
-        codes[wo + c] |= q << shift;
-      }
+    const inv = sc > 0 ? 1 / sc : 0;
+    for (let w = 0, at = s0; w < wpg; w++) {
+      let word = 0;
+      const kEnd = Math.min(perWord, groupSize - w * perWord);
+      for (let k = 0; k < kEnd; k++, at += width) word |= code(src[at]!, mnf, sc, inv, levels) << (k * bits);
+      codes[codeOffset + w * width + c] = word;
     }
   }
 }
@@ -221,7 +219,7 @@ export function dequantizeAlongTokens(
 ): void {
   const mask = (1 << bits) - 1;
   const perWord = 32 / bits;
-  const wpg = groupSize / perWord;
+  const wpg = wordsPerGroup(groupSize, bits);
   scratch(width);
   const mnA = scratchMn;
   const scA = scratchSc;
@@ -232,7 +230,8 @@ export function dequantizeAlongTokens(
   }
   for (let w = 0; w < wpg; w++) {
     const wo = codeOffset + w * width;
-    for (let k = 0; k < perWord; k++) {
+    const kEnd = Math.min(perWord, groupSize - w * perWord);
+    for (let k = 0; k < kEnd; k++) {
       const row = outOffset + (w * perWord + k) * width;
       const shift = k * bits;
       for (let c = 0; c < width; c++) out[row + c] = ((codes[wo + c]! >>> shift) & mask) * scA[c]! + mnA[c]!;

@@ -7,6 +7,7 @@ import {
   quantizeAlongChannels,
   quantizeAlongTokens,
   roundHalfEven,
+  wordsPerGroup,
   type QuantBits,
 } from '../../src/kernels/quantize.js';
 import { mulberry32 } from '../methods/helpers/random.js';
@@ -82,11 +83,34 @@ describe('constant and degenerate groups', () => {
     expect(out.every(Number.isFinite)).toBe(true);
   });
 
-  it('reports group sizes that do not fill words', () => {
+  it('validates group sizes; groups that do not fill a word are padded to whole words', () => {
     expect(groupSizeProblem(32, 2)).toBeNull();
-    expect(groupSizeProblem(8, 4)).toBeNull();
-    expect(groupSizeProblem(8, 2)).toMatch(/multiple of 16/);
+    expect(groupSizeProblem(8, 2)).toBeNull();
     expect(groupSizeProblem(0, 4)).toMatch(/positive/);
+    expect(groupSizeProblem(2.5, 4)).toMatch(/positive/);
+    expect(wordsPerGroup(32, 2)).toBe(2);
+    expect(wordsPerGroup(8, 2)).toBe(1);
+    expect(wordsPerGroup(12, 4)).toBe(2);
+  });
+
+  it('padded groups (b=2, G=8: 16 bits used of each word) round-trip like full ones', () => {
+    const x = [0, 1, 2, 3, 3, 2, 1, 0, 10, 11, 12, 13, 13, 12, 11, 10];
+    const codes = new Uint32Array(2);
+    const scales = new Uint16Array(2);
+    const mins = new Uint16Array(2);
+    quantizeAlongChannels(Float32Array.from(x), 0, 16, 8, 2, codes, 0, scales, mins, 0);
+    expect(codes[0]! >>> 16).toBe(0);
+    expect(codes[0]).toBe(0b0001101111100100);
+    const out = new Float32Array(16);
+    dequantizeAlongChannels(codes, 0, scales, mins, 0, 16, 8, 2, out, 0);
+    expect([...out]).toEqual(x);
+    // Along tokens: a tile of 8 tokens × 2 channels.
+    const tile = Float32Array.from(x.slice(0, 8).flatMap((v, j) => [v, x[8 + j]!]));
+    const tc = new Uint32Array(2);
+    quantizeAlongTokens(tile, 0, 2, 8, 2, tc, 0, scales, mins, 0);
+    const tout = new Float32Array(16);
+    dequantizeAlongTokens(tc, 0, scales, mins, 0, 2, 8, 2, tout, 0);
+    expect([...tout]).toEqual([...tile]);
   });
 });
 

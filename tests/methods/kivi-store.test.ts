@@ -113,7 +113,7 @@ describe('KIVI streaming rules (spec §3.3)', () => {
 
   it('rejects inconsistent options', () => {
     expect(() => new KiviStore(shape, 'key', { bits: 2, groupSize: 32, residual: 100 })).toThrow(/multiple/);
-    expect(() => new KiviStore(shape, 'key', { bits: 2, groupSize: 8, residual: 128 })).toThrow(/words/);
+    expect(() => new KiviStore(shape, 'key', { bits: 2, groupSize: 0, residual: 128 })).toThrow(/positive/);
     expect(() => new KiviStore({ ...shape, headDim: 48 }, 'value', { bits: 4, groupSize: 32, residual: 128 })).toThrow(/head dim/);
     expect(() => new KiviStore(shape, 'key', { bits: 3 as 2, groupSize: 32, residual: 128 })).toThrow(/bits/);
   });
@@ -188,6 +188,25 @@ describe('KIVI bytes (spec §3.6)', () => {
         expect(v.bytes()).toEqual({ data: rows * Math.ceil((Tv * D * bits) / 8), scales: rows * Tv * (D / G) * 2, zeroPoints: rows * Tv * (D / G) * 2, residual: rows * Vfp * D * 2 });
       }
     }
+  });
+
+  it('small head dims: G = 8 at 2 bits pads each group to a word, and bytes count the padding', () => {
+    const small = { batch: 1, heads: 2, headDim: 8 };
+    const T = 40;
+    const x = randomArray(2 * T * 8, mulberry32(8));
+    const k = new KiviStore(small, 'key', { bits: 2, groupSize: 8, residual: 16 });
+    const v = new KiviStore(small, 'value', { bits: 2, groupSize: 8, residual: 16 });
+    k.append(x, T);
+    v.append(x, T);
+    // keys: 32 quantized tokens = 4 tiles × 8 channels × 1 word; values: 24 tokens × 1 group × 1 word.
+    expect(k.bytes()).toEqual({ data: 2 * 4 * 8 * 4, scales: 2 * 4 * 8 * 2, zeroPoints: 2 * 4 * 8 * 2, residual: 2 * 8 * 8 * 2 });
+    expect(v.bytes()).toEqual({ data: 2 * 24 * 4, scales: 2 * 24 * 2, zeroPoints: 2 * 24 * 2, residual: 2 * 16 * 8 * 2 });
+    const out = new Float32Array(x.length);
+    k.read(out);
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(out[i]! - x[i]!));
+    expect(worst).toBeLessThan(2); // 2-bit codes of N(0,1) data: about a third of the range at most
+    expect(worst).toBeGreaterThan(0);
   });
 
   it('kivi method diagnostics report the residual lengths', () => {
