@@ -34,7 +34,7 @@ export function workloadMode(cell: CellSpec): string {
 /** A short human name for a cell: `model · method · workload · b8 · label`. */
 export function cellSubject(cell: CellSpec): string {
   const parts = [cell.model, cell.method, cell.workload, `b${cell.batch}`];
-  if (workloadMode(cell) !== 'fixed-batch') parts.push(workloadMode(cell));
+  if (workloadMode(cell) === 'memory-budget') parts.push('memory-budget');
   if (cell.label) parts.push(cell.label);
   return parts.join(' · ');
 }
