@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { generate, type GenerateResult } from '../../src/engine/generate.js';
+import { createMethod, getMethod, methodNames } from '../../src/methods/registry.js';
+import { totalBytes, type MethodParams } from '../../src/methods/types.js';
+import { loadModel } from '../../runners/node/load-model.js';
+import { HAVE_STORIES, SKIP_REASON } from '../model/stories-fixture.js';
+
+/**
+ * Spec §2.7 / decision 6: prefill is exact, so every method's first generated token equals the
+ * fp16 baseline's; later tokens may differ, and compressed methods must hold fewer bytes.
+ */
+const STORIES_CARD = new URL('../../configs/models/stories260K.yaml', import.meta.url).pathname;
+const EMBEDDED_CARD = new URL('../../models/minillama-12l/', import.meta.url).pathname;
+const HAVE_EMBEDDED = existsSync(`${EMBEDDED_CARD}model.json`);
+
+/** Quantizer parameters that fit a small head dim (stories260K has D = 8). */
+function paramsFor(name: string, headDim: number): MethodParams {
+  const defaults = getMethod(name)!.defaults;
+  if (!('groupSize' in defaults) || headDim % 32 === 0) return {};
+  const p: MethodParams = { groupSize: headDim };
+  if ('residual' in defaults) p.residual = 2 * headDim;
+  return p;
+}
+
+async function firstTokens(card: string, prompts: string[]): Promise<void> {
+  const { backend, tokenizer } = await loadModel(card);
+  try {
+    const ids = prompts.map((t) => tokenizer.encode(t, { bos: true }));
+    const results = new Map<string, GenerateResult>();
+    for (const name of methodNames()) {
+      const params = paramsFor(name, backend.model.headDim);
+      results.set(name, await generate(backend, ids, { createMethod: (g) => createMethod(name, g, params), maxNewTokens: 6, ignoreEos: true }));
+    }
+    const base = results.get('fp16')!;
+    for (const [name, r] of results) {
+      expect(r.tokens.map((t) => t[0]), `${name}: first tokens`).toEqual(base.tokens.map((t) => t[0]));
+      expect(r.seqLen).toBe(base.seqLen);
+      if (name !== 'fp16') expect(totalBytes(r.bytes), `${name}: bytes below fp16`).toBeLessThan(r.kvBytesBaseline);
+    }
+  } finally {
+    await backend.dispose();
+  }
+}
+
+const PROMPTS = ['Once upon a time, there was a little girl named Lily who loved to play', 'The dog ran to the park and saw a big red ball under the old tree'];
+
+describe('first generated token equals fp16 for every method (exact prefill)', () => {
+  it.skipIf(!HAVE_STORIES)(`stories260K${HAVE_STORIES ? '' : ` (skipped: ${SKIP_REASON})`}`, async () => {
+    await firstTokens(STORIES_CARD, PROMPTS);
+  });
+
+  it.skipIf(!HAVE_EMBEDDED)(`embedded model minillama-12l${HAVE_EMBEDDED ? '' : ' (skipped: models/minillama-12l is not built yet)'}`, async () => {
+    await firstTokens(EMBEDDED_CARD, PROMPTS);
+  });
+});
