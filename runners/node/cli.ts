@@ -31,6 +31,8 @@ program
   .addOption(new Option('--ep <ep>', 'execution provider (overrides the suite)').choices(['cpu', 'webgpu', 'cuda', 'wasm']))
   .addOption(new Option('--runner <runner>', 'where the engine runs (overrides the suite)').choices(['node', 'browser']))
   .option('-q, --quiet', 'no progress output')
+  .option('--headed', 'browser runner: show the browser window (a desktop session, so WebGPU gets the real GPU)')
+  .option('--browser-path <path>', 'browser runner: Chromium/Chrome executable (default: /usr/bin/chromium, else Playwright\'s chromium)')
   .addHelpText(
     'after',
     '\nExecution providers: node runner: cpu (default), webgpu (Dawn over Vulkan), cuda (needs onnxruntime-node with CUDA);\n' +

@@ -25,7 +25,10 @@ export interface RunOptions {
   quiet?: boolean;
   /** Suite-level overrides applied after loading (from CLI flags such as --model). */
   override?: (suite: ResolvedSuite) => ResolvedSuite;
-  /** Browser runner hook: runs cells in a page instead of in this process. */
+  /** Browser runner: show the browser window, and which browser executable to launch. */
+  headed?: boolean;
+  browserPath?: string;
+  /** Aborts between cells (Ctrl-C); the browser runner closes its browser at once. */
   signal?: AbortSignal;
 }
 
@@ -100,7 +103,25 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   const progress = Progress.auto(Boolean(opts.quiet), todo.length);
   const summary: RunSummary = { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 };
   if (suite.runner === 'browser') {
-    throw new HarnessError('run.runner', 'the browser runner is not part of this build yet', { file: suite.file, field: 'runner' }, 'use runner: node');
+    // The same cells, run in a Playwright-launched Chromium page (runners/browser); records land here.
+    const { runCellsInBrowser, timingCaveat } = await import('../browser/host/run-browser.js');
+    try {
+      await runCellsInBrowser(todo, suite, provenance, { headed: opts.headed, browserPath: opts.browserPath, signal: opts.signal }, {
+        onBrowser: ({ browser, env }) => opts.quiet || process.stderr.write(`browser: ${browser}, ep ${suite.ep}${env.adapter ? `, adapter ${env.adapter.description || env.adapter.vendor}${env.adapter.fallback ? ' (software fallback: timings are not GPU timings)' : ''}` : ''}\n`),
+        onCellStart: (i, cell) => progress.cellStart(i, describe(cell)),
+        onProgress: (d, t, note) => progress.update(d, t, note),
+        onRecord: (record) => {
+          sink.append(record);
+          if (record.status === 'ok') summary.ok++;
+          else summary.errored++;
+          progress.cellEnd(record.status, record.status === 'ok' ? headline(record) + timingCaveat(record) : record.status === 'errored' ? record.error.message.split('\n')[0]! : '');
+        },
+        onLog: (line) => opts.quiet || process.stderr.write(`${line}\n`),
+      });
+    } finally {
+      progress.stop();
+    }
+    return summary;
   }
 
   const models = new Map<string, Promise<{ backend: InferenceBackend; tokenizer: Tokenizer }>>();

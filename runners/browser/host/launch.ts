@@ -1,0 +1,67 @@
+/**
+ * Finding and launching Chromium for the browser runner (Playwright, playwright-core).
+ * Which browser: --browser-path, else Debian's /usr/bin/chromium (what CI installs), else
+ * Playwright's own Chromium where the user installed it (`npx playwright install chromium`).
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { HarnessError } from '../../../src/errors.js';
+
+export interface LaunchOptions {
+  /** Show the window (a desktop session; a real GPU adapter instead of SwiftShader). */
+  headed?: boolean;
+  /** A Chromium or Chrome executable. */
+  browserPath?: string;
+}
+
+export const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/**
+ * WebGPU on (headless Chromium has it behind --enable-unsafe-webgpu, which also lifts the GPU
+ * blocklist); no background traffic from the browser itself. Playwright adds --no-sandbox
+ * (needed as root) since its chromiumSandbox option defaults to false.
+ */
+export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** Linux with a real GPU: Chromium's WebGPU runs on Vulkan, which it enables only on request. */
+export const HEADED_LINUX_ARGS = ['--enable-features=Vulkan'];
+
+export function findChromium(browserPath?: string): { path: string; source: 'option' | 'system' | 'playwright' } {
+  if (browserPath) {
+    if (!existsSync(browserPath)) throw new HarnessError('browser.missing', `no browser at --browser-path ${browserPath}`, undefined, 'give the path of a Chromium or Chrome executable');
+    return { path: browserPath, source: 'option' };
+  }
+  const system = SYSTEM_CHROMIUM.find((p) => existsSync(p));
+  if (system) return { path: system, source: 'system' };
+  let own: string | undefined;
+  try {
+    own = chromium.executablePath();
+  } catch {
+    own = undefined;
+  }
+  if (own && existsSync(own)) return { path: own, source: 'playwright' };
+  throw new HarnessError(
+    'browser.missing',
+    'no Chromium found for the browser runner',
+    undefined,
+    `install Debian's (apt-get install -y chromium), or Playwright's (npx playwright install chromium), or pass --browser-path /path/to/chrome; looked at ${SYSTEM_CHROMIUM.join(', ')}${own ? ` and ${own}` : ''}`,
+  );
+}
+
+export async function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
+  const { path } = findChromium(opts.browserPath);
+  const args = [...CHROMIUM_ARGS, ...(opts.headed && process.platform === 'linux' ? HEADED_LINUX_ARGS : [])];
+  try {
+    return await chromium.launch({
+      executablePath: path,
+      headless: !opts.headed,
+      args,
+      // The runner owns Ctrl-C (close the browser, keep finished cells, exit 130); Playwright's
+      // own handler would exit the process first. Its exit hook still kills the browser.
+      handleSIGINT: false,
+    });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    throw new HarnessError('browser.launch', `cannot launch ${path}: ${msg}`, undefined, opts.headed ? 'a headed browser needs a display (DISPLAY or WAYLAND_DISPLAY); drop --headed on a server' : undefined);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The browser runner's loop, called by `minicache-bench run` for suites with runner: browser.
+ *  1. build (or reuse) the page bundle and start the local server;
+ *  2. launch Chromium and open the page for the EP; read the browser version and WebGPU adapter
+ *     into the run's provenance;
+ *  3. per cell: resolve its model card and data files on the host, register them with the
+ *     server (the page fetches them), run the cell in the page, hand the record back;
+ *  4. close the browser on the way out, on error and on abort (Ctrl-C).
+ * Records land through the caller's sink exactly as the Node runner's do.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { HarnessError } from '../../../src/errors.js';
+import { SCHEMA_VERSION, type CellResult, type Provenance } from '../../../src/results/record.js';
+import { baselineKey } from '../../../src/runs/run-cell.js';
+import type { WorkloadOutput } from '../../../src/runs/workload.js';
+import type { PlannedCell } from '../../../src/suite/plan.js';
+import type { ResolvedSuite } from '../../../src/suite/types.js';
+import { readModelCard } from '../../node/load-model.js';
+import { dataPaths } from '../../node/run-command.js';
+import { cardFile } from '../../node/suite-files.js';
+import type { BrowserEp, PageCellRequest, PageEnvironment, PageModelSource } from '../protocol.js';
+import { pageBundle } from './bundle.js';
+import { BrowserSession } from './page-session.js';
+import { startPageServer, type PageServer } from './server.js';
+
+export interface BrowserRunOptions {
+  headed?: boolean;
+  browserPath?: string;
+  signal?: AbortSignal;
+  /** WASM threads in the page (default: all cores). */
+  threads?: number;
+}
+
+export interface BrowserRunHooks {
+  /** The browser is up: its version and adapter are known. */
+  onBrowser?: (info: { browser: string; env: PageEnvironment }) => void;
+  onCellStart?: (index: number, cell: PlannedCell) => void;
+  onProgress?: (done: number, total: number, note?: string) => void;
+  /** A finished cell; not called for a cell cut short by abort (--resume reruns it). */
+  onRecord: (record: CellResult) => void;
+  /** Page console errors and runner notices. */
+  onLog?: (line: string) => void;
+}
+
+/** Provenance of browser records: the browser and, on WebGPU, the adapter (fallback = software). */
+export function browserProvenance(base: Provenance, browser: string, env: PageEnvironment): Provenance {
+  const a = env.adapter;
+  return {
+    ...base,
+    browser: `${browser} (${env.userAgent.includes('Headless') ? 'headless' : 'headed'}; wasm threads ${env.wasmThreads}${env.crossOriginIsolated ? '' : ', not cross-origin isolated'})`,
+    versions: { ...base.versions, 'onnxruntime-web (page)': env.ort },
+    ...(a ? { adapter: { vendor: a.vendor, architecture: a.architecture, description: a.description, fallback: a.fallback } } : {}),
+  };
+}
+
+/** The model of a cell as the page will fetch it. */
+function modelSource(cell: PlannedCell, server: PageServer): PageModelSource {
+  const file = cardFile(cell.modelCard);
+  const card = readModelCard(file);
+  const externalData = card.format === 'onnx' ? [`${card.path}.data`, `${card.path}_data`].filter((p) => existsSync(p)) : [];
+  const fileBytes = [card.path, ...externalData].reduce((s, p) => s + statSync(p).size, 0);
+  return {
+    key: file,
+    card: { ...card, path: server.register(card.path), tokenizer: server.register(card.tokenizer) },
+    externalData: externalData.map((p) => ({ path: p.slice(p.lastIndexOf('/') + 1), url: server.register(p) })),
+    fileBytes,
+  };
+}
+
+function hostError(cell: PlannedCell, suite: ResolvedSuite, provenance: Provenance, e: unknown): CellResult {
+  const err = e as Error;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    cellId: cell.id,
+    suite: suite.name,
+    cell: cell.spec,
+    provenance,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    status: 'errored',
+    error: { name: err.name, message: err instanceof HarnessError ? err.format() : err.message },
+  };
+}
+
+export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSuite, base: Provenance, opts: BrowserRunOptions, hooks: BrowserRunHooks): Promise<void> {
+  if (cells.length === 0 || opts.signal?.aborted) return;
+  const ep = suite.ep as BrowserEp;
+  const server = await startPageServer({ bundle: await pageBundle() });
+  let session: BrowserSession | undefined;
+  const abort = () => void session?.close();
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    session = await BrowserSession.open(server, { ep, headed: opts.headed, browserPath: opts.browserPath, threads: opts.threads, onConsole: hooks.onLog });
+    if (opts.signal?.aborted) return;
+    hooks.onBrowser?.({ browser: session.browserVersion, env: session.env });
+    const provenance = browserProvenance(base, session.browserVersion, session.env);
+    const baselines = new Map<string, WorkloadOutput>();
+    for (const [i, cell] of cells.entries()) {
+      if (opts.signal?.aborted) break;
+      hooks.onCellStart?.(i, cell);
+      let record: CellResult;
+      let output: WorkloadOutput | undefined;
+      try {
+        const req: PageCellRequest = {
+          id: cell.id,
+          cell: cell.spec,
+          model: modelSource(cell, server),
+          data: dataPaths(cell, suite.file)
+            .filter((d) => !d.optional || existsSync(d.path))
+            .map((d) => ({ name: d.name, url: server.register(d.path) })),
+          provenance,
+          suite: suite.name,
+          repeats: suite.repeats,
+          warmup: suite.warmup,
+          ...(baselines.has(baselineKey(cell.spec)) ? { baseline: baselines.get(baselineKey(cell.spec))! } : {}),
+        };
+        ({ record, output } = await session.runCell(req, (e) => hooks.onProgress?.(e.done, e.total, e.note)));
+      } catch (e) {
+        if (opts.signal?.aborted) break;
+        record = hostError(cell, suite, provenance, e);
+      }
+      if (opts.signal?.aborted) break; // an aborted cell is not recorded: --resume reruns it
+      if (record.status === 'ok' && cell.spec.method === 'fp16' && output) baselines.set(baselineKey(cell.spec), output);
+      hooks.onRecord(record);
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+    await session?.close();
+    await server.close();
+  }
+}
+
+/** Words to print beside a browser timing: software adapters are never shown as GPU timings. */
+export function timingCaveat(record: CellResult): string {
+  const p = record.provenance;
+  if (p.runner !== 'browser') return '';
+  if (p.adapter?.fallback) return ` [${p.adapter.architecture || 'software'} adapter: CPU-emulated WebGPU, not a GPU timing]`;
+  if (p.executionProvider === 'wasm') return ' [browser wasm: CPU]';
+  return '';
+}
