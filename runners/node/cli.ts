@@ -65,9 +65,13 @@ program
   .command('report')
   .description('Write DIR/report.html (self-contained, Vega-Lite charts), DIR/charts/*.svg|png and DIR/summary.md')
   .argument('<dir>', 'a run folder holding results.jsonl')
-  .action(async (dir: string) => {
+  .addOption(new Option('--layout <layout>', 'report layout: default (charts, tables, provenance) or paper (the paper\'s five results)').choices(['default', 'paper']).default('default'))
+  .option('--paper-model <name>', "the paper's model whose LongBench row stands beside ours", 'Llama-2-7B-Chat')
+  .option('--out <dir>', 'write the report elsewhere (default: DIR)')
+  .option('--no-images', 'skip charts/*.svg and *.png')
+  .action(async (dir: string, o) => {
     const { reportCommand } = await import('./report-command.js');
-    process.exitCode = await reportCommand(dir, {});
+    process.exitCode = await reportCommand(dir, { layout: o.layout, paperModel: o.paperModel, images: o.images, ...(o.out ? { out: o.out } : {}) });
   });
 
 program

@@ -8,6 +8,7 @@ import { baselineKey, executionOrder, runCell } from '../../src/runs/run-cell.js
 import type { WorkloadOutput } from '../../src/runs/workload.js';
 import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
+import { parseShard, shardOf } from '../../src/shard/shard-of.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
 import { loadJiebaSegmenter } from './jieba-segmenter.js';
 import { loadModel } from './load-model.js';
@@ -40,20 +41,6 @@ export interface RunSummary {
   errored: number;
 }
 
-/** Parse "i/n" (1-based i). */
-export function parseShard(s: string): { index: number; total: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(s);
-  const index = m ? Number(m[1]) : NaN;
-  const total = m ? Number(m[2]) : NaN;
-  if (!m || total < 1 || index < 1 || index > total) throw new HarnessError('cli.shard', `--shard must be i/n with 1 ≤ i ≤ n, got "${s}"`);
-  return { index, total };
-}
-
-/** Cells sorted by id, dealt round-robin: deterministic and balanced. */
-export function selectShard<T extends { id: string }>(cells: T[], index: number, total: number): T[] {
-  return [...cells].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).filter((_, i) => i % total === index - 1);
-}
-
 /**
  * `minicache-bench run SUITE`:
  * 1. load and check the suite (file:line errors), apply CLI overrides;
@@ -83,7 +70,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   const planned = cells.length;
   if (opts.shard) {
     const { index, total } = parseShard(opts.shard);
-    cells = selectShard(cells, index, total);
+    cells = shardOf(cells, index, total);
   }
   const done = new Set(previous.filter((r) => r.status === 'ok').map((r) => r.cellId));
   const todo = executionOrder(cells.filter((c) => !done.has(c.id)));
