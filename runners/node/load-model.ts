@@ -76,7 +76,7 @@ function loadTokenizer(card: ModelCard, vocabSize: number): Tokenizer {
 /** The card's geometry fields must agree with the checkpoint header when given. */
 function checkAgainstHeader(card: ModelCard, m: Llama2cModel): void {
   const c = m.config;
-  const header: Record<string, number> = { layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, vocabSize: c.vocabSize };
+  const header: Record<string, number> = { layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, vocabSize: c.vocabSize, dim: c.dim, hiddenDim: c.hiddenDim };
   for (const [k, v] of Object.entries(header)) {
     const given = card[k as keyof ModelCard];
     if (given !== undefined && given !== v) throw new HarnessError('model-card', `"${k}" is ${String(given)} but the checkpoint says ${v}`, { file: card.file, field: k });

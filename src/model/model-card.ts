@@ -36,6 +36,9 @@ export interface ModelCard {
   tokenizer: string;
   tokenizerFormat: TokenizerFormat;
   layers?: number;
+  /** llama2c: model width and FFN width, checked against the checkpoint header. */
+  dim?: number;
+  hiddenDim?: number;
   heads?: number;
   kvHeads?: number;
   headDim?: number;
@@ -54,7 +57,7 @@ export interface ModelCard {
   file: string;
 }
 
-const INTS = ['layers', 'heads', 'kvHeads', 'headDim', 'vocabSize', 'maxContext'] as const;
+const INTS = ['layers', 'heads', 'kvHeads', 'headDim', 'vocabSize', 'maxContext', 'dim', 'hiddenDim'] as const;
 const FIELDS = [
   'name',
   'format',
