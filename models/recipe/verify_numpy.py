@@ -8,6 +8,12 @@ their trailing RoPE tables), e.g. ../shared/models/stories260K, to check this fo
 
   python3 models/recipe/verify_numpy.py                      # minillama-12l vs metrics.json
   python3 models/recipe/verify_numpy.py --stories260k PATH   # golden test of the forward pass
+  python3 models/recipe/verify_numpy.py --heldout code --doc 3 --chars 800 --n 64
+                                  # greedy continuation of a committed held-out document (CPU)
+
+The tokenizer here is a small pure-Python reading of tokenizer.json (Llama-2 shape: prepend "\u2581",
+spaces -> "\u2581", BPE merges by rank over the whole text, byte fallback); it is checked
+against the prompt ids that Hugging Face `tokenizers` produced on the GPU machine.
 """
 import argparse
 import json
@@ -106,12 +112,57 @@ def greedy(cfg, P, prompt, n):
     return out, margins
 
 
+class BPETokenizer:
+    def __init__(self, path):
+        tj = json.load(open(path, encoding='utf-8'))
+        m = tj['model']
+        self.vocab = m['vocab']
+        self.inv = {i: t for t, i in self.vocab.items()}
+        self.ranks = {tuple(x.split(' ') if isinstance(x, str) else x): r for r, x in enumerate(m['merges'])}
+
+    def encode(self, text):
+        syms = list('\u2581' + text.replace(' ', '\u2581'))
+        while len(syms) > 1:
+            best = min(((self.ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(syms, syms[1:]))))
+            if best[0] == 1 << 30:
+                break
+            i = best[1]
+            syms[i:i + 2] = [syms[i] + syms[i + 1]]
+        ids = []
+        for s in syms:
+            if s in self.vocab:
+                ids.append(self.vocab[s])
+            else:
+                ids.extend(b + 3 for b in s.encode('utf-8'))
+        return ids
+
+    def decode(self, ids):
+        out, pend = [], b''
+        for i in ids:
+            t = self.inv[i]
+            if 3 <= i <= 258:
+                pend += bytes([i - 3])
+                continue
+            if pend:
+                out.append(pend.decode('utf-8', 'replace'))
+                pend = b''
+            if i > 2:
+                out.append(t.replace('\u2581', ' '))
+        if pend:
+            out.append(pend.decode('utf-8', 'replace'))
+        s = ''.join(out)
+        return s[1:] if s.startswith(' ') else s
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default=os.path.join(MODEL_DIR, 'model.bin'))
     ap.add_argument('--metrics', default=os.path.join(MODEL_DIR, 'training', 'metrics.json'))
     ap.add_argument('--n', type=int, default=20)
     ap.add_argument('--stories260k', default=None)
+    ap.add_argument('--heldout', choices=['prose', 'code'], default=None)
+    ap.add_argument('--doc', type=int, default=0, help='line number in heldout/<kind>.jsonl')
+    ap.add_argument('--chars', type=int, default=600, help='prompt: the first N characters, cut at a line end')
     args = ap.parse_args()
     if args.stories260k:
         cfg, P = load(os.path.join(args.stories260k, 'stories260K.bin'), '<f4')
@@ -122,12 +173,28 @@ def main():
         print('stories260K greedy from BOS:', 'MATCH' if ok else 'MISMATCH', out)
         sys.exit(0 if ok else 1)
     cfg, P = load(args.model, '<f2')
+    tok = BPETokenizer(os.path.join(os.path.dirname(args.model), 'tokenizer.json'))
+    if args.heldout:
+        lines = open(os.path.join(os.path.dirname(args.model), 'heldout', args.heldout + '.jsonl'), encoding='utf-8').readlines()
+        d = json.loads(lines[args.doc])
+        t = d['text'][:args.chars]
+        prompt = t[:t.rfind('\n') + 1] if '\n' in t[args.chars // 2:] else t
+        ids = [1] + tok.encode(prompt)
+        out, _ = greedy(cfg, P, ids, args.n)
+        out = out[:out.index(2)] if 2 in out else out
+        full = tok.decode(ids[1:] + out)
+        pre = tok.decode(ids[1:])
+        print(json.dumps({'doc': d['id'], 'prompt': prompt, 'continuation': full[len(pre):] if full.startswith(pre) else tok.decode(out)}, ensure_ascii=False, indent=1))
+        return
     print('header:', {k: cfg[k] for k in ('dim', 'hidden', 'L', 'H', 'KV', 'V', 'T', 'shared')},
           'trailing values:', cfg['trailing_values'])
     assert cfg['trailing_values'] == 0
     m = json.load(open(args.metrics))
     all_ok = True
     for g in m['greedy']:
+        enc = [1] + tok.encode(g['prompt'])
+        print(f"{g['kind']}: pure-Python tokenizer on the prompt: {'MATCH' if enc == g['prompt_ids'] else 'MISMATCH'} with the device's ids")
+        all_ok &= enc == g['prompt_ids']
         want = g['output_ids'][:args.n]
         got, margins = greedy(cfg, P, g['prompt_ids'], len(want))
         ok = got == want
