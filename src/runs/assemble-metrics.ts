@@ -17,13 +17,16 @@ export async function timedGeneration(
   const runs: GenerateResult[] = [];
   const total = ctx.warmup + ctx.repeats;
   for (let i = 0; i < total; i++) {
+    // Warm-up runs are short: they exist to create sessions and buffers, not to be timed.
+    const warm = i < ctx.warmup;
     const r = await generate(ctx.backend, prompts, {
       ...opts,
+      ...(warm ? { maxNewTokens: 4 } : {}),
       createMethod: ctx.createMethod,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onStep: (s, n) => ctx.onProgress?.(i * n + s, total * n, i < ctx.warmup ? 'warm-up' : `repeat ${i - ctx.warmup + 1}/${ctx.repeats}`),
     });
-    if (i >= ctx.warmup) runs.push(r);
+    if (!warm) runs.push(r);
   }
   const serving = runs.map(servingMetrics);
   const mid = serving.map((s) => s.decodeTokensPerSecond);
