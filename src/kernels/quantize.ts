@@ -44,16 +44,6 @@ export function groupSizeProblem(groupSize: number, _bits: QuantBits): string | 
   return null;
 }
 
-let scratchMn = new Float64Array(0);
-let scratchSc = new Float64Array(0);
-
-function scratch(n: number): void {
-  if (scratchMn.length < n) {
-    scratchMn = new Float64Array(n);
-    scratchSc = new Float64Array(n);
-  }
-}
-
 /**
  * The code of x: roundHalfEven(clamp((x − mn)/sc, 0, levels)), 0 when sc is 0.
  * Multiplies by the reciprocal (fast) and redoes the division only within 1e-7 of a tie, so
@@ -220,21 +210,16 @@ export function dequantizeAlongTokens(
   const mask = (1 << bits) - 1;
   const perWord = 32 / bits;
   const wpg = wordsPerGroup(groupSize, bits);
-  scratch(width);
-  const mnA = scratchMn;
-  const scA = scratchSc;
   const table = HALF_TABLE;
+  // Channel-outer: one word feeds perWord outputs down a column of the (L1-resident) tile.
   for (let c = 0; c < width; c++) {
-    scA[c] = table[scales[paramOffset + c]!]!;
-    mnA[c] = table[mins[paramOffset + c]!]!;
-  }
-  for (let w = 0; w < wpg; w++) {
-    const wo = codeOffset + w * width;
-    const kEnd = Math.min(perWord, groupSize - w * perWord);
-    for (let k = 0; k < kEnd; k++) {
-      const row = outOffset + (w * perWord + k) * width;
-      const shift = k * bits;
-      for (let c = 0; c < width; c++) out[row + c] = ((codes[wo + c]! >>> shift) & mask) * scA[c]! + mnA[c]!;
+    const sc = table[scales[paramOffset + c]!]!;
+    const mn = table[mins[paramOffset + c]!]!;
+    let at = outOffset + c;
+    for (let w = 0; w < wpg; w++) {
+      const word = codes[codeOffset + w * width + c]!;
+      const kEnd = Math.min(perWord, groupSize - w * perWord);
+      for (let k = 0; k < kEnd; k++, at += width) out[at] = ((word >>> (k * bits)) & mask) * sc + mn;
     }
   }
 }

@@ -15,18 +15,26 @@ export function restoreRows(
   // outCur may alias dir: every element is read before it is written.
   for (let r = 0; r < rows; r++) {
     const o = r * width;
-    let s = 0;
-    for (let i = 0; i < width; i++) {
-      const x = dir[o + i]!;
-      s += x * x;
+    // Two accumulators: the loop-carried add is what bounds this loop.
+    let s0 = 0;
+    let s1 = 0;
+    const end = o + width;
+    let i = o;
+    for (; i + 1 < end; i += 2) {
+      const x = dir[i]!;
+      const y = dir[i + 1]!;
+      s0 += x * x;
+      s1 += y * y;
     }
+    if (i < end) s0 += dir[i]! * dir[i]!;
+    const s = s0 + s1;
     const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
     const kp = magPrev[r]! * inv;
     const kc = magCur[r]! * inv;
-    for (let i = 0; i < width; i++) {
-      const x = dir[o + i]!;
-      outPrev[o + i] = x * kp;
-      outCur[o + i] = x * kc;
+    for (let j = o; j < end; j++) {
+      const x = dir[j]!;
+      outPrev[j] = x * kp;
+      outCur[j] = x * kc;
     }
   }
 }

@@ -49,16 +49,37 @@ export function slerpMergeRows(prev: Float32Array, cur: Float32Array, rows: numb
   const { dir, magPrev, magCur, d, cos, forced } = out;
   for (let r = 0; r < rows; r++) {
     const o = r * width;
+    // Two sets of accumulators: the loop-carried adds are what bound this loop.
     let aa = 0;
     let bb = 0;
     let ab = 0;
-    for (let i = 0; i < width; i++) {
-      const x = prev[o + i]!;
-      const y = cur[o + i]!;
+    let aa1 = 0;
+    let bb1 = 0;
+    let ab1 = 0;
+    const end = o + width;
+    let i = o;
+    for (; i + 1 < end; i += 2) {
+      const x = prev[i]!;
+      const y = cur[i]!;
+      const x1 = prev[i + 1]!;
+      const y1 = cur[i + 1]!;
+      aa += x * x;
+      bb += y * y;
+      ab += x * y;
+      aa1 += x1 * x1;
+      bb1 += y1 * y1;
+      ab1 += x1 * y1;
+    }
+    if (i < end) {
+      const x = prev[i]!;
+      const y = cur[i]!;
       aa += x * x;
       bb += y * y;
       ab += x * y;
     }
+    aa += aa1;
+    bb += bb1;
+    ab += ab1;
     if (!(Number.isFinite(aa) && Number.isFinite(bb) && Number.isFinite(ab))) {
       dir.fill(0, o, o + width);
       magPrev[r] = 0;
@@ -115,6 +136,6 @@ export function slerpMergeRows(prev: Float32Array, cur: Float32Array, rows: numb
       wa = 0;
       wb = 0;
     }
-    for (let i = 0; i < width; i++) dir[o + i] = wa * prev[o + i]! + wb * cur[o + i]!;
+    for (let j = o; j < end; j++) dir[j] = wa * prev[j]! + wb * cur[j]!;
   }
 }
