@@ -27,6 +27,12 @@ export interface BuildOptions {
   rmsEps?: number;
   /** Stored as ModelProto.doc_string. */
   name?: string;
+  /**
+   * Element type of past/present K/V (default float32). 'float16' is an fp16 KV cache as in an
+   * fp16 model: past comes in as float16, present = Concat(past, fp16(new K/V)) goes out as float16
+   * (so it can be fed straight back, kept on the device), attention reads it as float32.
+   */
+  kvDtype?: 'float32' | 'float16';
 }
 
 export const ONNX_OPSET = 17;
@@ -66,6 +72,7 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
   const theta = opts.ropeTheta ?? 10000;
   const eps = opts.rmsEps ?? 1e-5;
   const mode = opts.logits ?? 'last';
+  const kvType = opts.kvDtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
   if (D % 2 !== 0) throw new Error(`buildLlamaOnnx: head dim ${D} must be even for RoPE`);
 
   const b = new GraphBuilder();
@@ -75,8 +82,8 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
   const past: [string, string][] = [];
   for (let i = 0; i < L; i++) {
     past.push([
-      b.input(layerName(N.pastKey, i), DataType.FLOAT, ['batch', KV, 'past', D]),
-      b.input(layerName(N.pastValue, i), DataType.FLOAT, ['batch', KV, 'past', D]),
+      b.input(layerName(N.pastKey, i), kvType, ['batch', KV, 'past', D]),
+      b.input(layerName(N.pastValue, i), kvType, ['batch', KV, 'past', D]),
     ]);
   }
 
@@ -152,8 +159,17 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
     const kh = rope(k, KV); // [B,KV,S,D]
     const vh = b.op('Transpose', [b.op('Reshape', [v, b.int64([0, 0, KV, D])])], [attr.ints('perm', [0, 2, 1, 3])]);
     const [pastK, pastV] = past[l]!;
-    const keys = b.op('Concat', [pastK, kh], [attr.int('axis', 2)], layerName(N.presentKey, l)); // [B,KV,T,D]
-    const values = b.op('Concat', [pastV, vh], [attr.int('axis', 2)], layerName(N.presentValue, l));
+    let keys: string;
+    let values: string;
+    if (kvType === DataType.FLOAT) {
+      keys = b.op('Concat', [pastK, kh], [attr.int('axis', 2)], layerName(N.presentKey, l)); // [B,KV,T,D]
+      values = b.op('Concat', [pastV, vh], [attr.int('axis', 2)], layerName(N.presentValue, l));
+    } else {
+      const half = (x: string) => b.op('Cast', [x], [attr.int('to', DataType.FLOAT16)]);
+      const toFloat = (x: string) => b.op('Cast', [x], [attr.int('to', DataType.FLOAT)]);
+      keys = toFloat(b.op('Concat', [pastK, half(kh)], [attr.int('axis', 2)], layerName(N.presentKey, l)));
+      values = toFloat(b.op('Concat', [pastV, half(vh)], [attr.int('axis', 2)], layerName(N.presentValue, l)));
+    }
     const qg = g > 1 ? b.op('Reshape', [qh, b.int64([0, KV, -1, D])]) : qh; // [B,KV,g*S,D]
     const scores = b.op('MatMul', [qg, b.op('Transpose', [keys], [attr.ints('perm', [0, 1, 3, 2])])]); // [B,KV,g*S,T]
     const probs = b.op('Softmax', [b.op('Add', [b.op('Mul', [scores, scale]), bias])], [attr.int('axis', -1)]);
@@ -183,8 +199,8 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
     b.output(N.logits, DataType.FLOAT, ['batch', 'seq', V]);
   }
   for (let i = 0; i < L; i++) {
-    b.output(layerName(N.presentKey, i), DataType.FLOAT, ['batch', KV, 'total', D]);
-    b.output(layerName(N.presentValue, i), DataType.FLOAT, ['batch', KV, 'total', D]);
+    b.output(layerName(N.presentKey, i), kvType, ['batch', KV, 'total', D]);
+    b.output(layerName(N.presentValue, i), kvType, ['batch', KV, 'total', D]);
   }
 
   return b.encode({
@@ -201,6 +217,7 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
       vocab_size: String(V),
       logits: mode,
       rope: 'interleaved',
+      ...(kvType === DataType.FLOAT16 ? { kv_dtype: 'float16' } : {}),
     },
   });
 }

@@ -1,0 +1,107 @@
+/**
+ * The model on the device path: the llama2.c decoder built with an fp16 (or float32) KV
+ * interface, its present.* outputs placed on the device ('gpu-buffer' on GPU EPs), logits on the
+ * host. Past tensors come from the cache method's restore graph or are the method's own stored
+ * tensors; nothing of the cache is copied through the host.
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import type { ModelInfo } from '../../src/engine/backend.js';
+import type { DeviceDecoder, DeviceForwardRequest, DeviceKV } from '../../src/gpu/device-types.js';
+import type { KvDtype } from '../../src/gpu/graph-kit.js';
+import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
+import { lastPositionLogits } from '../../src/model/decoder-io.js';
+import { HF_IO_NAMES as N, layerName } from '../../src/model/io-names.js';
+import { parseLlama2c, type Llama2cModel } from '../../src/model/llama2c.js';
+import { readModelCard } from './load-model.js';
+import { OrtGraphExec, isDeviceEp, type OrtGraphExecOptions } from './ort-device-cache.js';
+import { describeEp, explainEpFailure, sessionOptions, type OrtEp } from './ort-ep.js';
+
+export interface DeviceDecoderOptions extends OrtGraphExecOptions {
+  ep: OrtEp;
+  /** 'auto': float16, except on a WebGPU adapter without shader-f16 support known here (SwiftShader): float32. */
+  kvDtype?: KvDtype | 'auto';
+}
+
+export function resolveKvDtype(ep: OrtEp, want: KvDtype | 'auto' = 'auto'): KvDtype {
+  if (want !== 'auto') return want;
+  return ep === 'webgpu' && describeEp('webgpu').adapter?.fallback ? 'float32' : 'float16';
+}
+
+export class OrtDeviceDecoder implements DeviceDecoder {
+  readonly exec: OrtGraphExec;
+
+  private constructor(
+    readonly model: ModelInfo,
+    readonly executionProvider: OrtEp,
+    readonly kv: KvDtype,
+    private readonly session: ort.InferenceSession,
+    options: DeviceDecoderOptions,
+  ) {
+    this.exec = new OrtGraphExec(options.ep, kv, options);
+  }
+
+  static async fromLlama2c(
+    weights: Llama2cModel,
+    model: ModelInfo,
+    opts: DeviceDecoderOptions & { ropeTheta?: number; rmsEps?: number },
+  ): Promise<OrtDeviceDecoder> {
+    const kv = resolveKvDtype(opts.ep, opts.kvDtype);
+    const bytes = buildLlamaOnnx(weights, { logits: 'last', kvDtype: kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
+    const options = sessionOptions(opts.ep, opts);
+    if (isDeviceEp(opts.ep)) {
+      const loc: Record<string, ort.Tensor.DataLocation> = { [N.logits]: 'cpu' };
+      for (let i = 0; i < model.layers; i++) {
+        loc[layerName(N.presentKey, i)] = 'gpu-buffer';
+        loc[layerName(N.presentValue, i)] = 'gpu-buffer';
+      }
+      options.preferredOutputLocation = loc;
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, options);
+    } catch (e) {
+      throw explainEpFailure(opts.ep, e);
+    }
+    return new OrtDeviceDecoder(model, opts.ep, kv, session, opts);
+  }
+
+  /** From a model card (llama2.c cards only: the device graph is built from the weights). */
+  static async fromCard(cardPath: string, model: ModelInfo, opts: DeviceDecoderOptions): Promise<OrtDeviceDecoder> {
+    const card = readModelCard(cardPath);
+    if (card.format !== 'llama2c') throw new Error(`the device-resident cache path needs a llama2.c model (the harness builds its fp16-KV graph); ${card.name} is ${card.format}`);
+    const weights = parseLlama2c(new Uint8Array(readFileSync(card.path)), { dtype: card.dtype });
+    return OrtDeviceDecoder.fromLlama2c(weights, model, { ...opts, ropeTheta: card.ropeTheta, rmsEps: card.rmsEps });
+  }
+
+  async forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: DeviceKV[] }> {
+    const m = this.model;
+    const { batch: B, tokens: T } = req;
+    const P = req.past ? req.past[0]!.k.dims[2]! : 0;
+    const feeds: Record<string, ort.Tensor> = {
+      [N.inputIds]: new ort.Tensor('int64', req.inputIds, [B, T]),
+      [N.attentionMask]: new ort.Tensor('int64', req.attentionMask, [B, P + T]),
+      [N.positionIds]: new ort.Tensor('int64', req.positionIds, [B, T]),
+    };
+    const empty = req.past
+      ? null
+      : this.kv === 'float16'
+        ? new ort.Tensor('float16', new Uint16Array(0), [B, m.kvHeads, 0, m.headDim])
+        : new ort.Tensor('float32', new Float32Array(0), [B, m.kvHeads, 0, m.headDim]);
+    for (let i = 0; i < m.layers; i++) {
+      feeds[layerName(N.pastKey, i)] = (req.past ? req.past[i]!.k : empty) as ort.Tensor;
+      feeds[layerName(N.pastValue, i)] = (req.past ? req.past[i]!.v : empty) as ort.Tensor;
+    }
+    const out = await this.session.run(feeds);
+    const logitsT = out[N.logits]!;
+    const logits = lastPositionLogits(logitsT.data as Float32Array, logitsT.dims, m.vocabSize);
+    const present: DeviceKV[] = [];
+    for (let i = 0; i < m.layers; i++) present.push({ k: out[layerName(N.presentKey, i)]!, v: out[layerName(N.presentValue, i)]! });
+    return { logits, present };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+    await this.exec.dispose();
+  }
+}

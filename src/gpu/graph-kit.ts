@@ -1,0 +1,173 @@
+/**
+ * Helpers for the cache-op graphs: a GraphBuilder plus the handful of idioms they all need.
+ *
+ * Every graph here must run entirely on onnxruntime's WebGPU EP (checked in tests by creating
+ * sessions with session.disable_cpu_ep_fallback). That EP lacks several ONNX ops, so the idioms
+ * avoid them on purpose:
+ *  - no Round (ties-to-even is built from Floor), no Mod / BitwiseAnd / BitShift (code packing
+ *    uses int32 Div/Mul/Add and float Floor), no Or / Not / IsNaN, no NonZero;
+ *  - no uint8 or int64 tensors of data (int32 and floats only; int64 only for constant shapes and
+ *    the ScatterND indices, made by a Cast in the graph);
+ *  - no Slice of int32 tensors, and no Shape-driven arithmetic (slices use constant starts).
+ */
+import { bytesOf } from '../model/onnx-proto.js';
+import { DataType, GraphBuilder } from '../model/onnx-graph.js';
+import { attr } from '../model/onnx-proto.js';
+
+/** Storage dtype of K/V payloads (fp16 on GPUs with shader-f16; float32 where f16 is missing, e.g. SwiftShader). */
+export type KvDtype = 'float16' | 'float32';
+
+export const CACHE_OPSET = 17;
+
+export function kvDataType(t: KvDtype): DataType {
+  return t === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
+}
+
+export function kvElementBytes(t: KvDtype): number {
+  return t === 'float16' ? 2 : 4;
+}
+
+/** A graph under construction. Names are plain strings, as in GraphBuilder. */
+export class GraphKit {
+  readonly b = new GraphBuilder();
+  private readonly i32Cache = new Map<string, string>();
+
+  constructor(readonly kv: KvDtype) {}
+
+  get kvType(): DataType {
+    return kvDataType(this.kv);
+  }
+
+  op(type: string, inputs: readonly string[], attributes?: Parameters<GraphBuilder['op']>[2], out?: string): string {
+    return this.b.op(type, inputs, attributes, out);
+  }
+
+  f(value: number): string {
+    return this.b.float([value], []);
+  }
+
+  i64(values: readonly number[], dims?: readonly number[]): string {
+    return this.b.int64(values, dims);
+  }
+
+  /** An int32 scalar constant (WebGPU keeps int32 on the device; int64 data would fall back to the CPU). */
+  i32(value: number): string {
+    const key = String(value);
+    const hit = this.i32Cache.get(key);
+    if (hit) return hit;
+    const name = `const_i32_${this.i32Cache.size}`;
+    this.b.initializers.push({ name, dataType: DataType.INT32, dims: [], rawData: bytesOf(Int32Array.of(value)) });
+    this.i32Cache.set(key, name);
+    return name;
+  }
+
+  cast(x: string, to: DataType): string {
+    return this.op('Cast', [x], [attr.int('to', to)]);
+  }
+
+  toF32(x: string): string {
+    return this.cast(x, DataType.FLOAT);
+  }
+
+  toKv(x: string): string {
+    return this.kv === 'float32' ? x : this.cast(x, DataType.FLOAT16);
+  }
+
+  /** x rounded through the storage dtype and back to float32 (what storing then reading yields). */
+  throughKv(x: string): string {
+    return this.kv === 'float32' ? x : this.toF32(this.toKv(x));
+  }
+
+  reshape(x: string, dims: readonly number[]): string {
+    return this.op('Reshape', [x, this.i64(dims)]);
+  }
+
+  concat(xs: readonly string[], axis: number): string {
+    return xs.length === 1 ? xs[0]! : this.op('Concat', xs, [attr.int('axis', axis)]);
+  }
+
+  /** x[..., start:end] along `axis`, constant bounds (end may be a large number meaning "to the end"). */
+  slice(x: string, axis: number, start: number, end: number): string {
+    return this.op('Slice', [x, this.i64([start]), this.i64([end]), this.i64([axis])]);
+  }
+
+  reduce(type: 'ReduceMin' | 'ReduceMax' | 'ReduceSumSquare', x: string, axis: number, keepdims = true): string {
+    return this.op(type, [x], [attr.ints('axes', [axis]), attr.int('keepdims', keepdims ? 1 : 0)]);
+  }
+
+  reduceSum(x: string, axis: number, keepdims = true): string {
+    return this.op('ReduceSum', [x, this.i64([axis])], [attr.int('keepdims', keepdims ? 1 : 0)]);
+  }
+
+  where(cond: string, a: string, b: string): string {
+    return this.op('Where', [cond, a, b]);
+  }
+
+  /** Round half to even (torch.round) for x ≥ 0, from Floor: WebGPU has no Round. */
+  roundHalfEven(x: string): string {
+    const f = this.op('Floor', [this.op('Add', [x, this.f(0.5)])]);
+    const tie = this.op('Equal', [this.op('Sub', [f, x]), this.f(0.5)]);
+    const half = this.op('Floor', [this.op('Mul', [f, this.f(0.5)])]);
+    const odd = this.op('Equal', [this.op('Sub', [f, this.op('Mul', [half, this.f(2)])]), this.f(1)]);
+    return this.where(this.op('And', [tie, odd]), this.op('Sub', [f, this.f(1)]), f);
+  }
+
+  input(name: string, type: DataType, shape: readonly (number | string)[]): string {
+    return this.b.input(name, type, shape);
+  }
+
+  /** Marks `value` as graph output `name` (an Identity when the names differ). */
+  output(name: string, value: string, type: DataType, shape: readonly (number | string)[]): void {
+    if (value !== name) this.op('Identity', [value], undefined, name);
+    this.b.output(name, type, shape);
+  }
+
+  encode(graphName: string): Uint8Array {
+    return this.b.encode({ irVersion: 8, opsets: [{ domain: '', version: CACHE_OPSET }], producerName: 'minicache-bench', graphName });
+  }
+}
+
+/**
+ * Packing of b-bit codes (floats 0…2^b−1 on the last axis, 32/b of them) into one int32 word,
+ * element j at bit offset b·j, lowest bits first: the same bits as the reference kernels'
+ * Uint32 words (spec §3.2), so the device holds exactly the packed bytes.
+ *
+ * WebGPU has no shifts or bitwise ops, so the word is built from two exact 16-bit halves:
+ * half = Σ c_j·2^(b·j) over 16/b codes (exact in float32), then
+ * word = lo + hi_signed·65536 in int32 (hi_signed = hi − 65536 when hi ≥ 32768: no overflow).
+ */
+export function packWords(g: GraphKit, codes: string, bits: number, dims: readonly number[]): string {
+  const perHalf = 16 / bits;
+  // [..., 32/b] → [..., 2, 16/b]
+  const halves = g.reshape(codes, [...dims, 2, perHalf]);
+  const weights = Array.from({ length: perHalf }, (_, j) => 2 ** (bits * j));
+  const sums = g.reduceSum(g.op('Mul', [halves, g.b.float(weights)]), -1, false); // [..., 2]
+  const [lo, hi] = g.b.opN('Split', [sums, g.i64([1, 1])], 2, [attr.int('axis', -1)]) as [string, string];
+  const hiSigned = g.where(g.op('GreaterOrEqual', [hi, g.f(32768)]), g.op('Sub', [hi, g.f(65536)]), hi);
+  const loI = g.cast(lo, DataType.INT32);
+  const hiI = g.cast(hiSigned, DataType.INT32);
+  const word = g.op('Add', [loI, g.op('Mul', [hiI, g.i32(65536)])]);
+  return g.reshape(word, dims); // drop the trailing 1
+}
+
+/** Inverse of packWords: int32 words [...dims] → float codes [...dims, 32/b]. */
+export function unpackWords(g: GraphKit, words: string, bits: number, dims: readonly number[]): string {
+  const perHalf = 16 / bits;
+  // int32 division truncates toward zero: lo = w − hi·65536 is then in (−65536, 65536); fix its sign.
+  let hi = g.op('Div', [words, g.i32(65536)]);
+  let lo = g.op('Sub', [words, g.op('Mul', [hi, g.i32(65536)])]);
+  const neg = g.op('Less', [lo, g.i32(0)]);
+  lo = g.where(neg, g.op('Add', [lo, g.i32(65536)]), lo);
+  hi = g.where(neg, g.op('Sub', [hi, g.i32(1)]), hi);
+  const loF = g.toF32(lo);
+  let hiF = g.toF32(hi);
+  hiF = g.where(g.op('Less', [hiF, g.f(0)]), g.op('Add', [hiF, g.f(65536)]), hiF);
+  const halves = g.op('Concat', [g.op('Unsqueeze', [loF, g.i64([-1])]), g.op('Unsqueeze', [hiF, g.i64([-1])])], [attr.int('axis', -1)]); // [..., 2]
+  const pows = Array.from({ length: perHalf }, (_, j) => 2 ** -(bits * j));
+  const shifted = g.op('Floor', [g.op('Mul', [g.op('Unsqueeze', [halves, g.i64([-1])]), g.b.float(pows)])]); // [..., 2, 16/b]
+  const base = 2 ** bits;
+  const codes = g.op('Sub', [shifted, g.op('Mul', [g.op('Floor', [g.op('Mul', [shifted, g.f(1 / base)])]), g.f(base)])]);
+  return g.reshape(codes, [...dims, 32 / bits]);
+}
+
+export { DataType, attr };

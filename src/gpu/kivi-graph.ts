@@ -1,0 +1,89 @@
+/**
+ * KIVI's quantizer (spec §3.1–3.2) as graph fragments, bit-compatible with src/kernels/quantize.ts:
+ * mn = min g, scale = (max g − mn)/(2^b − 1), both rounded to the storage dtype;
+ * q = roundHalfEven(clamp((x − mn)/scale, 0, 2^b − 1)); a group whose scale is not positive
+ * stores scale 0 and codes 0. Codes are packed into int32 words (packWords).
+ *
+ * Layouts on the device (rows = B·KV, static B, KV, D; token counts dynamic):
+ *  - values, per-token groups of G channels: codes [B,KV,n,D·b/32], scale/min [B,KV,n,D/G];
+ *  - keys, per-channel groups of G tokens (tiles): codes [B,KV,(n/G)·W,D] with W = G·b/32 words per
+ *    tile and channel (word-major, like the reference), scale/min [B,KV,n/G,D].
+ * The arithmetic is float32 (the reference divides in float64: a code can differ by one at an exact
+ * rounding tie; tests bound it).
+ */
+import { DataType, attr, packWords, unpackWords, type GraphKit } from './graph-kit.js';
+
+export interface KiviShape {
+  B: number;
+  KV: number;
+  D: number;
+  bits: number;
+  G: number;
+}
+
+export interface QuantParts {
+  codes: string;
+  scale: string;
+  min: string;
+}
+
+/** Core of the quantizer over groups on `axis` of a float32 tensor x. Returns float codes and kv-dtype params (keepdims). */
+function quantCore(g: GraphKit, x: string, axis: number, bits: number): { q: string; scale: string; min: string } {
+  const levels = 2 ** bits - 1;
+  const mn = g.reduce('ReduceMin', x, axis);
+  const mx = g.reduce('ReduceMax', x, axis);
+  const minKv = g.toKv(mn);
+  const mnF = g.toF32(minKv);
+  const scF = g.throughKv(g.op('Div', [g.op('Sub', [mx, mnF]), g.f(levels)]));
+  const pos = g.op('Greater', [scF, g.f(0)]);
+  const den = g.where(pos, scF, g.f(1));
+  const v = g.op('Clip', [g.op('Div', [g.op('Sub', [x, mnF]), den]), g.f(0), g.f(levels)]);
+  const q = g.where(pos, g.roundHalfEven(v), g.f(0));
+  const scale = g.toKv(g.where(pos, scF, g.f(0)));
+  return { q, scale, min: minKv };
+}
+
+/** Values: x float32 [B,KV,t,D] → per-token groups of G channels. */
+export function quantizeTokens(g: GraphKit, x: string, s: KiviShape): QuantParts {
+  const { B, KV, D, bits, G } = s;
+  const xr = g.reshape(x, [B, KV, -1, D / G, G]);
+  const { q, scale, min } = quantCore(g, xr, -1, bits);
+  const words = (D * bits) / 32;
+  const codes = packWords(g, g.reshape(q, [B, KV, -1, words, 32 / bits]), bits, [B, KV, -1, words]);
+  return { codes, scale: g.reshape(scale, [B, KV, -1, D / G]), min: g.reshape(min, [B, KV, -1, D / G]) };
+}
+
+/** Values: parts → float32 [B,KV,n,D]. */
+export function dequantizeTokens(g: GraphKit, p: QuantParts, s: KiviShape): string {
+  const { B, KV, D, bits, G } = s;
+  const words = (D * bits) / 32;
+  const c = g.reshape(unpackWords(g, p.codes, bits, [B, KV, -1, words]), [B, KV, -1, D / G, G]);
+  const sc = g.op('Unsqueeze', [g.toF32(p.scale), g.i64([-1])]);
+  const mn = g.op('Unsqueeze', [g.toF32(p.min), g.i64([-1])]);
+  return g.reshape(g.op('Add', [g.op('Mul', [c, sc]), mn]), [B, KV, -1, D]);
+}
+
+/** Keys: x float32 [B,KV,t,D] with t a multiple of G → per-channel groups of G tokens. */
+export function quantizeChannels(g: GraphKit, x: string, s: KiviShape): QuantParts {
+  const { B, KV, D, bits, G } = s;
+  const W = (G * bits) / 32;
+  const xr = g.reshape(x, [B, KV, -1, G, D]);
+  const { q, scale, min } = quantCore(g, xr, 3, bits);
+  // [B,KV,tiles,G,D] → [B,KV,tiles,W,32/b,D] → codes of a word last: [B,KV,tiles,W,D,32/b]
+  const grouped = g.op('Transpose', [g.reshape(q, [B, KV, -1, W, 32 / bits, D])], [attr.ints('perm', [0, 1, 2, 3, 5, 4])]);
+  const words = packWords(g, grouped, bits, [B, KV, -1, W, D]);
+  return { codes: g.reshape(words, [B, KV, -1, D]), scale: g.reshape(scale, [B, KV, -1, D]), min: g.reshape(min, [B, KV, -1, D]) };
+}
+
+/** Keys: parts → float32 [B,KV,n,D]. */
+export function dequantizeChannels(g: GraphKit, p: QuantParts, s: KiviShape): string {
+  const { B, KV, D, bits, G } = s;
+  const W = (G * bits) / 32;
+  const codes = unpackWords(g, g.reshape(p.codes, [B, KV, -1, W, D]), bits, [B, KV, -1, W, D]); // [B,KV,tiles,W,D,32/b]
+  const c = g.reshape(g.op('Transpose', [codes], [attr.ints('perm', [0, 1, 2, 3, 5, 4])]), [B, KV, -1, G, D]);
+  const sc = g.op('Unsqueeze', [g.toF32(p.scale), g.i64([3])]);
+  const mn = g.op('Unsqueeze', [g.toF32(p.min), g.i64([3])]);
+  return g.reshape(g.op('Add', [g.op('Mul', [c, sc]), mn]), [B, KV, -1, D]);
+}
+
+export { DataType };
