@@ -247,8 +247,8 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     const op = this.ops.get(key, (g) => {
       const updates = adds.map(({ r }) => {
         const [a, b] = r.pair;
-        const newIdx = g.input(`${r.id}.newIdx`, DataType.INT32, ['m']);
-        const rows = g.input(`${r.id}.rows`, DataType.INT32, ['m']);
+        const newIdx = g.input(`${r.id}.newIdx`, DataType.INT32, [`${r.id}_m`]);
+        const rows = g.input(`${r.id}.rows`, DataType.INT32, [`${r.id}_m`]);
         const pa = g.input(presentName(a, r.role), kv, [B, KV, 'total', D]);
         const pb = g.input(presentName(b, r.role), kv, [B, KV, 'total', D]);
         const gp = emitGatherRows(g, pa, rows, D);

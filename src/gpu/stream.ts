@@ -69,9 +69,14 @@ export abstract class SlotHolder {
     const name = this.inputName(slot);
     if (!g.b.inputs.some((i) => i.name === name)) {
       const s = this.slotSpec(slot);
-      g.input(name, s.type, s.shape);
+      // Symbolic dims get names unique to the slot: onnxruntime treats equal dim_params as equal sizes.
+      g.input(name, s.type, this.symbolic(slot, s.shape));
     }
     return name;
+  }
+
+  private symbolic(slot: string, shape: readonly (number | string)[]): (number | string)[] {
+    return shape.map((d, i) => (typeof d === 'number' ? d : `${this.id}_${slot}_${i}`));
   }
 
   /** Current tensors of the slots an emitted fragment read (all slots: fragments read what exists). */
@@ -84,7 +89,7 @@ export abstract class SlotHolder {
     for (const [slot, value] of Object.entries(update)) {
       if (value === null) continue;
       const s = this.slotSpec(slot);
-      g.output(this.outputName(slot), value, s.type, s.shape.map((d, i) => (typeof d === 'number' ? d : `${this.id}_${slot}_${i}`)));
+      g.output(this.outputName(slot), value, s.type, this.symbolic(`${slot}_next`, s.shape));
     }
   }
 
