@@ -11,6 +11,9 @@ import { planCells, type PlannedCell } from '../../src/suite/plan.js';
 import { parseShard, shardOf } from '../../src/shard/shard-of.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
 import { loadJiebaSegmenter } from './jieba-segmenter.js';
+import { OrtDeviceDecoder } from './ort-gpu-decoder.js';
+import { nodeMemoryProbe } from './ort-gpu-memory.js';
+import type { OrtEp } from './ort-ep.js';
 import { loadModel } from './load-model.js';
 import { Progress } from './progress.js';
 import { collectProvenance } from './provenance.js';
@@ -113,6 +116,9 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
 
   const models = new Map<string, Promise<{ backend: InferenceBackend; tokenizer: Tokenizer }>>();
   const baselines = new Map<string, WorkloadOutput>();
+  // Device-resident cache path (issue 6): one fp16-KV device decoder per model, built when a cell first asks.
+  const devices = new Map<string, Promise<OrtDeviceDecoder>>();
+  const memory = nodeMemoryProbe({ gpu: suite.ep !== 'cpu' });
   try {
     for (const [i, cell] of todo.entries()) {
       if (opts.signal?.aborted) break;
@@ -136,6 +142,11 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
           onProgress: (d, t, note) => progress.update(d, t, note),
           segment: (text: string) => loadJiebaSegmenter()(text),
           ...(opts.signal ? { signal: opts.signal } : {}),
+          device: () => {
+            if (!devices.has(cardPath)) devices.set(cardPath, OrtDeviceDecoder.fromCard(cardPath, backend.model, { ep: suite.ep as OrtEp }));
+            return devices.get(cardPath)!;
+          },
+          memoryProbe: memory.probe,
         }));
       } catch (e) {
         // Failing to load a model or its data is this cell's error; the run goes on.
@@ -162,6 +173,8 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   } finally {
     progress.stop();
     for (const m of models.values()) await m.then((x) => x.backend.dispose()).catch(() => {});
+    for (const d of devices.values()) await d.then((x) => x.dispose()).catch(() => {});
+    memory.stop();
   }
   return summary;
 }

@@ -1,11 +1,12 @@
 /**
- * FP16 and KIVI on the device: every layer's K and V in its own stream.
- *  - fp16 ('plain' streams): the store of a layer IS the model's present output (fp16,
- *    Concat(past, new)), adopted without any graph; restore hands it back as the next past. No
- *    cache op runs at all: the baseline's cache never leaves the device and is never copied
- *    beyond the model's own Concat.
- *  - KIVI: one restore graph (dequantize + concatenate residual, all layers) and one append graph
- *    (take the new token from present, quantize what the streaming rules say) per step.
+ * FP16 and KIVI on the device.
+ *  - fp16 ('plain' streams, one per layer and K|V): the store of a layer IS the model's present
+ *    output (fp16, Concat(past, new)), adopted without any graph; restore hands it back as the next
+ *    past. No cache op runs at all: the baseline's cache never leaves the device and is never
+ *    copied beyond the model's own Concat.
+ *  - KIVI: one stream per K|V holding every layer stacked along the batch axis ([L·B, KV, n, D]);
+ *    one restore graph (dequantize, concatenate the residual, split per layer) and one append graph
+ *    (stack the layers' new tokens, quantize what the streaming rules say) per step.
  */
 import type { CacheGeometry } from '../engine/kv-block.js';
 import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods/types.js';
@@ -13,22 +14,45 @@ import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec 
 import { kvDataType } from './graph-kit.js';
 import { KiviStream } from './kivi-stream.js';
 import { OpCache } from './op-cache.js';
-import { PlainStream, type DeviceStream, type StreamShape } from './stream.js';
+import { pastName, presentName, stackPresent, unstack } from './stacking.js';
+import { PlainStream, type DeviceStream, type SlotHolder, type StreamShape } from './stream.js';
 
-export const END = 2 ** 62;
+export { pastName, presentName } from './stacking.js';
 
-export type StreamFactory = (id: string, shape: StreamShape, role: 'key' | 'value') => DeviceStream;
+export type Role = 'key' | 'value';
+export type StreamFactory = (id: string, shape: StreamShape, role: Role) => DeviceStream;
 
-export function presentName(layer: number, role: 'key' | 'value'): string {
-  return `present.${layer}.${role}`;
+/** A stream kept for several layers at once (stacked), or a plain per-layer stream adopted from present. */
+export interface LayerGroup {
+  role: Role;
+  layers: number[];
+  s: DeviceStream;
 }
 
-export function pastName(layer: number, role: 'key' | 'value'): string {
-  return `past.${layer}.${role}`;
+/** Groups for `layers`: one plain stream per layer and role, or one stacked stream per role. */
+export function makeGroups(layers: readonly number[], shape: StreamShape, factory: StreamFactory, prefix: string): LayerGroup[] {
+  if (layers.length === 0) return [];
+  const probe = factory(`${prefix}probe`, shape, 'key');
+  if (probe instanceof PlainStream) {
+    return layers.flatMap((l) => (['key', 'value'] as const).map((role) => ({ role, layers: [l], s: factory(`${prefix}L${l}${role[0]}`, shape, role) })));
+  }
+  const stacked = { ...shape, B: shape.B * layers.length };
+  return (['key', 'value'] as const).map((role) => ({ role, layers: [...layers], s: factory(`${prefix}${role[0]}`, stacked, role) }));
+}
+
+export function feedPresent(feeds: Record<string, DeviceTensor>, present: DeviceKV[] | null): void {
+  if (present) present.forEach((kv, l) => {
+    feeds[presentName(l, 'key')] = kv.k;
+    feeds[presentName(l, 'value')] = kv.v;
+  });
+}
+
+export function feedSlots(feeds: Record<string, DeviceTensor>, h: SlotHolder): void {
+  h.feeds(feeds, new Set(h.slotNames().map((n) => h.inputName(n))));
 }
 
 export class LayeredDeviceMethod implements DeviceCacheMethod {
-  protected readonly streams: { layer: number; role: 'key' | 'value'; s: DeviceStream }[] = [];
+  protected readonly groups: LayerGroup[];
   protected readonly ops: OpCache;
   protected readonly shape: StreamShape;
 
@@ -43,13 +67,16 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
   ) {
     this.shape = { B: geometry.batch, KV: geometry.kvHeads, D: geometry.headDim };
     this.ops = new OpCache(exec.kv, fence, scope);
-    for (let l = 0; l < geometry.layers; l++) {
-      for (const role of ['key', 'value'] as const) this.streams.push({ layer: l, role, s: factory(`L${l}${role[0]}`, this.shape, role) });
-    }
+    this.groups = makeGroups(
+      Array.from({ length: geometry.layers }, (_, l) => l),
+      this.shape,
+      factory,
+      '',
+    );
   }
 
   get length(): number {
-    return this.streams[0]?.s.n ?? 0;
+    return this.groups[0]?.s.n ?? 0;
   }
 
   async prefill(present: DeviceKV[]): Promise<void> {
@@ -61,30 +88,29 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
     await this.ingest(present, 1, false);
   }
 
-  /** Plain streams adopt their layer's present; the others take it through one append graph. */
+  /** Plain streams adopt their layer's present; the stacked ones take it through one append graph. */
   protected async ingest(present: DeviceKV[], tokens: number, prefill: boolean): Promise<void> {
-    const graphStreams = this.streams.filter((x) => !(x.s instanceof PlainStream));
+    const graphGroups = this.groups.filter((x) => !(x.s instanceof PlainStream));
     const kept = new Set<DeviceTensor>();
-    if (graphStreams.length > 0) {
-      const key = `append${prefill ? 'P' : 'D'}:${graphStreams.map((x) => x.s.appendVariant(tokens)).join(',')}`;
+    if (graphGroups.length > 0) {
+      const key = `append${prefill ? 'P' : 'D'}:${graphGroups.map((x) => x.s.appendVariant(tokens)).join(',')}`;
       const op = this.ops.get(key, (g) => {
-        const kv = kvDataType(this.exec.kv);
-        const updates = graphStreams.map(({ layer, role, s }) => {
-          const p = g.input(presentName(layer, role), kv, [this.shape.B, this.shape.KV, 'total', this.shape.D]);
-          const x = prefill ? p : g.slice(p, 2, -1, END);
-          const u = s.emitAppend(g, x, tokens);
+        const updates = graphGroups.map(({ layers, role, s }) => {
+          const u = s.emitAppend(g, stackPresent(g, layers, role, prefill, this.shape), tokens);
           s.declareOutputs(g, u);
           return u;
         });
         return { updates };
       });
-      const feeds = this.feedsFor(present);
+      const feeds: Record<string, DeviceTensor> = {};
+      feedPresent(feeds, present);
+      for (const { s } of graphGroups) feedSlots(feeds, s);
       const out = await this.ops.run(this.exec, op, feeds);
-      graphStreams.forEach(({ s }, i) => s.commit(op.updates[i]!, out, tokens));
+      graphGroups.forEach(({ s }, i) => s.commit(op.updates[i]!, out, tokens));
     }
-    for (const { layer, role, s } of this.streams) {
+    for (const { layers, role, s } of this.groups) {
       if (s instanceof PlainStream) {
-        const t = role === 'key' ? present[layer]!.k : present[layer]!.v;
+        const t = role === 'key' ? present[layers[0]!]!.k : present[layers[0]!]!.v;
         s.adopt(t, tokens);
         kept.add(t);
       }
@@ -92,36 +118,33 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
     for (const kv of present) for (const t of [kv.k, kv.v]) if (!kept.has(t)) t.dispose();
   }
 
-  protected feedsFor(present: DeviceKV[] | null): Record<string, DeviceTensor> {
-    const feeds: Record<string, DeviceTensor> = {};
-    if (present) present.forEach((kv, l) => {
-      feeds[presentName(l, 'key')] = kv.k;
-      feeds[presentName(l, 'value')] = kv.v;
-    });
-    for (const { s } of this.streams) s.feeds(feeds, new Set(s.slotNames().map((n) => s.inputName(n))));
-    return feeds;
-  }
-
   async restore(): Promise<{ past: DeviceKV[]; transient: DeviceTensor[] }> {
     const past: Partial<DeviceKV>[] = Array.from({ length: this.geometry.layers }, () => ({}));
-    const graphStreams = this.streams.filter((x) => !(x.s instanceof PlainStream));
+    const graphGroups = this.groups.filter((x) => !(x.s instanceof PlainStream));
     const transient: DeviceTensor[] = [];
-    if (graphStreams.length > 0) {
-      const key = `restore:${graphStreams.map((x) => x.s.readVariant()).join(',')}`;
+    if (graphGroups.length > 0) {
+      const key = `restore:${graphGroups.map((x) => x.s.readVariant()).join(',')}`;
       const op = this.ops.get(key, (g) => {
         const kv = kvDataType(this.exec.kv);
-        for (const { layer, role, s } of graphStreams) g.output(pastName(layer, role), s.emitRead(g, true), kv, [this.shape.B, this.shape.KV, 'n', this.shape.D]);
+        for (const { layers, role, s } of graphGroups) {
+          const parts = unstack(g, s.emitRead(g, true), layers.length, this.shape.B);
+          layers.forEach((l, i) => g.output(pastName(l, role), parts[i]!, kv, [this.shape.B, this.shape.KV, 'n', this.shape.D]));
+        }
         return { updates: [] };
       });
-      const out = await this.ops.run(this.exec, op, this.feedsFor(null));
-      for (const { layer, role } of graphStreams) {
-        const t = out[pastName(layer, role)]!;
-        past[layer]![role === 'key' ? 'k' : 'v'] = t;
-        transient.push(t);
+      const feeds: Record<string, DeviceTensor> = {};
+      for (const { s } of graphGroups) feedSlots(feeds, s);
+      const out = await this.ops.run(this.exec, op, feeds);
+      for (const { layers, role } of graphGroups) {
+        for (const l of layers) {
+          const t = out[pastName(l, role)]!;
+          past[l]![role === 'key' ? 'k' : 'v'] = t;
+          transient.push(t);
+        }
       }
     }
-    for (const { layer, role, s } of this.streams) {
-      if (s instanceof PlainStream) past[layer]![role === 'key' ? 'k' : 'v'] = s.tensor('data')!;
+    for (const { layers, role, s } of this.groups) {
+      if (s instanceof PlainStream) past[layers[0]!]![role === 'key' ? 'k' : 'v'] = s.tensor('data')!;
     }
     return { past: past as DeviceKV[], transient };
   }
@@ -129,7 +152,7 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
   bytes(): DeviceBytes {
     const held: ByteBreakdown = {};
     const packedEquivalent: ByteBreakdown = {};
-    for (const { s } of this.streams) {
+    for (const { s } of this.groups) {
       addBytes(held, s.bytes());
       addBytes(packedEquivalent, s.bytes(2));
     }
@@ -137,7 +160,7 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
   }
 
   diagnostics(): MethodDiagnostics {
-    const first = this.streams.find((x) => x.s instanceof KiviStream);
+    const first = this.groups.find((x) => x.s instanceof KiviStream);
     const d: MethodDiagnostics = { device: { graphs: this.ops.size, kvDtype: this.exec.kv } };
     if (first) {
       const s = first.s as KiviStream;
@@ -150,7 +173,7 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
   }
 
   dispose(): void {
-    for (const { s } of this.streams) s.dispose();
+    for (const { s } of this.groups) s.dispose();
   }
 }
 

@@ -18,26 +18,29 @@ import type { CrossLayerOptions } from '../methods/minicache-params.js';
 import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods/types.js';
 import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
 import { DataType, kvDataType, type GraphKit } from './graph-kit.js';
-import { END, pastName, presentName, type StreamFactory } from './layered-device-method.js';
+import { feedPresent, feedSlots, makeGroups, type LayerGroup, type StreamFactory } from './layered-device-method.js';
 import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitRescale, MAX_TOKENS } from './minicache-graph.js';
 import { OpCache } from './op-cache.js';
+import { pastName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, SlotHolder, type DeviceStream, type SlotSpec, type SlotUpdate, type StreamShape } from './stream.js';
 
 type Role = 'key' | 'value';
 
-/** One pair's merged record for K or V, kept at the deeper layer. */
+/** The merged records of all pairs for K or V, stacked along the batch axis ([P·B, KV, …]), kept at the deeper layers. */
 class PairRecord extends SlotHolder {
-  retained = 0;
+  /** Retained rows per pair. */
+  readonly retained: number[];
 
   constructor(
     id: string,
     shape: StreamShape,
     readonly role: Role,
-    readonly pair: [number, number],
+    readonly pairs: [number, number][],
     readonly inner: DeviceStream,
     private readonly kvType: DataType,
   ) {
     super(id, shape);
+    this.retained = pairs.map(() => 0);
   }
 
   slotSpec(slot: string): SlotSpec {
@@ -68,17 +71,11 @@ class PairRecord extends SlotHolder {
   in(g: GraphKit, slot: string): string {
     return this.input(g, slot);
   }
-
-  /** Called when the retained lists were extended by `added` rows (n unchanged). */
-  addRetained(update: SlotUpdate, outputs: Record<string, DeviceTensor>, added: number): void {
-    this.commit(update, outputs, 0);
-    this.retained += added;
-  }
 }
 
 export class MiniCacheDeviceMethod implements DeviceCacheMethod {
   readonly plan: LayerPlan;
-  private readonly unmerged: { layer: number; role: Role; s: DeviceStream }[] = [];
+  private readonly unmerged: LayerGroup[];
   private readonly records: PairRecord[] = [];
   private readonly ops: OpCache;
   private readonly shape: StreamShape;
@@ -98,16 +95,18 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     if (options.merge !== 'slerp') throw new Error(`${name}: the device path implements SLERP merging only (mean-merge runs on the host path)`);
     if (options.granularity !== 'head') throw new Error(`${name}: the device path implements granularity 'head' only`);
     if (options.retention.mode !== 'distinctBand') throw new Error(`${name}: the device path implements retentionMode 'distinctBand' only (got ${options.retention.mode})`);
-    if (geometry.batch * geometry.kvHeads >= 32768) throw new Error(`${name}: batch × KV heads must stay below 32768 on the device path (retained indices pack scope·65536 + token in int32)`);
     this.shape = { B: geometry.batch, KV: geometry.kvHeads, D: geometry.headDim };
     this.kvType = kvDataType(exec.kv);
     this.ops = new OpCache(exec.kv, fence, scope);
     this.plan = planLayers(geometry.layers, options.startLayer);
-    for (const l of this.plan.unmerged) for (const role of ['key', 'value'] as const) this.unmerged.push({ layer: l, role, s: factory(`L${l}${role[0]}`, this.shape, role) });
-    for (const pair of this.plan.pairs) {
+    const P = this.plan.pairs.length;
+    if (P * geometry.batch * geometry.kvHeads >= 32768) throw new Error(`${name}: pairs × batch × KV heads must stay below 32768 on the device path (retained indices pack scope·65536 + token in int32)`);
+    this.unmerged = makeGroups(this.plan.unmerged, this.shape, factory, 'U');
+    if (P > 0) {
+      const stacked = { ...this.shape, B: this.shape.B * P };
       for (const role of ['key', 'value'] as const) {
-        const id = `P${pair[1]}${role[0]}`;
-        this.records.push(new PairRecord(id, this.shape, role, pair, factory(`${id}dir`, this.shape, role), this.kvType));
+        const id = `P${role[0]}`;
+        this.records.push(new PairRecord(id, stacked, role, this.plan.pairs, factory(`${id}dir`, stacked, role), this.kvType));
       }
     }
   }
@@ -125,21 +124,17 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     await this.ingest(present, 1, false);
   }
 
-  private graphUnmerged() {
+  private graphUnmerged(): LayerGroup[] {
     return this.unmerged.filter((x) => !(x.s instanceof PlainStream));
   }
 
   private feeds(present: DeviceKV[] | null): Record<string, DeviceTensor> {
     const f: Record<string, DeviceTensor> = {};
-    if (present) present.forEach((kv, l) => {
-      f[presentName(l, 'key')] = kv.k;
-      f[presentName(l, 'value')] = kv.v;
-    });
-    const add = (h: SlotHolder) => h.feeds(f, new Set(h.slotNames().map((n) => h.inputName(n))));
-    for (const { s } of this.unmerged) add(s);
+    feedPresent(f, present);
+    for (const { s } of this.unmerged) feedSlots(f, s);
     for (const r of this.records) {
-      add(r);
-      add(r.inner);
+      feedSlots(f, r);
+      feedSlots(f, r.inner);
     }
     return f;
   }
@@ -147,8 +142,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
   private async ingest(present: DeviceKV[], T: number, prefill: boolean): Promise<void> {
     const n0 = this.tokens;
     if (n0 + T > MAX_TOKENS) throw new Error(`${this.name}: the device path holds at most ${MAX_TOKENS - 1} tokens`);
-    const { B, KV, D } = this.shape;
-    const kv = this.kvType;
+    const { KV } = this.shape;
     const graphUnmerged = this.graphUnmerged();
     const key =
       `merge${prefill ? 'P' : 'D'}${T}:` +
@@ -157,24 +151,21 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       this.records.map((r) => r.inner.appendVariant(T)).join(',');
     const { t, antiparallelEps, retention, decodeRetention } = this.options;
     const op = this.ops.get(key, (g) => {
-      const presentIn = (l: number, role: Role) => {
-        const p = g.input(presentName(l, role), kv, [B, KV, 'total', D]);
-        return prefill ? p : g.slice(p, 2, -1, END);
-      };
       const updates: SlotUpdate[] = [];
-      for (const { layer, role, s } of graphUnmerged) {
-        const u = s.emitAppend(g, presentIn(layer, role), T);
+      for (const { layers, role, s } of graphUnmerged) {
+        const u = s.emitAppend(g, stackPresent(g, layers, role, prefill, this.shape), T);
         s.declareOutputs(g, u);
         updates.push(u);
       }
       const keeps: string[] = [];
       for (const r of this.records) {
-        const [a, b] = r.pair;
-        const m = emitMerge(g, g.toF32(presentIn(a, r.role)), g.toF32(presentIn(b, r.role)), t, antiparallelEps);
+        const prev = stackPresent(g, r.pairs.map((p) => p[0]), r.role, prefill, this.shape);
+        const cur = stackPresent(g, r.pairs.map((p) => p[1]), r.role, prefill, this.shape);
+        const m = emitMerge(g, g.toF32(prev), g.toF32(cur), t, antiparallelEps);
         const innerUpdate = r.inner.emitAppend(g, g.toKv(m.dir), T);
         r.inner.declareOutputs(g, innerUpdate);
         updates.push(innerUpdate);
-        const mags = (x: string) => g.reshape(g.toKv(x), [B, KV, -1]);
+        const mags = (x: string) => g.reshape(g.toKv(x), [r.shape.B, KV, -1]);
         const u: SlotUpdate = {};
         let keep: string;
         if (prefill) {
@@ -209,12 +200,12 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     if (out.keep) {
       const flags = (await this.exec.read(out.keep)) as Float32Array;
       out.keep.dispose();
-      await this.retain(present, flags, n0, T);
+      await this.retain(present, flags, n0, T, prefill);
     }
     const kept = new Set<DeviceTensor>();
-    for (const { layer, role, s } of this.unmerged) {
+    for (const { layers, role, s } of this.unmerged) {
       if (s instanceof PlainStream) {
-        const tensor = role === 'key' ? present[layer]!.k : present[layer]!.v;
+        const tensor = role === 'key' ? present[layers[0]!]!.k : present[layers[0]!]!.v;
         s.adopt(tensor, T);
         kept.add(tensor);
       }
@@ -223,36 +214,34 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     this.tokens += T;
   }
 
-  /** Gathers the rows flagged for retention into each record's retained lists (one small graph). */
-  private async retain(present: DeviceKV[], flags: Float32Array, n0: number, T: number): Promise<void> {
+  /**
+   * Gathers the rows flagged for retention into the retained lists (one small graph). Flags are
+   * laid out per record as the stacked new tokens [P·B, KV, T]: flat row e = scope·T + i.
+   */
+  private async retain(present: DeviceKV[], flags: Float32Array, n0: number, T: number, prefill: boolean): Promise<void> {
     const { B, KV, D } = this.shape;
-    const per = B * KV * T;
-    const N = present[0]!.k.dims[2]!; // tokens in the present tensors
     const adds: { r: PairRecord; idx: Int32Array; rows: Int32Array }[] = [];
     this.records.forEach((r, j) => {
+      const per = r.shape.B * KV * T;
       const idx: number[] = [];
       const rows: number[] = [];
       for (let e = 0; e < per; e++) {
         if (flags[j * per + e]! < 0.5) continue;
         const scope = Math.floor(e / T);
-        const i = e - scope * T;
-        idx.push(scope * MAX_TOKENS + n0 + i);
-        rows.push(scope * N + (N - T) + i);
+        idx.push(scope * MAX_TOKENS + n0 + (e - scope * T));
+        rows.push(e);
+        r.retained[Math.floor(scope / (B * KV))]!++;
       }
       if (idx.length > 0) adds.push({ r, idx: Int32Array.from(idx), rows: Int32Array.from(rows) });
     });
     if (adds.length === 0) return;
-    const key = `retain:${adds.map(({ r }) => `${r.id}${r.has('ridx') ? 'e' : ''}`).join(',')}`;
-    const kv = this.kvType;
+    const key = `retain${prefill ? 'P' : 'D'}:${adds.map(({ r }) => `${r.id}${r.has('ridx') ? 'e' : ''}`).join(',')}`;
     const op = this.ops.get(key, (g) => {
       const updates = adds.map(({ r }) => {
-        const [a, b] = r.pair;
         const newIdx = g.input(`${r.id}.newIdx`, DataType.INT32, [`${r.id}_m`]);
         const rows = g.input(`${r.id}.rows`, DataType.INT32, [`${r.id}_m`]);
-        const pa = g.input(presentName(a, r.role), kv, [B, KV, 'total', D]);
-        const pb = g.input(presentName(b, r.role), kv, [B, KV, 'total', D]);
-        const gp = emitGatherRows(g, pa, rows, D);
-        const gc = emitGatherRows(g, pb, rows, D);
+        const gp = emitGatherRows(g, stackPresent(g, r.pairs.map((p) => p[0]), r.role, prefill, this.shape), rows, D);
+        const gc = emitGatherRows(g, stackPresent(g, r.pairs.map((p) => p[1]), r.role, prefill, this.shape), rows, D);
         const u: SlotUpdate = r.has('ridx')
           ? { ridx: g.concat([r.in(g, 'ridx'), newIdx], 0), rprev: g.concat([r.in(g, 'rprev'), gp], 0), rcur: g.concat([r.in(g, 'rcur'), gc], 0) }
           : { ridx: g.op('Identity', [newIdx]), rprev: gp, rcur: gc };
@@ -271,7 +260,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       uploaded.push(a, b);
     }
     const out = await this.ops.run(this.exec, op, feeds);
-    adds.forEach(({ r, idx }, k) => r.addRetained(op.updates[k]!, out, idx.length));
+    adds.forEach(({ r }, k) => r.commit(op.updates[k]!, out, 0));
     for (const u of uploaded) u.dispose();
   }
 
@@ -286,20 +275,27 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       this.records.map((r) => `${r.inner.readVariant()}${r.has('ridx') ? 'r' : ''}`).join(',');
     const op = this.ops.get(key, (g) => {
       const shape = [B, KV, 'n', D];
-      for (const { layer, role, s } of graphUnmerged) g.output(pastName(layer, role), s.emitRead(g, true), kv, shape);
+      for (const { layers, role, s } of graphUnmerged) {
+        const parts = unstack(g, s.emitRead(g, true), layers.length, B);
+        layers.forEach((l, i) => g.output(pastName(l, role), parts[i]!, kv, shape));
+      }
       for (const r of this.records) {
-        const [a, b] = r.pair;
+        const SB = r.shape.B;
         const dir = r.inner.emitRead(g, false);
         const [pf, cf] = emitRescale(g, dir, g.toF32(r.in(g, 'magPrev')), g.toF32(r.in(g, 'magCur')));
         let pk = g.toKv(pf);
         let ck = g.toKv(cf);
         if (r.has('ridx')) {
           const idx = r.in(g, 'ridx');
-          pk = emitPutBack(g, pk, idx, r.in(g, 'rprev'), B, KV, D);
-          ck = emitPutBack(g, ck, idx, r.in(g, 'rcur'), B, KV, D);
+          pk = emitPutBack(g, pk, idx, r.in(g, 'rprev'), SB, KV, D);
+          ck = emitPutBack(g, ck, idx, r.in(g, 'rcur'), SB, KV, D);
         }
-        g.output(pastName(a, r.role), pk, kv, shape);
-        g.output(pastName(b, r.role), ck, kv, shape);
+        const prevParts = unstack(g, pk, r.pairs.length, B);
+        const curParts = unstack(g, ck, r.pairs.length, B);
+        r.pairs.forEach(([a, b], i) => {
+          g.output(pastName(a, r.role), prevParts[i]!, kv, shape);
+          g.output(pastName(b, r.role), curParts[i]!, kv, shape);
+        });
       }
       return { updates: [] };
     });
@@ -309,19 +305,23 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     const put = (l: number, role: Role, t: DeviceTensor) => {
       past[l]![role === 'key' ? 'k' : 'v'] = t;
     };
-    for (const { layer, role, s } of this.unmerged) {
-      if (s instanceof PlainStream) put(layer, role, s.tensor('data')!);
-      else {
-        const x = out[pastName(layer, role)]!;
-        put(layer, role, x);
-        transient.push(x);
+    for (const { layers, role, s } of this.unmerged) {
+      for (const l of layers) {
+        if (s instanceof PlainStream) put(l, role, s.tensor('data')!);
+        else {
+          const x = out[pastName(l, role)]!;
+          put(l, role, x);
+          transient.push(x);
+        }
       }
     }
     for (const r of this.records) {
-      for (const l of r.pair) {
-        const x = out[pastName(l, r.role)]!;
-        put(l, r.role, x);
-        transient.push(x);
+      for (const pair of r.pairs) {
+        for (const l of pair) {
+          const x = out[pastName(l, r.role)]!;
+          put(l, r.role, x);
+          transient.push(x);
+        }
       }
     }
     return { past: past as DeviceKV[], transient };
@@ -340,7 +340,10 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
 
   diagnostics(): MethodDiagnostics {
     const scopes = this.shape.B * this.shape.KV;
-    const frac = (r: PairRecord | undefined) => (r && this.tokens > 0 ? r.retained / (scopes * this.tokens) : 0);
+    const frac = (role: Role, j: number) => {
+      const r = this.records.find((x) => x.role === role);
+      return r && this.tokens > 0 ? r.retained[j]! / (scopes * this.tokens) : 0;
+    };
     return {
       startLayer: this.options.startLayer,
       unmergedLayers: this.plan.unmerged,
@@ -348,11 +351,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       device: {
         graphs: this.ops.size,
         kvDtype: this.exec.kv,
-        pairs: this.plan.pairs.map((pair) => ({
-          pair,
-          retainedFracK: frac(this.records.find((r) => r.pair === pair && r.role === 'key')),
-          retainedFracV: frac(this.records.find((r) => r.pair === pair && r.role === 'value')),
-        })),
+        pairs: this.plan.pairs.map((pair, j) => ({ pair, retainedFracK: frac('key', j), retainedFracV: frac('value', j) })),
         thresholdBytes: this.records.reduce((a, r) => a + r.controlBytes(), 0),
       },
     };

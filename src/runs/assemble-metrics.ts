@@ -1,8 +1,38 @@
 import { generate, type GenerateOptions, type GenerateResult } from '../engine/generate.js';
+import { generateOnDevice, type DeviceGenerateResult } from '../engine/generate-device.js';
+import { createDeviceMethod, hasDeviceMethod } from '../gpu/device-registry.js';
+import type { DeviceDecoder } from '../gpu/device-types.js';
+import { bootstrapCi } from '../measure/bootstrap.js';
 import { totalBytes } from '../methods/types.js';
 import type { Metrics } from '../results/record.js';
+import { peakOf, type MemorySample } from './memory.js';
 import { median, servingMetrics } from './serving-metrics.js';
 import type { WorkloadContext, WorkloadOutput } from './workload.js';
+
+/** Where the KV cache lives between decode steps: 'host' (generate(): JS stores, restored through the host) or 'device'. */
+export type CachePath = 'host' | 'device';
+
+/**
+ * 'auto' picks the device path when the runner offers it, the EP is not the CPU and the method
+ * has a device version; 'device' insists (and says why it cannot); 'host' never.
+ */
+export function resolveCachePath(ctx: WorkloadContext, want: unknown): CachePath {
+  const choice = want ?? 'auto';
+  if (choice !== 'auto' && choice !== 'host' && choice !== 'device') throw new Error(`cache must be auto, host or device, got ${JSON.stringify(want)}`);
+  if (choice === 'host') return 'host';
+  const possible = Boolean(ctx.device) && hasDeviceMethod(ctx.cell.method);
+  if (choice === 'device') {
+    if (!ctx.device) throw new Error('cache: device needs a runner that offers the device-resident cache path (the Node runner with onnxruntime)');
+    if (!hasDeviceMethod(ctx.cell.method)) throw new Error(`cache: device: method "${ctx.cell.method}" has no device-resident version`);
+    return 'device';
+  }
+  return possible && ctx.cell.ep !== 'cpu' ? 'device' : 'host';
+}
+
+export interface TimedOptions extends Omit<GenerateOptions, 'createMethod'> {
+  /** Cache path (default host). */
+  cache?: CachePath;
+}
 
 /**
  * Run the same generation warmup + repeats times; report the median repeat's serving metrics,
@@ -12,20 +42,32 @@ import type { WorkloadContext, WorkloadOutput } from './workload.js';
 export async function timedGeneration(
   ctx: WorkloadContext,
   prompts: number[][],
-  opts: Omit<GenerateOptions, 'createMethod'>,
+  opts: TimedOptions,
 ): Promise<{ output: WorkloadOutput; last: GenerateResult }> {
+  const { cache = 'host', ...genOpts } = opts;
+  const decoder: DeviceDecoder | undefined = cache === 'device' ? await ctx.device!() : undefined;
   const runs: GenerateResult[] = [];
+  const memory: MemorySample[] = [];
   const total = ctx.warmup + ctx.repeats;
   for (let i = 0; i < total; i++) {
-    // Warm-up runs are short: they exist to create sessions and buffers, not to be timed.
+    // Warm-up runs create sessions and buffers, not to be timed. On the host path 4 tokens do; the
+    // device path builds one graph per cache-op variant (key flush, value eviction, …), which only a
+    // full-length run meets, so its warm-up runs the whole length.
     const warm = i < ctx.warmup;
-    const r = await generate(ctx.backend, prompts, {
-      ...opts,
-      ...(warm ? { maxNewTokens: 4 } : {}),
-      createMethod: ctx.createMethod,
+    const common = {
+      ...genOpts,
+      ...(warm && !decoder ? { maxNewTokens: 4 } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onStep: (s, n) => ctx.onProgress?.(i * n + s, total * n, i < ctx.warmup ? 'warm-up' : `repeat ${i - ctx.warmup + 1}/${ctx.repeats}`),
-    });
+      onStep: (s: number, n: number) => ctx.onProgress?.(i * n + s, total * n, i < ctx.warmup ? 'warm-up' : `repeat ${i - ctx.warmup + 1}/${ctx.repeats}`),
+    };
+    const r = decoder
+      ? await generateOnDevice(decoder, ctx.backend.model, prompts, {
+          ...common,
+          // Fenced: each cache op's device work finishes inside its own time (cacheOpMsPerStep is its cost).
+          createMethod: (g) => createDeviceMethod(ctx.cell.method, g, ctx.cell.methodParams, decoder.exec, { fence: true }),
+        })
+      : await generate(ctx.backend, prompts, { ...common, createMethod: ctx.createMethod });
+    if (ctx.memoryProbe) memory.push(await ctx.memoryProbe());
     if (!warm) runs.push(r);
   }
   const serving = runs.map(servingMetrics);
@@ -59,8 +101,26 @@ export async function timedGeneration(
       prefillTokensPerSecond: serving.map((x) => x.prefillTokensPerSecond),
       ttftMs: serving.map((x) => x.ttft.mean),
       tpotMs: serving.map((x) => x.tpot.mean),
+      cacheOpMsPerStep: serving.map((x) => x.cacheOpMsPerStep),
+      modelMsPerStep: serving.map((x) => x.modelMsPerStep),
     },
+    batch: prompts.length,
+    cachePath: cache,
+    outputTokensPerSecond: median(serving.map((x) => x.outputTokensPerSecond)),
+    totalTokensPerSecond: median(serving.map((x) => x.totalTokensPerSecond)),
   };
+  // Median decode throughput over repeats with a seeded percentile-bootstrap 95% interval.
+  if (mid.length > 1) {
+    const ci = bootstrapCi(mid, median, { seed: `decode-tps:${ctx.cell.seed}`, resamples: 2000 });
+    metrics.decodeTokensPerSecondCi = { lo: ci.lo, hi: ci.hi, confidence: 0.95, n: ci.n };
+  }
+  const mem = peakOf(memory);
+  if (mem.peakRssBytes !== undefined) metrics.peakRssBytes = mem.peakRssBytes;
+  if (mem.deviceBytes !== undefined) {
+    metrics.deviceMemoryBytes = mem.deviceBytes;
+    metrics.deviceMemorySource = mem.deviceSource;
+  }
+  if (decoder) Object.assign(metrics, deviceMetrics(last as DeviceGenerateResult, decoder));
   return {
     output: {
       metrics,
@@ -69,5 +129,24 @@ export async function timedGeneration(
       outputs: { tokens: last.tokens },
     },
     last,
+  };
+}
+
+/**
+ * Device-path memory facts: kvBytes is what the device held (tensor bytes); the packed
+ * equivalent is the reference accounting of the same state (they differ only where payloads are
+ * float32, e.g. SwiftShader without shader-f16). Transients are per-step working memory that a
+ * cache restored in full costs on top of its storage: the restore graph's output and the model's
+ * present outputs (past + 1 for every layer, fp16).
+ */
+function deviceMetrics(r: DeviceGenerateResult, decoder: DeviceDecoder): Partial<Metrics> {
+  return {
+    kvBytes: r.peakHeldBytes,
+    kvBytesPackedEquivalent: r.peakPackedBytes,
+    kvBytesHeldByComponent: r.bytesHeld,
+    kvDeviceDtype: decoder.exec.kv,
+    restoreTransientBytes: r.peakRestoreBytes,
+    presentTransientBytes: r.presentBytes,
+    executionProvider: decoder.executionProvider,
   };
 }

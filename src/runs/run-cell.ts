@@ -2,7 +2,7 @@ import type { InferenceBackend, Tokenizer } from '../engine/backend.js';
 import { createMethod } from '../methods/registry.js';
 import { SCHEMA_VERSION, type CellResult, type CellSpec, type Provenance } from '../results/record.js';
 import { getWorkload } from './catalogue.js';
-import type { WorkloadOutput } from './workload.js';
+import type { WorkloadContext, WorkloadOutput } from './workload.js';
 
 export interface CellEnv {
   backend: InferenceBackend;
@@ -17,6 +17,9 @@ export interface CellEnv {
   signal?: AbortSignal;
   now?: () => number;
   segment?: (text: string) => string[];
+  /** Device-resident cache path and memory probe, passed to the workload as given by the runner. */
+  device?: WorkloadContext['device'];
+  memoryProbe?: WorkloadContext['memoryProbe'];
 }
 
 /**
@@ -44,6 +47,8 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       ...(env.onProgress ? { onProgress: env.onProgress } : {}),
       ...(env.signal ? { signal: env.signal } : {}),
       ...(env.segment ? { segment: env.segment } : {}),
+      ...(env.device ? { device: env.device } : {}),
+      ...(env.memoryProbe ? { memoryProbe: env.memoryProbe } : {}),
     });
     const record: CellResult = {
       ...base,

@@ -1,12 +1,14 @@
 import type { GenerateResult } from '../engine/generate.js';
 import type { LatencyStats } from '../results/record.js';
 
-/** Nearest-rank percentile of a sorted-ascending copy (p in [0, 100]). */
+/** Percentile p in [0, 100] with linear interpolation (numpy's default, as vLLM's benchmarks report); NaN for no values. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * s.length));
-  return s[Math.min(s.length, rank) - 1]!;
+  const h = ((s.length - 1) * p) / 100;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, s.length - 1);
+  return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
 }
 
 export function median(values: readonly number[]): number {
@@ -24,7 +26,10 @@ export function latencyStats(values: readonly number[]): LatencyStats {
 /**
  * vLLM's definitions, per request of a static batch (all requests arrive at t = 0):
  * TTFT = time to its first token; E2E = time to its last; TPOT = (E2E − TTFT)/(tokens − 1);
- * ITL = every gap between consecutive tokens of a request.
+ * ITL = every gap between consecutive tokens of a request. Throughputs over the batch's duration
+ * (first request in to last token out): requests/s, output tokens/s, and total (prompt + output)
+ * tokens/s as benchmark_throughput reports; decode tokens/s counts tokens after the first over
+ * the decode steps' time only, prefill tokens/s the prompt tokens over the prefill.
  */
 export function servingMetrics(r: GenerateResult) {
   const ttft: number[] = [];
@@ -53,6 +58,7 @@ export function servingMetrics(r: GenerateResult) {
     prefillTokensPerSecond: r.prefillMs > 0 ? (promptTokens / r.prefillMs) * 1000 : 0,
     requestsPerSecond: totalMs > 0 ? (r.tokenTimesMs.length / totalMs) * 1000 : 0,
     outputTokensPerSecond: totalMs > 0 ? ((decodeTokens + ttft.length) / totalMs) * 1000 : 0,
+    totalTokensPerSecond: totalMs > 0 ? ((promptTokens + decodeTokens + ttft.length) / totalMs) * 1000 : 0,
     cacheOpMsPerStep: median(r.cacheMs.slice(1)),
     modelMsPerStep: median(r.modelMs),
   };

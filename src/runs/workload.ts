@@ -2,6 +2,8 @@ import type { InferenceBackend, Tokenizer } from '../engine/backend.js';
 import type { CacheGeometry } from '../engine/kv-block.js';
 import type { KVCacheMethod, MethodDiagnostics } from '../methods/types.js';
 import type { CellSpec, Metrics, TaskScore } from '../results/record.js';
+import type { DeviceDecoder } from '../gpu/device-types.js';
+import type { MemoryProbe } from './memory.js';
 
 /** What a workload gets from the host runner. Everything is already loaded: no I/O from here. */
 export interface WorkloadContext {
@@ -19,6 +21,13 @@ export interface WorkloadContext {
   signal?: AbortSignal;
   /** Chinese word segmenter (jieba) for qa_f1_zh / rouge_zh, supplied by the host. */
   segment?: (text: string) => string[];
+  /**
+   * The model on the device-resident cache path (the runner builds it on first use). Present when
+   * the runner offers that path; workloads with a `cache` parameter decide whether to use it.
+   */
+  device?: () => Promise<DeviceDecoder>;
+  /** Process / device memory readings from the runner (src/ does no I/O). */
+  memoryProbe?: MemoryProbe;
 }
 
 export interface WorkloadOutput {

@@ -62,7 +62,7 @@ describe.each([
   ['minicache+kivi4', { residual: 8, groupSize: 8 }],
 ])('device %s %j', (name, params) => {
   it('restores both layers of each pair like CrossLayerMethod, with the same retained tokens and bytes', async () => {
-    const geometry: CacheGeometry = { layers: 5, batch: 2, kvHeads: 2, headDim: 32 };
+    const geometry: CacheGeometry = { layers: 8, batch: 2, kvHeads: 2, headDim: 32 }; // pairs (4,5), (6,7): stacked
     const dev = createDeviceMethod(name, geometry, params, exec);
     const ref = createMethod(name, geometry, params);
     let outliers = 0;
