@@ -26,6 +26,15 @@ export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--disable-background-ne
 /** Linux with a real GPU: Chromium's WebGPU runs on Vulkan, which it enables only on request. */
 export const HEADED_LINUX_ARGS = ['--enable-features=Vulkan'];
 
+/**
+ * An inert switch naming the host process on the browser's command line, so a browser left
+ * behind by a runner can be found (`pgrep -f minicache-bench-host=PID`); tests use it to check
+ * that Ctrl-C closes the browser.
+ */
+export function hostMarker(pid = process.pid): string {
+  return `--minicache-bench-host=${pid}`;
+}
+
 export function findChromium(browserPath?: string): { path: string; source: 'option' | 'system' | 'playwright' } {
   if (browserPath) {
     if (!existsSync(browserPath)) throw new HarnessError('browser.missing', `no browser at --browser-path ${browserPath}`, undefined, 'give the path of a Chromium or Chrome executable');
@@ -50,7 +59,7 @@ export function findChromium(browserPath?: string): { path: string; source: 'opt
 
 export async function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
   const { path } = findChromium(opts.browserPath);
-  const args = [...CHROMIUM_ARGS, ...(opts.headed && process.platform === 'linux' ? HEADED_LINUX_ARGS : [])];
+  const args = [...CHROMIUM_ARGS, ...(opts.headed && process.platform === 'linux' ? HEADED_LINUX_ARGS : []), hostMarker()];
   try {
     return await chromium.launch({
       executablePath: path,

@@ -47,6 +47,11 @@ export class BrowserSession {
     return s;
   }
 
+  /** The runner page, for diagnostics and tests (it changes after a crash). */
+  get currentPage(): Page | undefined {
+    return this.page;
+  }
+
   /** e.g. "chromium 150.0.7871.100" */
   get browserVersion(): string {
     return `${this.browser.browserType().name()} ${this.browser.version()}`;
