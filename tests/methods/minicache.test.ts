@@ -325,3 +325,52 @@ describe('mean-merge', () => {
     expect(b).toEqual({ data: 3 * 2 * rows * T * g.headDim * 2, retained: 0, indices: 0 });
   });
 });
+
+describe('property: restore error on random caches stays within what the spec implies', () => {
+  // Merged vectors: exact fp16 magnitude, direction within fp16 rounding of the SLERP direction;
+  // retained vectors: the fp16 originals; unmerged layers: fp16. Random shapes, t, γ, modes.
+  const rand = mulberry32(2024);
+  const modes = ['distinctBand', 'literalLow', 'topRatio'] as const;
+  for (let trial = 0; trial < 6; trial++) {
+    const geometry: CacheGeometry = { layers: 3 + Math.floor(rand() * 4), batch: 1 + Math.floor(rand() * 2), kvHeads: 1 + Math.floor(rand() * 3), headDim: [8, 16, 48, 64][Math.floor(rand() * 4)]! };
+    const T = 5 + Math.floor(rand() * 60);
+    const t = rand();
+    const gamma = rand() * 0.3;
+    const mode = modes[trial % 3]!;
+    it(`trial ${trial}: ${JSON.stringify(geometry)}, T ${T}, t ${t.toFixed(2)}, γ ${gamma.toFixed(2)}, ${mode}`, () => {
+      const layers = correlatedLayers(geometry, T, 100 + trial, 0.3 + 0.6 * rand());
+      const m = createMethod('minicache', geometry, { t, gamma, retentionMode: mode, retentionRatio: 0.1 }) as CrossLayerMethod;
+      m.prefill(layers);
+      const out = restoreAll(geometry, m);
+      const rows = geometry.batch * geometry.kvHeads;
+      for (const l of m.plan.unmerged) expect(out[l]!.v).toEqual(layers[l]!.v.map(roundHalf));
+      let worstNorm = 0;
+      let worstDir = 0;
+      for (const [a, b] of m.plan.pairs) {
+        const rec = m.record(b)!;
+        for (const kv of ['k', 'v'] as const) {
+          for (let r = 0; r < rows; r++) {
+            const kept = new Set(rec[kv].retained.indices(r));
+            for (let i = 0; i < T; i++) {
+              const xa = vec(layers[a]![kv], geometry, T, r, i);
+              const xb = vec(layers[b]![kv], geometry, T, r, i);
+              const ra = vec(out[a]![kv], geometry, T, r, i);
+              const rb = vec(out[b]![kv], geometry, T, r, i);
+              if (kept.has(i)) {
+                expect(ra).toEqual(xa.map(roundHalf));
+                expect(rb).toEqual(xb.map(roundHalf));
+                continue;
+              }
+              worstNorm = Math.max(worstNorm, Math.abs(norm(ra) / roundHalf(norm(xa)) - 1), Math.abs(norm(rb) / roundHalf(norm(xb)) - 1));
+              const e = slerpDirection(xa, xb, t);
+              worstDir = Math.max(worstDir, 1 - cosine(ra, e), 1 - cosine(rb, e));
+            }
+          }
+        }
+      }
+      expect(worstNorm).toBeLessThan(1e-6);
+      // fp16 direction components are off by ≤ 2^-11 relative: 1 − cos ≤ ~(2^-11)²·D/2.
+      expect(worstDir).toBeLessThan(1e-5);
+    });
+  }
+});
