@@ -48,6 +48,18 @@ describe('KIVI quantizer: spec §3.1 example', () => {
     expect(Math.abs(out[3]! - 3)).toBeLessThan(2e-3);
   });
 
+  it('exact ties round to even inside the kernels (both layouts)', () => {
+    // mn 0, scale 1: (x − mn)/scale = 0, 0.5, 1.5, 2.5, 3 → 0, 0, 2, 2, 3.
+    const g = [0, 0.5, 1.5, 2.5, 3, 3, 3, 3];
+    const x = [...g, ...g];
+    const { codes } = quantChannels(x, 16, 2);
+    expect([0, 1, 2, 3, 4].map((j) => codeAt(codes, j, 2))).toEqual([0, 0, 2, 2, 3]);
+    const tile = Float32Array.from(x);
+    const tc = new Uint32Array(1);
+    quantizeAlongTokens(tile, 0, 1, 16, 2, tc, 0, new Uint16Array(1), new Uint16Array(1), 0);
+    expect([0, 1, 2, 3, 4].map((j) => codeAt(tc, j, 2))).toEqual([0, 0, 2, 2, 3]);
+  });
+
   it('packs element j of a word at bit offset b·j (lowest bits first)', () => {
     // 8 four-bit codes 0..7 plus 8 more so min=0, max=15: q = x.
     const x = Array.from({ length: 16 }, (_, i) => i);
