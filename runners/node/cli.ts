@@ -14,8 +14,8 @@ const program = new Command();
 program
   .name('minicache-bench')
   .description(
-    'Benchmark KV-cache compression (MiniCache, KIVI, their composition) on real models.\n' +
-      'YAML suites expand models x methods x workloads x batch sizes into cells; each finished cell\n' +
+    'Benchmark KV-cache compression (MiniCache, KIVI, their composition) on real models. ' +
+      'YAML suites expand models x methods x workloads x batch sizes into cells; each finished cell ' +
       'is appended to OUT/results.jsonl, so runs resume, shard and merge.',
   )
   .version(packageVersion())
@@ -117,7 +117,7 @@ program
     console.log('methods:');
     for (const n of methodNames()) console.log(`  ${n.padEnd(16)} ${getMethod(n)!.description}\n  ${''.padEnd(16)} ${JSON.stringify(getMethod(n)!.defaults)}`);
     console.log('workloads:');
-    for (const [n, w] of Object.entries(workloadCatalogue())) console.log(`  ${n.padEnd(16)} ${JSON.stringify(w.defaults)}`);
+    for (const [n, w] of Object.entries(workloadCatalogue())) console.log(`  ${n.padEnd(18)} ${w.description}\n  ${''.padEnd(18)} ${JSON.stringify(w.defaults)}`);
   });
 
 program.parseAsync().catch((e: unknown) => {

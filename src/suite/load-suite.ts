@@ -16,7 +16,7 @@ export interface SuiteFiles {
 }
 
 /** Names the suite may use for workloads, with their parameter defaults. Injected to keep this module free of engine imports. */
-export type WorkloadCatalogue = Record<string, { defaults: Record<string, unknown> }>;
+export type WorkloadCatalogue = Record<string, { defaults: Record<string, unknown>; description?: string }>;
 
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
 const validateFull = ajv.compile(schema);
