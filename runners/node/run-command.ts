@@ -16,7 +16,7 @@ import { nodeMemoryProbe } from './ort-gpu-memory.js';
 import type { OrtEp } from './ort-ep.js';
 import { loadModel } from './load-model.js';
 import { Progress } from './progress.js';
-import { collectProvenance } from './provenance.js';
+import { collectProvenance, projectRoot } from './provenance.js';
 import { ResultsSink } from './results-sink.js';
 import { cardFile, nodeSuiteFiles } from './suite-files.js';
 
@@ -200,7 +200,7 @@ function checkEp(suite: ResolvedSuite): void {
   }
 }
 
-/** Where each data file a cell's workload asks for lives: `model:` paths from the model folder, others from the suite's folder. */
+/** Where each data file a cell's workload asks for lives: `model:` paths from the model folder, `project:` from this package, others from the suite's folder. */
 export function dataPaths(cell: PlannedCell, suiteFile: string): { name: string; path: string; optional: boolean }[] {
   const workload = getWorkload(cell.spec.workload)!;
   return workload.dataFiles(cell.spec.workloadParams).map((name) => {
@@ -208,7 +208,9 @@ export function dataPaths(cell: PlannedCell, suiteFile: string): { name: string;
     const bare = optional ? name.slice(0, -1) : name;
     const path = bare.startsWith('model:')
       ? resolve(dirname(cardFile(cell.modelCard)), bare.slice('model:'.length))
-      : isAbsolute(bare)
+      : bare.startsWith('project:')
+        ? resolve(projectRoot, bare.slice('project:'.length))
+        : isAbsolute(bare)
         ? bare
         : resolve(dirname(suiteFile), bare);
     return { name, path, optional };

@@ -44,7 +44,8 @@ export interface WorkloadDef {
   defaults: Record<string, unknown>;
   /**
    * Data files the host must read before run(). Names are as given in params; a `model:` prefix
-   * means relative to the model card's folder. Optional files end with '?'.
+   * means relative to the model card's folder, `project:` to this package's root, anything else to
+   * the suite file's folder. Optional files end with '?'.
    */
   dataFiles(params: Record<string, unknown>): string[];
   run(ctx: WorkloadContext): Promise<WorkloadOutput>;

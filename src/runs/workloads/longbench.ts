@@ -48,7 +48,7 @@ function longBenchWorkload(kind: 'official' | 'embedded'): WorkloadDef {
         ? 'Official LongBench v1 tasks from dataDir (<task>.jsonl), official prompts, truncation and metrics'
         : 'The embedded LongBench-format task set made from the embedded model’s held-out text',
     defaults: {
-      dataDir: kind === 'official' ? null : '../data/embedded-longbench',
+      dataDir: kind === 'official' ? null : 'project:data/embedded-longbench',
       tasks: kind === 'official' ? LONGBENCH_TASKS : EMBEDDED_TASKS.filter((t) => !isPerplexityTask(embeddedTask(t))),
       maxItems: kind === 'official' ? null : 20,
       maxLength: null,
