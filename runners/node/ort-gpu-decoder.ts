@@ -23,8 +23,11 @@ export interface DeviceDecoderOptions extends OrtGraphExecOptions {
   kvDtype?: KvDtype | 'auto';
 }
 
+/** MINICACHE_DEVICE_KV=float32|float16 overrides 'auto' (e.g. a GPU whose WebGPU adapter lacks shader-f16). */
 export function resolveKvDtype(ep: OrtEp, want: KvDtype | 'auto' = 'auto'): KvDtype {
   if (want !== 'auto') return want;
+  const env = process.env.MINICACHE_DEVICE_KV;
+  if (env === 'float32' || env === 'float16') return env;
   return ep === 'webgpu' && describeEp('webgpu').adapter?.fallback ? 'float32' : 'float16';
 }
 

@@ -158,10 +158,13 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
         updates.push(u);
       }
       const keeps: string[] = [];
-      for (const r of this.records) {
-        const prev = stackPresent(g, r.pairs.map((p) => p[0]), r.role, prefill, this.shape);
-        const cur = stackPresent(g, r.pairs.map((p) => p[1]), r.role, prefill, this.shape);
-        const m = emitMerge(g, g.toF32(prev), g.toF32(cur), t, antiparallelEps);
+      // One merge over K and V stacked (the merge is row-wise): half the dispatches of two merges.
+      const stacked = (layer: 0 | 1) => g.concat(this.records.map((r) => stackPresent(g, r.pairs.map((p) => p[layer]), r.role, prefill, this.shape)), 0);
+      const merged = this.records.length > 0 ? emitMerge(g, g.toF32(stacked(0)), g.toF32(stacked(1)), t, antiparallelEps) : null;
+      const parts = (x: string) => unstack(g, x, this.records.length, this.records[0]!.shape.B);
+      const split = merged ? { dir: parts(merged.dir), magPrev: parts(merged.magPrev), magCur: parts(merged.magCur), d: parts(merged.d), forced: parts(merged.forced) } : null;
+      for (const [j, r] of this.records.entries()) {
+        const m = { dir: split!.dir[j]!, magPrev: split!.magPrev[j]!, magCur: split!.magCur[j]!, d: split!.d[j]!, forced: split!.forced[j]! };
         const innerUpdate = r.inner.emitAppend(g, g.toKv(m.dir), T);
         r.inner.declareOutputs(g, innerUpdate);
         updates.push(innerUpdate);

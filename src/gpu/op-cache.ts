@@ -44,7 +44,8 @@ export class OpCache {
     if (hit) return hit;
     const g = new GraphKit(this.kv);
     const { updates, hostOutputs = [] } = build(g);
-    if (this.fence && g.b.outputs.length > 0) {
+    // A graph that already returns something to the host is fenced by reading it.
+    if (this.fence && g.b.outputs.length > 0 && hostOutputs.length === 0) {
       const last = g.b.outputs[g.b.outputs.length - 1]!;
       const flat = g.reshape(g.toF32(last.name), [-1]);
       g.output(FENCE, g.slice(flat, 0, 0, 1), DataType.FLOAT, [1]);
