@@ -77,9 +77,6 @@ export interface PageCellResponse {
   reload?: string;
 }
 
-/** Where the KV cache lived between decode steps (recorded as metrics.cacheLocation). */
-export type CacheLocation = 'host' | 'device';
-
 export interface PageApi {
   init(init: PageInit): Promise<PageEnvironment>;
   runCell(req: PageCellRequest): Promise<PageCellResponse>;

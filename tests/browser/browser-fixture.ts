@@ -29,8 +29,8 @@ export interface SuiteParts {
   ep: string;
   card: string;
   methods: string[];
-  /** The `generate` workload's params, as YAML flow. */
-  params: string;
+  /** Workloads: name and params as YAML flow. */
+  workloads: { name: string; params: string }[];
   batch?: number;
   repeats?: number;
   warmup?: number;
@@ -48,9 +48,7 @@ export function suiteYaml(p: SuiteParts): string {
     `  - card: ${p.card}`,
     `methods: [${p.methods.join(', ')}]`,
     'workloads:',
-    '  - name: generate',
-    `    batch: ${p.batch ?? 1}`,
-    `    params: ${p.params}`,
+    ...p.workloads.flatMap((w) => [`  - name: ${w.name}`, `    batch: ${p.batch ?? 1}`, `    params: ${w.params}`]),
     '',
   ].join('\n');
 }
@@ -62,13 +60,13 @@ export function readRecords(dir: string): CellResult[] {
     .map((l) => JSON.parse(l) as CellResult);
 }
 
-/** Runs a suite through runCommand (quiet) and returns its records, by method. */
+/** Runs a suite through runCommand (quiet) and returns its records, keyed "workload method". */
 export async function runSuite(p: SuiteParts): Promise<Map<string, CellResult>> {
   const dir = tempDir();
   const file = join(dir, 'suite.yaml');
   writeFileSync(file, suiteYaml(p));
   await runCommand(file, { out: join(dir, 'out'), quiet: true });
-  return new Map(readRecords(join(dir, 'out')).map((r) => [r.cell.method, r]));
+  return new Map(readRecords(join(dir, 'out')).map((r) => [`${r.cell.workload} ${r.cell.method}`, r]));
 }
 
 export function ok(r: CellResult | undefined): OkRecord {

@@ -34,7 +34,7 @@ describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY
     const weights = readModelCard(STORIES_CARD).path;
     writeFileSync(join(dir, 'broken.yaml'), `name: broken\nformat: llama2c\nweights: ${weights}\ntokenizer: tok.json\ntokenizerFormat: hf\n`);
     const suite = join(dir, 'suite.yaml');
-    const text = suiteYaml({ runner: 'browser', ep: 'wasm', card: join(dir, 'broken.yaml'), methods: ['fp16'], params: '{ prompts: ["Once"], maxNewTokens: 4 }' });
+    const text = suiteYaml({ runner: 'browser', ep: 'wasm', card: join(dir, 'broken.yaml'), methods: ['fp16'], workloads: [{ name: 'generate', params: '{ prompts: ["Once"], maxNewTokens: 4 }' }] });
     writeFileSync(suite, text.replace('models:\n', `models:\n  - card: ${STORIES_CARD}\n`));
     const summary = await runCommand(suite, { out: join(dir, 'out'), quiet: true });
     expect(summary).toMatchObject({ ok: 1, errored: 1 });
@@ -57,7 +57,7 @@ describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY
   async function withSession(ep: 'wasm' | 'webgpu', body: (session: BrowserSession, req: (maxNewTokens: number, batch?: number) => PageCellRequest) => Promise<void>) {
     const dir = tempDir();
     const file = join(dir, 'suite.yaml');
-    writeFileSync(file, suiteYaml({ runner: 'browser', ep, card: STORIES_CARD, methods: ['fp16'], params: '{ prompts: ["Once"], maxNewTokens: 4, ignoreEos: true }' }));
+    writeFileSync(file, suiteYaml({ runner: 'browser', ep, card: STORIES_CARD, methods: ['fp16'], workloads: [{ name: 'generate', params: '{ prompts: ["Once"], maxNewTokens: 4, ignoreEos: true }' }] }));
     const suite = loadSuite(file, nodeSuiteFiles, workloadCatalogue());
     const [cell] = planCells(suite);
     const provenance = collectProvenance({ runner: 'browser', executionProvider: ep, suiteHash: suiteHash(suite), seed: 0 });
@@ -124,7 +124,7 @@ describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY
     const file = join(dir, 'suite.yaml');
     const out = join(dir, 'out');
     // Interrupted as soon as the second cell starts (a 400-token batch of 4 takes seconds).
-    writeFileSync(file, suiteYaml({ runner: 'browser', ep: 'wasm', card: STORIES_CARD, methods: ['fp16', 'minicache'], batch: 4, params: '{ prompts: ["Once"], maxNewTokens: 400, ignoreEos: true }' }));
+    writeFileSync(file, suiteYaml({ runner: 'browser', ep: 'wasm', card: STORIES_CARD, methods: ['fp16', 'minicache'], batch: 4, workloads: [{ name: 'generate', params: '{ prompts: ["Once"], maxNewTokens: 400, ignoreEos: true }' }] }));
     const child = spawn(process.execPath, [CLI, 'run', file, '--out', out], { cwd: ROOT, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {

@@ -1,14 +1,17 @@
 /**
  * The browser runner runs the same engine as the Node runner: on the same model, prompts and
  * methods, greedy decoding gives the same tokens on the Node CPU runner, in Chromium on the
- * wasm EP and in Chromium on the webgpu EP (SwiftShader here).
+ * wasm EP and in Chromium on the webgpu EP (SwiftShader here). Two paths are covered: the
+ * `generate` workload (cache held by the host-side methods) and the `sharegpt` workload with
+ * cache: auto, which on webgpu keeps the cache on the device (src/gpu's cache-op graphs run by
+ * onnxruntime-web) — fp16 and minicache alike.
  *
  * Tolerance (docs/browser-runner.md): tokens are expected identical. Floating-point order
- * differs between these kernels (MLAS AVX vs WASM SIMD vs WGSL), and fp16 on webgpu keeps its
- * cache on the device in the graph's float32 instead of rounding it to fp16, so an argmax whose
- * top two logits are closer than that may flip. The test therefore prints every cell's token
- * match rate against Node CPU and requires the first token of every sequence to be identical
- * and the match rate to be at least AGREEMENT_TOLERANCE.
+ * differs between these kernels (MLAS AVX vs WASM SIMD vs WGSL), and on SwiftShader (no
+ * shader-f16) the device path stores the cache in float32 where the host path rounds it to
+ * fp16, so an argmax whose top two logits are closer than that may flip. The test therefore
+ * prints every cell's token match rate against Node CPU and requires the first token of every
+ * sequence to be identical and the match rate to be at least AGREEMENT_TOLERANCE.
  */
 import { describe, expect, it } from 'vitest';
 import type { OkRecord } from '../../src/results/record.js';
@@ -25,32 +28,42 @@ function agreement(a: number[][], b: number[][]): number {
   return a.reduce((s, seq, i) => s + tokenMatchRate(seq, b[i] ?? []), 0) / Math.max(1, a.length);
 }
 
-async function checkParity(label: string, card: string, params: string, batch: number): Promise<void> {
+/**
+ * Runs `generate` (host cache path everywhere) and `sharegpt` with cache: auto (on the device on
+ * webgpu) for fp16 and minicache in one suite per runner, and compares every cell with Node CPU.
+ */
+async function checkParity(label: string, card: string, workloads: { generate: string; sharegpt: string }, batch: number): Promise<void> {
   const methods = ['fp16', 'minicache'];
-  const node = await runSuite({ runner: 'node', ep: 'cpu', card, methods, params, batch });
+  const suite = { card, methods, batch, workloads: Object.entries(workloads).map(([name, params]) => ({ name, params })) };
+  const node = await runSuite({ runner: 'node', ep: 'cpu', ...suite });
   for (const [runner, ep] of RUNNERS) {
-    const browser = await runSuite({ runner, ep, card, methods, params, batch });
-    for (const m of methods) {
-      const want = ok(node.get(m)).sampleTokens!;
-      const got: OkRecord = ok(browser.get(m));
+    const browser = await runSuite({ runner, ep, ...suite });
+    for (const key of node.keys()) {
+      const want = ok(node.get(key)).sampleTokens!;
+      const got: OkRecord = ok(browser.get(key));
       const rate = agreement(got.sampleTokens!, want);
-      console.log(`${label} ${m}: browser ${ep} vs node cpu token match ${(100 * rate).toFixed(1)}% (cache on the ${String(got.metrics.cacheLocation)})`);
+      console.log(`${label} ${key}: browser ${ep} vs node cpu token match ${(100 * rate).toFixed(1)}% (cache path: ${String(got.metrics.cachePath)})`);
       expect(got.cell.runner).toBe('browser');
+      expect(got.metrics.cachePath, key).toBe(ep === 'webgpu' && got.cell.workload === 'sharegpt' ? 'device' : 'host');
       expect(got.provenance.browser).toMatch(/chromium/i);
-      expect(got.sampleTokens!.map((s) => s[0]), `${label} ${m} ${ep}: first tokens`).toEqual(want.map((s) => s[0]));
-      if (rate < 1) expect(rate, `${label} ${m} ${ep}: token match rate`).toBeGreaterThanOrEqual(AGREEMENT_TOLERANCE);
+      expect(got.sampleTokens!.map((s) => s[0]), `${label} ${key} ${ep}: first tokens`).toEqual(want.map((s) => s[0]));
+      if (rate < 1) expect(rate, `${label} ${key} ${ep}: token match rate`).toBeGreaterThanOrEqual(AGREEMENT_TOLERANCE);
       else expect(got.sampleTokens).toEqual(want);
     }
   }
 }
 
 describe.skipIf(!HAVE_CHROMIUM)(`greedy tokens: Node CPU = browser wasm = browser webgpu${HAVE_CHROMIUM ? '' : ` (skipped: ${NO_CHROMIUM})`}`, () => {
-  it.skipIf(!HAVE_STORIES)(`stories260K, fp16 and minicache, a padded batch of 2${HAVE_STORIES ? '' : ' (skipped: ../shared/models/stories260K is absent)'}`, async () => {
-    await checkParity('stories260K', STORIES_CARD, '{ prompts: ["Once upon a time", "The little dog ran to the park and"], maxNewTokens: 24, ignoreEos: true }', 2);
+  it.skipIf(!HAVE_STORIES)(`stories260K, fp16 and minicache, a padded batch of 2, host and device cache paths${HAVE_STORIES ? '' : ' (skipped: ../shared/models/stories260K is absent)'}`, async () => {
+    await checkParity('stories260K', STORIES_CARD, {
+      generate: '{ prompts: ["Once upon a time", "The little dog ran to the park and"], maxNewTokens: 24, ignoreEos: true }',
+      sharegpt: '{ promptLen: 12, outputLen: 20 }',
+    }, 2);
   }, 300_000);
 
-  it.skipIf(!HAVE_MINILLAMA)(`embedded minillama-12l, fp16 and minicache${HAVE_MINILLAMA ? '' : ` (skipped: ${MINILLAMA}/model.json is not in the repository yet)`}`, async () => {
-    // Short: SwiftShader runs a 12-layer model at a few steps per second.
-    await checkParity('minillama-12l', MINILLAMA, '{ prompts: ["The history of the"], maxNewTokens: 8, ignoreEos: true }', 1);
+  it.skipIf(!HAVE_MINILLAMA)(`embedded minillama-12l, fp16 and minicache, host and device cache paths${HAVE_MINILLAMA ? '' : ` (skipped: ${MINILLAMA}/model.json is not in the repository yet)`}`, async () => {
+    // Short: SwiftShader compiles shaders for every new cache length and runs a 12-layer model at
+    // about one step per second.
+    await checkParity('minillama-12l', MINILLAMA, { generate: '{ prompts: ["The history of the"], maxNewTokens: 8, ignoreEos: true }', sharegpt: '{ promptLen: 16, outputLen: 8 }' }, 1);
   }, 600_000);
 });

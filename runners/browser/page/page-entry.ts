@@ -1,30 +1,35 @@
 /**
  * Entry of the page bundle (esbuild: runners/browser/host/bundle.ts). It runs the same engine
- * code as the Node runner — runCell → workload → generate → methods — on onnxruntime-web, and
- * puts its API (protocol.ts PageApi) on globalThis for the host's page.evaluate calls.
+ * code as the Node runner — runCell → workload → generate / generateOnDevice → methods — on
+ * onnxruntime-web, and puts its API (protocol.ts PageApi) on globalThis for the host's
+ * page.evaluate calls.
  *
  * onnxruntime-web is not bundled: the page's import map points 'onnxruntime-web' at the build
  * the EP needs (ort.webgpu.min.mjs or ort.wasm.min.mjs) on the local server.
  */
 import * as ort from 'onnxruntime-web';
+import type { DeviceDecoder } from '../../../src/gpu/device-types.js';
 import { SCHEMA_VERSION, type CellResult } from '../../../src/results/record.js';
 import { runCell } from '../../../src/runs/run-cell.js';
-import { PAGE_API, PROGRESS_BINDING, type BrowserEp, type PageApi, type PageCellRequest, type PageCellResponse, type PageEnvironment, type PageInit, type ProgressEvent } from '../protocol.js';
+import { PAGE_API, PROGRESS_BINDING, type AdapterInfo, type BrowserEp, type PageApi, type PageCellRequest, type PageCellResponse, type PageEnvironment, type PageInit, type ProgressEvent } from '../protocol.js';
 import { describeAdapter, requestAdapter } from './adapter.js';
 import { fetchText } from './fetch-bytes.js';
 import type { GpuDeviceLike } from './gpu-types.js';
-import { installDeviceFp16 } from './device-method.js';
 import { loadPageModel, type PageModel } from './page-model.js';
-import { makeBackend, ResidentWebBackend } from './resident-backend.js';
+import { kvDtypeFor, WebDeviceDecoder } from './web-device-decoder.js';
 
 let ep: BrowserEp | undefined;
-let loaded: { key: string; model: Promise<PageModel> } | undefined;
+let adapter: AdapterInfo | undefined;
+interface Loaded {
+  key: string;
+  model: Promise<PageModel>;
+  /** The device-resident path's decoder (WebGPU, llama2.c models), built when a cell first asks. */
+  device?: Promise<WebDeviceDecoder>;
+}
+let loaded: Loaded | undefined;
 /** Set once the WebGPU device is lost: every later cell fails fast and the host reloads the page. */
 let deviceLost: string | undefined;
 const rejectOnLoss = new Set<(e: Error) => void>();
-/** The backend of the cell in flight: fp16 keeps its cache on the device when it is resident-capable. */
-let active: PageModel['backend'] | undefined;
-installDeviceFp16(() => (active instanceof ResidentWebBackend ? active : undefined));
 
 async function init(i: PageInit): Promise<PageEnvironment> {
   ep = i.ep;
@@ -32,16 +37,16 @@ async function init(i: PageInit): Promise<PageEnvironment> {
   // All cores, as the Node runner's intraOpNumThreads; ORT's default is half of them.
   ort.env.wasm.numThreads = i.threads > 0 ? i.threads : crossOriginIsolated ? navigator.hardwareConcurrency : 1;
   ort.env.logLevel = 'error';
-  const env: PageEnvironment = {
+  if (i.ep === 'webgpu') adapter = describeAdapter(await requestAdapter());
+  return {
     ep: i.ep,
     userAgent: navigator.userAgent,
     crossOriginIsolated,
     wasmThreads: ort.env.wasm.numThreads,
     hardwareConcurrency: navigator.hardwareConcurrency,
     ort: ort.env.versions.web ?? ort.env.versions.common ?? 'unknown',
+    ...(adapter ? { adapter } : {}),
   };
-  if (i.ep === 'webgpu') env.adapter = describeAdapter(await requestAdapter());
-  return env;
 }
 
 /** After the first WebGPU session exists, ORT's device is known: watch it for loss. */
@@ -57,17 +62,36 @@ async function watchDevice(): Promise<void> {
   });
 }
 
-async function modelFor(req: PageCellRequest): Promise<PageModel> {
+async function dispose(l: Loaded | undefined): Promise<void> {
+  if (!l) return;
+  await (await l.device?.catch(() => undefined))?.dispose().catch(() => {});
+  await (await l.model.catch(() => undefined))?.backend.dispose().catch(() => {});
+}
+
+async function modelFor(req: PageCellRequest): Promise<Loaded> {
   if (loaded?.key !== req.model.key) {
     // One model at a time: a browser tab's memory is the scarce resource.
     const old = loaded;
     loaded = undefined;
-    if (old) await (await old.model.catch(() => undefined))?.backend.dispose();
-    loaded = { key: req.model.key, model: loadPageModel(req.model, ep!, makeBackend) };
+    await dispose(old);
+    loaded = { key: req.model.key, model: loadPageModel(req.model, ep!) };
   }
-  const m = await loaded.model;
+  await loaded.model;
   await watchDevice();
-  return m;
+  return loaded;
+}
+
+/**
+ * The device-resident cache path, offered on WebGPU for llama2.c models (the harness builds the
+ * decoder with the cache's K/V type). Workloads with a `cache` parameter (sharegpt) use it for
+ * every method src/gpu has a device version of; others keep the cache on the host.
+ */
+function deviceFor(l: Loaded, req: PageCellRequest): (() => Promise<DeviceDecoder>) | undefined {
+  if (ep !== 'webgpu' || req.model.card.format !== 'llama2c') return undefined;
+  return () =>
+    (l.device ??= l.model.then(({ backend, weights }) =>
+      WebDeviceDecoder.fromLlama2c(weights!, backend.model, { ep: 'webgpu', kv: kvDtypeFor(adapter?.features ?? []), ropeTheta: req.model.card.ropeTheta, rmsEps: req.model.card.rmsEps }),
+    ));
 }
 
 function progressReporter(cellId: string): (done: number, total: number, note?: string) => void {
@@ -117,12 +141,12 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
   const { lost, cancel } = onDeviceLoss();
   try {
     const work = (async () => {
-      const { backend, tokenizer } = await modelFor(req);
+      const l = await modelFor(req);
+      const { backend, tokenizer } = await l.model;
       const data = new Map<string, string>();
       for (const d of req.data) data.set(d.name, await fetchText(d.url));
-      backend.beginCell();
-      active = backend;
-      const res = await runCell(req.id, req.cell, {
+      const device = deviceFor(l, req);
+      return runCell(req.id, req.cell, {
         backend,
         tokenizer,
         data,
@@ -131,12 +155,9 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
         repeats: req.repeats,
         warmup: req.warmup,
         ...(req.baseline ? { baseline: req.baseline } : {}),
+        ...(device ? { device } : {}),
         onProgress: progressReporter(req.id),
       });
-      // Where the cache lived between steps: the reader of a browser timing must know whether it
-      // includes a per-step host round trip of the whole cache.
-      if (res.record.status === 'ok') res.record.metrics.cacheLocation = backend.cacheLocationOf();
-      return res;
     })();
     const res = await Promise.race([work, lost]);
     return deviceLost ? { ...res, reload: deviceLost } : res;
@@ -144,7 +165,6 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
     return { record: erroredRecord(req, e, startedAt, t0), ...(deviceLost ? { reload: deviceLost } : {}) };
   } finally {
     cancel();
-    active = undefined;
   }
 }
 

@@ -18,10 +18,9 @@ import { WebBackend, type SessionFactory } from './web-backend.js';
 export interface PageModel {
   backend: WebBackend;
   tokenizer: Tokenizer;
+  /** llama2.c weights, kept for the device-resident path's decoder (built on first use). */
+  weights?: Llama2cModel;
 }
-
-/** Builds the backend for a model: `make` picks the backend class (host or device-resident cache). */
-export type BackendMaker = (model: ModelInfo, ep: BrowserEp, names: typeof HF_IO_NAMES, factory: SessionFactory, singleSession: boolean) => WebBackend;
 
 async function loadTokenizer(card: ModelCard, vocabSize: number): Promise<Tokenizer> {
   const bytes = await fetchBytes(card.tokenizer);
@@ -43,7 +42,7 @@ function checkAgainstHeader(card: ModelCard, m: Llama2cModel): void {
   }
 }
 
-export async function loadPageModel(src: PageModelSource, ep: BrowserEp, make: BackendMaker): Promise<PageModel> {
+export async function loadPageModel(src: PageModelSource, ep: BrowserEp): Promise<PageModel> {
   const card = src.card;
   if (card.format === 'llama2c') {
     const weights = parseLlama2c(await fetchBytes(card.path), { dtype: card.dtype });
@@ -67,8 +66,8 @@ export async function loadPageModel(src: PageModelSource, ep: BrowserEp, make: B
       if (!graphs.has(logits)) graphs.set(logits, buildLlamaOnnx(weights, { logits, ropeTheta: card.ropeTheta, rmsEps: card.rmsEps, name: card.name }));
       return ort.InferenceSession.create(graphs.get(logits)!, options);
     };
-    const backend = await make(model, ep, HF_IO_NAMES, factory, false).ready();
-    return { backend, tokenizer: await loadTokenizer(card, c.vocabSize) };
+    const backend = await new WebBackend(model, ep, HF_IO_NAMES, factory, false).ready();
+    return { backend, tokenizer: await loadTokenizer(card, c.vocabSize), weights };
   }
   const model: ModelInfo = {
     name: card.name,
@@ -85,6 +84,6 @@ export async function loadPageModel(src: PageModelSource, ep: BrowserEp, make: B
   const graph = await fetchBytes(card.path);
   const factory: SessionFactory = (_logits, options) =>
     ort.InferenceSession.create(graph, { ...options, ...(src.externalData?.length ? { externalData: src.externalData.map((d) => ({ path: d.path, data: d.url })) } : {}) });
-  const backend = await make(model, ep, resolveIoNames(card.inputNames), factory, true).ready();
+  const backend = await new WebBackend(model, ep, resolveIoNames(card.inputNames), factory, true).ready();
   return { backend, tokenizer: await loadTokenizer(card, model.vocabSize) };
 }

@@ -4,9 +4,9 @@
  * Hugging Face naming), the same I/O checks and output slicing (src/model/decoder-io.ts), on
  * the `wasm` or `webgpu` execution provider.
  *
- * On this path the engine's method holds the cache on the host: past K/V are uploaded every
- * step and the new token's K/V come back (metrics.cacheLocation = 'host'). The device-resident
- * path for the exact cache is ResidentWebBackend (resident-backend.ts).
+ * This is the host cache path (generate(): the method's stores live in JavaScript, the past is
+ * uploaded every step and the new token's K/V come back). The device-resident path, where the
+ * cache stays in GPU buffers, is WebDeviceDecoder + WebGraphExec (src/gpu's cache-op graphs).
  */
 import * as ort from 'onnxruntime-web';
 import type { ForwardRequest, ForwardResult, InferenceBackend, ModelInfo } from '../../../src/engine/backend.js';
@@ -15,7 +15,7 @@ import { decodeHalf, encodeHalf } from '../../../src/kernels/half.js';
 import { allPositionLogits, checkForwardRequest, lastPositionLogits, lastTokens } from '../../../src/model/decoder-io.js';
 import { layerName, type DecoderIoNames } from '../../../src/model/io-names.js';
 import type { LogitsMode } from '../../../src/model/build-llama-onnx.js';
-import type { BrowserEp, CacheLocation } from '../protocol.js';
+import type { BrowserEp } from '../protocol.js';
 
 /** Input/output wiring of one session, discovered from its metadata. */
 export interface SessionIo {
@@ -99,43 +99,28 @@ export function pickLogits(out: ort.InferenceSession.OnnxValueMapType, n: Decode
 }
 
 export class WebBackend implements InferenceBackend {
-  protected lastSession?: Promise<SessionIo>;
-  protected allSession?: Promise<SessionIo>;
-  /** K/V element type of the graph, known once ready() has run. */
-  protected kvType: 'float32' | 'float16' = 'float32';
+  private lastSession?: Promise<SessionIo>;
+  private allSession?: Promise<SessionIo>;
 
   constructor(
     readonly model: ModelInfo,
     readonly executionProvider: BrowserEp,
-    protected readonly names: DecoderIoNames,
-    protected readonly factory: SessionFactory,
+    private readonly names: DecoderIoNames,
+    private readonly factory: SessionFactory,
     /** User graphs have one session that serves both logits modes. */
-    protected readonly singleSession: boolean,
+    private readonly singleSession: boolean,
   ) {}
 
-  /** Session options of this backend; subclasses add output locations. */
-  protected options(): ort.InferenceSession.SessionOptions {
-    return sessionOptions(this.executionProvider);
-  }
-
-  protected session(all: boolean): Promise<SessionIo> {
-    const make = (mode: LogitsMode) => this.factory(mode, this.options()).then((s) => inspectSession(s, this.names, this.model.layers, this.model.name));
+  private session(all: boolean): Promise<SessionIo> {
+    const make = (mode: LogitsMode) => this.factory(mode, sessionOptions(this.executionProvider)).then((s) => inspectSession(s, this.names, this.model.layers, this.model.name));
     if (!all || this.singleSession) return (this.lastSession ??= make('last'));
     return (this.allSession ??= make('all'));
   }
 
   /** Creates the first session now, so load errors surface at load time. */
   async ready(): Promise<this> {
-    this.kvType = (await this.session(false)).kvType;
+    await this.session(false);
     return this;
-  }
-
-  /** Called before each cell; backends that track per-cell facts reset them here. */
-  beginCell(): void {}
-
-  /** Where the cache lived between steps during the current cell. */
-  cacheLocationOf(): CacheLocation {
-    return 'host';
   }
 
   async forward(req: ForwardRequest): Promise<ForwardResult> {
