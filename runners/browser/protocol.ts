@@ -21,6 +21,8 @@ export interface PageInit {
   ep: BrowserEp;
   /** Base URL of onnxruntime-web's .wasm/.mjs files on the local server. */
   wasmPaths: string;
+  /** URL of jieba-wasm's .wasm (Chinese segmentation, loaded only when a LongBench cell needs it). */
+  jiebaWasm: string;
   /** WASM threads (0: all the page's hardwareConcurrency). */
   threads: number;
 }

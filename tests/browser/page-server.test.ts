@@ -56,6 +56,8 @@ describe('page server', () => {
     expect((await fetch(`${server.origin}/ort/${ORT_MODULE.wasm}`)).headers.get('content-type')).toMatch(/javascript/);
     const wasm = await fetch(`${server.origin}/ort/ort-wasm-simd-threaded.wasm`);
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    const jieba = await fetch(`${server.origin}/jieba/jieba_rs_wasm_bg.wasm`);
+    expect([jieba.status, jieba.headers.get('content-type')]).toEqual([200, 'application/wasm']);
   });
 });
 

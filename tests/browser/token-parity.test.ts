@@ -16,7 +16,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OkRecord } from '../../src/results/record.js';
 import { tokenMatchRate } from '../../src/workloads/agreement.js';
-import { HAVE_CHROMIUM, HAVE_MINILLAMA, HAVE_STORIES, MINILLAMA, NO_CHROMIUM, ok, runSuite, STORIES_CARD } from './browser-fixture.js';
+import { HAVE_CHROMIUM, HAVE_MINILLAMA, HAVE_STORIES, MINILLAMA, NO_CHROMIUM, ok, ROOT, runSuite, STORIES_CARD } from './browser-fixture.js';
 
 export const AGREEMENT_TOLERANCE = 0.9;
 const RUNNERS = [
@@ -66,4 +66,16 @@ describe.skipIf(!HAVE_CHROMIUM)(`greedy tokens: Node CPU = browser wasm = browse
     // about one step per second.
     await checkParity('minillama-12l', MINILLAMA, { generate: '{ prompts: ["The history of the"], maxNewTokens: 8, ignoreEos: true }', sharegpt: '{ promptLen: 16, outputLen: 8 }' }, 1);
   }, 600_000);
+
+  it.skipIf(!HAVE_STORIES)('LongBench in the page: a Chinese task is scored with the page\'s jieba segmenter, as in Node', async () => {
+    const suite = {
+      card: STORIES_CARD,
+      methods: ['fp16'],
+      workloads: [{ name: 'longbench', params: `{ dataDir: ${ROOT}tests/fixtures/longbench/v1, tasks: [multifieldqa_zh], maxItems: 2, maxLength: 200 }` }],
+    };
+    const node = ok((await runSuite({ runner: 'node', ep: 'cpu', ...suite })).get('longbench fp16'));
+    const page = ok((await runSuite({ runner: 'browser', ep: 'wasm', ...suite })).get('longbench fp16'));
+    expect(page.tasks!.map((t) => [t.task, t.metric, t.items])).toEqual(node.tasks!.map((t) => [t.task, t.metric, t.items]));
+    expect(page.sampleTokens).toEqual(node.sampleTokens);
+  }, 120_000);
 });

@@ -71,7 +71,7 @@ export class BrowserSession {
     page.on('pageerror', (e) => this.opts.onConsole?.(`[page exception] ${e.message}`));
     await page.goto(this.server.pageUrl(this.opts.ep));
     await page.waitForFunction((name) => name in globalThis, PAGE_API);
-    const init = { ep: this.opts.ep, wasmPaths: `${this.server.origin}/ort/`, threads: this.opts.threads ?? 0 };
+    const init = { ep: this.opts.ep, wasmPaths: `${this.server.origin}/ort/`, jiebaWasm: `${this.server.origin}/jieba/jieba_rs_wasm_bg.wasm`, threads: this.opts.threads ?? 0 };
     this.env = await page.evaluate(([name, i]) => (globalThis as unknown as Record<string, Api>)[name]!.init(i), [PAGE_API, init] as const);
   }
 

@@ -5,6 +5,7 @@
  *  - /            the page: an import map points 'onnxruntime-web' at the build for ?ep=
  *  - /page.js     the esbuild bundle of the engine (bundle.ts)
  *  - /ort/NAME    onnxruntime-web's dist files (.mjs glue, .wasm), served locally
+ *  - /jieba/NAME  jieba-wasm's web build WASM (Chinese segmentation for LongBench's zh metrics)
  *  - /files/ID/NAME  files the host registered (weights, tokenizers, data), streamed from disk
  * Nothing else on the disk is reachable: files are served only by registration.
  */
@@ -42,6 +43,13 @@ export function ortDistDir(): string {
   return dirname(require.resolve('onnxruntime-web'));
 }
 
+/** Where jieba-wasm's web-build .wasm lives. */
+export function jiebaWasmDir(): string {
+  const require = createRequire(import.meta.url);
+  // The package exports no package.json; its web entry sits beside the .wasm.
+  return dirname(require.resolve('jieba-wasm/web'));
+}
+
 export function pageHtml(ep: BrowserEp): string {
   const map = JSON.stringify({ imports: { 'onnxruntime-web': `/ort/${ORT_MODULE[ep]}` } });
   return `<!doctype html>
@@ -77,7 +85,7 @@ export async function startPageServer(opts: { bundle: string; ortDir?: string })
     createReadStream(path).on('error', () => res.destroy()).pipe(res);
   };
 
-  const server = createServer((req, res) => {
+  const route = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const p = decodeURIComponent(url.pathname);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
@@ -90,9 +98,20 @@ export async function startPageServer(opts: { bundle: string; ortDir?: string })
     if (p === '/favicon.ico') return send(res, 204, '');
     let m = /^\/ort\/([\w.-]+)$/.exec(p);
     if (m) return stream(req, res, join(ortDir, m[1]!));
+    m = /^\/jieba\/([\w.-]+\.wasm)$/.exec(p);
+    if (m) return stream(req, res, join(jiebaWasmDir(), m[1]!));
     m = /^\/files\/(\d+)\/[^/]*$/.exec(p);
     if (m && byId.has(m[1]!)) return stream(req, res, byId.get(m[1]!)!);
     return send(res, 404, 'not found');
+  };
+  // A failing request must fail alone, never the run.
+  const server = createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (e) {
+      if (!res.headersSent) send(res, 500, `server error: ${(e as Error).message}`);
+      else res.destroy();
+    }
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

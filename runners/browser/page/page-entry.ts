@@ -14,11 +14,13 @@ import { runCell } from '../../../src/runs/run-cell.js';
 import { PAGE_API, PROGRESS_BINDING, type AdapterInfo, type BrowserEp, type PageApi, type PageCellRequest, type PageCellResponse, type PageEnvironment, type PageInit, type ProgressEvent } from '../protocol.js';
 import { describeAdapter, requestAdapter } from './adapter.js';
 import { fetchText } from './fetch-bytes.js';
+import { loadJiebaSegmenter, needsSegmenter } from './jieba-segmenter.js';
 import type { GpuDeviceLike } from './gpu-types.js';
 import { loadPageModel, type PageModel } from './page-model.js';
 import { kvDtypeFor, WebDeviceDecoder } from './web-device-decoder.js';
 
 let ep: BrowserEp | undefined;
+let jiebaWasm = '';
 let adapter: AdapterInfo | undefined;
 interface Loaded {
   key: string;
@@ -33,6 +35,7 @@ const rejectOnLoss = new Set<(e: Error) => void>();
 
 async function init(i: PageInit): Promise<PageEnvironment> {
   ep = i.ep;
+  jiebaWasm = i.jiebaWasm;
   ort.env.wasm.wasmPaths = i.wasmPaths;
   // All cores, as the Node runner's intraOpNumThreads; ORT's default is half of them.
   ort.env.wasm.numThreads = i.threads > 0 ? i.threads : crossOriginIsolated ? navigator.hardwareConcurrency : 1;
@@ -146,6 +149,7 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
       const data = new Map<string, string>();
       for (const d of req.data) data.set(d.name, await fetchText(d.url));
       const device = deviceFor(l, req);
+      const segment = needsSegmenter(req.cell.workload) ? await loadJiebaSegmenter(jiebaWasm) : undefined;
       return runCell(req.id, req.cell, {
         backend,
         tokenizer,
@@ -156,6 +160,7 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
         warmup: req.warmup,
         ...(req.baseline ? { baseline: req.baseline } : {}),
         ...(device ? { device } : {}),
+        ...(segment ? { segment } : {}),
         onProgress: progressReporter(req.id),
       });
     })();
