@@ -1,6 +1,7 @@
 import { generate, type GenerateOptions, type GenerateResult } from '../engine/generate.js';
 import { generateOnDevice, type DeviceGenerateResult } from '../engine/generate-device.js';
 import { createDeviceMethod, hasDeviceMethod } from '../gpu/device-registry.js';
+import { getMethod } from '../methods/registry.js';
 import type { DeviceDecoder } from '../gpu/device-types.js';
 import { bootstrapCi } from '../measure/bootstrap.js';
 import { totalBytes } from '../methods/types.js';
@@ -32,6 +33,22 @@ export function resolveCachePath(ctx: WorkloadContext, want: unknown): CachePath
 export interface TimedOptions extends Omit<GenerateOptions, 'createMethod'> {
   /** Cache path (default host). */
   cache?: CachePath;
+  /**
+   * Device path: finish each cache op's device work inside its own time (default true), so
+   * cacheOpMsPerStep is its real cost; false lets the device pipeline cache ops with the model
+   * (best throughput; cacheOpMsPerStep is then host dispatch time only).
+   */
+  fenceCacheOps?: boolean;
+}
+
+/**
+ * Device-path warm-up length: enough decode steps to meet every cache-op graph variant once (a KIVI
+ * store cycles through its variants within one residual window: flush, empty tail, eviction), so no
+ * session is built inside a timed run; 4 tokens for methods without a residual.
+ */
+export function deviceWarmupTokens(methodParams: Record<string, unknown>, maxNew: number): number {
+  const residual = typeof methodParams.residual === 'number' ? methodParams.residual : null;
+  return Math.min(maxNew, residual === null ? 4 : residual + 2);
 }
 
 /**
@@ -44,19 +61,21 @@ export async function timedGeneration(
   prompts: number[][],
   opts: TimedOptions,
 ): Promise<{ output: WorkloadOutput; last: GenerateResult }> {
-  const { cache = 'host', ...genOpts } = opts;
+  const { cache = 'host', fenceCacheOps = true, ...genOpts } = opts;
   const decoder: DeviceDecoder | undefined = cache === 'device' ? await ctx.device!() : undefined;
   const runs: GenerateResult[] = [];
   const memory: MemorySample[] = [];
   const total = ctx.warmup + ctx.repeats;
   for (let i = 0; i < total; i++) {
     // Warm-up runs create sessions and buffers, not to be timed. On the host path 4 tokens do; the
-    // device path builds one graph per cache-op variant (key flush, value eviction, …), which only a
-    // full-length run meets, so its warm-up runs the whole length.
+    // device path builds one graph per cache-op variant (key flush, value eviction, …), met within
+    // one residual cycle (deviceWarmupTokens).
     const warm = i < ctx.warmup;
+    const maxNew = typeof genOpts.maxNewTokens === 'number' ? genOpts.maxNewTokens : Math.max(...genOpts.maxNewTokens);
+    const withDefaults = { ...getDefaults(ctx.cell.method), ...ctx.cell.methodParams };
     const common = {
       ...genOpts,
-      ...(warm && !decoder ? { maxNewTokens: 4 } : {}),
+      ...(warm ? { maxNewTokens: decoder ? deviceWarmupTokens(withDefaults, maxNew) : 4 } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onStep: (s: number, n: number) => ctx.onProgress?.(i * n + s, total * n, i < ctx.warmup ? 'warm-up' : `repeat ${i - ctx.warmup + 1}/${ctx.repeats}`),
     };
@@ -64,7 +83,7 @@ export async function timedGeneration(
       ? await generateOnDevice(decoder, ctx.backend.model, prompts, {
           ...common,
           // Fenced: each cache op's device work finishes inside its own time (cacheOpMsPerStep is its cost).
-          createMethod: (g) => createDeviceMethod(ctx.cell.method, g, ctx.cell.methodParams, decoder.exec, { fence: true }),
+          createMethod: (g) => createDeviceMethod(ctx.cell.method, g, ctx.cell.methodParams, decoder.exec, { fence: fenceCacheOps }),
         })
       : await generate(ctx.backend, prompts, { ...common, createMethod: ctx.createMethod });
     if (ctx.memoryProbe) memory.push(await ctx.memoryProbe());
@@ -106,6 +125,7 @@ export async function timedGeneration(
     },
     batch: prompts.length,
     cachePath: cache,
+    ...(decoder ? { cacheOpsFenced: fenceCacheOps } : {}),
     outputTokensPerSecond: median(serving.map((x) => x.outputTokensPerSecond)),
     totalTokensPerSecond: median(serving.map((x) => x.totalTokensPerSecond)),
   };
@@ -149,4 +169,8 @@ function deviceMetrics(r: DeviceGenerateResult, decoder: DeviceDecoder): Partial
     presentTransientBytes: r.presentBytes,
     executionProvider: decoder.executionProvider,
   };
+}
+
+function getDefaults(method: string): Record<string, unknown> {
+  return getMethod(method)?.defaults ?? {};
 }

@@ -23,6 +23,8 @@ export const sharegptWorkload: WorkloadDef = {
     outputLen: 338,
     text: 'model:heldout/prose.jsonl?',
     cache: 'auto',
+    /** Device path: fence each cache op so its time is its own (true) or let the device pipeline them (false: best throughput). */
+    fenceCacheOps: true,
     kvBudgetBytes: null,
     kvBudgetMiB: null,
     /** memory-budget: batch of the calibration run that measures bytes per sequence. */
@@ -55,6 +57,7 @@ async function generateFixed(ctx: WorkloadContext, batch: number, cache: CachePa
     sampling: { kind: 'greedy' },
     seed: ctx.cell.seed,
     cache,
+    fenceCacheOps: p.fenceCacheOps !== false,
   });
 }
 
