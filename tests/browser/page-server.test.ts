@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pageBundle } from '../../runners/browser/host/bundle.js';
+import { CHROMIUM_ARGS, findChromium, hostMarker } from '../../runners/browser/host/launch.js';
 import { BrowserSession } from '../../runners/browser/host/page-session.js';
 import { browserProvenance, timingCaveat } from '../../runners/browser/host/run-browser.js';
 import { ORT_MODULE, startPageServer, type PageServer } from '../../runners/browser/host/server.js';
@@ -58,6 +59,16 @@ describe('page server', () => {
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
     const jieba = await fetch(`${server.origin}/jieba/jieba_rs_wasm_bg.wasm`);
     expect([jieba.status, jieba.headers.get('content-type')]).toEqual([200, 'application/wasm']);
+  });
+});
+
+describe('finding Chromium', () => {
+  it('--browser-path wins and must exist; WebGPU is switched on; the host is named on the command line', () => {
+    expect(() => findChromium('/no/such/chrome')).toThrow(/no browser at --browser-path \/no\/such\/chrome/);
+    expect(findChromium(process.execPath)).toEqual({ path: process.execPath, source: 'option' });
+    if (HAVE_CHROMIUM) expect(findChromium()).toEqual({ path: '/usr/bin/chromium', source: 'system' });
+    expect(CHROMIUM_ARGS).toContain('--enable-unsafe-webgpu');
+    expect(hostMarker(42)).toBe('--minicache-bench-host=42');
   });
 });
 
