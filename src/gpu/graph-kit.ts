@@ -19,6 +19,9 @@ export type KvDtype = 'float16' | 'float32';
 
 export const CACHE_OPSET = 17;
 
+/** Most inputs (Concat) or outputs (Split) per node: with the other side, within 8 storage buffers per shader. */
+export const MAX_FANOUT = 6;
+
 export function kvDataType(t: KvDtype): DataType {
   return t === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
 }
@@ -82,8 +85,26 @@ export class GraphKit {
     return this.op('Reshape', [x, this.i64(dims)]);
   }
 
+  /**
+   * Concat, nested in groups of at most MAX_FANOUT inputs: a WebGPU shader binds every input and
+   * output as a storage buffer, and browsers allow 8 per shader stage by default.
+   */
   concat(xs: readonly string[], axis: number): string {
-    return xs.length === 1 ? xs[0]! : this.op('Concat', xs, [attr.int('axis', axis)]);
+    if (xs.length === 1) return xs[0]!;
+    if (xs.length <= MAX_FANOUT) return this.op('Concat', xs, [attr.int('axis', axis)]);
+    const groups: string[] = [];
+    for (let i = 0; i < xs.length; i += MAX_FANOUT) groups.push(this.concat(xs.slice(i, i + MAX_FANOUT), axis));
+    return this.concat(groups, axis);
+  }
+
+  /** Split along `axis` into parts of the given sizes, nested like concat (at most MAX_FANOUT outputs per node). */
+  split(x: string, sizes: readonly number[], axis: number): string[] {
+    if (sizes.length === 1) return [x];
+    if (sizes.length <= MAX_FANOUT) return this.b.opN('Split', [x, this.i64(sizes)], sizes.length, [attr.int('axis', axis)]);
+    const groups: number[][] = [];
+    for (let i = 0; i < sizes.length; i += MAX_FANOUT) groups.push(sizes.slice(i, i + MAX_FANOUT));
+    const parts = this.split(x, groups.map((g) => g.reduce((a, b) => a + b, 0)), axis);
+    return groups.flatMap((g, i) => this.split(parts[i]!, g, axis));
   }
 
   /** x[..., start:end] along `axis`, constant bounds (end may be a large number meaning "to the end"). */

@@ -5,7 +5,7 @@
  * nothing numerically, while the number of device dispatches per step stops growing with the
  * layer count (dispatch overhead, not arithmetic, dominates cache ops on a GPU).
  */
-import { attr, type GraphKit } from './graph-kit.js';
+import type { GraphKit } from './graph-kit.js';
 
 const END = 2 ** 62;
 
@@ -38,6 +38,5 @@ export function stackPresent(
 
 /** Splits a stacked [layers·B, …] value back into one value per layer. */
 export function unstack(g: GraphKit, x: string, count: number, B: number): string[] {
-  if (count === 1) return [x];
-  return g.b.opN('Split', [x, g.i64(Array.from({ length: count }, () => B))], count, [attr.int('axis', 0)]);
+  return g.split(x, Array.from({ length: count }, () => B), 0);
 }

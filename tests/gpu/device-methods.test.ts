@@ -83,3 +83,21 @@ describe.each([
     expect(rb.retained ?? 0).toBeGreaterThan(0);
   });
 });
+
+describe('many layers (Concat/Split nested to at most 6 inputs/outputs per node)', () => {
+  it('kivi4 over 13 stacked layers restores like the reference', async () => {
+    const geometry: CacheGeometry = { layers: 13, batch: 1, kvHeads: 1, headDim: 32 };
+    const params = { residual: 8, groupSize: 8 };
+    const dev = createDeviceMethod('kivi4', geometry, params, exec);
+    const ref = createMethod('kivi4', geometry, params);
+    let outliers = 0;
+    let count = 0;
+    await lockstep(exec, geometry, dev, ref, 9, 4, 2, (_s, _l, _w, d, r) => {
+      const c = compare(d, r, 2e-3, 1e-3);
+      outliers += c.outliers;
+      count += c.count;
+    });
+    expect(outliers / count).toBeLessThan(1e-3);
+    expect(dev.bytes().held).toEqual(ref.bytes());
+  });
+});
