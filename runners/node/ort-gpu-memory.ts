@@ -1,6 +1,8 @@
 /**
  * Memory readings for the Node runner (src/runs/memory.ts MemoryProbe):
- *  - process peak RSS from process.resourceUsage().maxRSS (kilobytes on Linux);
+ *  - the process's resident set, sampled every `intervalMs` while work runs, so a probe returns the
+ *    peak since the previous probe — this cell's peak, not the process's lifetime high-water mark
+ *    (process.resourceUsage().maxRSS would carry an earlier, larger cell's peak into every later one);
  *  - on GPU EPs, device memory from nvidia-smi, sampled in the background every `intervalMs`
  *    while work runs, so a probe returns the peak since the previous probe. onnxruntime-node
  *    exposes no allocation counter for its WebGPU (Dawn) or CUDA device, so this is the driver's
@@ -62,6 +64,11 @@ export function nodeMemoryProbe(opts: { gpu: boolean; intervalMs?: number }): { 
   let peak: GpuReading | undefined;
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
+  let rssPeak = process.memoryUsage.rss();
+  const rssTimer = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+  }, opts.intervalMs ?? 250);
+  rssTimer.unref();
   const sample = async () => {
     if (busy) return;
     busy = true;
@@ -74,7 +81,8 @@ export function nodeMemoryProbe(opts: { gpu: boolean; intervalMs?: number }): { 
     timer.unref();
   }
   const probe: MemoryProbe = async () => {
-    const s: MemorySample = { peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+    const s: MemorySample = { peakRssBytes: Math.max(rssPeak, process.memoryUsage.rss()) };
+    rssPeak = process.memoryUsage.rss();
     if (timer) {
       await sample();
       if (peak) {
@@ -88,6 +96,7 @@ export function nodeMemoryProbe(opts: { gpu: boolean; intervalMs?: number }): { 
   return {
     probe,
     stop: () => {
+      clearInterval(rssTimer);
       if (timer) clearInterval(timer);
     },
   };

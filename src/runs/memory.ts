@@ -6,7 +6,7 @@
 
 /** One reading of the process and device memory, from the runner. */
 export interface MemorySample {
-  /** Peak resident set of the process so far (Node: process.resourceUsage().maxRSS). */
+  /** Peak resident set of the process since the previous sample (Node: sampled process.memoryUsage.rss()). */
   peakRssBytes?: number;
   /** Device memory in use where the runtime or driver exposes it (e.g. nvidia-smi), and where it came from. */
   deviceBytes?: number;
