@@ -31,6 +31,7 @@ program
   .addOption(new Option('--ep <ep>', 'execution provider (overrides the suite)').choices(['cpu', 'webgpu', 'cuda', 'wasm']))
   .addOption(new Option('--runner <runner>', 'where the engine runs (overrides the suite)').choices(['node', 'browser']))
   .option('-q, --quiet', 'no progress output')
+  .option('--longbench <dir>', "official LongBench v1 data folder (<task>.jsonl files): sets dataDir of the suite's longbench workloads")
   .option('--headed', 'browser runner: show the browser window (a desktop session, so WebGPU gets the real GPU)')
   .option('--browser-path <path>', 'browser runner: Chromium/Chrome executable (default: /usr/bin/chromium, else Playwright\'s chromium)')
   .addHelpText(

@@ -27,6 +27,8 @@ export interface RunOptions {
   ep?: string;
   runner?: string;
   quiet?: boolean;
+  /** Official LongBench data folder for the suite's longbench workloads. */
+  longbench?: string;
   /** Suite-level overrides applied after loading (from CLI flags such as --model). */
   override?: (suite: ResolvedSuite) => ResolvedSuite;
   /** Browser runner: show the browser window, and which browser executable to launch. */
@@ -56,6 +58,12 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   let suite = loadSuite(file, nodeSuiteFiles, workloadCatalogue());
   if (opts.ep) suite = { ...suite, ep: opts.ep as ResolvedSuite['ep'] };
   if (opts.runner) suite = { ...suite, runner: opts.runner as ResolvedSuite['runner'] };
+  if (opts.longbench) {
+    const dir = resolve(opts.longbench);
+    if (!existsSync(dir)) throw new HarnessError('cli.longbench', `--longbench: no folder at ${dir}`, undefined, 'give the folder holding the official <task>.jsonl files');
+    if (!suite.workloads.some((w) => w.name === 'longbench')) throw new HarnessError('cli.longbench', '--longbench: this suite has no longbench workload', { file: suite.file, field: 'workloads' });
+    suite = { ...suite, workloads: suite.workloads.map((w) => (w.name === 'longbench' ? { ...w, params: { ...w.params, dataDir: dir } } : w)) };
+  }
   if (opts.override) suite = opts.override(suite);
   checkEp(suite);
   const hash = suiteHash(suite);

@@ -24,6 +24,18 @@ export function cli(args: string[], opts: { cwd?: string } = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Like cli(), without blocking the test worker's event loop (vitest's RPC times out on long sync calls). */
+export function cliAsync(args: string[], opts: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, CI: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Start the CLI and SIGKILL it once `file` has at least `lines` complete lines. */
 export function cliKilledAfter(args: string[], file: string, lines: number): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -74,7 +74,7 @@ describe.skipIf(!HAVE_STORIES || !HAVE_CLI)(`minicache-bench run (CLI, stories26
     expect(readFileSync(join(out, 'results.jsonl'), 'utf8')).toBe(before);
   });
 
-  it('--shard i/n partitions the cells: the shards together are the whole run', () => {
+  it('--shard i/n partitions the cells, and merging the shards gives the unsharded run', () => {
     const dir = tempDir();
     const s = writeSuite(dir, suite(4));
     const ids = [1, 2, 3].flatMap((i) => {
@@ -86,5 +86,16 @@ describe.skipIf(!HAVE_STORIES || !HAVE_CLI)(`minicache-bench run (CLI, stories26
     expect(whole.code).toBe(0);
     expect([...ids].sort()).toEqual(readResults(join(dir, 'whole')).map((x) => x.cellId).sort());
     expect(new Set(ids).size).toBe(12);
+    // Merged shards equal the unsharded run cell for cell in every deterministic figure.
+    const merged = cli(['merge', join(dir, 'shard1'), join(dir, 'shard2'), join(dir, 'shard3'), '--out', join(dir, 'merged')]);
+    expect(merged.code, merged.stderr).toBe(0);
+    const deterministic = (d: string) =>
+      Object.fromEntries(
+        (readResults(d) as unknown as { cellId: string; metrics: Record<string, unknown>; sampleTokens?: number[][] }[]).map((r) => [
+          r.cellId,
+          { kvBytes: r.metrics.kvBytes, ratio: r.metrics.compressionRatio, bytes: r.metrics.kvBytesByComponent, tokens: r.sampleTokens },
+        ]),
+      );
+    expect(deterministic(join(dir, 'merged'))).toEqual(deterministic(join(dir, 'whole')));
   });
 });

@@ -55,7 +55,7 @@ function longBenchWorkload(kind: 'official' | 'embedded'): WorkloadDef {
       chatTemplate: 'none',
     },
     dataFiles: (p) => {
-      if (!p.dataDir) throw new Error('longbench: give dataDir (the folder holding <task>.jsonl), e.g. with `reproduce --longbench DIR`');
+      if (!p.dataDir) throw new Error('longbench: give dataDir (the folder holding <task>.jsonl), e.g. with `run SUITE --longbench DIR` or `reproduce --longbench DIR`');
       return (p.tasks as string[]).map((t) => taskFile(String(p.dataDir), t));
     },
     run: (ctx) => runLongBench(ctx),

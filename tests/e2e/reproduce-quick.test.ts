@@ -1,0 +1,24 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliAsync, HAVE_CLI, ROOT, tempDir } from './cli-helpers.js';
+
+const HAVE_MODEL = existsSync(join(ROOT, 'models/minillama-12l/model.bin'));
+
+describe.skipIf(!HAVE_CLI || !HAVE_MODEL)('minicache-bench reproduce --quick', () => {
+  it('writes report.html with the five sections of the paper, our figures beside the paper’s', async () => {
+    const out = join(tempDir(), 'paper');
+    const r = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    for (const section of ['Table 1', 'Fig. 5', 'Fig. 1a', 'Ablations over t, γ and S', 'Mean merging vs SLERP']) expect(html).toContain(section);
+    expect(html).toContain('Llama-2-7B');
+    expect(html).toContain('minillama-12l');
+    const results = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(results.every((x: { status: string }) => x.status === 'ok')).toBe(true);
+    // A second call reuses every finished cell.
+    const again = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(new RegExp(`0 cells ran, ${results.length} reused`));
+  }, 600_000);
+});
