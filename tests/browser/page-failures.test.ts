@@ -117,7 +117,7 @@ describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY
       expect(res.reload).toMatch(/device lost/i);
       expect((await session.runCell(req(3))).record.status).toBe('ok');
     });
-  });
+  }, 300_000);
 
   it.skipIf(!existsSync(CLI))('Ctrl-C closes the browser, keeps the finished cells and exits 130', async () => {
     const dir = tempDir();

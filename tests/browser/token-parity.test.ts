@@ -59,7 +59,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`greedy tokens: Node CPU = browser wasm = browse
       generate: '{ prompts: ["Once upon a time", "The little dog ran to the park and"], maxNewTokens: 24, ignoreEos: true }',
       sharegpt: '{ promptLen: 12, outputLen: 20 }',
     }, 2);
-  }, 300_000);
+  }, 600_000);
 
   it.skipIf(!HAVE_MINILLAMA)(`embedded minillama-12l, fp16 and minicache, host and device cache paths${HAVE_MINILLAMA ? '' : ` (skipped: ${MINILLAMA}/model.json is not in the repository yet)`}`, async () => {
     // Short: SwiftShader compiles shaders for every new cache length and runs a 12-layer model at

@@ -8,6 +8,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { HarnessError } from '../../../src/errors.js';
 
 export interface LaunchOptions {
+  /** The EP the page will run (some V8 settings differ). */
+  ep?: 'wasm' | 'webgpu';
   /** Show the window (a desktop session; a real GPU adapter instead of SwiftShader). */
   headed?: boolean;
   /** A Chromium or Chrome executable. */
@@ -21,18 +23,16 @@ export const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'
  * blocklist); no background traffic from the browser itself. Playwright adds --no-sandbox
  * (needed as root) since its chromiumSandbox option defaults to false.
  */
-export const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // V8 first runs WASM from its baseline compiler (Liftoff) and moves hot functions to TurboFan
-  // while they run: the first cell of a fresh page decoded at half speed (85 against 210 tok/s on
-  // the embedded model, WASM EP). Optimised code from the start costs a few seconds per page load
-  // and makes a cell's timing independent of its place in the run.
-  '--js-flags=--no-liftoff',
-];
+export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/**
+ * WASM EP only: V8 first runs WASM from its baseline compiler (Liftoff) and moves hot functions
+ * to TurboFan while they run, so the first cell of a fresh page decoded at half speed (85 against
+ * 210 tok/s on the embedded model). Optimised code from the start costs about 6 s per page load of
+ * ort-wasm-simd-threaded.wasm. Not for the WebGPU EP: TurboFan takes minutes over its much larger
+ * asyncify build (163 s measured here), and its timings are dominated by the GPU side anyway.
+ */
+export const WASM_EP_ARGS = ['--js-flags=--no-liftoff'];
 
 /** Linux with a real GPU: Chromium's WebGPU runs on Vulkan, which it enables only on request. */
 export const HEADED_LINUX_ARGS = ['--enable-features=Vulkan'];
@@ -70,7 +70,12 @@ export function findChromium(browserPath?: string): { path: string; source: 'opt
 
 export async function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
   const { path } = findChromium(opts.browserPath);
-  const args = [...CHROMIUM_ARGS, ...(opts.headed && process.platform === 'linux' ? HEADED_LINUX_ARGS : []), hostMarker()];
+  const args = [
+    ...CHROMIUM_ARGS,
+    ...(opts.ep === 'wasm' ? WASM_EP_ARGS : []),
+    ...(opts.headed && process.platform === 'linux' ? HEADED_LINUX_ARGS : []),
+    hostMarker(),
+  ];
   try {
     return await chromium.launch({
       executablePath: path,
