@@ -4,7 +4,7 @@ import { HarnessError } from '../../src/errors.js';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
 import { SCHEMA_VERSION, type CellResult } from '../../src/results/record.js';
 import { workloadCatalogue, getWorkload } from '../../src/runs/catalogue.js';
-import { baselineKey, executionOrder, runCell } from '../../src/runs/run-cell.js';
+import { baselineKey, erroredRecord, executionOrder, runCell } from '../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../src/runs/workload.js';
 import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
@@ -158,18 +158,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
         }));
       } catch (e) {
         // Failing to load a model or its data is this cell's error; the run goes on.
-        const err = e as Error;
-        record = {
-          schemaVersion: SCHEMA_VERSION,
-          cellId: cell.id,
-          suite: suite.name,
-          cell: cell.spec,
-          provenance,
-          startedAt: new Date().toISOString(),
-          durationMs: 0,
-          status: 'errored',
-          error: { name: err.name, message: err instanceof HarnessError ? err.format() : err.message },
-        };
+        record = erroredRecord(cell.id, cell.spec, suite.name, provenance, e);
       }
       if (opts.signal?.aborted) break; // an aborted cell is not recorded: --resume reruns it
       if (record.status === 'ok' && cell.spec.method === 'fp16' && output) baselines.set(baselineKey(cell.spec), output);

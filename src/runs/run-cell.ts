@@ -93,3 +93,20 @@ export function executionOrder<T extends { id: string; spec: CellSpec }>(cells: 
 export function baselineKey(c: CellSpec): string {
   return JSON.stringify([c.model, c.workload, c.workloadParams, c.batch, c.seed, c.ep]);
 }
+
+/** The record of a cell that failed before its workload could run (model or data would not load). */
+export function erroredRecord(id: string, cell: CellSpec, suite: string, provenance: Provenance, e: unknown): CellResult {
+  const err = e as Error & { format?: () => string };
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    cellId: id,
+    suite,
+    cell,
+    provenance,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    status: 'errored',
+    // A HarnessError formats itself with its file:line and hint.
+    error: { name: err?.name ?? 'Error', message: typeof err?.format === 'function' ? err.format() : (err?.message ?? String(e)) },
+  };
+}

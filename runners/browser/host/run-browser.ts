@@ -9,14 +9,14 @@
  * Records land through the caller's sink exactly as the Node runner's do.
  */
 import { existsSync, statSync } from 'node:fs';
-import { HarnessError } from '../../../src/errors.js';
-import { SCHEMA_VERSION, type CellResult, type Provenance } from '../../../src/results/record.js';
+import type { CellResult, Provenance } from '../../../src/results/record.js';
 import { baselineKey } from '../../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../../src/runs/workload.js';
 import type { PlannedCell } from '../../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../../src/suite/types.js';
 import { readModelCard } from '../../node/load-model.js';
 import { dataPaths } from '../../node/run-command.js';
+import { erroredRecord } from '../../../src/runs/run-cell.js';
 import { cardFile } from '../../node/suite-files.js';
 import type { BrowserEp, PageCellRequest, PageEnvironment, PageModelSource } from '../protocol.js';
 import { pageBundle } from './bundle.js';
@@ -68,18 +68,7 @@ function modelSource(cell: PlannedCell, server: PageServer): PageModelSource {
 }
 
 function hostError(cell: PlannedCell, suite: ResolvedSuite, provenance: Provenance, e: unknown): CellResult {
-  const err = e as Error;
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    cellId: cell.id,
-    suite: suite.name,
-    cell: cell.spec,
-    provenance,
-    startedAt: new Date().toISOString(),
-    durationMs: 0,
-    status: 'errored',
-    error: { name: err.name, message: err instanceof HarnessError ? err.format() : err.message },
-  };
+  return erroredRecord(cell.id, cell.spec, suite.name, provenance, e);
 }
 
 export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSuite, base: Provenance, opts: BrowserRunOptions, hooks: BrowserRunHooks): Promise<void> {
