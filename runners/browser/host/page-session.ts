@@ -5,7 +5,7 @@
  * cell gets a fresh page.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { SCHEMA_VERSION } from '../../../src/results/record.js';
+import { erroredRecord } from '../../../src/runs/run-cell.js';
 import { PAGE_API, PROGRESS_BINDING, type BrowserEp, type PageApi, type PageCellRequest, type PageCellResponse, type PageEnvironment, type ProgressEvent } from '../protocol.js';
 import { launchChromium, type LaunchOptions } from './launch.js';
 import type { PageServer } from './server.js';
@@ -19,6 +19,11 @@ export interface SessionOptions extends LaunchOptions {
 }
 
 type Api = { [K in keyof PageApi]: PageApi[K] };
+
+/** The page died or could not be reached (crash, closed, lost device). */
+class BrowserPageError extends Error {
+  override readonly name = 'BrowserPageError';
+}
 
 export class BrowserSession {
   private context?: BrowserContext;
@@ -95,18 +100,9 @@ export class BrowserSession {
     } catch (e) {
       if (this.closed) throw e;
       const err = e as Error;
+      const base = erroredRecord(req.id, req.cell, req.suite, req.provenance, new BrowserPageError(`browser page failed: ${err.message.split('\n')[0]}`));
       res = {
-        record: {
-          schemaVersion: SCHEMA_VERSION,
-          cellId: req.id,
-          suite: req.suite,
-          cell: req.cell,
-          provenance: req.provenance,
-          startedAt,
-          durationMs: performance.now() - t0,
-          status: 'errored',
-          error: { name: 'BrowserPageError', message: `browser page failed: ${err.message.split('\n')[0]}` },
-        },
+        record: { ...base, startedAt, durationMs: performance.now() - t0 },
         reload: err.message,
       };
     } finally {

@@ -9,8 +9,8 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { DeviceDecoder } from '../../../src/gpu/device-types.js';
-import { SCHEMA_VERSION, type CellResult } from '../../../src/results/record.js';
-import { runCell } from '../../../src/runs/run-cell.js';
+import type { CellResult } from '../../../src/results/record.js';
+import { erroredRecord, runCell } from '../../../src/runs/run-cell.js';
 import { PAGE_API, PROGRESS_BINDING, type AdapterInfo, type BrowserEp, type PageApi, type PageCellRequest, type PageCellResponse, type PageEnvironment, type PageInit, type ProgressEvent } from '../protocol.js';
 import { describeAdapter, requestAdapter } from './adapter.js';
 import { fetchText } from './fetch-bytes.js';
@@ -109,19 +109,11 @@ function progressReporter(cellId: string): (done: number, total: number, note?: 
   };
 }
 
-function erroredRecord(req: PageCellRequest, e: unknown, startedAt: string, t0: number): CellResult {
-  const err = e instanceof Error ? e : new Error(String(e));
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    cellId: req.id,
-    suite: req.suite,
-    cell: req.cell,
-    provenance: req.provenance,
-    startedAt,
-    durationMs: performance.now() - t0,
-    status: 'errored',
-    error: { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) },
-  };
+/** The shared errored record, with the page's timing and stack (page errors are hard to reproduce). */
+function pageError(req: PageCellRequest, e: unknown, startedAt: string, t0: number): CellResult {
+  const base = erroredRecord(req.id, req.cell, req.suite, req.provenance, e);
+  const stack = e instanceof Error ? e.stack : undefined;
+  return base.status === 'errored' ? { ...base, startedAt, durationMs: performance.now() - t0, error: { ...base.error, ...(stack ? { stack } : {}) } } : base;
 }
 
 /** Rejects when the device is lost, so a cell waiting on a dead GPU ends instead of hanging. */
@@ -140,7 +132,7 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
   if (!ep) throw new Error('page: init() was not called');
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  if (deviceLost) return { record: erroredRecord(req, new Error(deviceLost), startedAt, t0), reload: deviceLost };
+  if (deviceLost) return { record: pageError(req, new Error(deviceLost), startedAt, t0), reload: deviceLost };
   const { lost, cancel } = onDeviceLoss();
   try {
     const work = (async () => {
@@ -167,7 +159,7 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
     const res = await Promise.race([work, lost]);
     return deviceLost ? { ...res, reload: deviceLost } : res;
   } catch (e) {
-    return { record: erroredRecord(req, e, startedAt, t0), ...(deviceLost ? { reload: deviceLost } : {}) };
+    return { record: pageError(req, e, startedAt, t0), ...(deviceLost ? { reload: deviceLost } : {}) };
   } finally {
     cancel();
   }
