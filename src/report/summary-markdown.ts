@@ -27,6 +27,9 @@ export function summaryMarkdown(records: readonly CellResult[], opts: { reportPa
   ]);
   if (rows.length) {
     out.push(mdTable(['method', 'compression @ seqLen', 'decode tok/s', 'vs FP16', 'mean Δ acc', 'worst task Δ [95% CI]', 'ok'], rows), '');
+    // Software WebGPU adapters (SwiftShader) emulate the GPU on the CPU: their timings are never GPU timings.
+    const software = [...new Set(records.filter((r) => r.provenance?.adapter?.fallback).map((r) => r.provenance.adapter!.description || r.provenance.adapter!.architecture || 'software adapter'))];
+    if (software.length) out.push(`> **Note:** some timings come from a software WebGPU adapter (${software.map(mdText).join(', ')}): CPU-emulated WebGPU, not GPU timings.`, '');
   }
   const claims = paperClaimsTable(records);
   if (claims) {
