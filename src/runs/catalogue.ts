@@ -2,6 +2,7 @@ import type { WorkloadCatalogue } from '../suite/load-suite.js';
 import type { WorkloadDef } from './workload.js';
 import { generateWorkload } from './workloads/generate.js';
 import { sharegptWorkload } from './workloads/sharegpt.js';
+import { sharegptRequestsWorkload } from './workloads/sharegpt-requests.js';
 import { similarityWorkload } from './workloads/similarity.js';
 import { perplexityWorkload } from './workloads/perplexity.js';
 import { longbenchEmbeddedWorkload, longbenchWorkload } from './workloads/longbench.js';
@@ -9,6 +10,7 @@ import { longbenchEmbeddedWorkload, longbenchWorkload } from './workloads/longbe
 const workloads = new Map<string, WorkloadDef>([
   ['generate', generateWorkload],
   ['sharegpt', sharegptWorkload],
+  ['sharegpt-requests', sharegptRequestsWorkload],
   ['similarity', similarityWorkload],
   ['perplexity', perplexityWorkload],
   ['longbench', longbenchWorkload],

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+
+const MODEL = join(ROOT, 'models/minillama-12l');
+const FIXTURE = join(ROOT, 'tests/fixtures/sharegpt/sharegpt-mini.json');
+
+describe.skipIf(!HAVE_CLI || !existsSync(join(MODEL, 'model.bin')))('sharegpt-requests workload (CLI, embedded model)', () => {
+  it('serves the embedded ShareGPT-like requests and a ShareGPT_V3 file, varied lengths, ignore-EOS', async () => {
+    const dir = tempDir();
+    const suite = writeSuite(
+      dir,
+      `name: sgr
+warmup: 0
+models:
+  - card: ${MODEL}
+methods: [fp16, kivi2]
+workloads:
+  - name: sharegpt-requests
+    batch: 4
+  - name: sharegpt-requests
+    label: file
+    batch: 2
+    params: { source: file, file: ${FIXTURE} }
+`,
+    );
+    const out = join(dir, 'out');
+    const r = await cliAsync(['run', suite, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const recs = readResults(out) as unknown as { status: string; cell: { label?: string; batch: number }; metrics: Record<string, any>; sampleTokens: number[][] }[];
+    expect(recs).toHaveLength(4);
+    for (const x of recs) {
+      expect(x.status).toBe('ok');
+      expect(x.metrics.decodeTokensPerSecond).toBeGreaterThan(0);
+      // Each request generated exactly its own output length.
+      const lens = x.sampleTokens.map((t) => t.length);
+      expect(x.metrics.generatedTokens).toBe(lens.reduce((a, b) => a + b, 0));
+    }
+    const embedded = recs.filter((x) => !x.cell.label);
+    expect(new Set(embedded[0]!.sampleTokens.map((t) => t.length)).size).toBeGreaterThan(1);
+    const file = recs.find((x) => x.cell.label === 'file')!;
+    expect(file.metrics.requestLengths.records).toBeGreaterThan(0);
+  }, 300_000);
+});
