@@ -1,5 +1,6 @@
 import type { InferenceBackend } from './backend.js';
 import { allocBlock, blockSize, type CacheGeometry, type KVBlock } from './kv-block.js';
+import { layoutBatch } from './batch-layout.js';
 import { Sampler, type SamplingSpec } from './sampler.js';
 import { totalBytes, type ByteBreakdown, type KVCacheMethod, type MethodDiagnostics } from '../methods/types.js';
 
@@ -55,42 +56,16 @@ export interface GenerateResult {
 export async function generate(backend: InferenceBackend, prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
   const now = opts.now ?? (() => performance.now());
   const m = backend.model;
-  const B = prompts.length;
-  if (B === 0) throw new Error('generate: no prompts');
-  const lens = prompts.map((p) => p.length);
-  if (lens.some((l) => l === 0)) throw new Error('generate: empty prompt (add a BOS token)');
-  const P = Math.max(...lens);
-  const budget = typeof opts.maxNewTokens === 'number' ? prompts.map(() => opts.maxNewTokens as number) : opts.maxNewTokens;
-  if (budget.length !== B) throw new Error('generate: maxNewTokens must have one entry per prompt');
-  const maxNew = Math.max(...budget);
-  if (P + maxNew > m.maxContext) throw new Error(`generate: prompt ${P} + ${maxNew} new tokens exceeds the model's context of ${m.maxContext}`);
-  const stop = new Set([...(opts.ignoreEos ? [] : m.eos), ...(opts.stopTokens ?? [])]);
+  const layout = layoutBatch(m, prompts, opts);
+  const { batch: B, lens, promptSlots: P, budget, maxNew, stop, pad, geometry, maskFor } = layout;
   const sampler = new Sampler(opts.sampling ?? { kind: 'greedy' }, opts.seed ?? 0);
-  const pad = m.eos[0] ?? 0;
-  const geometry: CacheGeometry = { layers: m.layers, batch: B, kvHeads: m.kvHeads, headDim: m.headDim };
   const method = opts.createMethod(geometry);
   const V = m.vocabSize;
-
-  // Padded-slot mask of the prompt; decode slots are always attended.
   const cap = P + maxNew;
-  const mask = new BigInt64Array(B * cap);
-  for (let b = 0; b < B; b++) for (let s = P - lens[b]!; s < cap; s++) mask[b * cap + s] = 1n;
-  const maskFor = (n: number): BigInt64Array => {
-    const out = new BigInt64Array(B * n);
-    for (let b = 0; b < B; b++) out.set(mask.subarray(b * cap, b * cap + n), b * n);
-    return out;
-  };
 
   const t0 = now();
-  const ids = new BigInt64Array(B * P);
-  const pos = new BigInt64Array(B * P);
-  for (let b = 0; b < B; b++) {
-    const off = P - lens[b]!;
-    for (let s = 0; s < P; s++) {
-      ids[b * P + s] = BigInt(s < off ? pad : prompts[b]![s - off]!);
-      pos[b * P + s] = BigInt(Math.max(0, s - off));
-    }
-  }
+  const ids = layout.prefillIds;
+  const pos = layout.prefillPositions;
   const empty = Array.from({ length: m.layers }, () => allocBlock(geometry, 0));
   const pre = await backend.forward({ batch: B, tokens: P, inputIds: ids, attentionMask: maskFor(P), positionIds: pos, past: empty });
   const tPre = now();
