@@ -30,6 +30,7 @@ program
   .option('--shard <i/n>', 'run only shard i of n (deterministic partition by cell id; combine with `merge`)')
   .addOption(new Option('--ep <ep>', 'execution provider (overrides the suite)').choices(['cpu', 'webgpu', 'cuda', 'wasm']))
   .addOption(new Option('--runner <runner>', 'where the engine runs (overrides the suite)').choices(['node', 'browser']))
+  .option('--ep-option <key=value>', 'onnxruntime provider option, repeatable (e.g. validationMode=disabled for webgpu); same as MINICACHE_EP_OPTIONS, recorded in provenance', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('-q, --quiet', 'no progress output')
   .option('--longbench <dir>', "official LongBench v1 data folder (<task>.jsonl files): sets dataDir of the suite's longbench workloads")
   .option('--headed', 'browser runner: show the browser window (a desktop session, so WebGPU gets the real GPU)')
@@ -40,6 +41,7 @@ program
       'browser runner: wasm, webgpu. Interrupt with Ctrl-C: finished cells are kept; rerun with --resume.',
   )
   .action(async (suite: string, o) => {
+    if (o.epOption?.length) process.env.MINICACHE_EP_OPTIONS = [process.env.MINICACHE_EP_OPTIONS, ...o.epOption].filter(Boolean).join(',');
     const ac = new AbortController();
     process.once('SIGINT', () => {
       process.stderr.write('\ninterrupted: finishing nothing more; finished cells are in results.jsonl (rerun with --resume)\n');

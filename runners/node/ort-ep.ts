@@ -16,15 +16,40 @@ export interface OrtSessionTuning {
   threads?: number;
   /** onnxruntime log level (0 verbose … 4 fatal); default 3, which hides the WebGPU EP's node-placement notices. */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Provider options for the EP (e.g. WebGPU validationMode); default: MINICACHE_EP_OPTIONS. */
+  epOptions?: Record<string, string>;
+}
+
+/**
+ * Provider options from MINICACHE_EP_OPTIONS ("key=value,key=value"), so every session a run or a
+ * bench creates (model, cache-op graphs, bare loops) gets the same options. onnxruntime-node
+ * takes WebGPU's validationMode, storageBufferCacheMode, uniformBufferCacheMode,
+ * queryResolveBufferCacheMode, defaultBufferCacheMode, preferredLayout, enableRobustness and
+ * forceCpuNodeNames this way; it rejects unknown keys when the session is created.
+ */
+export function envEpOptions(env: Record<string, string | undefined> = process.env): Record<string, string> | undefined {
+  const raw = env.MINICACHE_EP_OPTIONS?.trim();
+  if (!raw) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new HarnessError('ep.options', `MINICACHE_EP_OPTIONS: "${part}" is not key=value`, undefined, 'example: MINICACHE_EP_OPTIONS=validationMode=disabled,storageBufferCacheMode=bucket');
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
 }
 
 export function sessionOptions(ep: OrtEp, tuning: OrtSessionTuning = {}): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [ep],
+    executionProviders: [epEntry(ep, tuning.epOptions ?? envEpOptions())],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: tuning.threads ?? availableParallelism(),
     logSeverityLevel: tuning.logSeverityLevel ?? 3,
   };
+}
+
+function epEntry(ep: OrtEp, options: Record<string, string> | undefined): ort.InferenceSession.ExecutionProviderConfig {
+  return options && Object.keys(options).length > 0 ? ({ name: ep, ...options } as ort.InferenceSession.ExecutionProviderConfig) : ep;
 }
 
 const WEBGPU_HINT =
@@ -74,6 +99,8 @@ export interface EpDescription {
   adapter?: { vendor: string; architecture: string; description?: string; fallback: boolean };
   /** The Vulkan ICD file (VK_DRIVER_FILES / VK_ICD_FILENAMES) onnxruntime's Dawn will use. */
   vulkanDriver?: string;
+  /** Provider options given through MINICACHE_EP_OPTIONS (absent: onnxruntime's defaults). */
+  epOptions?: Record<string, string>;
 }
 
 function nvidiaGpuName(): string | undefined {
@@ -94,6 +121,8 @@ function nvidiaGpuName(): string | undefined {
 export function describeEp(ep: OrtEp): EpDescription {
   const cpu = cpus()[0]?.model?.trim() ?? 'unknown';
   const d: EpDescription = { ep, onnxruntime: ort.env.versions.common ?? 'unknown', cpu, cpuCount: availableParallelism() };
+  const epOptions = envEpOptions();
+  if (epOptions) d.epOptions = epOptions;
   if (ep === 'webgpu') {
     const icd = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
     if (icd) {

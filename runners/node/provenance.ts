@@ -53,6 +53,7 @@ export interface ProvenanceInput {
   seed: number;
   adapter?: Provenance['adapter'];
   browser?: string;
+  executionProviderOptions?: Record<string, string>;
 }
 
 export function collectProvenance(input: ProvenanceInput): Provenance {
@@ -70,6 +71,7 @@ export function collectProvenance(input: ProvenanceInput): Provenance {
     node: process.version,
     runner: input.runner,
     executionProvider: input.executionProvider,
+    ...(input.executionProviderOptions ? { executionProviderOptions: input.executionProviderOptions } : {}),
     ...(input.adapter ? { adapter: input.adapter } : {}),
     ...(input.browser ? { browser: input.browser } : {}),
     cpu: c[0]?.model ?? 'unknown',

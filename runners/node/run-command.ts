@@ -13,7 +13,7 @@ import type { ResolvedSuite } from '../../src/suite/types.js';
 import { loadJiebaSegmenter } from './jieba-segmenter.js';
 import { OrtDeviceDecoder } from './ort-gpu-decoder.js';
 import { nodeMemoryProbe } from './ort-gpu-memory.js';
-import type { OrtEp } from './ort-ep.js';
+import { envEpOptions, type OrtEp } from './ort-ep.js';
 import { loadModel } from './load-model.js';
 import { Progress } from './progress.js';
 import { collectProvenance, projectRoot } from './provenance.js';
@@ -87,7 +87,8 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   const todo = executionOrder(cells.filter((c) => !done.has(c.id)));
   checkDataFiles(todo, suite.file);
 
-  const provenance = collectProvenance({ runner: suite.runner, executionProvider: suite.ep, suiteHash: hash, seed: suite.seed });
+  const epOptions = suite.runner === 'node' ? envEpOptions() : undefined;
+  const provenance = collectProvenance({ runner: suite.runner, executionProvider: suite.ep, suiteHash: hash, seed: suite.seed, executionProviderOptions: epOptions });
   sink.writeJson('manifest.json', {
     schemaVersion: SCHEMA_VERSION,
     suite,

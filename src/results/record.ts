@@ -27,6 +27,8 @@ export interface Provenance {
   node?: string;
   runner: 'node' | 'browser';
   executionProvider: string;
+  /** Provider options the run set (MINICACHE_EP_OPTIONS), absent when onnxruntime's defaults ran. */
+  executionProviderOptions?: Record<string, string>;
   /** WebGPU adapter (browser or Dawn) where known; `fallback` marks software adapters like SwiftShader. */
   adapter?: { vendor: string; architecture: string; description?: string; fallback: boolean };
   browser?: string;
