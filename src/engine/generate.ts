@@ -101,8 +101,9 @@ export async function generate(backend: InferenceBackend, prompts: number[][], o
   };
   choose(pre.logits, 0, tCache0);
 
-  // Restore targets: one capacity-sized buffer per layer, viewed at the current length.
-  const restoreBuf = Array.from({ length: m.layers }, () => allocBlock(geometry, cap));
+  // Restore targets: one capacity-sized buffer per layer, viewed at the current length; a method
+  // with its own (restoreOwned: its kernel heap, no copy out) restores into those instead.
+  const restoreBuf = method.restoreOwned ? [] : Array.from({ length: m.layers }, () => allocBlock(geometry, cap));
   const stepMs: number[] = [];
   const modelMs: number[] = [];
   const cacheMs: number[] = [tCache0 - tPre];
@@ -112,11 +113,15 @@ export async function generate(backend: InferenceBackend, prompts: number[][], o
     if (opts.signal?.aborted) throw new Error('aborted');
     const n = method.length;
     const s0 = now();
-    const past: KVBlock[] = restoreBuf.map((buf) => {
-      const size = blockSize(geometry, n);
-      return { k: buf.k.subarray(0, size), v: buf.v.subarray(0, size), tokens: n };
-    });
-    method.restore(past);
+    let past: KVBlock[];
+    if (method.restoreOwned) past = method.restoreOwned(cap);
+    else {
+      past = restoreBuf.map((buf) => {
+        const size = blockSize(geometry, n);
+        return { k: buf.k.subarray(0, size), v: buf.v.subarray(0, size), tokens: n };
+      });
+      method.restore(past);
+    }
     const s1 = now();
     const stepIds = BigInt64Array.from(next, (t) => BigInt(t));
     const stepPos = BigInt64Array.from(lens, (l) => BigInt(l + step - 1));

@@ -46,7 +46,9 @@ export function allocMergeRows(rows: number, width: number): MergeRows {
 
 export function slerpMergeRows(prev: Float32Array, cur: Float32Array, rows: number, width: number, opts: SlerpOptions, out: MergeRows): void {
   const { t, antiparallelEps } = opts;
-  const { dir, magPrev, magCur, d, cos, forced } = out;
+  const { dir } = out;
+  if (rowWeights.length < 2 * rows) rowWeights = new Float64Array(2 * rows);
+  const weights = rowWeights;
   for (let r = 0; r < rows; r++) {
     const o = r * width;
     // Two sets of accumulators: the loop-carried adds are what bound this loop.
@@ -80,62 +82,82 @@ export function slerpMergeRows(prev: Float32Array, cur: Float32Array, rows: numb
     aa += aa1;
     bb += bb1;
     ab += ab1;
-    if (!(Number.isFinite(aa) && Number.isFinite(bb) && Number.isFinite(ab))) {
+    if (!slerpRowWeights(aa, bb, ab, t, antiparallelEps, r, out, weights)) {
       dir.fill(0, o, o + width);
-      magPrev[r] = 0;
-      magCur[r] = 0;
-      d[r] = NaN;
-      cos[r] = NaN;
-      forced[r] = 1;
       continue;
     }
-    const na = Math.sqrt(aa);
-    const nb = Math.sqrt(bb);
-    magPrev[r] = na;
-    magCur[r] = nb;
-    let force = na >= HALF_LIMIT || nb >= HALF_LIMIT ? 1 : 0;
-    let wa: number;
-    let wb: number;
-    if (na === 0 || nb === 0) {
-      // A zero vector restores to zero whatever e is, so e is the other vector's direction.
-      wa = na > 0 ? 1 / na : 0;
-      wb = nb > 0 ? 1 / nb : 0;
-      d[r] = NaN;
-      cos[r] = NaN;
-    } else {
-      let c = ab / (na * nb);
-      c = c > 1 ? 1 : c < -1 ? -1 : c;
-      const omega = Math.acos(c);
-      const s = Math.sin(omega);
-      if (c < 0 && s < antiparallelEps) force = 1;
-      if (s < PARALLEL_SIN || c > PARALLEL_COS) {
-        wa = (1 - t) / na;
-        wb = t / nb;
-      } else {
-        wa = Math.sin((1 - t) * omega) / (s * na);
-        wb = Math.sin(t * omega) / (s * nb);
-      }
-      d[r] = omega / Math.PI;
-      cos[r] = c;
-    }
-    forced[r] = force;
-    // ‖wa·a + wb·b‖² from the sums already taken: one write pass instead of write + renormalise.
-    const ee = wa * wa * aa + wb * wb * bb + 2 * wa * wb * ab;
-    if (ee > 1e-12) {
-      const k = 1 / Math.sqrt(ee);
-      wa *= k;
-      wb *= k;
-    } else if (nb > 0 && (t >= 0.5 || na === 0)) {
-      // Cancellation (antiparallel at t≈0.5): any finite unit vector will do, the row is retained.
-      wa = 0;
-      wb = 1 / nb;
-    } else if (na > 0) {
-      wa = 1 / na;
-      wb = 0;
-    } else {
-      wa = 0;
-      wb = 0;
-    }
+    const wa = weights[2 * r]!;
+    const wb = weights[2 * r + 1]!;
     for (let j = o; j < end; j++) dir[j] = wa * prev[j]! + wb * cur[j]!;
   }
+}
+
+let rowWeights = new Float64Array(0);
+
+/**
+ * The per-row part of the merge, from the row's float64 sums aa = ‖a‖², bb = ‖b‖², ab = a·b:
+ * writes magPrev/magCur/d/cos/forced[r] and the weights (wa, wb) of dir = wa·a + wb·b to
+ * w[2r], w[2r+1]. Returns false for a non-finite row (its direction is all zeros). Shared by
+ * slerpMergeRows and the WebAssembly merge, which sums and writes in SIMD around it.
+ */
+export function slerpRowWeights(aa: number, bb: number, ab: number, t: number, antiparallelEps: number, r: number, out: MergeRows, w: Float64Array): boolean {
+  const { magPrev, magCur, d, cos, forced } = out;
+  if (!(Number.isFinite(aa) && Number.isFinite(bb) && Number.isFinite(ab))) {
+    magPrev[r] = 0;
+    magCur[r] = 0;
+    d[r] = NaN;
+    cos[r] = NaN;
+    forced[r] = 1;
+    return false;
+  }
+  const na = Math.sqrt(aa);
+  const nb = Math.sqrt(bb);
+  magPrev[r] = na;
+  magCur[r] = nb;
+  let force = na >= HALF_LIMIT || nb >= HALF_LIMIT ? 1 : 0;
+  let wa: number;
+  let wb: number;
+  if (na === 0 || nb === 0) {
+    // A zero vector restores to zero whatever e is, so e is the other vector's direction.
+    wa = na > 0 ? 1 / na : 0;
+    wb = nb > 0 ? 1 / nb : 0;
+    d[r] = NaN;
+    cos[r] = NaN;
+  } else {
+    let c = ab / (na * nb);
+    c = c > 1 ? 1 : c < -1 ? -1 : c;
+    const omega = Math.acos(c);
+    const s = Math.sin(omega);
+    if (c < 0 && s < antiparallelEps) force = 1;
+    if (s < PARALLEL_SIN || c > PARALLEL_COS) {
+      wa = (1 - t) / na;
+      wb = t / nb;
+    } else {
+      wa = Math.sin((1 - t) * omega) / (s * na);
+      wb = Math.sin(t * omega) / (s * nb);
+    }
+    d[r] = omega / Math.PI;
+    cos[r] = c;
+  }
+  forced[r] = force;
+  // ‖wa·a + wb·b‖² from the sums already taken: one write pass instead of write + renormalise.
+  const ee = wa * wa * aa + wb * wb * bb + 2 * wa * wb * ab;
+  if (ee > 1e-12) {
+    const k = 1 / Math.sqrt(ee);
+    wa *= k;
+    wb *= k;
+  } else if (nb > 0 && (t >= 0.5 || na === 0)) {
+    // Cancellation (antiparallel at t≈0.5): any finite unit vector will do, the row is retained.
+    wa = 0;
+    wb = 1 / nb;
+  } else if (na > 0) {
+    wa = 1 / na;
+    wb = 0;
+  } else {
+    wa = 0;
+    wb = 0;
+  }
+  w[2 * r] = wa;
+  w[2 * r + 1] = wb;
+  return true;
 }

@@ -1,4 +1,6 @@
 import type { CacheGeometry, KVBlock } from '../engine/kv-block.js';
+import { KernelHeap } from '../kernels/wasm/heap.js';
+import { RestoreBuffers } from './restore-buffers.js';
 import { planLayers, type LayerPlan } from './layer-pairs.js';
 import { MergedStream, type Phase } from './merged-stream.js';
 import type { CrossLayerOptions } from './minicache-params.js';
@@ -25,13 +27,17 @@ export class CrossLayerMethod implements KVCacheMethod {
   private readonly unmerged = new Map<number, { k: TensorStore; v: TensorStore }>();
   private readonly records: PairRecord[] = [];
   private readonly scratch = new Scratch();
+  /** Every buffer of this method (stores, scratch, restore outputs) lives in this heap. */
+  readonly heap = new KernelHeap();
+  private readonly outputs: RestoreBuffers;
   private tokens = 0;
 
   constructor(readonly name: string, readonly geometry: CacheGeometry, readonly options: CrossLayerOptions) {
     const { batch, kvHeads: heads, headDim, layers } = geometry;
     this.plan = planLayers(layers, options.startLayer);
     const shape = { batch, heads, headDim };
-    for (const l of this.plan.unmerged) this.unmerged.set(l, { k: options.store(shape, 'key'), v: options.store(shape, 'value') });
+    for (const l of this.plan.unmerged) this.unmerged.set(l, { k: options.store(shape, 'key', this.heap), v: options.store(shape, 'value', this.heap) });
+    this.outputs = new RestoreBuffers(this.heap, geometry);
     const layout = vectorLayout(options.granularity, batch, heads, headDim);
     const streamOptions = {
       merge: options.merge,
@@ -42,8 +48,8 @@ export class CrossLayerMethod implements KVCacheMethod {
     for (const pair of this.plan.pairs) {
       this.records.push({
         pair,
-        k: new MergedStream(layout, options.store(shape, 'key'), streamOptions, this.scratch),
-        v: new MergedStream(layout, options.store(shape, 'value'), streamOptions, this.scratch),
+        k: new MergedStream(layout, options.store(shape, 'key', this.heap), streamOptions, this.scratch),
+        v: new MergedStream(layout, options.store(shape, 'value', this.heap), streamOptions, this.scratch),
       });
     }
   }
@@ -89,6 +95,21 @@ export class CrossLayerMethod implements KVCacheMethod {
       r.k.restore(out[a]!.k, out[b]!.k);
       r.v.restore(out[a]!.v, out[b]!.v);
     }
+  }
+
+  restoreOwned(capacity: number): KVBlock[] {
+    const o = this.outputs;
+    o.ensure(Math.max(capacity, this.tokens));
+    for (const [l, s] of this.unmerged) {
+      s.k.readPtr(o.k[l]!);
+      s.v.readPtr(o.v[l]!);
+    }
+    for (const r of this.records) {
+      const [a, b] = r.pair;
+      r.k.restorePtr(o.k[a]!, o.k[b]!);
+      r.v.restorePtr(o.v[a]!, o.v[b]!);
+    }
+    return o.views(this.tokens);
   }
 
   /** One block per layer, all of the same token count and of exactly the geometry's size. */

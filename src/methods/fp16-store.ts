@@ -1,38 +1,52 @@
-import { decodeHalf, floatToHalf } from '../kernels/half.js';
+import { KernelHeap } from '../kernels/wasm/heap.js';
 import type { ByteBreakdown, StoreShape, TensorStore } from './types.js';
 
 /**
- * Plain fp16 storage of a [B, H, n, D] stream. Capacity grows by doubling so appends are
- * amortised O(1); bytes are reported for the tokens held, not the spare capacity.
+ * Plain fp16 storage of a [B, H, n, D] stream, in the method's kernel heap. Capacity grows by
+ * doubling so appends are amortised O(1); bytes are reported for the tokens held, not the
+ * spare capacity. Row r (= b·H + h) holds its tokens at data + r·capacity·D halves.
  */
 export class Fp16Store implements TensorStore {
-  private data: Uint16Array;
-  private capacity: number;
+  private data: number;
+  private cap: number;
   length = 0;
 
-  constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', initialCapacity = 64) {
-    this.capacity = initialCapacity;
-    this.data = new Uint16Array(shape.batch * shape.heads * this.capacity * shape.headDim);
+  constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', readonly heap: KernelHeap = new KernelHeap(), initialCapacity = 64) {
+    this.cap = initialCapacity;
+    this.data = heap.alloc(shape.batch * shape.heads * this.cap * shape.headDim * 2);
+  }
+
+  /** Heap pointer of the fp16 data and the row capacity in tokens (for fused kernels). */
+  get dataPtr(): number {
+    return this.data;
+  }
+  get capacity(): number {
+    return this.cap;
   }
 
   append(block: Float32Array, tokens: number): void {
+    const src = this.heap.stageF32('store.in', block);
+    this.appendPtr(src, tokens);
+  }
+
+  /** Append `tokens` tokens given as [B, H, tokens, D] f32 at heap pointer src. */
+  appendPtr(src: number, tokens: number): void {
     const { batch, heads, headDim: D } = this.shape;
     this.reserve(this.length + tokens);
-    const rows = batch * heads;
-    for (let r = 0; r < rows; r++) {
-      const src = r * tokens * D;
-      const dst = (r * this.capacity + this.length) * D;
-      const n = tokens * D;
-      for (let i = 0; i < n; i++) this.data[dst + i] = floatToHalf(block[src + i]!);
-    }
+    this.heap.encodeHalfRows(src, tokens * D, this.data + this.length * D * 2, this.cap * D, batch * heads, tokens * D);
     this.length += tokens;
   }
 
   read(out: Float32Array): void {
+    const ptr = this.heap.target('store.out', out);
+    this.readPtr(ptr);
+    this.heap.commit(ptr, out);
+  }
+
+  readPtr(out: number): void {
     const { batch, heads, headDim: D } = this.shape;
-    const rows = batch * heads;
     const n = this.length * D;
-    for (let r = 0; r < rows; r++) decodeHalf(this.data, out, r * this.capacity * D, n, r * n);
+    this.heap.decodeHalfRows(this.data, this.cap * D, out, n, batch * heads, n);
   }
 
   bytes(): ByteBreakdown {
@@ -41,15 +55,14 @@ export class Fp16Store implements TensorStore {
   }
 
   private reserve(n: number): void {
-    if (n <= this.capacity) return;
-    let cap = this.capacity;
+    if (n <= this.cap) return;
+    let cap = this.cap;
     while (cap < n) cap *= 2;
     const { batch, heads, headDim: D } = this.shape;
-    const next = new Uint16Array(batch * heads * cap * D);
-    for (let r = 0; r < batch * heads; r++) {
-      next.set(this.data.subarray(r * this.capacity * D, (r * this.capacity + this.length) * D), r * cap * D);
-    }
+    const next = this.heap.alloc(batch * heads * cap * D * 2);
+    for (let r = 0; r < batch * heads; r++) this.heap.copy(next + r * cap * D * 2, this.data + r * this.cap * D * 2, this.length * D * 2);
+    this.heap.free(this.data);
     this.data = next;
-    this.capacity = cap;
+    this.cap = cap;
   }
 }

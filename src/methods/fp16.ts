@@ -5,5 +5,5 @@ import type { KVCacheMethod } from './types.js';
 
 /** The baseline: every layer's K and V stored as fp16, two bytes per element. */
 export function createFp16(geometry: CacheGeometry): KVCacheMethod {
-  return new LayeredStoreMethod('fp16', geometry, (shape, role) => new Fp16Store(shape, role));
+  return new LayeredStoreMethod('fp16', geometry, (shape, role, heap) => new Fp16Store(shape, role, heap));
 }

@@ -1,5 +1,5 @@
-import { decodeHalf, encodeHalfBits, floatBits } from '../kernels/half.js';
 import { groupSizeProblem, isQuantBits, type QuantBits } from '../kernels/quantize.js';
+import { KernelHeap } from '../kernels/wasm/heap.js';
 import { ChannelQuantRows, TokenQuantRows } from './quant-rows.js';
 import type { ByteBreakdown, StoreShape, TensorStore } from './types.js';
 
@@ -36,22 +36,20 @@ export class KiviStore implements TensorStore {
   private readonly D: number;
   private readonly keyQuant: ChannelQuantRows | null;
   private readonly valueQuant: TokenQuantRows | null;
-  /** fp16 tail per row, R slots: keys use slots 0…len−1; values use it as a ring from `start`. */
-  private readonly tail: Uint16Array;
+  /** fp16 tail per row, R slots (heap pointer): keys use slots 0…len−1; values use it as a ring from `start`. */
+  private readonly tail: number;
   private tailLen = 0;
   private start = 0;
-  private readonly scratch: Float32Array;
 
-  constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', readonly options: KiviOptions) {
+  constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', readonly options: KiviOptions, readonly heap: KernelHeap = new KernelHeap()) {
     const problem = kiviOptionsProblem(options, shape.headDim);
     if (problem) throw new Error(`kivi store: ${problem}`);
     this.rows = shape.batch * shape.heads;
     this.D = shape.headDim;
     const { bits, groupSize: G, residual: R } = options;
-    this.keyQuant = role === 'key' ? new ChannelQuantRows(this.rows, this.D, G, bits) : null;
-    this.valueQuant = role === 'value' ? new TokenQuantRows(this.rows, this.D, G, bits) : null;
-    this.tail = new Uint16Array(this.rows * R * this.D);
-    this.scratch = new Float32Array(R * this.D);
+    this.keyQuant = role === 'key' ? new ChannelQuantRows(heap, this.rows, this.D, G, bits) : null;
+    this.valueQuant = role === 'value' ? new TokenQuantRows(heap, this.rows, this.D, G, bits) : null;
+    this.tail = heap.calloc(this.rows * R * this.D * 2);
   }
 
   get length(): number {
@@ -69,18 +67,18 @@ export class KiviStore implements TensorStore {
 
   append(block: Float32Array, tokens: number): void {
     if (block.length !== this.rows * tokens * this.D) throw new Error(`kivi store: block of ${block.length} floats is not [${this.shape.batch}, ${this.shape.heads}, ${tokens}, ${this.D}]`);
-    const bits = floatBits(block);
-    if (this.role === 'key') this.appendKeys(bits, tokens);
-    else this.appendValues(bits, tokens);
+    const src = this.heap.stageF32('store.in', block);
+    if (this.role === 'key') this.appendKeys(src, tokens);
+    else this.appendValues(src, tokens);
   }
 
-  private appendKeys(bits: Uint32Array, tokens: number): void {
+  private appendKeys(src: number, tokens: number): void {
     const { residual: R } = this.options;
     const D = this.D;
     let j = 0;
     while (j < tokens) {
       const k = Math.min(tokens - j, R - this.tailLen);
-      for (let r = 0; r < this.rows; r++) encodeHalfBits(bits, (r * tokens + j) * D, this.tail, (r * R + this.tailLen) * D, k * D);
+      this.heap.encodeHalfRows(src + j * D * 4, tokens * D, this.tail + this.tailLen * D * 2, R * D, this.rows, k * D);
       this.tailLen += k;
       j += k;
       if (this.tailLen === R) this.flushKeys();
@@ -94,33 +92,35 @@ export class KiviStore implements TensorStore {
     const D = this.D;
     const first = q.length / G;
     q.reserve(q.length + R);
+    const scratch = this.heap.scratchPtr('kivi.flush', R * D * 4);
     for (let r = 0; r < this.rows; r++) {
-      decodeHalf(this.tail, this.scratch, r * R * D, R * D, 0);
-      for (let g = 0; g < R / G; g++) q.quantizeTile(r, first + g, this.scratch, g * G * D);
+      this.heap.decodeHalfRows(this.tail + r * R * D * 2, 0, scratch, 0, 1, R * D);
+      q.quantizeTiles(r, first, R / G, scratch);
     }
     q.length += R;
     this.tailLen = 0;
   }
 
-  private appendValues(bits: Uint32Array, tokens: number): void {
+  private appendValues(src: number, tokens: number): void {
     const q = this.valueQuant!;
     const R = this.options.residual;
     const D = this.D;
     const evicted = Math.max(0, this.tailLen + tokens - R);
     q.reserve(q.length + evicted);
+    const scratch = evicted > 0 ? this.heap.scratchPtr('kivi.evict', this.rows * D * 4) : 0;
     for (let j = 0; j < tokens; j++) {
+      const from = src + j * D * 4;
       if (this.tailLen === R) {
         // The window is full: the oldest token leaves it, quantized; its slot takes the new one.
-        for (let r = 0; r < this.rows; r++) {
-          decodeHalf(this.tail, this.scratch, (r * R + this.start) * D, D, 0);
-          q.quantizeToken(r, q.length, this.scratch, 0);
-          encodeHalfBits(bits, (r * tokens + j) * D, this.tail, (r * R + this.start) * D, D);
-        }
+        const slot = this.tail + this.start * D * 2;
+        this.heap.decodeHalfRows(slot, R * D, scratch, D, this.rows, D);
+        q.quantizeTokens(q.length, 1, scratch, D);
+        this.heap.encodeHalfRows(from, tokens * D, slot, R * D, this.rows, D);
         q.length++;
         this.start = (this.start + 1) % R;
       } else {
         const slot = (this.start + this.tailLen) % R;
-        for (let r = 0; r < this.rows; r++) encodeHalfBits(bits, (r * tokens + j) * D, this.tail, (r * R + slot) * D, D);
+        this.heap.encodeHalfRows(from, tokens * D, this.tail + slot * D * 2, R * D, this.rows, D);
         this.tailLen++;
       }
     }
@@ -129,21 +129,29 @@ export class KiviStore implements TensorStore {
   read(out: Float32Array): void {
     const n = this.length;
     if (out.length !== this.rows * n * this.D) throw new Error(`kivi store: output of ${out.length} floats is not [${this.shape.batch}, ${this.shape.heads}, ${n}, ${this.D}]`);
+    const ptr = this.heap.target('store.out', out);
+    this.readPtr(ptr);
+    this.heap.commit(ptr, out);
+  }
+
+  readPtr(out: number): void {
+    const n = this.length;
     const R = this.options.residual;
     const D = this.D;
     const nq = this.quantizedLength;
+    const heap = this.heap;
     for (let r = 0; r < this.rows; r++) {
-      const o = r * n * D;
-      if (this.keyQuant) {
-        this.keyQuant.dequantizeRow(r, out, o);
-        decodeHalf(this.tail, out, r * R * D, this.tailLen * D, o + nq * D);
-      } else {
-        this.valueQuant!.dequantizeRow(r, out, o);
-        // Ring order: start … R−1, then 0 … (wrapped part).
-        const first = Math.min(this.tailLen, R - this.start);
-        decodeHalf(this.tail, out, (r * R + this.start) * D, first * D, o + nq * D);
-        decodeHalf(this.tail, out, r * R * D, (this.tailLen - first) * D, o + (nq + first) * D);
-      }
+      if (this.keyQuant) this.keyQuant.dequantizeRow(r, out + r * n * D * 4);
+      else this.valueQuant!.dequantizeRow(r, out + r * n * D * 4);
+    }
+    const o = out + nq * D * 4;
+    if (this.keyQuant) {
+      heap.decodeHalfRows(this.tail, R * D, o, n * D, this.rows, this.tailLen * D);
+    } else {
+      // Ring order: start … R−1, then 0 … (wrapped part).
+      const first = Math.min(this.tailLen, R - this.start);
+      heap.decodeHalfRows(this.tail + this.start * D * 2, R * D, o, n * D, this.rows, first * D);
+      heap.decodeHalfRows(this.tail, R * D, o + first * D * 4, n * D, this.rows, (this.tailLen - first) * D);
     }
   }
 

@@ -25,8 +25,8 @@ export function createKivi(name: string, geometry: CacheGeometry, params: Method
     const problem = kiviOptionsProblem({ bits: b, groupSize, residual }, geometry.headDim);
     if (problem) throw new Error(`${name}: ${label === 'keyBits' && params.keyBits == null ? 'bits' : label}: ${problem}`);
   }
-  return new KiviMethod(name, geometry, (shape, role) =>
-    new KiviStore(shape, role, { bits: role === 'key' ? keyBits : valueBits, groupSize, residual }),
+  return new KiviMethod(name, geometry, (shape, role, heap) =>
+    new KiviStore(shape, role, { bits: role === 'key' ? keyBits : valueBits, groupSize, residual }, heap),
   );
 }
 
@@ -35,5 +35,5 @@ export function createRtn(name: string, geometry: CacheGeometry, params: MethodP
   const opts = { bits: params.bits as QuantBits, groupSize: params.groupSize as number };
   const problem = rtnOptionsProblem(opts, geometry.headDim);
   if (problem) throw new Error(`${name}: ${problem}`);
-  return new LayeredStoreMethod(name, geometry, (shape, role) => new RtnStore(shape, role, opts));
+  return new LayeredStoreMethod(name, geometry, (shape, role, heap) => new RtnStore(shape, role, opts, heap));
 }

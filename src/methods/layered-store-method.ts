@@ -1,4 +1,6 @@
 import type { CacheGeometry, KVBlock } from '../engine/kv-block.js';
+import { KernelHeap } from '../kernels/wasm/heap.js';
+import { RestoreBuffers } from './restore-buffers.js';
 import { addBytes, type ByteBreakdown, type KVCacheMethod, type MethodDiagnostics, type StoreFactory, type TensorStore } from './types.js';
 
 /**
@@ -8,11 +10,15 @@ import { addBytes, type ByteBreakdown, type KVCacheMethod, type MethodDiagnostic
 export class LayeredStoreMethod implements KVCacheMethod {
   protected readonly keys: TensorStore[];
   protected readonly values: TensorStore[];
+  /** Every buffer of this method (stores, scratch, restore outputs) lives in this heap. */
+  readonly heap = new KernelHeap();
+  private readonly outputs: RestoreBuffers;
 
   constructor(readonly name: string, readonly geometry: CacheGeometry, factory: StoreFactory) {
     const shape = { batch: geometry.batch, heads: geometry.kvHeads, headDim: geometry.headDim };
-    this.keys = Array.from({ length: geometry.layers }, () => factory(shape, 'key'));
-    this.values = Array.from({ length: geometry.layers }, () => factory(shape, 'value'));
+    this.keys = Array.from({ length: geometry.layers }, () => factory(shape, 'key', this.heap));
+    this.values = Array.from({ length: geometry.layers }, () => factory(shape, 'value', this.heap));
+    this.outputs = new RestoreBuffers(this.heap, geometry);
   }
 
   get length(): number {
@@ -35,6 +41,13 @@ export class LayeredStoreMethod implements KVCacheMethod {
       this.keys[l]!.read(b.k);
       this.values[l]!.read(b.v);
     });
+  }
+
+  restoreOwned(capacity: number): KVBlock[] {
+    this.outputs.ensure(Math.max(capacity, this.length));
+    this.keys.forEach((s, l) => s.readPtr(this.outputs.k[l]!));
+    this.values.forEach((s, l) => s.readPtr(this.outputs.v[l]!));
+    return this.outputs.views(this.length);
   }
 
   bytes(): ByteBreakdown {

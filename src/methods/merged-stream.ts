@@ -1,8 +1,9 @@
-import { floatBits } from '../kernels/half.js';
+import { decodeHalf, floatBits } from '../kernels/half.js';
 import { headsToTokens, tokensToHeads } from '../kernels/layout.js';
 import { meanRows, restoreRows } from '../kernels/restore.js';
 import { retainsDecode, selectRetained, type RetentionRule } from '../kernels/retention.js';
-import { slerpMergeRows, type SlerpOptions } from '../kernels/slerp.js';
+import type { MergeRows, SlerpOptions } from '../kernels/slerp.js';
+import type { KernelHeap } from '../kernels/wasm/heap.js';
 import { Fp16Store } from './fp16-store.js';
 import { PairStats } from './pair-stats.js';
 import { RetainedRows } from './retained-rows.js';
@@ -34,6 +35,8 @@ export class MergedStream {
   private readonly tau: Float64Array;
   readonly stats = new PairStats();
   length = 0;
+  /** The method's kernel heap (the inner store's). */
+  private readonly heap: KernelHeap;
 
   constructor(
     readonly layout: VectorLayout,
@@ -43,8 +46,9 @@ export class MergedStream {
   ) {
     const magShape = { batch: layout.scopes, heads: 1, headDim: 1 };
     const slerp = options.merge === 'slerp';
-    this.magPrev = slerp ? new Fp16Store(magShape, inner.role) : null;
-    this.magCur = slerp ? new Fp16Store(magShape, inner.role) : null;
+    this.heap = inner.heap;
+    this.magPrev = slerp ? new Fp16Store(magShape, inner.role, this.heap) : null;
+    this.magCur = slerp ? new Fp16Store(magShape, inner.role, this.heap) : null;
     this.retained = new RetainedRows(layout);
     this.tau = new Float64Array(layout.scopes).fill(NaN);
   }
@@ -53,18 +57,33 @@ export class MergedStream {
   ingest(prev: Float32Array, cur: Float32Array, tokens: number, phase: Phase): void {
     const { scopes, width } = this.layout;
     const rows = scopes * tokens;
-    const [p, c] = this.toRows(prev, cur, tokens);
-    const m = this.scratch.mergeRows(rows, width);
-    slerpMergeRows(p, c, rows, width, this.options.slerp, m);
+    const n = rows * width;
+    const heap = this.heap;
+    const [p0, c0] = this.toRows(prev, cur, tokens);
+    // Inputs into the heap (the engine's blocks come from the model), then one SIMD merge.
+    const pp = heap.stageF32('merge.prev', p0);
+    const cp = heap.stageF32('merge.cur', c0);
+    const dir = heap.scratchPtr('merge.dir', n * 4);
+    const m: MergeRows = {
+      dir: p0, // unused by heap.mergeRows
+      magPrev: this.scratch.f32('merge.magPrev', rows),
+      magCur: this.scratch.f32('merge.magCur', rows),
+      d: this.scratch.f32('merge.d', rows),
+      cos: this.scratch.f32('merge.cos', rows),
+      forced: this.scratch.u8('merge.forced', rows),
+    };
     let kept = 0;
     if (this.options.merge === 'slerp') {
-      kept = this.retain(p, c, m.d, m.forced, tokens, phase);
+      heap.mergeRows(pp, cp, rows, width, this.options.slerp, dir, m);
+      // Views taken after the last allocation (a heap grow detaches older ones).
+      kept = this.retain(heap.f32At(pp, n), heap.f32At(cp, n), m.d, m.forced, tokens, phase);
       this.magPrev!.append(m.magPrev, tokens);
       this.magCur!.append(m.magCur, tokens);
     } else {
-      meanRows(p, c, rows * width, m.dir);
+      meanRows(heap.f32At(pp, n), heap.f32At(cp, n), n, heap.f32At(dir, n));
     }
-    this.inner.append(this.fromRows(m.dir, tokens, 'merge.heads'), tokens);
+    if (this.layout.granularity === 'head') this.inner.append(heap.f32At(dir, n), tokens);
+    else this.inner.append(this.fromRows(heap.f32At(dir, n).slice(), tokens, 'merge.heads'), tokens);
     this.stats.add(m, rows, kept);
     this.length += tokens;
   }
@@ -97,34 +116,66 @@ export class MergedStream {
 
   /** Write both layers' restored past ([B, H, length, D] each). */
   restore(outPrev: Float32Array, outCur: Float32Array): void {
+    const heap = this.heap;
+    const ownPrev = heap.owns(outPrev);
+    const ownCur = heap.owns(outCur);
+    const pp = ownPrev ? outPrev.byteOffset : heap.scratchPtr('restore.outPrev', outPrev.length * 4);
+    const pc = ownCur ? outCur.byteOffset : heap.scratchPtr('restore.outCur', outCur.length * 4);
+    this.restorePtr(pp, pc);
+    if (!ownPrev) outPrev.set(heap.f32At(pp, outPrev.length));
+    if (!ownCur) outCur.set(heap.f32At(pc, outCur.length));
+  }
+
+  /** The same into the heap at byte offsets outPrev / outCur. */
+  restorePtr(outPrev: number, outCur: number): void {
     const { scopes, width, granularity } = this.layout;
+    const heap = this.heap;
     const n = this.length;
-    const rows = scopes * n;
+    const size = scopes * n * width;
     if (this.options.merge === 'mean') {
-      this.inner.read(outCur);
-      outPrev.set(outCur);
+      this.inner.readPtr(outCur);
+      heap.copy(outPrev, outCur, size * 4);
       return;
     }
-    const magPrev = this.scratch.f32('restore.magPrev', rows);
-    const magCur = this.scratch.f32('restore.magCur', rows);
-    this.magPrev!.read(magPrev);
-    this.magCur!.read(magCur);
+    const mp = this.magPrev!;
+    const mc = this.magCur!;
     if (granularity === 'head') {
-      // The directions are read straight into the deeper layer's output and rescaled in place.
-      this.inner.read(outCur);
-      restoreRows(outCur, magPrev, magCur, rows, width, outPrev, outCur);
+      // Scope s (one sequence and head) is n rows of width D at s·n·D in the outputs; its
+      // magnitudes are at s·capacity in the magnitude stores.
+      const inner = this.inner;
+      if (inner instanceof Fp16Store) {
+        // One fused pass: fp16 directions and magnitudes in, both layers out.
+        for (let s = 0; s < scopes; s++) {
+          const o = s * n * width * 4;
+          heap.restoreRows(inner.dataPtr + s * inner.capacity * width * 2, true, mp.dataPtr + s * mp.capacity * 2, mc.dataPtr + s * mc.capacity * 2, n, width, outPrev + o, outCur + o);
+        }
+      } else {
+        // The directions are read straight into the deeper layer's output and rescaled in place.
+        inner.readPtr(outCur);
+        for (let s = 0; s < scopes; s++) {
+          const o = s * n * width * 4;
+          heap.restoreRows(outCur + o, false, mp.dataPtr + s * mp.capacity * 2, mc.dataPtr + s * mc.capacity * 2, n, width, outPrev + o, outCur + o);
+        }
+      }
     } else {
+      const rows = scopes * n;
       const { batch, heads, headDim } = this.layout;
-      const dirHeads = this.scratch.f32('restore.dirHeads', rows * width);
-      const dir = this.scratch.f32('restore.dirRows', rows * width);
-      const prevRows = this.scratch.f32('restore.prevRows', rows * width);
-      this.inner.read(dirHeads);
-      headsToTokens(dirHeads, batch, heads, n, headDim, dir);
+      const dirHeads = heap.scratchPtr('restore.dirHeads', size * 4);
+      this.inner.readPtr(dirHeads);
+      const magPrev = this.scratch.f32('restore.magPrev', rows);
+      const magCur = this.scratch.f32('restore.magCur', rows);
+      for (let s = 0; s < scopes; s++) {
+        decodeHalf(heap.u16, magPrev, (mp.dataPtr >> 1) + s * mp.capacity, n, s * n);
+        decodeHalf(heap.u16, magCur, (mc.dataPtr >> 1) + s * mc.capacity, n, s * n);
+      }
+      const dir = this.scratch.f32('restore.dirRows', size);
+      const prevRows = this.scratch.f32('restore.prevRows', size);
+      headsToTokens(heap.f32At(dirHeads, size), batch, heads, n, headDim, dir);
       restoreRows(dir, magPrev, magCur, rows, width, prevRows, dir);
-      tokensToHeads(prevRows, batch, heads, n, headDim, outPrev);
-      tokensToHeads(dir, batch, heads, n, headDim, outCur);
+      tokensToHeads(prevRows, batch, heads, n, headDim, heap.f32At(outPrev, size));
+      tokensToHeads(dir, batch, heads, n, headDim, heap.f32At(outCur, size));
     }
-    this.retained.putBack(outPrev, outCur, n);
+    this.retained.putBack(heap.f32At(outPrev, size), heap.f32At(outCur, size), n);
   }
 
   bytes(): ByteBreakdown {

@@ -1,23 +1,18 @@
-import {
-  dequantizeAlongChannels,
-  dequantizeAlongTokens,
-  quantizeAlongChannels,
-  quantizeAlongTokens,
-  wordsPerGroup,
-  type QuantBits,
-} from '../kernels/quantize.js';
+import { wordsPerGroup, type QuantBits } from '../kernels/quantize.js';
+import type { KernelHeap } from '../kernels/wasm/heap.js';
 import type { ByteBreakdown } from './types.js';
 
 /**
  * Growable storage of quantized tokens for `rows` independent rows (the B·H rows of a
- * [B, H, n, D] stream), all of the same length. Storage is in units (one token for per-token
- * groups, a tile of G tokens for per-channel groups); capacity doubles so appends are amortised
- * O(1); bytes are reported for what is held, not for spare capacity.
+ * [B, H, n, D] stream), all of the same length, in the method's kernel heap. Storage is in units
+ * (one token for per-token groups, a tile of G tokens for per-channel groups); capacity doubles
+ * so appends are amortised O(1); bytes are reported for what is held, not for spare capacity.
+ * Buffers are heap pointers: codes (Uint32 words), scales and mins (fp16).
  */
 abstract class QuantRows {
-  protected codes: Uint32Array;
-  protected scales: Uint16Array;
-  protected mins: Uint16Array;
+  protected codes: number;
+  protected scales: number;
+  protected mins: number;
   /** Capacity per row, in units. */
   protected capacity: number;
   /** Tokens held per row (a multiple of tokensPerUnit). */
@@ -26,6 +21,7 @@ abstract class QuantRows {
   protected readonly paramsPerUnit: number;
 
   constructor(
+    protected readonly heap: KernelHeap,
     readonly rows: number,
     readonly width: number,
     readonly groupSize: number,
@@ -37,9 +33,9 @@ abstract class QuantRows {
     this.wordsPerUnit = groupsPerUnit * wordsPerGroup(groupSize, bits);
     this.paramsPerUnit = groupsPerUnit;
     this.capacity = Math.max(1, Math.ceil(initialTokens / tokensPerUnit));
-    this.codes = new Uint32Array(rows * this.capacity * this.wordsPerUnit);
-    this.scales = new Uint16Array(rows * this.capacity * this.paramsPerUnit);
-    this.mins = new Uint16Array(this.scales.length);
+    this.codes = heap.calloc(rows * this.capacity * this.wordsPerUnit * 4);
+    this.scales = heap.calloc(rows * this.capacity * this.paramsPerUnit * 2);
+    this.mins = heap.calloc(rows * this.capacity * this.paramsPerUnit * 2);
   }
 
   protected get units(): number {
@@ -55,15 +51,19 @@ abstract class QuantRows {
     const w = this.wordsPerUnit;
     const p = this.paramsPerUnit;
     const held = this.units;
-    const codes = new Uint32Array(this.rows * cap * w);
-    const scales = new Uint16Array(this.rows * cap * p);
-    const mins = new Uint16Array(scales.length);
+    const heap = this.heap;
+    const codes = heap.alloc(this.rows * cap * w * 4);
+    const scales = heap.alloc(this.rows * cap * p * 2);
+    const mins = heap.alloc(this.rows * cap * p * 2);
     for (let r = 0; r < this.rows; r++) {
       const from = r * this.capacity;
-      codes.set(this.codes.subarray(from * w, (from + held) * w), r * cap * w);
-      scales.set(this.scales.subarray(from * p, (from + held) * p), r * cap * p);
-      mins.set(this.mins.subarray(from * p, (from + held) * p), r * cap * p);
+      heap.copy(codes + r * cap * w * 4, this.codes + from * w * 4, held * w * 4);
+      heap.copy(scales + r * cap * p * 2, this.scales + from * p * 2, held * p * 2);
+      heap.copy(mins + r * cap * p * 2, this.mins + from * p * 2, held * p * 2);
     }
+    heap.free(this.codes);
+    heap.free(this.scales);
+    heap.free(this.mins);
     this.codes = codes;
     this.scales = scales;
     this.mins = mins;
@@ -74,58 +74,63 @@ abstract class QuantRows {
     const params = this.rows * this.units * this.paramsPerUnit * 2;
     return { data: this.rows * this.units * this.wordsPerUnit * 4, scales: params, zeroPoints: params };
   }
+
+  dispose(): void {
+    this.heap.free(this.codes);
+    this.heap.free(this.scales);
+    this.heap.free(this.mins);
+  }
 }
 
 /** Per-token groups of G consecutive channels (KIVI values, RTN). */
 export class TokenQuantRows extends QuantRows {
-  constructor(rows: number, width: number, groupSize: number, bits: QuantBits, initialTokens = 64) {
-    super(rows, width, groupSize, bits, 1, initialTokens);
+  constructor(heap: KernelHeap, rows: number, width: number, groupSize: number, bits: QuantBits, initialTokens = 64) {
+    super(heap, rows, width, groupSize, bits, 1, initialTokens);
   }
 
-  /** Quantize one token of `row` (width floats at src[srcOffset..]) into slot `token` (< capacity). */
-  quantizeToken(row: number, token: number, src: Float32Array, srcOffset: number): void {
-    const slot = row * this.capacity + token;
-    quantizeAlongChannels(
-      src, srcOffset, this.width, this.groupSize, this.bits,
-      this.codes, slot * this.wordsPerUnit, this.scales, this.mins, slot * this.paramsPerUnit,
-    );
-  }
-
-  /** Dequantize the `length` tokens of `row` to out[outOffset..] as [length, width]. */
-  dequantizeRow(row: number, out: Float32Array, outOffset: number): void {
-    const base = row * this.capacity;
-    for (let i = 0; i < this.length; i++) {
-      dequantizeAlongChannels(
-        this.codes, (base + i) * this.wordsPerUnit, this.scales, this.mins, (base + i) * this.paramsPerUnit,
-        this.width, this.groupSize, this.bits, out, outOffset + i * this.width,
-      );
+  /**
+   * Quantize `tokens` tokens of every row into slots token0…token0+tokens−1 (< capacity): row r's
+   * tokens are `width` floats each at src + (r·rowStride + j·width)·4 (heap pointer).
+   */
+  quantizeTokens(token0: number, tokens: number, src: number, rowStride: number): void {
+    const w = this.wordsPerUnit;
+    const p = this.paramsPerUnit;
+    for (let r = 0; r < this.rows; r++) {
+      const slot = r * this.capacity + token0;
+      this.heap.quantChannels(src + r * rowStride * 4, tokens, this.width, this.width, this.groupSize, this.bits, this.codes + slot * w * 4, w, this.scales + slot * p * 2, this.mins + slot * p * 2, p);
     }
+  }
+
+  /** Dequantize the `length` tokens of `row` to out (heap pointer) as [length, width] f32. */
+  dequantizeRow(row: number, out: number): void {
+    const slot = row * this.capacity;
+    const w = this.wordsPerUnit;
+    const p = this.paramsPerUnit;
+    this.heap.dequantChannels(this.codes + slot * w * 4, this.length, w, this.scales + slot * p * 2, this.mins + slot * p * 2, p, this.width, this.groupSize, this.bits, out, this.width);
   }
 }
 
 /** Per-channel groups of G consecutive tokens (KIVI keys); grows by whole G-token tiles. */
 export class ChannelQuantRows extends QuantRows {
-  constructor(rows: number, width: number, groupSize: number, bits: QuantBits, initialTokens = 64) {
-    super(rows, width, groupSize, bits, groupSize, initialTokens);
+  constructor(heap: KernelHeap, rows: number, width: number, groupSize: number, bits: QuantBits, initialTokens = 64) {
+    super(heap, rows, width, groupSize, bits, groupSize, initialTokens);
   }
 
-  /** Quantize a tile of G tokens of `row` ([G, width] at src[srcOffset..]) into tile slot `tile`. */
-  quantizeTile(row: number, tile: number, src: Float32Array, srcOffset: number): void {
+  /** Quantize `tiles` tiles of G tokens of `row` ([tiles·G, width] f32 at heap pointer src) into tile slots from `tile`. */
+  quantizeTiles(row: number, tile: number, tiles: number, src: number): void {
     const slot = row * this.capacity + tile;
-    quantizeAlongTokens(
-      src, srcOffset, this.width, this.groupSize, this.bits,
-      this.codes, slot * this.wordsPerUnit, this.scales, this.mins, slot * this.paramsPerUnit,
-    );
+    const w = this.wordsPerUnit;
+    const p = this.paramsPerUnit;
+    const G = this.groupSize;
+    this.heap.quantTokens(src, tiles, G * this.width, this.width, G, this.bits, this.codes + slot * w * 4, w, this.scales + slot * p * 2, this.mins + slot * p * 2, p);
   }
 
-  dequantizeRow(row: number, out: Float32Array, outOffset: number): void {
-    const tiles = this.units;
-    for (let g = 0; g < tiles; g++) {
-      const slot = row * this.capacity + g;
-      dequantizeAlongTokens(
-        this.codes, slot * this.wordsPerUnit, this.scales, this.mins, slot * this.paramsPerUnit,
-        this.width, this.groupSize, this.bits, out, outOffset + g * this.groupSize * this.width,
-      );
-    }
+  /** Dequantize the `length` tokens of `row` to out (heap pointer) as [length, width] f32. */
+  dequantizeRow(row: number, out: number): void {
+    const slot = row * this.capacity;
+    const w = this.wordsPerUnit;
+    const p = this.paramsPerUnit;
+    const G = this.groupSize;
+    this.heap.dequantTokens(this.codes + slot * w * 4, this.units, w, this.scales + slot * p * 2, this.mins + slot * p * 2, p, this.width, G, this.bits, out, G * this.width);
   }
 }

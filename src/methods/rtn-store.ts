@@ -1,5 +1,5 @@
-import { decodeHalf, encodeHalfBits, floatBits } from '../kernels/half.js';
 import { groupSizeProblem, isQuantBits, type QuantBits } from '../kernels/quantize.js';
+import { KernelHeap } from '../kernels/wasm/heap.js';
 import { TokenQuantRows } from './quant-rows.js';
 import type { ByteBreakdown, StoreShape, TensorStore } from './types.js';
 
@@ -24,16 +24,12 @@ export function rtnOptionsProblem(o: { bits: unknown; groupSize: unknown }, head
 export class RtnStore implements TensorStore {
   private readonly rows: number;
   private readonly q: TokenQuantRows;
-  private readonly half: Uint16Array;
-  private readonly scratch: Float32Array;
 
-  constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', readonly options: RtnOptions) {
+  constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', readonly options: RtnOptions, readonly heap: KernelHeap = new KernelHeap()) {
     const problem = rtnOptionsProblem(options, shape.headDim);
     if (problem) throw new Error(`rtn store: ${problem}`);
     this.rows = shape.batch * shape.heads;
-    this.q = new TokenQuantRows(this.rows, shape.headDim, options.groupSize, options.bits);
-    this.half = new Uint16Array(shape.headDim);
-    this.scratch = new Float32Array(shape.headDim);
+    this.q = new TokenQuantRows(heap, this.rows, shape.headDim, options.groupSize, options.bits);
   }
 
   get length(): number {
@@ -43,16 +39,16 @@ export class RtnStore implements TensorStore {
   append(block: Float32Array, tokens: number): void {
     const D = this.shape.headDim;
     if (block.length !== this.rows * tokens * D) throw new Error(`rtn store: block of ${block.length} floats is not [${this.shape.batch}, ${this.shape.heads}, ${tokens}, ${D}]`);
-    const bits = floatBits(block);
+    const heap = this.heap;
+    const src = heap.stageF32('store.in', block);
+    const n = block.length;
+    const half = heap.scratchPtr('rtn.half', n * 2);
+    const rounded = heap.scratchPtr('rtn.f32', n * 4);
     this.q.reserve(this.q.length + tokens);
-    for (let r = 0; r < this.rows; r++) {
-      for (let j = 0; j < tokens; j++) {
-        // Round through fp16 first: the activations a real fp16 model would hand over.
-        encodeHalfBits(bits, (r * tokens + j) * D, this.half, 0, D);
-        decodeHalf(this.half, this.scratch, 0, D, 0);
-        this.q.quantizeToken(r, this.q.length + j, this.scratch, 0);
-      }
-    }
+    // Round through fp16 first: the activations a real fp16 model would hand over.
+    heap.encodeHalfRows(src, 0, half, 0, 1, n);
+    heap.decodeHalfRows(half, 0, rounded, 0, 1, n);
+    this.q.quantizeTokens(this.q.length, tokens, rounded, tokens * D);
     this.q.length += tokens;
   }
 
@@ -60,7 +56,15 @@ export class RtnStore implements TensorStore {
     const D = this.shape.headDim;
     const n = this.q.length;
     if (out.length !== this.rows * n * D) throw new Error(`rtn store: output of ${out.length} floats is not [${this.shape.batch}, ${this.shape.heads}, ${n}, ${D}]`);
-    for (let r = 0; r < this.rows; r++) this.q.dequantizeRow(r, out, r * n * D);
+    const ptr = this.heap.target('store.out', out);
+    this.readPtr(ptr);
+    this.heap.commit(ptr, out);
+  }
+
+  readPtr(out: number): void {
+    const D = this.shape.headDim;
+    const n = this.q.length;
+    for (let r = 0; r < this.rows; r++) this.q.dequantizeRow(r, out + r * n * D * 4);
   }
 
   bytes(): ByteBreakdown {

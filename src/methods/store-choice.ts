@@ -26,15 +26,15 @@ export function storeFactory(choice: StoreChoice, headDim: number): StoreFactory
   if (!m || (kind === 'fp16') !== (bits === undefined)) {
     throw new Error(`store must be one of fp16, kivi2, kivi4, kivi8, rtn2, rtn4, rtn8; got "${choice.store}"`);
   }
-  if (kind === 'fp16') return (shape, role) => new Fp16Store(shape, role);
+  if (kind === 'fp16') return (shape, role, heap) => new Fp16Store(shape, role, heap);
   if (kind === 'kivi') {
     const opts = { bits: bits!, groupSize: choice.groupSize, residual: choice.residual };
     const problem = kiviOptionsProblem(opts, headDim);
     if (problem) throw new Error(`store ${choice.store}: ${problem}`);
-    return (shape, role) => new KiviStore(shape, role, opts);
+    return (shape, role, heap) => new KiviStore(shape, role, opts, heap);
   }
   const opts = { bits: bits!, groupSize: choice.groupSize };
   const problem = rtnOptionsProblem(opts, headDim);
   if (problem) throw new Error(`store ${choice.store}: ${problem}`);
-  return (shape, role) => new RtnStore(shape, role, opts);
+  return (shape, role, heap) => new RtnStore(shape, role, opts, heap);
 }

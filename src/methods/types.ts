@@ -1,4 +1,5 @@
 import type { CacheGeometry, KVBlock } from '../engine/kv-block.js';
+import type { KernelHeap } from '../kernels/wasm/heap.js';
 
 /**
  * Components a method's held bytes are reported by. Every byte a method holds for the cache
@@ -67,6 +68,13 @@ export interface KVCacheMethod {
    * tokens = this.length and arrays of exactly that size).
    */
   restore(out: readonly KVBlock[]): void;
+  /**
+   * Optional: restore the past into buffers the method owns (sized for `capacity` tokens per
+   * sequence on first use) and return views of them (tokens = this.length). The views stay
+   * valid until the method's next call. Lets the kernels write where they compute (the
+   * method's WebAssembly heap) with no copy out; the engine prefers it to restore().
+   */
+  restoreOwned?(capacity: number): KVBlock[];
   bytes(): ByteBreakdown;
   diagnostics(): MethodDiagnostics;
   dispose(): void;
@@ -87,6 +95,9 @@ export interface TensorStore {
   append(block: Float32Array, tokens: number): void;
   /** Write all `length` tokens as [B, H, length, D] into out (exact size). */
   read(out: Float32Array): void;
+  /** The same into the store's kernel heap at byte offset `out`. */
+  readPtr(out: number): void;
+  readonly heap: KernelHeap;
   bytes(): ByteBreakdown;
   diagnostics?(): Record<string, unknown>;
 }
@@ -96,4 +107,5 @@ export interface StoreShape {
   heads: number;
   headDim: number;
 }
-export type StoreFactory = (shape: StoreShape, role: 'key' | 'value') => TensorStore;
+/** Creates a store whose buffers live in `heap` (the method's kernel heap). */
+export type StoreFactory = (shape: StoreShape, role: 'key' | 'value', heap: KernelHeap) => TensorStore;

@@ -1,0 +1,298 @@
+/**
+ * The WebAssembly SIMD kernels (wasm/kernels.ts, through KernelHeap) against their TypeScript
+ * references (src/kernels/*.ts), which run through the same heap with backend 'ts'. The
+ * contract is bit-identical results: the wasm kernels compute in float64 wherever the references
+ * do (norm sums in the same order, restore scaling, SLERP weights, the quantizer's
+ * (x − mn)/scale near a rounding boundary), and in f32 only where that is provably the same
+ * float (fp16 conversion, q·scale + min). So every comparison here is exact, bit for bit
+ * (NaN: any NaN).
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeHalf, encodeHalfBits, floatBits, floatToHalf } from '../../src/kernels/half.js';
+import type { QuantBits } from '../../src/kernels/quantize.js';
+import { allocMergeRows } from '../../src/kernels/slerp.js';
+import { KernelHeap } from '../../src/kernels/wasm/heap.js';
+import { mulberry32, randomArray } from '../methods/helpers/random.js';
+
+const wasm = (): KernelHeap => new KernelHeap('wasm');
+const ts = (): KernelHeap => new KernelHeap('ts');
+
+/** Bit patterns of two float arrays equal, NaNs counted equal whatever their payload. */
+function sameFloats(a: Float32Array, b: Float32Array): { mismatches: number; first: number } {
+  const ab = floatBits(a);
+  const bb = floatBits(b);
+  let mismatches = 0;
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (ab[i] !== bb[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) {
+      if (first < 0) first = i;
+      mismatches++;
+    }
+  }
+  return { mismatches, first };
+}
+
+function put(heap: KernelHeap, a: Float32Array): number {
+  const p = heap.alloc(a.length * 4);
+  heap.f32.set(a, p >> 2);
+  return p;
+}
+
+/** Random floats with the edge cases mixed in: zeros of both signs, tiny, huge, equal runs. */
+function awkward(n: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const a = randomArray(n, rand);
+  for (let i = 0; i < n; i++) {
+    const u = rand();
+    if (u < 0.02) a[i] = 0;
+    else if (u < 0.03) a[i] = -0;
+    else if (u < 0.04) a[i] = a[i]! * 1e-6;
+    else if (u < 0.05) a[i] = a[i]! * 1e4;
+  }
+  return a;
+}
+
+describe('fp16 encode / decode (wasm vs floatToHalf / the decoding table)', () => {
+  it('encodes every float class bit-identically, ties to even', () => {
+    const rand = mulberry32(11);
+    const specials = [0, -0, 1, -1, 65504, 65519.99, 65520, 70000, -70000, 6.1e-5, 6.0e-5, 5.96e-8, 2.98e-8, 2.9802322387695312e-8, 1e-10, 1e-45, Infinity, -Infinity, NaN, 0.1, 1 / 3, 2049, 2051, 1.00048828125, 1.00146484375];
+    const n = (1 << 20) + 3; // odd length: the scalar tail too
+    const src = new Float32Array(specials.length + n);
+    src.set(specials);
+    const bits = floatBits(src);
+    for (let i = specials.length; i < src.length; i++) bits[i] = Math.floor(rand() * 2 ** 32);
+    // Every half's exact value and the midpoints between neighbours (ties) too.
+    const h = wasm();
+    const p = put(h, src);
+    const q = h.alloc(src.length * 2);
+    h.encodeHalfRows(p, 0, q, 0, 1, src.length);
+    const got = h.u16At(q, src.length);
+    let mismatches = 0;
+    for (let i = 0; i < src.length; i++) {
+      const ref = floatToHalf(src[i]!);
+      const isNan = (x: number) => (x & 0x7c00) === 0x7c00 && (x & 0x3ff) !== 0;
+      if (got[i] !== ref && !(isNan(got[i]!) && isNan(ref))) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('encodes every half value and every tie between neighbouring halves exactly', () => {
+    const vals: number[] = [];
+    const f = new Float32Array(1);
+    const tmp = new Float32Array(65536);
+    decodeHalf(Uint16Array.from({ length: 65536 }, (_, i) => i), tmp);
+    for (let i = 0; i < 65536; i++) {
+      vals.push(tmp[i]!);
+      if ((i & 0x7fff) < 0x7bff) {
+        f[0] = (tmp[i]! + tmp[i + 1]!) / 2; // midpoint, exact in f32
+        vals.push(f[0]);
+      }
+    }
+    const src = Float32Array.from(vals);
+    const h = wasm();
+    const p = put(h, src);
+    const q = h.alloc(src.length * 2);
+    h.encodeHalfRows(p, 0, q, 0, 1, src.length);
+    const ref = new Uint16Array(src.length);
+    encodeHalfBits(floatBits(src), 0, ref, 0, src.length);
+    expect(sameHalves(h.u16At(q, src.length), ref)).toBe(0);
+  });
+
+  it('decodes all 65536 halves exactly (subnormals, inf, nan), with row strides', () => {
+    const all = Uint16Array.from({ length: 65536 + 5 }, (_, i) => i & 0xffff);
+    const h = wasm();
+    const p = h.alloc(all.length * 2);
+    h.u16.set(all, p >> 1);
+    const q = h.alloc(all.length * 4);
+    h.decodeHalfRows(p, 0, q, 0, 1, all.length);
+    const ref = new Float32Array(all.length);
+    decodeHalf(all, ref);
+    expect(sameFloats(h.f32At(q, all.length), ref).mismatches).toBe(0);
+    // 3 rows of 13 with strides 20 (src) and 17 (dst).
+    const o = h.calloc(3 * 17 * 4);
+    h.decodeHalfRows(p, 20, o, 17, 3, 13);
+    const got = h.f32At(o, 3 * 17);
+    for (let r = 0; r < 3; r++) {
+      for (let i = 0; i < 17; i++) expect(got[r * 17 + i]).toBe(i < 13 ? ref[r * 20 + i] : 0);
+    }
+  });
+});
+
+function sameHalves(a: Uint16Array, b: Uint16Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) m++;
+  return m;
+}
+
+/** Pairs of rows covering the SLERP special cases, then random correlated rows. */
+function pairRows(rows: number, width: number, seed: number): [Float32Array, Float32Array] {
+  const rand = mulberry32(seed);
+  const a = randomArray(rows * width, rand);
+  const noise = randomArray(rows * width, rand);
+  const b = a.map((x, i) => 0.8 * x + 0.6 * noise[i]!);
+  const row = (arr: Float32Array, r: number) => arr.subarray(r * width, (r + 1) * width);
+  row(a, 0).fill(0); // zero prev
+  row(b, 1).fill(0); // zero cur
+  row(a, 2).fill(0);
+  row(b, 2).fill(0); // both zero
+  row(b, 3).set(row(a, 3).map((x) => -x)); // antiparallel
+  row(b, 4).set(row(a, 4).map((x) => -x * (1 + 1e-4))); // nearly antiparallel
+  row(b, 5).set(row(a, 5)); // parallel
+  row(b, 6).set(row(a, 6).map((x) => 3 * x)); // parallel, other norm
+  row(a, 7)[1] = Infinity; // non-finite
+  row(b, 8)[0] = NaN;
+  row(a, 9).fill(1e-30); // underflowing sums
+  row(a, 10).fill(3e19); // overflowing sums
+  row(a, 11).set(row(a, 11).map((x) => x * 5000)); // magnitude beyond fp16
+  return [a, b];
+}
+
+describe('SLERP merge (wasm vs slerpMergeRows)', () => {
+  for (const width of [128, 8, 37, 2]) {
+    it(`width ${width}: directions, magnitudes, angles and forced flags bit-identical`, () => {
+      const rows = 300;
+      const [a, b] = pairRows(rows, width, width);
+      const results = [wasm(), ts()].map((h) => {
+        const pa = put(h, a);
+        const pb = put(h, b);
+        const dir = h.alloc(rows * width * 4);
+        const out = allocMergeRows(rows, width);
+        for (const t of [0.6, 0, 1, 0.5]) {
+          h.mergeRows(pa, pb, rows, width, { t, antiparallelEps: 0.01 }, dir, out);
+        }
+        return { dir: h.f32At(dir, rows * width).slice(), out };
+      });
+      const [w, r] = results as [(typeof results)[0], (typeof results)[0]];
+      expect(sameFloats(w.dir, r.dir)).toEqual({ mismatches: 0, first: -1 });
+      for (const k of ['magPrev', 'magCur', 'd', 'cos'] as const) expect(sameFloats(w.out[k], r.out[k]).mismatches).toBe(0);
+      expect([...w.out.forced]).toEqual([...r.out.forced]);
+    });
+  }
+});
+
+describe('restore (wasm vs restoreRows after decodeHalf)', () => {
+  for (const width of [128, 8, 12, 37]) {
+    for (const half of [true, false]) {
+      it(`width ${width}, direction ${half ? 'fp16 (fused decode)' : 'f32 in place'}: bit-identical`, () => {
+        const rows = 257;
+        const dirF = awkward(rows * width, 7 + width);
+        dirF.subarray(0, width).fill(0); // zero direction
+        const dirH = new Uint16Array(rows * width);
+        encodeHalfBits(floatBits(dirF), 0, dirH, 0, dirH.length);
+        const rand = mulberry32(5);
+        const mags = Uint16Array.from({ length: 2 * rows }, () => floatToHalf(rand() * 40));
+        mags[3] = 0x7c00; // infinite magnitude
+        mags[4] = 0x0001; // subnormal
+        const run = (h: KernelHeap) => {
+          const d = h.alloc(dirH.length * 2);
+          h.u16.set(dirH, d >> 1);
+          const m = h.alloc(mags.length * 2);
+          h.u16.set(mags, m >> 1);
+          const op = h.alloc(rows * width * 4);
+          const oc = h.alloc(rows * width * 4);
+          let dir = d;
+          if (!half) {
+            h.decodeHalfRows(d, 0, oc, 0, 1, rows * width);
+            dir = oc;
+          }
+          h.restoreRows(dir, half, m, m + 2 * rows, rows, width, op, oc);
+          return [h.f32At(op, rows * width).slice(), h.f32At(oc, rows * width).slice()];
+        };
+        const [wp, wc] = run(wasm()) as [Float32Array, Float32Array];
+        const [rp, rc] = run(ts()) as [Float32Array, Float32Array];
+        expect(sameFloats(wp, rp).mismatches).toBe(0);
+        expect(sameFloats(wc, rc).mismatches).toBe(0);
+      });
+    }
+  }
+});
+
+/** Groups that stress the quantizer: constant, ±0 minima, exact ties, huge and tiny ranges. */
+function quantInput(n: number, G: number, seed: number, levels: number): Float32Array {
+  const rand = mulberry32(seed);
+  const a = awkward(n, seed);
+  const groups = Math.floor(n / G);
+  for (let g = 0; g < groups; g++) {
+    const s = a.subarray(g * G, (g + 1) * G);
+    const u = rand();
+    if (u < 0.05) s.fill(s[0]!); // constant group
+    else if (u < 0.1) s.fill(0).forEach((_, i) => (s[i] = i % 3 === 0 ? -0 : i % 3 === 1 ? 0 : 1));
+    else if (u < 0.2) s.forEach((_, i) => (s[i] = ((i * 7) % (2 * levels + 1)) / 2)); // codes at .5: ties
+    else if (u < 0.25) s.forEach((_, i) => (s[i] = s[i]! * 1e-5));
+    else if (u < 0.3) s.forEach((_, i) => (s[i] = s[i]! * 3000));
+  }
+  return a;
+}
+
+describe('KIVI quantize / dequantize (wasm vs the references)', () => {
+  const shapes: { width: number; G: number }[] = [
+    { width: 128, G: 32 },
+    { width: 128, G: 128 },
+    { width: 64, G: 16 },
+    { width: 8, G: 8 }, // stories260K-like: the vector paths' fallbacks
+    { width: 12, G: 4 },
+  ];
+  for (const { width, G } of shapes) {
+    for (const bits of [2, 4, 8] as QuantBits[]) {
+      it(`keys per channel, width ${width}, G ${G}, ${bits}-bit: codes, params and dequantized values bit-identical`, () => {
+        const tiles = 23;
+        const wpg = Math.ceil((G * bits) / 32);
+        // Tile rows laid so each channel's G tokens form one group of quantInput.
+        const src = transposeTiles(quantInput(tiles * G * width, G, 100 + bits + width, (1 << bits) - 1), tiles, G, width);
+        const run = (h: KernelHeap) => {
+          const s = put(h, src);
+          const codes = h.calloc(tiles * wpg * width * 4);
+          const sc = h.calloc(tiles * width * 2);
+          const mn = h.calloc(tiles * width * 2);
+          const out = h.alloc(src.length * 4);
+          h.quantTokens(s, tiles, G * width, width, G, bits, codes, wpg * width, sc, mn, width);
+          h.dequantTokens(codes, tiles, wpg * width, sc, mn, width, width, G, bits, out, G * width);
+          return { codes: h.u32At(codes, tiles * wpg * width).slice(), sc: h.u16At(sc, tiles * width).slice(), mn: h.u16At(mn, tiles * width).slice(), out: h.f32At(out, src.length).slice() };
+        };
+        const w = run(wasm());
+        const r = run(ts());
+        expect(diffCount(w.codes, r.codes)).toBe(0);
+        expect(diffCount(w.sc, r.sc)).toBe(0);
+        expect(diffCount(w.mn, r.mn)).toBe(0);
+        expect(sameFloats(w.out, r.out).mismatches).toBe(0);
+      });
+
+      it(`values per token, width ${width}, G ${G}, ${bits}-bit: codes, params and dequantized values bit-identical`, () => {
+        const rows = 301;
+        const wpt = (width / G) * Math.ceil((G * bits) / 32);
+        const src = quantInput(rows * width, G, 200 + bits + width, (1 << bits) - 1);
+        const run = (h: KernelHeap) => {
+          const s = put(h, src);
+          const codes = h.calloc(rows * wpt * 4);
+          const sc = h.calloc((rows * width) / G * 2);
+          const mn = h.calloc((rows * width) / G * 2);
+          const out = h.alloc(src.length * 4);
+          h.quantChannels(s, rows, width, width, G, bits, codes, wpt, sc, mn, width / G);
+          h.dequantChannels(codes, rows, wpt, sc, mn, width / G, width, G, bits, out, width);
+          return { codes: h.u32At(codes, rows * wpt).slice(), sc: h.u16At(sc, (rows * width) / G).slice(), mn: h.u16At(mn, (rows * width) / G).slice(), out: h.f32At(out, src.length).slice() };
+        };
+        const w = run(wasm());
+        const r = run(ts());
+        expect(diffCount(w.codes, r.codes)).toBe(0);
+        expect(diffCount(w.sc, r.sc)).toBe(0);
+        expect(diffCount(w.mn, r.mn)).toBe(0);
+        expect(sameFloats(w.out, r.out).mismatches).toBe(0);
+      });
+    }
+  }
+});
+
+/** [tiles][width][G] (groups contiguous) → [tiles][G][width] (the key tile layout). */
+function transposeTiles(a: Float32Array, tiles: number, G: number, width: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let t = 0; t < tiles; t++) {
+    for (let c = 0; c < width; c++) for (let j = 0; j < G; j++) out[t * G * width + j * width + c] = a[t * G * width + c * G + j]!;
+  }
+  return out;
+}
+
+function diffCount(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) m++;
+  return m;
+}

@@ -1,0 +1,568 @@
+// AssemblyScript: the WebAssembly SIMD (128-bit) versions of src/kernels/*.ts.
+// Compiled by wasm/build.mjs into src/kernels/wasm/kernels-wasm.gen.ts (base64); loaded by
+// src/kernels/wasm/heap.ts. Every kernel works on data already in the heap's linear memory:
+// pointers are byte addresses, counts and strides are in elements.
+//
+// Contract: each kernel gives the same bits as its TypeScript reference (the test oracle), so a
+// run is the same whichever path executes it. Where the reference computes in float64 (norm
+// sums, SLERP weights, restore scaling, the quantizer's (x − mn)/scale) we do too, in the same
+// order; where float32 is provably the same (fp16 conversion, dequantization) we use f32x4.
+// Shape preconditions (checked by the TypeScript wrapper, which falls back to the reference):
+// quantTokens/dequantTokens need width % 4 == 0, quantChannels G % 4 == 0, dequantChannels
+// G % 16 == 0.
+
+// ── fp16 ────────────────────────────────────────────────────────────────────────────────────
+
+// 2^112: rescales a half's exponent field shifted into float position (bias 15 → 127).
+const HALF_SCALE: f32 = 5.192296858534828e33;
+
+/** Four halves (low 16 bits of each i32 lane) → four floats, by bit manipulation. */
+@inline function halfToF32x4(h: v128): v128 {
+  const a = v128.and(h, i32x4.splat(0x7fff));
+  // ((h & 0x7fff) << 13) × 2^112 is exact for normals and subnormals alike.
+  let f = f32x4.mul(i32x4.shl(a, 13), f32x4.splat(HALF_SCALE));
+  // Exponent 31 (inf/nan): force the float exponent to all ones, keeping the mantissa.
+  f = v128.or(f, v128.and(i32x4.ge_u(a, i32x4.splat(0x7c00)), i32x4.splat(0x7f800000)));
+  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** Four floats → four halves (i32 lanes), round to nearest even; bit-identical to floatToHalf. */
+@inline function f32x4ToHalf(f: v128): v128 {
+  const abs = v128.and(f, i32x4.splat(0x7fffffff));
+  const sign = i32x4.shr_u(v128.and(f, i32x4.splat(0x80000000)), 16);
+  // Normal halves (float exponent 113..142): rebias, add the rounding bias, shift; a carry into
+  // the exponent (up to inf) is the right answer.
+  const odd = v128.and(i32x4.shr_u(abs, 13), i32x4.splat(1));
+  const nrm = i32x4.shr_u(i32x4.add(i32x4.add(abs, i32x4.splat(0x0fff - 0x38000000)), odd), 13);
+  // Subnormal halves and zero: adding 0.5 makes the FPU round at 2^-24, ties to even.
+  const sub = i32x4.sub(f32x4.add(abs, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
+  let r = v128.bitselect(sub, nrm, i32x4.lt_u(abs, i32x4.splat(0x38800000)));
+  r = v128.bitselect(i32x4.splat(0x7c00), r, i32x4.ge_u(abs, i32x4.splat(0x47800000)));
+  r = v128.bitselect(i32x4.splat(0x7e00), r, i32x4.gt_u(abs, i32x4.splat(0x7f800000)));
+  return v128.or(r, sign);
+}
+
+@inline function halfToF32(h: u32): f32 {
+  return f32x4.extract_lane(halfToF32x4(i32x4.splat(h)), 0);
+}
+
+@inline function f32ToHalf(x: f32): u32 {
+  return i32x4.extract_lane(f32x4ToHalf(f32x4.splat(x)), 0);
+}
+
+/** fp16 → f32 for `rows` rows of `count` elements (row strides in elements). */
+export function decodeHalfRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, count: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + (<usize>(r * srcStride) << 1);
+    const d = dst + (<usize>(r * dstStride) << 2);
+    let i = 0;
+    for (; i + 8 <= count; i += 8) {
+      const h = v128.load(s + (<usize>i << 1));
+      v128.store(d + (<usize>i << 2), halfToF32x4(i32x4.extend_low_i16x8_u(h)));
+      v128.store(d + (<usize>i << 2), halfToF32x4(i32x4.extend_high_i16x8_u(h)), 16);
+    }
+    for (; i < count; i++) store<f32>(d + (<usize>i << 2), halfToF32(load<u16>(s + (<usize>i << 1))));
+  }
+}
+
+/** f32 → fp16 for `rows` rows of `count` elements (row strides in elements). */
+export function encodeHalfRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, count: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + (<usize>(r * srcStride) << 2);
+    const d = dst + (<usize>(r * dstStride) << 1);
+    let i = 0;
+    for (; i + 8 <= count; i += 8) {
+      const a = f32x4ToHalf(v128.load(s + (<usize>i << 2)));
+      const b = f32x4ToHalf(v128.load(s + (<usize>i << 2), 16));
+      v128.store(d + (<usize>i << 1), i16x8.narrow_i32x4_u(a, b));
+    }
+    for (; i < count; i++) store<u16>(d + (<usize>i << 1), <u16>f32ToHalf(load<f32>(s + (<usize>i << 2))));
+  }
+}
+
+// ── float64 helpers ─────────────────────────────────────────────────────────────────────────
+
+@inline function lo64(x: v128): v128 {
+  return f64x2.promote_low_f32x4(x);
+}
+@inline function hi64(x: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 2, 3));
+}
+/** Two f64x2 → one f32x4, each lane rounded once (as a Float32Array store rounds a double). */
+@inline function demote2(a: v128, b: v128): v128 {
+  return i64x2.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 2);
+}
+
+// ── restore (spec §2.6) ─────────────────────────────────────────────────────────────────────
+
+/**
+ * x̂ = ‖x‖ · e/‖e‖ for both layers of `rows` rows of `width` (restoreRows). The direction is fp16
+ * (`dirIsHalf`, decoded here into outCur: one pass over the record) or f32 at dir (may alias
+ * outCur); magnitudes are fp16. ‖e‖² is summed in float64 with the reference's two
+ * accumulators (even / odd elements = the two f64x2 lanes), the scaling too, so the result is
+ * bit-identical.
+ */
+export function restoreRows(dir: usize, dirIsHalf: bool, magPrev: usize, magCur: usize, rows: i32, width: i32, outPrev: usize, outCur: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>(r * width);
+    const oc = outCur + (o << 2);
+    const op = outPrev + (o << 2);
+    let acc = f64x2.splat(0);
+    let i = 0;
+    if (dirIsHalf) {
+      const dh = dir + (o << 1);
+      for (; i + 8 <= width; i += 8) {
+        const h = v128.load(dh + (<usize>i << 1));
+        const x0 = halfToF32x4(i32x4.extend_low_i16x8_u(h));
+        const x1 = halfToF32x4(i32x4.extend_high_i16x8_u(h));
+        v128.store(oc + (<usize>i << 2), x0);
+        v128.store(oc + (<usize>i << 2), x1, 16);
+        let p = lo64(x0);
+        acc = f64x2.add(acc, f64x2.mul(p, p));
+        p = hi64(x0);
+        acc = f64x2.add(acc, f64x2.mul(p, p));
+        p = lo64(x1);
+        acc = f64x2.add(acc, f64x2.mul(p, p));
+        p = hi64(x1);
+        acc = f64x2.add(acc, f64x2.mul(p, p));
+      }
+      for (; i < width; i++) store<f32>(oc + (<usize>i << 2), halfToF32(load<u16>(dh + (<usize>i << 1))));
+      i &= ~7;
+    }
+    const src = dirIsHalf ? oc : dir + (o << 2);
+    for (; i + 4 <= width; i += 4) {
+      const x = v128.load(src + (<usize>i << 2));
+      let p = lo64(x);
+      acc = f64x2.add(acc, f64x2.mul(p, p));
+      p = hi64(x);
+      acc = f64x2.add(acc, f64x2.mul(p, p));
+    }
+    let s0 = f64x2.extract_lane(acc, 0);
+    let s1 = f64x2.extract_lane(acc, 1);
+    for (; i < width; i++) {
+      const x = <f64>load<f32>(src + (<usize>i << 2));
+      if (i & 1) s1 += x * x;
+      else s0 += x * x;
+    }
+    const s = s0 + s1;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    const kp = <f64>halfToF32(load<u16>(magPrev + (<usize>r << 1))) * inv;
+    const kc = <f64>halfToF32(load<u16>(magCur + (<usize>r << 1))) * inv;
+    const vp = f64x2.splat(kp);
+    const vc = f64x2.splat(kc);
+    i = 0;
+    for (; i + 4 <= width; i += 4) {
+      const x = v128.load(src + (<usize>i << 2));
+      const a = lo64(x);
+      const b = hi64(x);
+      v128.store(op + (<usize>i << 2), demote2(f64x2.mul(a, vp), f64x2.mul(b, vp)));
+      v128.store(oc + (<usize>i << 2), demote2(f64x2.mul(a, vc), f64x2.mul(b, vc)));
+    }
+    for (; i < width; i++) {
+      const x = <f64>load<f32>(src + (<usize>i << 2));
+      store<f32>(op + (<usize>i << 2), <f32>(x * kp));
+      store<f32>(oc + (<usize>i << 2), <f32>(x * kc));
+    }
+  }
+}
+
+// ── merge (spec §2.3) ───────────────────────────────────────────────────────────────────────
+
+/**
+ * Per row of the pair: aa = ‖prev‖², bb = ‖cur‖², ab = prev·cur in float64, each summed as the
+ * reference does (even and odd elements apart, then added), written to sums[3r..3r+2].
+ */
+export function mergeSums(prev: usize, cur: usize, rows: i32, width: i32, sums: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>(r * width) << 2;
+    const pa = prev + o;
+    const pb = cur + o;
+    let aa = f64x2.splat(0);
+    let bb = f64x2.splat(0);
+    let ab = f64x2.splat(0);
+    let i = 0;
+    for (; i + 4 <= width; i += 4) {
+      const x = v128.load(pa + (<usize>i << 2));
+      const y = v128.load(pb + (<usize>i << 2));
+      let xa = lo64(x);
+      let ya = lo64(y);
+      aa = f64x2.add(aa, f64x2.mul(xa, xa));
+      bb = f64x2.add(bb, f64x2.mul(ya, ya));
+      ab = f64x2.add(ab, f64x2.mul(xa, ya));
+      xa = hi64(x);
+      ya = hi64(y);
+      aa = f64x2.add(aa, f64x2.mul(xa, xa));
+      bb = f64x2.add(bb, f64x2.mul(ya, ya));
+      ab = f64x2.add(ab, f64x2.mul(xa, ya));
+    }
+    let aa0 = f64x2.extract_lane(aa, 0);
+    let bb0 = f64x2.extract_lane(bb, 0);
+    let ab0 = f64x2.extract_lane(ab, 0);
+    let aa1 = f64x2.extract_lane(aa, 1);
+    let bb1 = f64x2.extract_lane(bb, 1);
+    let ab1 = f64x2.extract_lane(ab, 1);
+    for (; i < width; i++) {
+      const x = <f64>load<f32>(pa + (<usize>i << 2));
+      const y = <f64>load<f32>(pb + (<usize>i << 2));
+      if (i & 1) {
+        aa1 += x * x;
+        bb1 += y * y;
+        ab1 += x * y;
+      } else {
+        aa0 += x * x;
+        bb0 += y * y;
+        ab0 += x * y;
+      }
+    }
+    const q = sums + (<usize>(r * 3) << 3);
+    store<f64>(q, aa0 + aa1);
+    store<f64>(q, bb0 + bb1, 8);
+    store<f64>(q, ab0 + ab1, 16);
+  }
+}
+
+/** dir = f32(wa·prev + wb·cur) per row, weights (wa, wb) as float64 at w[2r], w[2r+1]. */
+export function mergeWrite(prev: usize, cur: usize, rows: i32, width: i32, w: usize, dir: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>(r * width) << 2;
+    const pa = prev + o;
+    const pb = cur + o;
+    const pd = dir + o;
+    const wa = load<f64>(w + (<usize>r << 4));
+    const wb = load<f64>(w + (<usize>r << 4), 8);
+    const va = f64x2.splat(wa);
+    const vb = f64x2.splat(wb);
+    let i = 0;
+    for (; i + 4 <= width; i += 4) {
+      const x = v128.load(pa + (<usize>i << 2));
+      const y = v128.load(pb + (<usize>i << 2));
+      const lo = f64x2.add(f64x2.mul(va, lo64(x)), f64x2.mul(vb, lo64(y)));
+      const hi = f64x2.add(f64x2.mul(va, hi64(x)), f64x2.mul(vb, hi64(y)));
+      v128.store(pd + (<usize>i << 2), demote2(lo, hi));
+    }
+    for (; i < width; i++) {
+      store<f32>(pd + (<usize>i << 2), <f32>(wa * <f64>load<f32>(pa + (<usize>i << 2)) + wb * <f64>load<f32>(pb + (<usize>i << 2))));
+    }
+  }
+}
+
+// ── KIVI quantizer (spec §3.1) ──────────────────────────────────────────────────────────────
+
+// A lane whose float32 code value lies within this of a rounding boundary is recomputed in
+// float64 exactly as the reference does. The float32 value is off by at most ~4.6e-5 (|v| ≤ 256,
+// three roundings), so every lane not flagged rounds as the reference's float64 value does.
+const TIE_MARGIN: f32 = 1e-3;
+
+/** The reference's code(): float64, reciprocal multiply, exact division near a tie. */
+function codeOf(x: f64, mn: f64, sc: f64, levels: f64): i32 {
+  const inv = sc > 0 ? 1 / sc : 0;
+  let v = (x - mn) * inv;
+  v = v > 0 ? (v < levels ? v : levels) : 0;
+  let q = <i32>(v + 0.5);
+  const f = <f64>q - v;
+  if (f > 0.4999999 || f < -0.4999999) {
+    v = (x - mn) / sc;
+    v = v > 0 ? (v < levels ? v : levels) : 0;
+    q = <i32>Math.floor(v + 0.5);
+    if (<f64>q - v == 0.5) q -= q & 1;
+  }
+  return q;
+}
+
+// Parameters of four groups at once (params4's results; globals so it can return five vectors).
+let pMnh: v128 = i32x4.splat(0);
+let pSch: v128 = i32x4.splat(0);
+let pMnf: v128 = i32x4.splat(0);
+let pSc: v128 = i32x4.splat(0);
+let pInv: v128 = i32x4.splat(0);
+
+/**
+ * Group parameters as the reference computes them, for four groups (lanes) with minima mn4 and
+ * maxima mx4: fp16 min, fp16 scale = half(f32((mx − min)/levels)) in float64, and scale 0 for a
+ * constant group (or one fp16 rounds to a non-positive scale).
+ */
+@inline function params4(mn4: v128, mx4: v128, levels: f64): void {
+  const mnh = f32x4ToHalf(mn4);
+  const mnf = halfToF32x4(mnh);
+  const lv = f64x2.splat(levels);
+  const range = demote2(f64x2.div(f64x2.sub(lo64(mx4), lo64(mnf)), lv), f64x2.div(f64x2.sub(hi64(mx4), hi64(mnf)), lv));
+  let sch = f32x4ToHalf(range);
+  let sc = halfToF32x4(sch);
+  const positive = f32x4.gt(sc, f32x4.splat(0));
+  const bad = v128.andnot(f32x4.eq(sc, sc), positive);
+  sch = v128.andnot(sch, bad);
+  sc = v128.andnot(sc, bad);
+  pMnh = mnh;
+  pSch = sch;
+  pMnf = mnf;
+  pSc = sc;
+  // Only the float32 fast path uses this reciprocal; its rounding is covered by TIE_MARGIN.
+  pInv = v128.and(f32x4.div(f32x4.splat(1), sc), positive);
+}
+
+/**
+ * Codes of four lanes with per-lane min, reciprocal scale and scale (f32 vectors): float32 fast
+ * path; if any lane is near a rounding boundary, all four are recomputed in float64.
+ */
+@inline function codes4(x: v128, mn4: v128, inv4: v128, sc4: v128, lv4: v128, levels: f64): v128 {
+  let v = f32x4.mul(f32x4.sub(x, mn4), inv4);
+  v = f32x4.pmin(lv4, f32x4.pmax(f32x4.splat(0), v));
+  // Adding 2^23 rounds 0 ≤ v ≤ 255 to the nearest integer (ties to even) in the low mantissa bits.
+  const t = f32x4.add(v, f32x4.splat(8388608));
+  const r = f32x4.sub(t, f32x4.splat(8388608));
+  if (v128.any_true(f32x4.gt(f32x4.abs(f32x4.sub(v, r)), f32x4.splat(0.5 - TIE_MARGIN)))) {
+    let q = i32x4.splat(codeOf(<f64>f32x4.extract_lane(x, 0), <f64>f32x4.extract_lane(mn4, 0), <f64>f32x4.extract_lane(sc4, 0), levels));
+    q = i32x4.replace_lane(q, 1, codeOf(<f64>f32x4.extract_lane(x, 1), <f64>f32x4.extract_lane(mn4, 1), <f64>f32x4.extract_lane(sc4, 1), levels));
+    q = i32x4.replace_lane(q, 2, codeOf(<f64>f32x4.extract_lane(x, 2), <f64>f32x4.extract_lane(mn4, 2), <f64>f32x4.extract_lane(sc4, 2), levels));
+    q = i32x4.replace_lane(q, 3, codeOf(<f64>f32x4.extract_lane(x, 3), <f64>f32x4.extract_lane(mn4, 3), <f64>f32x4.extract_lane(sc4, 3), levels));
+    return q;
+  }
+  return i32x4.sub(t, i32x4.splat(0x4b000000));
+}
+
+/**
+ * Keys (quantizeAlongTokens): `tiles` tiles of G tokens × width channels, tile t at
+ * src + t·srcTileStride floats; per-channel groups, four channels per vector. Words go to
+ * codes + t·codeTileStride words (word w of channel c at w·width + c), params to
+ * scales/mins + t·paramTileStride.
+ */
+export function quantTokens(src: usize, tiles: i32, srcTileStride: i32, width: i32, G: i32, bits: i32, codes: usize, codeTileStride: i32, scales: usize, mins: usize, paramTileStride: i32): void {
+  const levels = <f64>((1 << bits) - 1);
+  const lv4 = f32x4.splat(<f32>levels);
+  const perWord = 32 / bits;
+  const wpg = (G * bits + 31) >> 5;
+  const rowBytes = <usize>width << 2;
+  for (let t = 0; t < tiles; t++) {
+    const s0 = src + (<usize>(t * srcTileStride) << 2);
+    const w0 = codes + (<usize>(t * codeTileStride) << 2);
+    const p0 = <usize>(t * paramTileStride) << 1;
+    for (let c = 0; c < width; c += 4) {
+      const col = s0 + (<usize>c << 2);
+      let mn4 = f32x4.splat(Infinity);
+      let mx4 = f32x4.splat(-Infinity);
+      let at = col;
+      for (let j = 0; j < G; j++, at += rowBytes) {
+        const x = v128.load(at);
+        mn4 = f32x4.pmin(mn4, x);
+        mx4 = f32x4.pmax(mx4, x);
+      }
+      params4(mn4, mx4, levels);
+      const pc = p0 + (<usize>c << 1);
+      v128.store64_lane(mins + pc, i16x8.narrow_i32x4_u(pMnh, pMnh), 0);
+      v128.store64_lane(scales + pc, i16x8.narrow_i32x4_u(pSch, pSch), 0);
+      const mnf4 = pMnf;
+      const sc4 = pSc;
+      const inv4 = pInv;
+      at = col;
+      for (let w = 0; w < wpg; w++) {
+        let word = i32x4.splat(0);
+        const kEnd = min(perWord, G - w * perWord);
+        for (let k = 0; k < kEnd; k++, at += rowBytes) {
+          const q = codes4(v128.load(at), mnf4, inv4, sc4, lv4, levels);
+          word = v128.or(word, i32x4.shl(q, k * bits));
+        }
+        v128.store(w0 + (<usize>(w * width + c) << 2), word);
+      }
+    }
+  }
+}
+
+/** Minimum / maximum of 4 accumulators' lanes, one result lane per accumulator. */
+@inline function reduce4min(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.pmin(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.pmin(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.pmin(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+@inline function reduce4max(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.pmax(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.pmax(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.pmax(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** The reference keeps the first minimum in element order; of equal minima only a zero's sign can differ. */
+@inline function firstZero(s0: usize, G: i32): f32 {
+  for (let e = 0; e < G; e++) {
+    const x = load<f32>(s0 + (<usize>e << 2));
+    if (x == 0) return x;
+  }
+  return 0;
+}
+
+/** Codes of one group (G channels at s0) packed into its words at w0. */
+@inline function packGroup(s0: usize, w0: usize, G: i32, bits: i32, perWord: i32, wpg: i32, mnf: f32, inv: f32, sc: f32, lv4: v128, levels: f64, base: v128): void {
+  const mn4 = f32x4.splat(mnf);
+  const inv4 = f32x4.splat(inv);
+  const sc4 = f32x4.splat(sc);
+  let e = 0;
+  for (let w = 0; w < wpg; w++) {
+    let acc = i32x4.splat(0);
+    const kEnd = min(perWord, G - w * perWord);
+    for (let k0 = 0; k0 < kEnd; k0 += 4, e += 4) {
+      const q = codes4(v128.load(s0 + (<usize>e << 2)), mn4, inv4, sc4, lv4, levels);
+      acc = v128.or(acc, i32x4.mul(q, i32x4.shl(base, k0 * bits)));
+    }
+    // The four lanes hold disjoint bits of the word.
+    acc = v128.or(acc, i32x4.shuffle(acc, acc, 2, 3, 0, 1));
+    acc = v128.or(acc, i32x4.shuffle(acc, acc, 1, 0, 3, 2));
+    store<u32>(w0 + (<usize>w << 2), i32x4.extract_lane(acc, 0));
+  }
+}
+
+/**
+ * Values / RTN (quantizeAlongChannels): `rows` tokens of `width` channels (row i at
+ * src + i·srcStride floats), groups of G consecutive channels; row i's words at
+ * codes + i·codeStride words, params at scales/mins + i·paramStride. G % 4 == 0.
+ * Four rows at a time share the parameter arithmetic (one lane each); a last partial block
+ * repeats its final row, which rewrites the same values.
+ */
+export function quantChannels(src: usize, rows: i32, srcStride: i32, width: i32, G: i32, bits: i32, codes: usize, codeStride: i32, scales: usize, mins: usize, paramStride: i32): void {
+  const levels = <f64>((1 << bits) - 1);
+  const lv4 = f32x4.splat(<f32>levels);
+  const perWord = 32 / bits;
+  const wpg = (G * bits + 31) >> 5;
+  const groups = width / G;
+  // Lane j of a vector starting at code k0 of its word goes to bit (k0 + j)·bits: multiply by
+  // 2^((k0+j)·bits) (codes < 2^bits, so the product is the shift).
+  const base = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
+  for (let i = 0; i < rows; i += 4) {
+    const r1 = min(i + 1, rows - 1);
+    const r2 = min(i + 2, rows - 1);
+    const r3 = min(i + 3, rows - 1);
+    for (let g = 0; g < groups; g++) {
+      const goff = <usize>(g * G) << 2;
+      const sa = src + (<usize>(i * srcStride) << 2) + goff;
+      const sb = src + (<usize>(r1 * srcStride) << 2) + goff;
+      const sc_ = src + (<usize>(r2 * srcStride) << 2) + goff;
+      const sd = src + (<usize>(r3 * srcStride) << 2) + goff;
+      let mnA = f32x4.splat(Infinity), mnB = mnA, mnC = mnA, mnD = mnA;
+      let mxA = f32x4.splat(-Infinity), mxB = mxA, mxC = mxA, mxD = mxA;
+      for (let e = 0; e < G; e += 4) {
+        const o = <usize>e << 2;
+        const a = v128.load(sa + o);
+        const b = v128.load(sb + o);
+        const c = v128.load(sc_ + o);
+        const d = v128.load(sd + o);
+        mnA = f32x4.pmin(mnA, a);
+        mxA = f32x4.pmax(mxA, a);
+        mnB = f32x4.pmin(mnB, b);
+        mxB = f32x4.pmax(mxB, b);
+        mnC = f32x4.pmin(mnC, c);
+        mxC = f32x4.pmax(mxC, c);
+        mnD = f32x4.pmin(mnD, d);
+        mxD = f32x4.pmax(mxD, d);
+      }
+      let mn4 = reduce4min(mnA, mnB, mnC, mnD);
+      const mx4 = reduce4max(mxA, mxB, mxC, mxD);
+      if (v128.any_true(f32x4.eq(mn4, f32x4.splat(0)))) {
+        if (f32x4.extract_lane(mn4, 0) == 0) mn4 = f32x4.replace_lane(mn4, 0, firstZero(sa, G));
+        if (f32x4.extract_lane(mn4, 1) == 0) mn4 = f32x4.replace_lane(mn4, 1, firstZero(sb, G));
+        if (f32x4.extract_lane(mn4, 2) == 0) mn4 = f32x4.replace_lane(mn4, 2, firstZero(sc_, G));
+        if (f32x4.extract_lane(mn4, 3) == 0) mn4 = f32x4.replace_lane(mn4, 3, firstZero(sd, G));
+      }
+      params4(mn4, mx4, levels);
+      const gp = <usize>g << 1;
+      const pa = (<usize>(i * paramStride) << 1) + gp;
+      const pb = (<usize>(r1 * paramStride) << 1) + gp;
+      const pc = (<usize>(r2 * paramStride) << 1) + gp;
+      const pd = (<usize>(r3 * paramStride) << 1) + gp;
+      store<u16>(mins + pa, <u16>i32x4.extract_lane(pMnh, 0));
+      store<u16>(mins + pb, <u16>i32x4.extract_lane(pMnh, 1));
+      store<u16>(mins + pc, <u16>i32x4.extract_lane(pMnh, 2));
+      store<u16>(mins + pd, <u16>i32x4.extract_lane(pMnh, 3));
+      store<u16>(scales + pa, <u16>i32x4.extract_lane(pSch, 0));
+      store<u16>(scales + pb, <u16>i32x4.extract_lane(pSch, 1));
+      store<u16>(scales + pc, <u16>i32x4.extract_lane(pSch, 2));
+      store<u16>(scales + pd, <u16>i32x4.extract_lane(pSch, 3));
+      const mnf = pMnf;
+      const sc = pSc;
+      const inv = pInv;
+      const wg = <usize>(g * wpg) << 2;
+      packGroup(sa, codes + (<usize>(i * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 0), f32x4.extract_lane(inv, 0), f32x4.extract_lane(sc, 0), lv4, levels, base);
+      packGroup(sb, codes + (<usize>(r1 * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 1), f32x4.extract_lane(inv, 1), f32x4.extract_lane(sc, 1), lv4, levels, base);
+      packGroup(sc_, codes + (<usize>(r2 * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 2), f32x4.extract_lane(inv, 2), f32x4.extract_lane(sc, 2), lv4, levels, base);
+      packGroup(sd, codes + (<usize>(r3 * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 3), f32x4.extract_lane(inv, 3), f32x4.extract_lane(sc, 3), lv4, levels, base);
+    }
+  }
+}
+
+/** Keys (dequantizeAlongTokens): the tiles of quantTokens back to [G, width] f32 each. */
+export function dequantTokens(codes: usize, tiles: i32, codeTileStride: i32, scales: usize, mins: usize, paramTileStride: i32, width: i32, G: i32, bits: i32, out: usize, outTileStride: i32): void {
+  const mask = i32x4.splat((1 << bits) - 1);
+  const perWord = 32 / bits;
+  const wpg = (G * bits + 31) >> 5;
+  const rowBytes = <usize>width << 2;
+  for (let t = 0; t < tiles; t++) {
+    const w0 = codes + (<usize>(t * codeTileStride) << 2);
+    const p0 = <usize>(t * paramTileStride) << 1;
+    const o0 = out + (<usize>(t * outTileStride) << 2);
+    for (let c = 0; c < width; c += 4) {
+      const pc = p0 + (<usize>c << 1);
+      const sc = halfToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(scales + pc)));
+      const mn = halfToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(mins + pc)));
+      let at = o0 + (<usize>c << 2);
+      for (let w = 0; w < wpg; w++) {
+        const word = v128.load(w0 + (<usize>(w * width + c) << 2));
+        const kEnd = min(perWord, G - w * perWord);
+        for (let k = 0; k < kEnd; k++, at += rowBytes) {
+          const q = f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(word, k * bits), mask));
+          // q·scale is exact in f32 and the sum rounds once: the same float as the reference.
+          v128.store(at, f32x4.add(f32x4.mul(q, sc), mn));
+        }
+      }
+    }
+  }
+}
+
+/** 16 codes (one byte each, in element order) → 16 floats x = q·sc + mn at out. */
+@inline function store16(b: v128, sc: v128, mn: v128, out: usize): void {
+  const lo = i16x8.extend_low_i8x16_u(b);
+  const hi = i16x8.extend_high_i8x16_u(b);
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), sc), mn));
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), sc), mn), 16);
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), sc), mn), 32);
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), sc), mn), 48);
+}
+
+/**
+ * Values / RTN (dequantizeAlongChannels): `rows` tokens, row i's words at codes + i·codeStride
+ * words and params at + i·paramStride, to out + i·outStride floats. G % 16 == 0 (16 codes fill
+ * whole words at every bit width).
+ */
+export function dequantChannels(codes: usize, rows: i32, codeStride: i32, scales: usize, mins: usize, paramStride: i32, width: i32, G: i32, bits: i32, out: usize, outStride: i32): void {
+  const groups = width / G;
+  const wpg = (G * bits) >> 5;
+  for (let i = 0; i < rows; i++) {
+    const wr = codes + (<usize>(i * codeStride) << 2);
+    const pr = <usize>(i * paramStride) << 1;
+    const orow = out + (<usize>(i * outStride) << 2);
+    for (let g = 0; g < groups; g++) {
+      const sc = f32x4.splat(halfToF32(load<u16>(scales + pr + (<usize>g << 1))));
+      const mn = f32x4.splat(halfToF32(load<u16>(mins + pr + (<usize>g << 1))));
+      let p = wr + (<usize>(g * wpg) << 2);
+      let o = orow + (<usize>(g * G) << 2);
+      const end = o + (<usize>G << 2);
+      if (bits == 8) {
+        for (; o < end; o += 64, p += 16) store16(v128.load(p), sc, mn, o);
+      } else if (bits == 4) {
+        for (; o < end; o += 64, p += 8) {
+          const v = v128.load64_zero(p);
+          const lo = v128.and(v, i8x16.splat(0x0f));
+          const hi = i8x16.shr_u(v, 4);
+          store16(i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), sc, mn, o);
+        }
+      } else {
+        for (; o < end; o += 64, p += 4) {
+          const v = v128.load32_zero(p);
+          const m = i8x16.splat(3);
+          const c0 = v128.and(v, m);
+          const c1 = v128.and(i8x16.shr_u(v, 2), m);
+          const c2 = v128.and(i8x16.shr_u(v, 4), m);
+          const c3 = i8x16.shr_u(v, 6);
+          const a = i8x16.shuffle(c0, c1, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+          const b = i8x16.shuffle(c2, c3, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+          store16(i8x16.shuffle(a, b, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), sc, mn, o);
+        }
+      }
+    }
+  }
+}
