@@ -11,6 +11,7 @@
  *    EP runs the fp16 graphs (a GPU without shader-f16 fails here: set MINICACHE_DEVICE_KV=float32).
  * 2. Round trip: FP16 with the cache copied through the host every step (OrtBackend + generate())
  *    against the device-resident FP16 loop and a bare onnxruntime loop on the same fp16-KV graph.
+ *    --roundtrip-new 0 skips this section.
  * 3. Per method on the device path: ms per decode step with cache ops fenced (their device work
  *    inside their own time: the cache-op / model split) and unfenced (the device pipelines them),
  *    and decode tokens/s.
@@ -78,8 +79,8 @@ if (smoke) {
 
 const prompts = benchPrompts(tokenizer, heldout, batch, promptLen, m.bos);
 
-// 2. Round trip through the host vs device-resident FP16 vs bare onnxruntime.
-{
+// 2. Round trip through the host vs device-resident FP16 vs bare onnxruntime (--roundtrip-new 0 skips it).
+if (roundtripNew > 0) {
   const bare = await createBareLoop(weights, m, { ep, kvDtype: device.kv, ropeTheta: card.ropeTheta, rmsEps: card.rmsEps });
   await bare.run(prompts, 4);
   await generateOnDevice(device, m, prompts, { createMethod: (g) => createDeviceMethod('fp16', g, {}, device.exec), maxNewTokens: 4, ignoreEos: true });

@@ -45,6 +45,8 @@ export function sessionOptions(ep: OrtEp, tuning: OrtSessionTuning = {}): ort.In
     graphOptimizationLevel: 'all',
     intraOpNumThreads: tuning.threads ?? availableParallelism(),
     logSeverityLevel: tuning.logSeverityLevel ?? 3,
+    // MINICACHE_ORT_PROFILE=prefix: onnxruntime's per-node timing JSON, one file per session (written on release).
+    ...(process.env.MINICACHE_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.MINICACHE_ORT_PROFILE } : {}),
   };
 }
 
