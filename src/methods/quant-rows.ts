@@ -36,6 +36,8 @@ abstract class QuantRows {
     this.codes = heap.calloc(rows * this.capacity * this.wordsPerUnit * 4);
     this.scales = heap.calloc(rows * this.capacity * this.paramsPerUnit * 2);
     this.mins = heap.calloc(rows * this.capacity * this.paramsPerUnit * 2);
+    // The per-channel kernels' scratch, reserved now so that reading never grows the heap.
+    heap.kernelTmp(width);
   }
 
   protected get units(): number {

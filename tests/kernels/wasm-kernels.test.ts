@@ -1,11 +1,11 @@
 /**
  * The WebAssembly SIMD kernels (wasm/kernels.ts, through KernelHeap) against their TypeScript
  * references (src/kernels/*.ts), which run through the same heap with backend 'ts'. The
- * contract is bit-identical results: the wasm kernels compute in float64 wherever the references
- * do (norm sums in the same order, restore scaling, SLERP weights, the quantizer's
+ * contract is bit-identical results, except restore: the wasm kernels compute in float64
+ * wherever the references do (SLERP sums in the same order and weights, the quantizer's
  * (x − mn)/scale near a rounding boundary), and in f32 only where that is provably the same
- * float (fp16 conversion, q·scale + min). So every comparison here is exact, bit for bit
- * (NaN: any NaN).
+ * float (fp16 conversion, q·scale + min). So every comparison here but restore's is exact, bit
+ * for bit (NaN: any NaN); restore computes in f32 and is checked against a stated bound.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeHalf, encodeHalfBits, floatBits, floatToHalf } from '../../src/kernels/half.js';
@@ -170,10 +170,10 @@ describe('SLERP merge (wasm vs slerpMergeRows)', () => {
   }
 });
 
-describe('restore (wasm vs restoreRows after decodeHalf)', () => {
+describe('restore (wasm vs restoreRows after decodeHalf): f32, within a bound', () => {
   for (const width of [128, 8, 12, 37]) {
     for (const half of [true, false]) {
-      it(`width ${width}, direction ${half ? 'fp16 (fused decode)' : 'f32 in place'}: bit-identical`, () => {
+      it(`width ${width}, direction ${half ? 'fp16 (fused decode)' : 'f32 in place'}: within (width/4 + 3)·2^-24 relative`, () => {
         const rows = 257;
         const dirF = awkward(rows * width, 7 + width);
         dirF.subarray(0, width).fill(0); // zero direction
@@ -200,8 +200,29 @@ describe('restore (wasm vs restoreRows after decodeHalf)', () => {
         };
         const [wp, wc] = run(wasm()) as [Float32Array, Float32Array];
         const [rp, rc] = run(ts()) as [Float32Array, Float32Array];
-        expect(sameFloats(wp, rp).mismatches).toBe(0);
-        expect(sameFloats(wc, rc).mismatches).toBe(0);
+        // restore is the one kernel computed in f32 (‖e‖² over four lanes, f32 scale): each
+        // element within (width/4 + 3)·2^-24 of the reference, relatively; NaN and inf alike.
+        const bound = (Math.ceil(width / 4) + 3) * 2 ** -24;
+        const rel = (a: Float32Array, b: Float32Array) => {
+          let worst = 0;
+          let bad = 0;
+          for (let i = 0; i < a.length; i++) {
+            const x = a[i]!;
+            const y = b[i]!;
+            if (Number.isNaN(x) || Number.isNaN(y) || !Number.isFinite(x) || !Number.isFinite(y)) {
+              if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y))) bad++;
+              continue;
+            }
+            const e = Math.abs(x - y) / Math.max(Math.abs(y), 1e-38);
+            if (Math.abs(x - y) > 1e-44) worst = Math.max(worst, e);
+          }
+          return { worst, bad };
+        };
+        for (const [a, b] of [[wp, rp], [wc, rc]] as const) {
+          const { worst, bad } = rel(a, b);
+          expect(bad).toBe(0);
+          expect(worst).toBeLessThanOrEqual(bound);
+        }
       });
     }
   }

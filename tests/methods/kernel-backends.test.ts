@@ -12,9 +12,10 @@ import { correlatedLayers } from './helpers/random.js';
 
 /**
  * Every method keeps its cache in a kernel heap (WebAssembly memory) and runs the WebAssembly
- * SIMD kernels there; the TypeScript kernels (backend 'ts', the browser's fallback) must give
- * the same bytes, bit for bit, through prefill, key flushes, value evictions, decode merges
- * and restores — so a run's tokens do not depend on which path ran.
+ * SIMD kernels there; the TypeScript kernels (backend 'ts', the fallback where WebAssembly SIMD
+ * is missing) must store the same bits through prefill, key flushes, value evictions and decode
+ * merges, and restore the same floats — except MiniCache's rescaling, which the WebAssembly
+ * kernel does in f32 (within a stated bound).
  */
 const geometry: CacheGeometry = { layers: 6, batch: 2, kvHeads: 3, headDim: 64 };
 const PROMPT = 150;
@@ -52,6 +53,11 @@ const PARAMS: [string, MethodParams][] = [
   ['mean-merge', { store: 'kivi4', residual: 32 }],
 ];
 
+/** Methods whose restore rescales SLERP directions in the f32 WebAssembly kernel. */
+function rescales(name: string, params: MethodParams): boolean {
+  return name.startsWith('minicache') && params.granularity !== 'token';
+}
+
 /** Restored states after prefill and after each decode step, through restore() and restoreOwned(). */
 function trace(name: string, params: MethodParams): { restored: Float32Array[]; bytes: unknown } {
   const m: KVCacheMethod = createMethod(name, geometry, params);
@@ -70,7 +76,7 @@ function trace(name: string, params: MethodParams): { restored: Float32Array[]; 
   return { restored, bytes: m.bytes() };
 }
 
-describe('methods: WebAssembly kernels and TypeScript kernels give identical caches', () => {
+describe('methods: WebAssembly kernels and TypeScript kernels give the same caches', () => {
   for (const [name, params] of PARAMS) {
     it(`${name} ${JSON.stringify(params)}`, () => {
       const w = withBackend('wasm', () => trace(name, params));
@@ -78,12 +84,26 @@ describe('methods: WebAssembly kernels and TypeScript kernels give identical cac
       expect(w.bytes).toEqual(t.bytes);
       expect(w.restored.length).toBe(t.restored.length);
       let mismatches = 0;
+      let worst = 0;
       for (let i = 0; i < w.restored.length; i++) {
         const a = floatBits(w.restored[i]!);
         const b = floatBits(t.restored[i]!);
-        for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) mismatches++;
+        for (let j = 0; j < a.length; j++) {
+          if (a[j] === b[j]) continue;
+          mismatches++;
+          const x = w.restored[i]![j]!;
+          const y = t.restored[i]![j]!;
+          worst = Math.max(worst, Math.abs(x - y) / Math.max(Math.abs(y), 1e-30));
+        }
       }
-      expect(mismatches).toBe(0);
+      if (rescales(name, params)) {
+        // MiniCache's restore runs in f32 in WebAssembly (the one kernel that is not
+        // bit-identical): within (D/4 + 3)·2^-24 relatively. A different stored fp16 direction or
+        // code would differ by ≥ 2^-11 and fail this.
+        expect(worst).toBeLessThanOrEqual((geometry.headDim / 4 + 3) * 2 ** -24);
+      } else {
+        expect(mismatches).toBe(0);
+      }
     });
   }
 

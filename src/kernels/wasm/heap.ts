@@ -30,9 +30,9 @@ interface WasmKernels {
   restoreRows(dir: number, dirIsHalf: number, magPrev: number, magCur: number, rows: number, width: number, outPrev: number, outCur: number): void;
   mergeSums(prev: number, cur: number, rows: number, width: number, sums: number): void;
   mergeWrite(prev: number, cur: number, rows: number, width: number, w: number, dir: number): void;
-  quantTokens(src: number, tiles: number, srcTileStride: number, width: number, G: number, bits: number, codes: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number): void;
+  quantTokens(src: number, tiles: number, srcTileStride: number, width: number, G: number, bits: number, codes: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, tmp: number): void;
   quantChannels(src: number, rows: number, srcStride: number, width: number, G: number, bits: number, codes: number, codeStride: number, scales: number, mins: number, paramStride: number): void;
-  dequantTokens(codes: number, tiles: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, width: number, G: number, bits: number, out: number, outTileStride: number): void;
+  dequantTokens(codes: number, tiles: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, width: number, G: number, bits: number, out: number, outTileStride: number, tmp: number): void;
   dequantChannels(codes: number, rows: number, codeStride: number, scales: number, mins: number, paramStride: number, width: number, G: number, bits: number, out: number, outStride: number): void;
 }
 
@@ -78,7 +78,7 @@ function sizeClass(bytes: number): number {
 export class KernelHeap {
   readonly memory: WebAssembly.Memory;
   readonly backend: KernelBackend;
-  private readonly wasm: WasmKernels | null;
+  readonly wasm: WasmKernels | null;
   private top = MIN_BLOCK; // offset 0 stays unused, so 0 is never a valid pointer
   private readonly freeLists = new Map<number, number[]>();
   private readonly sizes = new Map<number, number>();
@@ -151,6 +151,14 @@ export class KernelHeap {
     const ptr = this.alloc(grown);
     this.scratch.set(name, { ptr, bytes: sizeClass(grown) });
     return ptr;
+  }
+
+  /**
+   * Scratch for kernels that stage per-channel parameters: 4·width floats. Stores reserve it at
+   * construction (reserveKernelTmp), so a kernel call never grows the memory.
+   */
+  kernelTmp(width: number): number {
+    return this.scratchPtr('kernel.tmp', width * 16);
   }
 
   /** Bytes of linear memory (held blocks, free blocks and slack together). */
@@ -319,7 +327,7 @@ export class KernelHeap {
   /** KIVI keys: `tiles` tiles of G tokens × width (quantizeAlongTokens), strides in elements / words. */
   quantTokens(src: number, tiles: number, srcTileStride: number, width: number, G: number, bits: QuantBits, codes: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number): void {
     if (tiles <= 0) return;
-    if (this.wasm && width % 4 === 0) return this.wasm.quantTokens(src, tiles, srcTileStride, width, G, bits, codes, codeTileStride, scales, mins, paramTileStride);
+    if (this.wasm && width % 4 === 0) return this.wasm.quantTokens(src, tiles, srcTileStride, width, G, bits, codes, codeTileStride, scales, mins, paramTileStride, this.kernelTmp(width));
     const [f32, u32, sc, mn] = [this.f32, this.u32, this.u16.subarray(scales >> 1), this.u16.subarray(mins >> 1)];
     for (let t = 0; t < tiles; t++) {
       quantizeAlongTokens(f32, (src >> 2) + t * srcTileStride, width, G, bits, u32, (codes >> 2) + t * codeTileStride, sc, mn, t * paramTileStride);
@@ -338,7 +346,7 @@ export class KernelHeap {
 
   dequantTokens(codes: number, tiles: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, width: number, G: number, bits: QuantBits, out: number, outTileStride: number): void {
     if (tiles <= 0) return;
-    if (this.wasm && width % 4 === 0) return this.wasm.dequantTokens(codes, tiles, codeTileStride, scales, mins, paramTileStride, width, G, bits, out, outTileStride);
+    if (this.wasm && width % 4 === 0) return this.wasm.dequantTokens(codes, tiles, codeTileStride, scales, mins, paramTileStride, width, G, bits, out, outTileStride, this.kernelTmp(width));
     const [u32, sc, mn, f32] = [this.u32, this.u16.subarray(scales >> 1), this.u16.subarray(mins >> 1), this.f32];
     for (let t = 0; t < tiles; t++) {
       dequantizeAlongTokens(u32, (codes >> 2) + t * codeTileStride, sc, mn, t * paramTileStride, width, G, bits, f32, (out >> 2) + t * outTileStride);
