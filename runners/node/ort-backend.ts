@@ -5,12 +5,14 @@
  *  - a user's ONNX decoder with Hugging Face / optimum naming (names overridable).
  * Past K/V go in as zero-copy float32 tensors (converted when a user graph wants float16);
  * present outputs [B,H,P+T,D] are cut down to the T new tokens, as ForwardResult requires.
+ * Graphs built here output only the new tokens' K/V (kvOutputs 'new'): the caller keeps the
+ * cache, so copying the whole present out of onnxruntime every step would be wasted work.
  */
 import * as ort from 'onnxruntime-node';
 import type { ForwardRequest, ForwardResult, InferenceBackend, ModelInfo } from '../../src/engine/backend.js';
 import type { KVBlock } from '../../src/engine/kv-block.js';
 import { decodeHalf, encodeHalf } from '../../src/kernels/half.js';
-import { buildLlamaOnnx, type BuildOptions, type LogitsMode } from '../../src/model/build-llama-onnx.js';
+import { buildLlamaOnnx, NEW_KV_NAMES, type BuildOptions, type LogitsMode } from '../../src/model/build-llama-onnx.js';
 import { allPositionLogits, checkForwardRequest, lastPositionLogits, lastTokens } from '../../src/model/decoder-io.js';
 import { HF_IO_NAMES, layerName, resolveIoNames, type DecoderIoNames } from '../../src/model/io-names.js';
 import type { Llama2cModel } from '../../src/model/llama2c.js';
@@ -30,6 +32,8 @@ interface SessionIo {
   hasCacheBranch: boolean;
   idsType: 'int64' | 'int32';
   kvType: 'float32' | 'float16';
+  /** Output names of the K/V the forward returns: present (past + new, cut here) or new tokens only. */
+  kvOut: { key: string; value: string; newOnly: boolean };
 }
 
 function tensorType(session: ort.InferenceSession, name: string): string | undefined {
@@ -40,12 +44,14 @@ function tensorType(session: ort.InferenceSession, name: string): string | undef
 function inspect(session: ort.InferenceSession, names: DecoderIoNames, layers: number, source: string): SessionIo {
   const inputs = new Set(session.inputNames);
   const outputs = new Set(session.outputNames);
+  const newOnly = outputs.has(layerName(NEW_KV_NAMES.key, 0));
+  const kvOut = newOnly ? { ...NEW_KV_NAMES, newOnly } : { key: names.presentKey, value: names.presentValue, newOnly };
   const missing: string[] = [];
   if (!inputs.has(names.inputIds)) missing.push(`input ${names.inputIds}`);
   if (!outputs.has(names.logits)) missing.push(`output ${names.logits}`);
   for (let i = 0; i < layers; i++) {
     for (const t of [names.pastKey, names.pastValue]) if (!inputs.has(layerName(t, i))) missing.push(`input ${layerName(t, i)}`);
-    for (const t of [names.presentKey, names.presentValue]) if (!outputs.has(layerName(t, i))) missing.push(`output ${layerName(t, i)}`);
+    for (const t of [kvOut.key, kvOut.value]) if (!outputs.has(layerName(t, i))) missing.push(`output ${layerName(t, i)}`);
   }
   if (missing.length) {
     throw new Error(
@@ -65,6 +71,7 @@ function inspect(session: ort.InferenceSession, names: DecoderIoNames, layers: n
     hasCacheBranch: inputs.has(names.useCacheBranch),
     idsType,
     kvType,
+    kvOut,
   };
 }
 
@@ -104,7 +111,7 @@ export class OrtBackend implements InferenceBackend {
       weightBytes: weights.paramCount * 4, // float32 in memory, whatever the file held
     };
     const factory: SessionFactory = async (logits) => {
-      const bytes = buildLlamaOnnx(weights, { logits, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: info.name });
+      const bytes = buildLlamaOnnx(weights, { logits, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: info.name, kvOutputs: 'new' });
       return inspect(await createSession(bytes, ep, opts), HF_IO_NAMES, c.layers, info.name);
     };
     const backend = new OrtBackend(model, ep, HF_IO_NAMES, factory, false);
@@ -164,14 +171,16 @@ export class OrtBackend implements InferenceBackend {
     const logits = req.allLogits ? allPositionLogits(logitsData, logitsT.dims, m.vocabSize) : lastPositionLogits(logitsData, logitsT.dims, m.vocabSize);
     const rows = B * m.kvHeads;
     const present: KVBlock[] = [];
+    const { key, value, newOnly } = io.kvOut;
     for (let i = 0; i < m.layers; i++) {
-      const kT = out[layerName(n.presentKey, i)]!;
-      const vT = out[layerName(n.presentValue, i)]!;
+      const kT = out[layerName(key, i)]!;
+      const vT = out[layerName(value, i)]!;
       const total = kT.dims[2]!;
-      if (total !== P + T) throw new Error(`forward: ${layerName(n.presentKey, i)} has ${total} tokens, expected past ${P} + new ${T}`);
+      const expect = newOnly ? T : P + T;
+      if (total !== expect) throw new Error(`forward: ${layerName(key, i)} has ${total} tokens, expected ${newOnly ? `new ${T}` : `past ${P} + new ${T}`}`);
       present.push({
-        k: lastTokens(this.floats(kT), rows, total, T, m.headDim),
-        v: lastTokens(this.floats(vT), rows, total, T, m.headDim),
+        k: newOnly ? this.floats(kT) : lastTokens(this.floats(kT), rows, total, T, m.headDim),
+        v: newOnly ? this.floats(vT) : lastTokens(this.floats(vT), rows, total, T, m.headDim),
         tokens: T,
       });
     }

@@ -33,7 +33,17 @@ export interface BuildOptions {
    * (so it can be fed straight back, kept on the device), attention reads it as float32.
    */
   kvDtype?: 'float32' | 'float16';
+  /**
+   * 'present' (default, Hugging Face I/O): outputs present.{i}.key|value [B,KV,P+S,D], the past
+   * with the new tokens appended. 'new': outputs only the new tokens' K/V as new.{i}.key|value
+   * [B,KV,S,D], for callers that keep the cache themselves (the harness's host path): the
+   * runtime then never copies the whole cache out of the graph every step.
+   */
+  kvOutputs?: 'present' | 'new';
 }
+
+/** Output names of the 'new' K/V variant (see BuildOptions.kvOutputs). */
+export const NEW_KV_NAMES = { key: 'new.{i}.key', value: 'new.{i}.value' } as const;
 
 export const ONNX_OPSET = 17;
 const MASK_NEG = -1e9;
@@ -73,6 +83,7 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
   const eps = opts.rmsEps ?? 1e-5;
   const mode = opts.logits ?? 'last';
   const kvType = opts.kvDtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
+  const newOnly = opts.kvOutputs === 'new';
   if (D % 2 !== 0) throw new Error(`buildLlamaOnnx: head dim ${D} must be even for RoPE`);
 
   const b = new GraphBuilder();
@@ -161,14 +172,21 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
     const [pastK, pastV] = past[l]!;
     let keys: string;
     let values: string;
+    const presentName = (t: string) => (newOnly ? undefined : layerName(t, l));
     if (kvType === DataType.FLOAT) {
-      keys = b.op('Concat', [pastK, kh], [attr.int('axis', 2)], layerName(N.presentKey, l)); // [B,KV,T,D]
-      values = b.op('Concat', [pastV, vh], [attr.int('axis', 2)], layerName(N.presentValue, l));
+      keys = b.op('Concat', [pastK, kh], [attr.int('axis', 2)], presentName(N.presentKey)); // [B,KV,T,D]
+      values = b.op('Concat', [pastV, vh], [attr.int('axis', 2)], presentName(N.presentValue));
+      if (newOnly) {
+        b.op('Identity', [kh], undefined, layerName(NEW_KV_NAMES.key, l));
+        b.op('Identity', [vh], undefined, layerName(NEW_KV_NAMES.value, l));
+      }
     } else {
-      const half = (x: string) => b.op('Cast', [x], [attr.int('to', DataType.FLOAT16)]);
+      const half = (x: string, name?: string) => b.op('Cast', [x], [attr.int('to', DataType.FLOAT16)], name);
       const toFloat = (x: string) => b.op('Cast', [x], [attr.int('to', DataType.FLOAT)]);
-      keys = toFloat(b.op('Concat', [pastK, half(kh)], [attr.int('axis', 2)], layerName(N.presentKey, l)));
-      values = toFloat(b.op('Concat', [pastV, half(vh)], [attr.int('axis', 2)], layerName(N.presentValue, l)));
+      const kNew = half(kh, newOnly ? layerName(NEW_KV_NAMES.key, l) : undefined);
+      const vNew = half(vh, newOnly ? layerName(NEW_KV_NAMES.value, l) : undefined);
+      keys = toFloat(b.op('Concat', [pastK, kNew], [attr.int('axis', 2)], presentName(N.presentKey)));
+      values = toFloat(b.op('Concat', [pastV, vNew], [attr.int('axis', 2)], presentName(N.presentValue)));
     }
     const qg = g > 1 ? b.op('Reshape', [qh, b.int64([0, KV, -1, D])]) : qh; // [B,KV,g*S,D]
     const scores = b.op('MatMul', [qg, b.op('Transpose', [keys], [attr.ints('perm', [0, 1, 3, 2])])]); // [B,KV,g*S,T]
@@ -199,8 +217,13 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
     b.output(N.logits, DataType.FLOAT, ['batch', 'seq', V]);
   }
   for (let i = 0; i < L; i++) {
-    b.output(layerName(N.presentKey, i), kvType, ['batch', KV, 'total', D]);
-    b.output(layerName(N.presentValue, i), kvType, ['batch', KV, 'total', D]);
+    if (newOnly) {
+      b.output(layerName(NEW_KV_NAMES.key, i), kvType, ['batch', KV, 'seq', D]);
+      b.output(layerName(NEW_KV_NAMES.value, i), kvType, ['batch', KV, 'seq', D]);
+    } else {
+      b.output(layerName(N.presentKey, i), kvType, ['batch', KV, 'total', D]);
+      b.output(layerName(N.presentValue, i), kvType, ['batch', KV, 'total', D]);
+    }
   }
 
   return b.encode({

@@ -136,3 +136,45 @@ describe('builder: graph interface and checkpoint variants', () => {
     await s.release();
   });
 });
+
+describe("builder: kvOutputs 'new' (the harness's host path)", () => {
+  it('outputs exactly the new tokens of present, for float32 and float16 K/V, with the same logits', async () => {
+    const c: Llama2cConfig = { dim: 32, hiddenDim: 64, layers: 2, heads: 4, kvHeads: 2, vocabSize: 40, seqLen: 64, headDim: 8, tiedClassifier: true };
+    const model = parseLlama2c(writeLlama2c(c, randomWeights(c, 3), 'float32'));
+    const B = 2;
+    const P = 3;
+    const T = 2;
+    for (const kvDtype of ['float32', 'float16'] as const) {
+      const full = await ort.InferenceSession.create(buildLlamaOnnx(model, { kvDtype }));
+      const fresh = await ort.InferenceSession.create(buildLlamaOnnx(model, { kvDtype, kvOutputs: 'new' }));
+      expect(fresh.outputNames).toEqual(['logits', 'new.0.key', 'new.0.value', 'new.1.key', 'new.1.value']);
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', i64([5, 6, 7, 8]), [B, T]),
+        attention_mask: new ort.Tensor('int64', i64(new Array(B * (P + T)).fill(1)), [B, P + T]),
+        position_ids: new ort.Tensor('int64', i64([3, 4, 3, 4]), [B, T]),
+      };
+      const n = B * 2 * P * 8;
+      for (let i = 0; i < 2; i++)
+        for (const kv of ['key', 'value']) {
+          const data = Float32Array.from({ length: n }, (_, j) => Math.sin(j * 0.37 + i + (kv === 'key' ? 0 : 1)));
+          feeds[`past_key_values.${i}.${kv}`] = kvDtype === 'float32' ? new ort.Tensor('float32', data, [B, 2, P, 8]) : new ort.Tensor('float16', Uint16Array.from(data, (x) => Math.round(x * 100) + 0x3c00), [B, 2, P, 8]);
+        }
+      const a = await full.run(feeds);
+      const b = await fresh.run(feeds);
+      expect(Array.from(b.logits!.data as Float32Array)).toEqual(Array.from(a.logits!.data as Float32Array));
+      for (let i = 0; i < 2; i++)
+        for (const kv of ['key', 'value']) {
+          const present = a[`present.${i}.${kv}`]!;
+          const fresh1 = b[`new.${i}.${kv}`]!;
+          expect(fresh1.dims).toEqual([B, 2, T, 8]);
+          expect(fresh1.type).toBe(kvDtype);
+          const pd = present.data as Float32Array | Uint16Array;
+          const tail: number[] = [];
+          for (let r = 0; r < B * 2; r++) for (let t = P; t < P + T; t++) for (let d = 0; d < 8; d++) tail.push(pd[(r * (P + T) + t) * 8 + d]!);
+          expect(Array.from(fresh1.data as Float32Array | Uint16Array)).toEqual(tail);
+        }
+      await full.release();
+      await fresh.release();
+    }
+  });
+});
