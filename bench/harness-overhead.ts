@@ -8,7 +8,8 @@
  *
  * Loops, each timed from the first generated token to the last (sampling included):
  *   bare-f32      onnxruntime alone, float32 KV graph, present fed back as past, argmax;
- *   harness-host  generate() + the fp16 method (JS store: fp16 in, restored to float32 every step);
+ *   harness-host  generate() + the fp16 method (JS store: fp16 in, restored to float32 every step
+ *                 into the method's kernel heap; the graph outputs only the new tokens' K/V);
  *   bare-f16      onnxruntime alone on the fp16-KV graph the device path uses;
  *   harness-dev   generateOnDevice() + the device fp16 method (store = present, no cache op).
  * Prints decode ms per step, tokens/s and each harness loop's overhead over its bare loop (same
