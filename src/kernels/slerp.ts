@@ -82,7 +82,10 @@ export function slerpMergeRows(prev: Float32Array, cur: Float32Array, rows: numb
     aa += aa1;
     bb += bb1;
     ab += ab1;
-    if (!slerpRowWeights(aa, bb, ab, t, antiparallelEps, r, out, weights)) {
+    rowSums[0] = aa;
+    rowSums[1] = bb;
+    rowSums[2] = ab;
+    if (slerpWeightsRows(rowSums, 0, 1, t, antiparallelEps, out, r, weights, 2 * r) > 0) {
       dir.fill(0, o, o + width);
       continue;
     }
@@ -93,71 +96,84 @@ export function slerpMergeRows(prev: Float32Array, cur: Float32Array, rows: numb
 }
 
 let rowWeights = new Float64Array(0);
+const rowSums = new Float64Array(3);
 
 /**
- * The per-row part of the merge, from the row's float64 sums aa = ‖a‖², bb = ‖b‖², ab = a·b:
- * writes magPrev/magCur/d/cos/forced[r] and the weights (wa, wb) of dir = wa·a + wb·b to
- * w[2r], w[2r+1]. Returns false for a non-finite row (its direction is all zeros). Shared by
- * slerpMergeRows and the WebAssembly merge, which sums and writes in SIMD around it.
+ * The per-row part of the merge, for `rows` rows from their float64 sums aa = ‖a‖², bb = ‖b‖²,
+ * ab = a·b at sums[s0 + 3i…]: writes magPrev/magCur/d/cos/forced[r0 + i] and the weights (wa, wb)
+ * of dir = wa·a + wb·b to w[w0 + 2i], w[w0 + 2i + 1]. A non-finite row gets weights NaN (its
+ * direction is all zeros: the caller writes it). Returns the number of non-finite rows. Shared
+ * by slerpMergeRows and the WebAssembly merge (which sums and writes in SIMD around it), so
+ * both give the same bits.
  */
-export function slerpRowWeights(aa: number, bb: number, ab: number, t: number, antiparallelEps: number, r: number, out: MergeRows, w: Float64Array): boolean {
+export function slerpWeightsRows(sums: Float64Array, s0: number, rows: number, t: number, antiparallelEps: number, out: MergeRows, r0: number, w: Float64Array, w0: number): number {
   const { magPrev, magCur, d, cos, forced } = out;
-  if (!(Number.isFinite(aa) && Number.isFinite(bb) && Number.isFinite(ab))) {
-    magPrev[r] = 0;
-    magCur[r] = 0;
-    d[r] = NaN;
-    cos[r] = NaN;
-    forced[r] = 1;
-    return false;
-  }
-  const na = Math.sqrt(aa);
-  const nb = Math.sqrt(bb);
-  magPrev[r] = na;
-  magCur[r] = nb;
-  let force = na >= HALF_LIMIT || nb >= HALF_LIMIT ? 1 : 0;
-  let wa: number;
-  let wb: number;
-  if (na === 0 || nb === 0) {
-    // A zero vector restores to zero whatever e is, so e is the other vector's direction.
-    wa = na > 0 ? 1 / na : 0;
-    wb = nb > 0 ? 1 / nb : 0;
-    d[r] = NaN;
-    cos[r] = NaN;
-  } else {
-    let c = ab / (na * nb);
-    c = c > 1 ? 1 : c < -1 ? -1 : c;
-    const omega = Math.acos(c);
-    const s = Math.sin(omega);
-    if (c < 0 && s < antiparallelEps) force = 1;
-    if (s < PARALLEL_SIN || c > PARALLEL_COS) {
-      wa = (1 - t) / na;
-      wb = t / nb;
-    } else {
-      wa = Math.sin((1 - t) * omega) / (s * na);
-      wb = Math.sin(t * omega) / (s * nb);
+  let bad = 0;
+  for (let i = 0; i < rows; i++) {
+    const r = r0 + i;
+    const aa = sums[s0 + 3 * i]!;
+    const bb = sums[s0 + 3 * i + 1]!;
+    const ab = sums[s0 + 3 * i + 2]!;
+    if (!(Number.isFinite(aa) && Number.isFinite(bb) && Number.isFinite(ab))) {
+      magPrev[r] = 0;
+      magCur[r] = 0;
+      d[r] = NaN;
+      cos[r] = NaN;
+      forced[r] = 1;
+      w[w0 + 2 * i] = NaN;
+      w[w0 + 2 * i + 1] = NaN;
+      bad++;
+      continue;
     }
-    d[r] = omega / Math.PI;
-    cos[r] = c;
+    const na = Math.sqrt(aa);
+    const nb = Math.sqrt(bb);
+    magPrev[r] = na;
+    magCur[r] = nb;
+    let force = na >= HALF_LIMIT || nb >= HALF_LIMIT ? 1 : 0;
+    let wa: number;
+    let wb: number;
+    if (na === 0 || nb === 0) {
+      // A zero vector restores to zero whatever e is, so e is the other vector's direction.
+      wa = na > 0 ? 1 / na : 0;
+      wb = nb > 0 ? 1 / nb : 0;
+      d[r] = NaN;
+      cos[r] = NaN;
+    } else {
+      let c = ab / (na * nb);
+      c = c > 1 ? 1 : c < -1 ? -1 : c;
+      const omega = Math.acos(c);
+      const s = Math.sin(omega);
+      if (c < 0 && s < antiparallelEps) force = 1;
+      if (s < PARALLEL_SIN || c > PARALLEL_COS) {
+        wa = (1 - t) / na;
+        wb = t / nb;
+      } else {
+        wa = Math.sin((1 - t) * omega) / (s * na);
+        wb = Math.sin(t * omega) / (s * nb);
+      }
+      d[r] = omega / Math.PI;
+      cos[r] = c;
+    }
+    forced[r] = force;
+    // ‖wa·a + wb·b‖² from the sums already taken: one write pass instead of write + renormalise.
+    const ee = wa * wa * aa + wb * wb * bb + 2 * wa * wb * ab;
+    if (ee > 1e-12) {
+      const k = 1 / Math.sqrt(ee);
+      wa *= k;
+      wb *= k;
+    } else if (nb > 0 && (t >= 0.5 || na === 0)) {
+      // Cancellation (antiparallel at t≈0.5): any finite unit vector will do, the row is retained.
+      wa = 0;
+      wb = 1 / nb;
+    } else if (na > 0) {
+      wa = 1 / na;
+      wb = 0;
+    } else {
+      wa = 0;
+      wb = 0;
+    }
+    w[w0 + 2 * i] = wa;
+    w[w0 + 2 * i + 1] = wb;
   }
-  forced[r] = force;
-  // ‖wa·a + wb·b‖² from the sums already taken: one write pass instead of write + renormalise.
-  const ee = wa * wa * aa + wb * wb * bb + 2 * wa * wb * ab;
-  if (ee > 1e-12) {
-    const k = 1 / Math.sqrt(ee);
-    wa *= k;
-    wb *= k;
-  } else if (nb > 0 && (t >= 0.5 || na === 0)) {
-    // Cancellation (antiparallel at t≈0.5): any finite unit vector will do, the row is retained.
-    wa = 0;
-    wb = 1 / nb;
-  } else if (na > 0) {
-    wa = 1 / na;
-    wb = 0;
-  } else {
-    wa = 0;
-    wb = 0;
-  }
-  w[2 * r] = wa;
-  w[2 * r + 1] = wb;
-  return true;
+  return bad;
 }

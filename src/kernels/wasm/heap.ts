@@ -21,7 +21,7 @@ import {
   type QuantBits,
 } from '../quantize.js';
 import { restoreRows } from '../restore.js';
-import { slerpMergeRows, slerpRowWeights, type MergeRows, type SlerpOptions } from '../slerp.js';
+import { slerpMergeRows, slerpWeightsRows, type MergeRows, type SlerpOptions } from '../slerp.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.gen.js';
 
 interface WasmKernels {
@@ -296,31 +296,18 @@ export class KernelHeap {
     const sums = this.scratchPtr('merge.sums', block * 24);
     const weights = this.scratchPtr('merge.weights', block * 16);
     const f64 = this.f64;
-    const w = f64.subarray(weights >> 3, (weights >> 3) + 2 * block);
-    const view: MergeRows = { ...out };
-    const badRows = new Int32Array(block);
     for (let r0 = 0; r0 < rows; r0 += block) {
       const nr = Math.min(block, rows - r0);
       const off = r0 * width * 4;
       this.wasm.mergeSums(prev + off, cur + off, nr, width, sums);
-      let bad = 0;
-      view.magPrev = out.magPrev.subarray(r0);
-      view.magCur = out.magCur.subarray(r0);
-      view.d = out.d.subarray(r0);
-      view.cos = out.cos.subarray(r0);
-      view.forced = out.forced.subarray(r0);
-      const s = sums >> 3;
-      for (let r = 0; r < nr; r++) {
-        if (!slerpRowWeights(f64[s + 3 * r]!, f64[s + 3 * r + 1]!, f64[s + 3 * r + 2]!, opts.t, opts.antiparallelEps, r, view, w)) {
-          w[2 * r] = 0;
-          w[2 * r + 1] = 0;
-          badRows[bad++] = r;
-        }
-      }
+      const bad = slerpWeightsRows(f64, sums >> 3, nr, opts.t, opts.antiparallelEps, out, r0, f64, weights >> 3);
       this.wasm.mergeWrite(prev + off, cur + off, nr, width, weights, dir + off);
-      // A non-finite row's direction is zero (0·NaN would not be).
-      const f32 = this.f32;
-      for (let k = 0; k < bad; k++) f32.fill(0, (dir + off) / 4 + badRows[k]! * width, (dir + off) / 4 + (badRows[k]! + 1) * width);
+      if (bad > 0) {
+        // A non-finite row's direction is zero (its NaN weights wrote NaN).
+        const f32 = this.f32;
+        const base = (dir + off) >> 2;
+        for (let r = 0; r < nr; r++) if (Number.isNaN(f64[(weights >> 3) + 2 * r]!)) f32.fill(0, base + r * width, base + (r + 1) * width);
+      }
     }
   }
 
