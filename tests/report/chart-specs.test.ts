@@ -5,6 +5,9 @@ import { compile } from 'vega-lite';
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build-report.js';
 import { CHARTS } from '../../src/report/charts/index.js';
+import { methodColorScale } from '../../src/report/charts/common.js';
+import { methodSummaries } from '../../src/report/method-summary.js';
+import type { OkRecord } from '../../src/results/record.js';
 import { chartBlocks } from '../../src/report/model.js';
 import { syntheticRun } from './synthetic-run.js';
 
@@ -70,5 +73,33 @@ describe('chart specs', () => {
     const spec = CHARTS.throughputEqualMemory.build(records) as { data: { values: { batch: number; method: string }[] } };
     expect(spec.data.values).toHaveLength(7);
     expect(spec.data.values.find((v) => v.method === 'fp16')?.batch).toBe(16);
+  });
+
+  it('the equal-memory chart shows the batch the budget allowed and the KV budget, as a real budget run records them', () => {
+    // In a run the cell's batch is where calibration starts (128); metrics.batch is what fitted.
+    const budget = records.filter((r): r is OkRecord => r.status === 'ok' && r.cell.workloadParams.mode === 'memory-budget' && r.cell.method === 'minicache+kivi4')[0]!;
+    const real: OkRecord = { ...budget, cell: { ...budget.cell, batch: 128, workloadParams: { mode: 'memory-budget', promptLen: 160, outputLen: 338 } }, metrics: { ...budget.metrics, batch: 341, kvBudgetBytes: 390_856_704 } };
+    const spec = CHARTS.throughputEqualMemory.build([real]) as { data: { values: { batch: number; batchLabel: string; budget: string }[] } };
+    expect(spec.data.values[0]).toMatchObject({ batch: 341, batchLabel: 'b341', budget: 'KV 372.8 MiB' });
+  });
+
+  it('a method keeps its color whichever other methods a chart shows', () => {
+    const color = (methods: string[], m: string) => {
+      const s = methodColorScale(methods);
+      return s.range[s.domain.indexOf(m)];
+    };
+    expect(color(['fp16', 'minicache', 'minicache+kivi4'], 'minicache')).toBe(color(['fp16', 'kivi2', 'kivi4', 'minicache'], 'minicache'));
+    expect(color(['minicache+kivi4'], 'minicache+kivi4')).toBe(color(['fp16', 'minicache+kivi4'], 'minicache+kivi4'));
+    expect(color(['my-method'], 'my-method')).toBe(color(['fp16', 'my-method'], 'my-method'));
+    const all = methodColorScale(['fp16', 'rtn', 'kivi2', 'kivi4', 'mean-merge', 'minicache', 'minicache+kivi4']).range;
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('the summary table has a throughput row when every serving cell carries a label (the H200 suites)', () => {
+    const serving = records.filter((r) => r.status === 'ok' && r.cell.workload === 'sharegpt' && r.cell.workloadParams.mode === 'fixed-batch');
+    const labelled = serving.map((r) => ({ ...r, cell: { ...r.cell, label: 'batch128' } }));
+    const s = methodSummaries(labelled).find((x) => x.method === 'minicache+kivi4')!;
+    expect(s.decodeTps).toBeGreaterThan(0);
+    expect(s.speedupVsFp16).toBeGreaterThan(0);
   });
 });

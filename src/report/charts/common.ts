@@ -16,9 +16,21 @@ export function methodOrder(records: readonly CellResult[]): string[] {
 
 const PALETTE = ['#4c4c4c', '#e45756', '#f58518', '#eeca3b', '#b279a2', '#4c78a8', '#54a24b', '#72b7b2', '#9d755d', '#ff9da6'];
 
-/** One color per method, the same in every chart of a report. */
+/**
+ * One color per method, the same in every chart and every report: known methods by their place in
+ * the canonical order, others by a hash of the name. (Colors by position among the methods a chart
+ * shows would repaint a method whenever a chart lacks another one.)
+ */
+export function methodColor(method: string): string {
+  const i = CANONICAL_ORDER.indexOf(method);
+  if (i >= 0) return PALETTE[i % PALETTE.length]!;
+  let h = 0;
+  for (const ch of method) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  return PALETTE[(CANONICAL_ORDER.length + (h % (PALETTE.length - CANONICAL_ORDER.length))) % PALETTE.length]!;
+}
+
 export function methodColorScale(methods: readonly string[]): { domain: string[]; range: string[] } {
-  return { domain: [...methods], range: methods.map((_, i) => PALETTE[i % PALETTE.length]!) };
+  return { domain: [...methods], range: methods.map(methodColor) };
 }
 
 export function okRecords(records: readonly CellResult[]): OkRecord[] {

@@ -101,11 +101,13 @@ export function throughputEqualMemoryChart(records: readonly CellResult[]): Vega
   const cells = okRecords(records).filter((r) => workloadMode(r.cell) === 'memory-budget' && noisyValue(r, 'decodeTokensPerSecond') !== undefined);
   if (cells.length === 0) return null;
   const methods = methodOrder(cells);
+  // The batch the budget allowed (the cell's batch is only where calibration started).
+  const ran = (r: OkRecord) => (typeof r.metrics.batch === 'number' ? r.metrics.batch : r.cell.batch);
   const values = cells.map((r) => ({
     method: r.cell.method,
     budget: budgetLabel(r),
-    batch: r.cell.batch,
-    batchLabel: `b${r.cell.batch}`,
+    batch: ran(r),
+    batchLabel: `b${ran(r)}`,
     tps: noisyValue(r, 'decodeTokensPerSecond')!,
     model: r.cell.model,
   }));
@@ -142,6 +144,8 @@ export function throughputEqualMemoryChart(records: readonly CellResult[]): Vega
 }
 
 function budgetLabel(r: OkRecord): string {
+  const kv = r.metrics.kvBudgetBytes;
+  if (typeof kv === 'number' && kv > 0) return `KV ${(kv / 2 ** 20).toFixed(1)} MiB`;
   const p = r.cell.workloadParams;
   const bytes = p.memoryBudgetBytes ?? p.budgetBytes;
   if (typeof bytes === 'number') return `${(bytes / 2 ** 30).toFixed(bytes >= 2 ** 30 ? 1 : 3)} GiB`;
