@@ -303,6 +303,29 @@ describe('KIVI quantize / dequantize (wasm vs the references)', () => {
   }
 });
 
+describe('quantizer float64 fallback', () => {
+  it('is rare on Gaussian data (the float32 path decides almost every code) and taken at exact ties', () => {
+    const h = wasm();
+    const rows = 4096;
+    const src = randomArray(rows * 128, mulberry32(9));
+    const p = put(h, src);
+    const codes = h.alloc(rows * 16 * 4);
+    const sc = h.alloc(rows * 4 * 2);
+    const mn = h.alloc(rows * 4 * 2);
+    const before = h.wasm!.quantSlowVectors();
+    h.quantChannels(p, rows, 128, 128, 32, 4, codes, 16, sc, mn, 4);
+    const slow = h.wasm!.quantSlowVectors() - before;
+    expect(slow / (rows * 32)).toBeLessThan(0.02);
+    // A group 0, 1, …, 15, 7.5: 7.5 is an exact tie at scale 1.
+    const tie = Float32Array.from({ length: 32 }, (_, i) => (i < 16 ? i : 7.5));
+    const q = put(h, tie);
+    const b2 = h.wasm!.quantSlowVectors();
+    h.quantChannels(q, 1, 32, 32, 32, 4, codes, 4, sc, mn, 1);
+    expect(h.wasm!.quantSlowVectors() - b2).toBeGreaterThan(0);
+    expect((h.u32At(codes + 8, 1)[0]! >>> 0) & 0xf).toBe(8); // 7.5 → 8 (ties to even)
+  });
+});
+
 /** [tiles][width][G] (groups contiguous) → [tiles][G][width] (the key tile layout). */
 function transposeTiles(a: Float32Array, tiles: number, G: number, width: number): Float32Array {
   const out = new Float32Array(a.length);

@@ -34,6 +34,8 @@ interface WasmKernels {
   quantChannels(src: number, rows: number, srcStride: number, width: number, G: number, bits: number, codes: number, codeStride: number, scales: number, mins: number, paramStride: number): void;
   dequantTokens(codes: number, tiles: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, width: number, G: number, bits: number, out: number, outTileStride: number, tmp: number): void;
   dequantChannels(codes: number, rows: number, codeStride: number, scales: number, mins: number, paramStride: number, width: number, G: number, bits: number, out: number, outStride: number): void;
+  /** Quantizer vectors that took the float64 path (a statistic). */
+  quantSlowVectors(): number;
 }
 
 export type KernelBackend = 'wasm' | 'ts';
@@ -78,6 +80,7 @@ function sizeClass(bytes: number): number {
 export class KernelHeap {
   readonly memory: WebAssembly.Memory;
   readonly backend: KernelBackend;
+  /** The module instance's exports (null on the TypeScript backend); for tests and benches. */
   readonly wasm: WasmKernels | null;
   private top = MIN_BLOCK; // offset 0 stays unused, so 0 is never a valid pointer
   private readonly freeLists = new Map<number, number[]>();
