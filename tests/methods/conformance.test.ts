@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { allocBlock, type CacheGeometry, type KVBlock } from '../../src/engine/kv-block.js';
 import { createMethod, methodNames } from '../../src/methods/registry.js';
 import { totalBytes, type KVCacheMethod } from '../../src/methods/types.js';
+import { sliceLayers } from './helpers/cache.js';
 import { correlatedLayers } from './helpers/random.js';
 
 /**
@@ -15,20 +16,6 @@ const geometry: CacheGeometry = { layers: 6, batch: 2, kvHeads: 2, headDim: 64 }
 const PROMPT = 300;
 const DECODE = 40;
 const all = correlatedLayers(geometry, PROMPT + DECODE, 11);
-
-function slice(layers: KVBlock[], from: number, to: number): KVBlock[] {
-  const { batch, kvHeads, headDim } = geometry;
-  return layers.map((b) => {
-    const out = allocBlock(geometry, to - from);
-    for (let r = 0; r < batch * kvHeads; r++) {
-      const src = (r * b.tokens + from) * headDim;
-      const dst = r * (to - from) * headDim;
-      out.k.set(b.k.subarray(src, src + (to - from) * headDim), dst);
-      out.v.set(b.v.subarray(src, src + (to - from) * headDim), dst);
-    }
-    return out;
-  });
-}
 
 function restoreAll(m: KVCacheMethod): KVBlock[] {
   const out = Array.from({ length: geometry.layers }, () => allocBlock(geometry, m.length));
@@ -44,13 +31,13 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 function run(name: string): { m: KVCacheMethod; restored: KVBlock[]; bytesAfterPrefill: number } {
   const m = createMethod(name, geometry);
-  m.prefill(slice(all, 0, PROMPT));
+  m.prefill(sliceLayers(geometry, all, 0, PROMPT));
   expect(m.length).toBe(PROMPT);
   const bytesAfterPrefill = totalBytes(m.bytes());
   for (let s = 0; s < DECODE; s++) {
     const past = restoreAll(m);
     expect(past[0]!.tokens).toBe(PROMPT + s);
-    m.append(slice(all, PROMPT + s, PROMPT + s + 1));
+    m.append(sliceLayers(geometry, all, PROMPT + s, PROMPT + s + 1));
     expect(m.length).toBe(PROMPT + s + 1);
   }
   return { m, restored: restoreAll(m), bytesAfterPrefill };

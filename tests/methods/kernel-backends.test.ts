@@ -8,6 +8,7 @@ import { KernelHeap, setKernelBackend, type KernelBackend } from '../../src/kern
 import { createMethod, methodNames } from '../../src/methods/registry.js';
 import type { KVCacheMethod, MethodParams } from '../../src/methods/types.js';
 import { loadModel } from '../../runners/node/load-model.js';
+import { sliceLayers } from './helpers/cache.js';
 import { correlatedLayers } from './helpers/random.js';
 
 /**
@@ -21,19 +22,6 @@ const geometry: CacheGeometry = { layers: 6, batch: 2, kvHeads: 3, headDim: 64 }
 const PROMPT = 150;
 const DECODE = 70;
 const all = correlatedLayers(geometry, PROMPT + DECODE, 23);
-
-function slice(layers: KVBlock[], from: number, to: number): KVBlock[] {
-  const { batch, kvHeads, headDim } = geometry;
-  return layers.map((b) => {
-    const out = allocBlock(geometry, to - from);
-    for (let r = 0; r < batch * kvHeads; r++) {
-      const src = (r * b.tokens + from) * headDim;
-      out.k.set(b.k.subarray(src, src + (to - from) * headDim), r * (to - from) * headDim);
-      out.v.set(b.v.subarray(src, src + (to - from) * headDim), r * (to - from) * headDim);
-    }
-    return out;
-  });
-}
 
 function withBackend<T>(backend: KernelBackend, f: () => T): T {
   setKernelBackend(backend);
@@ -61,7 +49,7 @@ function rescales(name: string, params: MethodParams): boolean {
 /** Restored states after prefill and after each decode step, through restore() and restoreOwned(). */
 function trace(name: string, params: MethodParams): { restored: Float32Array[]; bytes: unknown } {
   const m: KVCacheMethod = createMethod(name, geometry, params);
-  m.prefill(slice(all, 0, PROMPT));
+  m.prefill(sliceLayers(geometry, all, 0, PROMPT));
   const restored: Float32Array[] = [];
   const snap = (blocks: readonly KVBlock[]) => blocks.forEach((b) => restored.push(b.k.slice(), b.v.slice()));
   for (let t = PROMPT; t < PROMPT + DECODE; t++) {
@@ -70,7 +58,7 @@ function trace(name: string, params: MethodParams): { restored: Float32Array[]; 
       m.restore(out);
       snap(out);
     } else snap(m.restoreOwned!(PROMPT + DECODE));
-    m.append(slice(all, t, t + 1));
+    m.append(sliceLayers(geometry, all, t, t + 1));
   }
   snap(m.restoreOwned!(PROMPT + DECODE));
   return { restored, bytes: m.bytes() };
@@ -109,7 +97,7 @@ describe('methods: WebAssembly kernels and TypeScript kernels give the same cach
 
   it('restoreOwned returns views of the method heap; restore() into ordinary arrays gives the same values', () => {
     const m = createMethod('minicache+kivi4', geometry, { residual: 32 });
-    m.prefill(slice(all, 0, PROMPT));
+    m.prefill(sliceLayers(geometry, all, 0, PROMPT));
     const owned = m.restoreOwned!(PROMPT + 4);
     expect(owned[0]!.tokens).toBe(PROMPT);
     expect(owned[0]!.k.length).toBe(geometry.batch * geometry.kvHeads * PROMPT * geometry.headDim);
