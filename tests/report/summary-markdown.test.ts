@@ -58,3 +58,13 @@ describe('report model', () => {
     expect(() => buildReport([], { layout: 'papr' })).toThrow(/unknown report layout "papr"/);
   });
 });
+
+describe('paper claims table', () => {
+  it('writes savings and growths with one sign each (never "−-")', async () => {
+    const { signedPercent } = await import('../../src/report/tables/paper-tables.js');
+    expect(signedPercent(-0.627)).toBe('−62.7%');
+    expect(signedPercent(0.00902)).toBe('+0.902%');
+    const md = summaryMarkdown(syntheticRun());
+    expect(md).not.toMatch(/−-|\+-/);
+  });
+});

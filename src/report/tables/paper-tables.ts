@@ -27,10 +27,16 @@ export function paperClaimsTable(records: readonly CellResult[]): TableBlock | n
   const mc = summaries.find((s) => s.method === PAPER_SERVING.method);
   const setting = `${PAPER_SERVING.model}, ${PAPER_SERVING.setting}`;
   if (mc?.speedupVsFp16 !== undefined) rows.push(['decode throughput vs FP16, 4-bit MiniCache', `≈${PAPER_SERVING.throughputSpeedup}× (${setting})`, `${fmtNumber(mc.speedupVsFp16)}× at batch ${mc.atBatch}`]);
-  if (mc?.memorySavingVsFp16 !== undefined) rows.push(['memory vs FP16, 4-bit MiniCache', `−${PAPER_SERVING.memoryReduction * 100}% (${setting})`, `−${fmtNumber(mc.memorySavingVsFp16 * 100)}% peak RSS at batch ${mc.atBatch}`]);
-  if (mc?.kvSavingVsFp16 !== undefined) rows.push(['KV cache bytes vs FP16, 4-bit MiniCache', '–', `−${fmtNumber(mc.kvSavingVsFp16 * 100)}% at batch ${mc.atBatch}`]);
+  if (mc?.memorySavingVsFp16 !== undefined) rows.push(['memory vs FP16, 4-bit MiniCache', `−${PAPER_SERVING.memoryReduction * 100}% (${setting})`, `${signedPercent(-mc.memorySavingVsFp16)} peak RSS at batch ${mc.atBatch}`]);
+  if (mc?.kvSavingVsFp16 !== undefined) rows.push(['KV cache bytes vs FP16, 4-bit MiniCache', '–', `${signedPercent(-mc.kvSavingVsFp16)} at batch ${mc.atBatch}`]);
   if (rows.length === 0) return null;
   return { kind: 'table', id: 'paper-claims', title: 'The paper\'s headline numbers beside ours', columns: [{ header: 'claim' }, { header: 'paper (its model)' }, { header: ours }], rows };
+}
+
+/** A change as a signed percentage: −62.7% for a saving, +0.902% for a growth. */
+export function signedPercent(change: number): string {
+  const v = fmtNumber(Math.abs(change) * 100);
+  return `${change < 0 ? '−' : '+'}${v}%`;
 }
 
 /**
