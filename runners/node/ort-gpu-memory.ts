@@ -62,6 +62,7 @@ export function haveNvidiaSmi(): boolean {
 /** A probe for this process; `gpu` turns on the background nvidia-smi sampler. Call stop() when done. */
 export function nodeMemoryProbe(opts: { gpu: boolean; intervalMs?: number }): { probe: MemoryProbe; stop(): void } {
   let peak: GpuReading | undefined;
+  let start: GpuReading | undefined;
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
   let rssPeak = process.memoryUsage.rss();
@@ -74,6 +75,7 @@ export function nodeMemoryProbe(opts: { gpu: boolean; intervalMs?: number }): { 
     busy = true;
     const r = await readNvidia(process.pid);
     busy = false;
+    if (r && !start) start = r;
     if (r && (!peak || r.bytes > peak.bytes)) peak = r;
   };
   if (opts.gpu && haveNvidiaSmi()) {
@@ -89,7 +91,9 @@ export function nodeMemoryProbe(opts: { gpu: boolean; intervalMs?: number }): { 
         s.deviceBytes = peak.bytes;
         s.deviceSource = peak.source;
       }
+      if (start) s.deviceStartBytes = start.bytes;
       peak = undefined;
+      start = undefined;
     }
     return s;
   };

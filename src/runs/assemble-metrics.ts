@@ -139,6 +139,7 @@ export async function timedGeneration(
   if (mem.deviceBytes !== undefined) {
     metrics.deviceMemoryBytes = mem.deviceBytes;
     metrics.deviceMemorySource = mem.deviceSource;
+    if (mem.deviceStartBytes !== undefined) metrics.deviceMemoryAtStartBytes = mem.deviceStartBytes;
   }
   if (decoder) Object.assign(metrics, deviceMetrics(last as DeviceGenerateResult, decoder));
   return {

@@ -11,6 +11,12 @@ export interface MemorySample {
   /** Device memory in use where the runtime or driver exposes it (e.g. nvidia-smi), and where it came from. */
   deviceBytes?: number;
   deviceSource?: string;
+  /**
+   * Device memory at the start of the interval (the first reading after the previous sample).
+   * onnxruntime keeps buffers cached between cells of one process, so the peak alone carries
+   * what earlier cells left; the peak minus this is what the interval added.
+   */
+  deviceStartBytes?: number;
 }
 
 export type MemoryProbe = () => MemorySample | Promise<MemorySample>;
@@ -24,6 +30,8 @@ export function peakOf(samples: readonly MemorySample[]): MemorySample {
       out.deviceBytes = Math.max(out.deviceBytes ?? 0, s.deviceBytes);
       out.deviceSource = s.deviceSource;
     }
+    // The earliest start: the samples of one cell cover consecutive intervals.
+    if (s.deviceStartBytes !== undefined && out.deviceStartBytes === undefined) out.deviceStartBytes = s.deviceStartBytes;
   }
   return out;
 }

@@ -83,6 +83,15 @@ describe('KV budgets', () => {
   it('peak of memory samples keeps the largest reading of each kind', () => {
     expect(peakOf([{ peakRssBytes: 5 }, { peakRssBytes: 7, deviceBytes: 3, deviceSource: 'x' }, { deviceBytes: 2, deviceSource: 'y' }])).toEqual({ peakRssBytes: 7, deviceBytes: 3, deviceSource: 'y' });
   });
+
+  it('device memory at the start of a cell is the first interval\'s start, whatever later intervals began at', () => {
+    const m = peakOf([
+      { deviceBytes: 5e9, deviceSource: 'x', deviceStartBytes: 4e9 },
+      { deviceBytes: 7e9, deviceSource: 'x', deviceStartBytes: 6e9 },
+    ]);
+    expect(m.deviceBytes).toBe(7e9);
+    expect(m.deviceStartBytes).toBe(4e9);
+  });
 });
 
 describe('cache path and device warm-up', () => {
