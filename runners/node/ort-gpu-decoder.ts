@@ -11,7 +11,8 @@ import type { DeviceDecoder, DeviceForwardRequest, DeviceKV } from '../../src/gp
 import type { KvDtype } from '../../src/gpu/graph-kit.js';
 import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
 import { lastPositionLogits } from '../../src/model/decoder-io.js';
-import { HF_IO_NAMES as N, layerName } from '../../src/model/io-names.js';
+import { HF_IO_NAMES as N } from '../../src/model/io-names.js';
+import { deviceForwardFeeds, deviceOutputLocations, presentOf } from '../../src/gpu/device-decoder-io.js';
 import { parseLlama2c, type Llama2cModel } from '../../src/model/llama2c.js';
 import { readModelCard } from './load-model.js';
 import { OrtGraphExec, isDeviceEp, type OrtGraphExecOptions } from './ort-device-cache.js';
@@ -52,14 +53,7 @@ export class OrtDeviceDecoder implements DeviceDecoder {
     const kv = resolveKvDtype(opts.ep, opts.kvDtype);
     const bytes = buildLlamaOnnx(weights, { logits: 'last', kvDtype: kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
     const options = sessionOptions(opts.ep, opts);
-    if (isDeviceEp(opts.ep)) {
-      const loc: Record<string, ort.Tensor.DataLocation> = { [N.logits]: 'cpu' };
-      for (let i = 0; i < model.layers; i++) {
-        loc[layerName(N.presentKey, i)] = 'gpu-buffer';
-        loc[layerName(N.presentValue, i)] = 'gpu-buffer';
-      }
-      options.preferredOutputLocation = loc;
-    }
+    if (isDeviceEp(opts.ep)) options.preferredOutputLocation = deviceOutputLocations(model.layers);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, options);
@@ -78,29 +72,11 @@ export class OrtDeviceDecoder implements DeviceDecoder {
   }
 
   async forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: DeviceKV[] }> {
-    const m = this.model;
-    const { batch: B, tokens: T } = req;
-    const P = req.past ? req.past[0]!.k.dims[2]! : 0;
-    const feeds: Record<string, ort.Tensor> = {
-      [N.inputIds]: new ort.Tensor('int64', req.inputIds, [B, T]),
-      [N.attentionMask]: new ort.Tensor('int64', req.attentionMask, [B, P + T]),
-      [N.positionIds]: new ort.Tensor('int64', req.positionIds, [B, T]),
-    };
-    const empty = req.past
-      ? null
-      : this.kv === 'float16'
-        ? new ort.Tensor('float16', new Uint16Array(0), [B, m.kvHeads, 0, m.headDim])
-        : new ort.Tensor('float32', new Float32Array(0), [B, m.kvHeads, 0, m.headDim]);
-    for (let i = 0; i < m.layers; i++) {
-      feeds[layerName(N.pastKey, i)] = (req.past ? req.past[i]!.k : empty) as ort.Tensor;
-      feeds[layerName(N.pastValue, i)] = (req.past ? req.past[i]!.v : empty) as ort.Tensor;
-    }
-    const out = await this.session.run(feeds);
+    const feeds = deviceForwardFeeds(req, this.model, this.kv, (type, data, dims) => new ort.Tensor(type, data, dims));
+    const out = await this.session.run(feeds as Record<string, ort.Tensor>);
     const logitsT = out[N.logits]!;
-    const logits = lastPositionLogits(logitsT.data as Float32Array, logitsT.dims, m.vocabSize);
-    const present: DeviceKV[] = [];
-    for (let i = 0; i < m.layers; i++) present.push({ k: out[layerName(N.presentKey, i)]!, v: out[layerName(N.presentValue, i)]! });
-    return { logits, present };
+    const logits = lastPositionLogits(logitsT.data as Float32Array, logitsT.dims, this.model.vocabSize);
+    return { logits, present: presentOf(out, this.model.layers) };
   }
 
   async dispose(): Promise<void> {
