@@ -7,6 +7,8 @@
  * Tensor.getData() for WebGPU buffers, so `read` runs an Identity session whose output is
  * placed on the host instead (tests and MiniCache's small retention flags only).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeHalf } from '../../src/kernels/half.js';
 import type { DeviceTensor, GraphExec, GraphSpec } from '../../src/gpu/device-types.js';
@@ -22,6 +24,17 @@ export interface OrtGraphExecOptions extends OrtSessionTuning {
 /** True where tensors can live off the host (the EPs with a device). */
 export function isDeviceEp(ep: OrtEp): boolean {
   return ep !== 'cpu';
+}
+
+/** MINICACHE_DUMP_GRAPHS=dir: writes every cache-op graph as dir/<n>.onnx (+ its key), to read a profile's node names against. */
+let dumped = 0;
+function dumpGraph(key: string, bytes: Uint8Array): void {
+  const dir = process.env.MINICACHE_DUMP_GRAPHS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const n = String(dumped++).padStart(3, '0');
+  writeFileSync(join(dir, `${n}.onnx`), bytes);
+  writeFileSync(join(dir, `${n}.key.txt`), key);
 }
 
 export class OrtGraphExec implements GraphExec {
@@ -54,6 +67,7 @@ export class OrtGraphExec implements GraphExec {
 
   private async create(spec: GraphSpec): Promise<ort.InferenceSession> {
     const bytes = spec.build();
+    dumpGraph(spec.key, bytes);
     const base = sessionOptions(this.ep, this.options);
     // Per-output locations need the output names before the session exists: read them from the bytes.
     const options: ort.InferenceSession.SessionOptions = { ...base };

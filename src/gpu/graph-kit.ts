@@ -5,7 +5,8 @@
  * sessions with session.disable_cpu_ep_fallback). That EP lacks several ONNX ops, so the idioms
  * avoid them on purpose:
  *  - no Round (ties-to-even is built from Floor), no Mod / BitwiseAnd / BitShift (code packing
- *    uses int32 Div/Mul/Add and float Floor), no Or / Not / IsNaN, no NonZero;
+ *    uses int32 Div/Mul/Add, unpacking a Gather from a table of 16-bit halves), no Or / Not /
+ *    IsNaN, no NonZero;
  *  - no uint8 or int64 tensors of data (int32 and floats only; int64 only for constant shapes and
  *    the ScatterND indices, made by a Cast in the graph);
  *  - no Slice of int32 tensors, and no Shape-driven arithmetic (slices use constant starts).
@@ -171,23 +172,33 @@ export function packWords(g: GraphKit, codes: string, bits: number, dims: readon
   return g.reshape(word, dims); // drop the trailing 1
 }
 
-/** Inverse of packWords: int32 words [...dims] → float codes [...dims, 32/b]. */
+/** Row h (0…65535) holds the 16/b codes of the 16-bit half h as floats, lowest bits first. */
+function halfCodeTable(bits: number): Float32Array {
+  const perHalf = 16 / bits;
+  const mask = 2 ** bits - 1;
+  const t = new Float32Array(65536 * perHalf);
+  for (let h = 0; h < 65536; h++) for (let j = 0; j < perHalf; j++) t[h * perHalf + j] = (h >>> (bits * j)) & mask;
+  return t;
+}
+
+/**
+ * Inverse of packWords: int32 words [...dims] → float codes [...dims, 32/b].
+ *
+ * The codes come from one Gather over a 65536-row table indexed by the word's two 16-bit halves,
+ * so the only full-size tensor is the Gather's output (float arithmetic on the halves made six).
+ * Int32 Div truncates toward zero: lo = w − trunc(w/65536)·65536 lies in (−65536, 65536), and the
+ * unsigned high half is trunc(w/65536) − 1 when lo < 0. A negative index counts from the table's
+ * end in Gather, which is exactly the unsigned wrap (−k → 65536 − k), so no sign fix-up is needed.
+ */
 export function unpackWords(g: GraphKit, words: string, bits: number, dims: readonly number[]): string {
   const perHalf = 16 / bits;
-  // int32 division truncates toward zero: lo = w − hi·65536 is then in (−65536, 65536); fix its sign.
-  let hi = g.op('Div', [words, g.i32(65536)]);
-  let lo = g.op('Sub', [words, g.op('Mul', [hi, g.i32(65536)])]);
-  const neg = g.op('Less', [lo, g.i32(0)]);
-  lo = g.where(neg, g.op('Add', [lo, g.i32(65536)]), lo);
-  hi = g.where(neg, g.op('Sub', [hi, g.i32(1)]), hi);
-  const loF = g.toF32(lo);
-  let hiF = g.toF32(hi);
-  hiF = g.where(g.op('Less', [hiF, g.f(0)]), g.op('Add', [hiF, g.f(65536)]), hiF);
-  const halves = g.op('Concat', [g.op('Unsqueeze', [loF, g.i64([-1])]), g.op('Unsqueeze', [hiF, g.i64([-1])])], [attr.int('axis', -1)]); // [..., 2]
-  const pows = Array.from({ length: perHalf }, (_, j) => 2 ** -(bits * j));
-  const shifted = g.op('Floor', [g.op('Mul', [g.op('Unsqueeze', [halves, g.i64([-1])]), g.b.float(pows)])]); // [..., 2, 16/b]
-  const base = 2 ** bits;
-  const codes = g.op('Sub', [shifted, g.op('Mul', [g.op('Floor', [g.op('Mul', [shifted, g.f(1 / base)])]), g.f(base)])]);
+  const h = g.op('Div', [words, g.i32(65536)]);
+  const lo = g.op('Sub', [words, g.op('Mul', [h, g.i32(65536)])]);
+  const hi = g.op('Sub', [h, g.cast(g.op('Less', [lo, g.i32(0)]), DataType.INT32)]);
+  const idx = g.op('Concat', [g.op('Unsqueeze', [lo, g.i64([-1])]), g.op('Unsqueeze', [hi, g.i64([-1])])], [attr.int('axis', -1)]); // [..., 2]
+  const table = `half_codes_${bits}`;
+  if (!g.b.initializers.some((i) => i.name === table)) g.b.weight(table, [65536, perHalf], halfCodeTable(bits));
+  const codes = g.op('Gather', [table, idx], [attr.int('axis', 0)]); // [..., 2, 16/b]
   return g.reshape(codes, [...dims, 32 / bits]);
 }
 

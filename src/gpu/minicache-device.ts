@@ -19,7 +19,7 @@ import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods
 import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
 import { DataType, kvDataType, type GraphKit } from './graph-kit.js';
 import { feedPresent, feedSlots, makeGroups, type LayerGroup, type StreamFactory } from './layered-device-method.js';
-import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitRescale, MAX_TOKENS } from './minicache-graph.js';
+import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitPutBackIndex, emitRescale, MAX_TOKENS } from './minicache-graph.js';
 import { OpCache } from './op-cache.js';
 import { pastName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, SlotHolder, type DeviceStream, type SlotSpec, type SlotUpdate, type StreamShape } from './stream.js';
@@ -289,9 +289,9 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
         let pk = g.toKv(pf);
         let ck = g.toKv(cf);
         if (r.has('ridx')) {
-          const idx = r.in(g, 'ridx');
-          pk = emitPutBack(g, pk, idx, r.in(g, 'rprev'), SB, KV, D);
-          ck = emitPutBack(g, ck, idx, r.in(g, 'rcur'), SB, KV, D);
+          const pairs = emitPutBackIndex(g, r.in(g, 'ridx'));
+          pk = emitPutBack(g, pk, pairs, r.in(g, 'rprev'), SB, KV, D);
+          ck = emitPutBack(g, ck, pairs, r.in(g, 'rcur'), SB, KV, D);
         }
         const prevParts = unstack(g, pk, r.pairs.length, B);
         const curParts = unstack(g, ck, r.pairs.length, B);

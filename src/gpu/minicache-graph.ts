@@ -96,15 +96,21 @@ export function emitRescale(g: GraphKit, dir: string, magPrev: string, magCur: s
 }
 
 /**
- * Puts retained originals back: x [B,KV,n,D] (kv dtype), idx int32 [c] holding scope·65536 + token,
- * rows [c,D] (kv dtype). ScatterND over [B·KV, n, D] with (scope, token) pairs.
+ * The ScatterND indices of the retained rows: idx int32 [c] holding scope·65536 + token →
+ * int64 [c, 2] (scope, token) pairs over a [B·KV, n, D] view. Built once per pair record and
+ * shared by both layers' put-backs.
  */
-export function emitPutBack(g: GraphKit, x: string, idx: string, rows: string, B: number, KV: number, D: number): string {
+export function emitPutBackIndex(g: GraphKit, idx: string): string {
   const scope = g.op('Div', [idx, g.i32(65536)]);
   const token = g.op('Sub', [idx, g.op('Mul', [scope, g.i32(65536)])]);
   const pairs = g.op('Concat', [g.op('Unsqueeze', [scope, g.i64([1])]), g.op('Unsqueeze', [token, g.i64([1])])], [attr.int('axis', 1)]);
+  return g.cast(pairs, DataType.INT64);
+}
+
+/** Puts retained originals back: x [B,KV,n,D] (kv dtype), pairs from emitPutBackIndex, rows [c,D] (kv dtype). */
+export function emitPutBack(g: GraphKit, x: string, pairs: string, rows: string, B: number, KV: number, D: number): string {
   const flat = g.reshape(x, [B * KV, -1, D]);
-  const put = g.op('ScatterND', [flat, g.cast(pairs, DataType.INT64), rows]);
+  const put = g.op('ScatterND', [flat, pairs, rows]);
   return g.reshape(put, [B, KV, -1, D]);
 }
 

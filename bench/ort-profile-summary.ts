@@ -1,0 +1,76 @@
+/**
+ * Summarises onnxruntime profiles (MINICACHE_ORT_PROFILE=prefix writes one JSON per session):
+ * per session, the runs, nodes per run and kernel time per run, then the op types and the nodes
+ * that take the most time. On the WebGPU EP a node's time is its host-side cost (recording the
+ * dispatch, allocating its outputs), which is what bounds a small model's decode step.
+ *
+ *   node dist/bench/ort-profile-summary.js PROFILE.json… [--top 12] [--json FILE]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+interface Event {
+  cat?: string;
+  name: string;
+  dur?: number;
+  args?: { op_name?: string; output_size?: string; output_type_shape?: unknown };
+}
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+const top = Number(arg('top', '12'));
+const jsonOut = arg('json', '');
+const files = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(all[i - 1] ?? '').startsWith('--'));
+if (files.length === 0) {
+  console.error('usage: ort-profile-summary PROFILE.json… [--top N] [--json FILE]');
+  process.exit(2);
+}
+
+const ms = (us: number) => (us / 1000).toFixed(3);
+const summaries: unknown[] = [];
+for (const file of files) {
+  const events = JSON.parse(readFileSync(file, 'utf8')) as Event[];
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
+  if (runs.length === 0) continue;
+  const nodes = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+  const runUs = runs.reduce((a, e) => a + (e.dur ?? 0), 0) / runs.length;
+  const kernelUs = nodes.reduce((a, e) => a + (e.dur ?? 0), 0) / runs.length;
+  const byOp = new Map<string, { count: number; us: number; bytes: number }>();
+  const byNode = new Map<string, { op: string; us: number; bytes: number }>();
+  for (const e of nodes) {
+    const op = e.args?.op_name ?? '?';
+    const bytes = Number(e.args?.output_size ?? 0);
+    const o = byOp.get(op) ?? { count: 0, us: 0, bytes: 0 };
+    o.count++;
+    o.us += e.dur ?? 0;
+    o.bytes += bytes;
+    byOp.set(op, o);
+    const name = e.name.replace(/_kernel_time$/, '');
+    const n = byNode.get(name) ?? { op, us: 0, bytes: 0 };
+    n.us += e.dur ?? 0;
+    n.bytes += bytes;
+    byNode.set(name, n);
+  }
+  const per = (x: number) => x / runs.length;
+  const ops = [...byOp].sort((a, b) => b[1].us - a[1].us);
+  const heavy = [...byNode].sort((a, b) => b[1].us - a[1].us);
+  console.log(`\n${basename(file)}: ${runs.length} runs, ${per(nodes.length).toFixed(0)} nodes/run, run ${ms(runUs)} ms, kernels ${ms(kernelUs)} ms per run`);
+  console.log('  op            nodes/run  ms/run  µs/node  MB out/run');
+  for (const [op, o] of ops.slice(0, top)) {
+    console.log(`  ${op.padEnd(13)} ${per(o.count).toFixed(0).padStart(9)} ${ms(per(o.us)).padStart(7)} ${(o.us / o.count).toFixed(1).padStart(8)} ${(per(o.bytes) / 1e6).toFixed(1).padStart(11)}`);
+  }
+  console.log('  heaviest nodes (ms/run, MB out/run):');
+  for (const [name, n] of heavy.slice(0, top)) console.log(`    ${ms(per(n.us)).padStart(7)} ${(per(n.bytes) / 1e6).toFixed(1).padStart(7)}  ${n.op} ${name}`);
+  summaries.push({
+    file: basename(file),
+    runs: runs.length,
+    nodesPerRun: per(nodes.length),
+    runMs: runUs / 1000,
+    kernelMs: kernelUs / 1000,
+    ops: Object.fromEntries(ops.map(([op, o]) => [op, { nodesPerRun: per(o.count), msPerRun: per(o.us) / 1000, mbOutPerRun: per(o.bytes) / 1e6 }])),
+  });
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(summaries, null, 1));
