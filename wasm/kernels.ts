@@ -4,13 +4,13 @@
 // pointers are byte addresses, counts and strides are in elements.
 //
 // Contract: each kernel but restoreRows gives the same bits as its TypeScript reference (the
-// test oracle). Where the reference computes in float64 (merge sums and weights, the
-// quantizer's (x − mn)/scale near a rounding boundary) we do too, in the same order; where
-// float32 is provably the same (fp16 conversion, dequantization) we use f32x4. restoreRows
-// computes in f32 (see there): within a stated bound of the reference.
+// test oracle). Where the reference computes in float64 (merge sums and weights) we do too, in
+// the same order; where it computes in float32 (the quantizer) or float32 is provably the same
+// (fp16 conversion, dequantization) we use f32x4. restoreRows computes in f32 (see there):
+// within a stated bound of the reference.
 // Shape preconditions (checked by the TypeScript wrapper, which falls back to the reference):
-// quantTokens/dequantTokens need width % 4 == 0, quantChannels G % 4 == 0, dequantChannels
-// G % 16 == 0.
+// quantTokens needs width % 4 == 0 and width ≥ 16, dequantTokens width % 4 == 0,
+// quantChannels G % 4 == 0, dequantChannels G % 16 == 0.
 
 // ── fp16 ────────────────────────────────────────────────────────────────────────────────────
 
@@ -300,138 +300,147 @@ export function mergeWrite(prev: usize, cur: usize, rows: i32, width: i32, w: us
 
 // ── KIVI quantizer (spec §3.1) ──────────────────────────────────────────────────────────────
 
-// A lane whose float32 code value lies within this of a rounding boundary is recomputed in
-// float64 exactly as the reference does. The float32 value is off by at most ~4.6e-5 (|v| ≤ 256,
-// three roundings), so every lane not flagged rounds as the reference's float64 value does.
-const TIE_MARGIN: f32 = 1e-3;
+// The reference computes in float32, one rounding per operation: scale = half(f32(f32(mx − mn)/
+// levels)), v = f32(f32(x − mn)/scale). f32x4 sub and div round the same way, so these kernels
+// are exact with no fallback. A zero (or NaN) scale divides by +inf instead: every finite x
+// then gives ±0 and a non-finite x NaN, both code 0, as the reference's "scale 0 → code 0".
 
-/** The reference's code(): float64, reciprocal multiply, exact division near a tie. */
-function codeOf(x: f64, mn: f64, sc: f64, levels: f64): i32 {
-  const inv = sc > 0 ? 1 / sc : 0;
-  let v = (x - mn) * inv;
-  v = v > 0 ? (v < levels ? v : levels) : 0;
-  let q = <i32>(v + 0.5);
-  const f = <f64>q - v;
-  if (f > 0.4999999 || f < -0.4999999) {
-    v = (x - mn) / sc;
-    v = v > 0 ? (v < levels ? v : levels) : 0;
-    q = <i32>Math.floor(v + 0.5);
-    if (<f64>q - v == 0.5) q -= q & 1;
-  }
-  return q;
-}
+// Where prefetching reads go (a global, so that they are not optimised away).
+let sink: v128 = i32x4.splat(0);
 
-let slowVectors: i32 = 0;
-/** Vectors whose codes took the float64 path since instantiation (a statistic for tests). */
-export function quantSlowVectors(): i32 {
-  return slowVectors;
-}
-
-// Parameters of four groups at once (params4's results; globals so it can return five vectors).
+// Parameters of four groups at once (params4's results; globals so it can return four vectors).
 let pMnh: v128 = i32x4.splat(0);
 let pSch: v128 = i32x4.splat(0);
 let pMnf: v128 = i32x4.splat(0);
-let pSc: v128 = i32x4.splat(0);
-let pInv: v128 = i32x4.splat(0);
+let pDen: v128 = i32x4.splat(0);
 
 /**
  * Group parameters as the reference computes them, for four groups (lanes) with minima mn4 and
- * maxima mx4: fp16 min, fp16 scale = half(f32((mx − min)/levels)) in float64, and scale 0 for a
- * constant group (or one fp16 rounds to a non-positive scale).
+ * maxima mx4: fp16 min, fp16 scale (0 for a constant group, or one fp16 rounds to a
+ * non-positive scale), the min as f32 and the divisor (scale, or +inf where it is 0 or NaN).
  */
-@inline function params4(mn4: v128, mx4: v128, levels: f64): void {
+@inline function params4(mn4: v128, mx4: v128, lv4: v128): void {
   const mnh = f32x4ToHalf(mn4);
   const mnf = halfToF32x4(mnh);
-  const lv = f64x2.splat(levels);
-  const range = demote2(f64x2.div(f64x2.sub(lo64(mx4), lo64(mnf)), lv), f64x2.div(f64x2.sub(hi64(mx4), hi64(mnf)), lv));
-  let sch = f32x4ToHalf(range);
-  let sc = halfToF32x4(sch);
+  let sch = f32x4ToHalf(f32x4.div(f32x4.sub(mx4, mnf), lv4));
+  const sc = halfToF32x4(sch);
   const positive = f32x4.gt(sc, f32x4.splat(0));
-  const bad = v128.andnot(f32x4.eq(sc, sc), positive);
-  sch = v128.andnot(sch, bad);
-  sc = v128.andnot(sc, bad);
+  sch = v128.andnot(sch, v128.andnot(f32x4.eq(sc, sc), positive));
   pMnh = mnh;
   pSch = sch;
   pMnf = mnf;
-  pSc = sc;
-  // Only the float32 fast path uses this reciprocal; its rounding is covered by TIE_MARGIN.
-  pInv = v128.and(f32x4.div(f32x4.splat(1), sc), positive);
+  pDen = v128.bitselect(sc, f32x4.splat(Infinity), positive);
+}
+
+/** Codes of four lanes: roundHalfEven(clamp(f32(f32(x − mn)/den), 0, levels)). */
+@inline function codes4(x: v128, mn4: v128, den4: v128, lv4: v128): v128 {
+  let v = f32x4.div(f32x4.sub(x, mn4), den4);
+  // pmax(0, v) maps NaN and −0 to +0, like the reference's `v > 0 ? … : 0`.
+  v = f32x4.pmin(lv4, f32x4.pmax(f32x4.splat(0), v));
+  // Adding 2^23 rounds 0 ≤ v ≤ 255 to the nearest integer (ties to even) in the low mantissa
+  // bits: two instructions, where nearest + trunc_sat is several on x86.
+  return i32x4.sub(f32x4.add(v, f32x4.splat(8388608)), i32x4.splat(0x4b000000));
 }
 
 /**
- * Codes of four lanes with per-lane min, reciprocal scale and scale (f32 vectors): float32 fast
- * path; if any lane is near a rounding boundary, all four are recomputed in float64.
+ * codes4 without the upper clamp, for the packing that clamps bytes (packGroup): v < 1.5·levels + 1
+ * (x ≤ max, and a positive fp16 scale is more than 2/3 of f32(max − min)/levels, subnormal
+ * halves included), so the 2^23 rounding holds and min(round(v), levels) = round(min(v, levels)).
  */
-@inline function codes4(x: v128, mn4: v128, inv4: v128, sc4: v128, lv4: v128, levels: f64): v128 {
-  let v = f32x4.mul(f32x4.sub(x, mn4), inv4);
-  v = f32x4.pmin(lv4, f32x4.pmax(f32x4.splat(0), v));
-  // Adding 2^23 rounds 0 ≤ v ≤ 255 to the nearest integer (ties to even) in the low mantissa bits.
-  const t = f32x4.add(v, f32x4.splat(8388608));
-  const r = f32x4.sub(t, f32x4.splat(8388608));
-  if (v128.any_true(f32x4.gt(f32x4.abs(f32x4.sub(v, r)), f32x4.splat(0.5 - TIE_MARGIN)))) {
-    // The side effect also keeps the optimizer from turning this branch into a select, which
-    // would run the float64 path for every vector (measured: 5× slower).
-    slowVectors++;
-    let q = i32x4.splat(codeOf(<f64>f32x4.extract_lane(x, 0), <f64>f32x4.extract_lane(mn4, 0), <f64>f32x4.extract_lane(sc4, 0), levels));
-    q = i32x4.replace_lane(q, 1, codeOf(<f64>f32x4.extract_lane(x, 1), <f64>f32x4.extract_lane(mn4, 1), <f64>f32x4.extract_lane(sc4, 1), levels));
-    q = i32x4.replace_lane(q, 2, codeOf(<f64>f32x4.extract_lane(x, 2), <f64>f32x4.extract_lane(mn4, 2), <f64>f32x4.extract_lane(sc4, 2), levels));
-    q = i32x4.replace_lane(q, 3, codeOf(<f64>f32x4.extract_lane(x, 3), <f64>f32x4.extract_lane(mn4, 3), <f64>f32x4.extract_lane(sc4, 3), levels));
-    return q;
+@inline function codes16(x: v128, mn4: v128, den4: v128): v128 {
+  const v = f32x4.pmax(f32x4.splat(0), f32x4.div(f32x4.sub(x, mn4), den4));
+  return i32x4.sub(f32x4.add(v, f32x4.splat(8388608)), i32x4.splat(0x4b000000));
+}
+
+/**
+ * 16 columns (four vectors) of one key tile: per-channel min/max over G rows, the parameters,
+ * then each word of codes accumulated in a register and stored once. Rows are `rowBytes` apart;
+ * the 64 bytes read per row are one cache line, and the tile's 16 columns stay in L1 between
+ * the two passes.
+ */
+@inline function quantCols16(s: usize, rowBytes: usize, G: i32, bits: i32, perWord: i32, wpg: i32, lv4: v128, wd: usize, pm: usize, ps: usize, pre: usize): void {
+  let mnA = f32x4.splat(Infinity), mnB = mnA, mnC = mnA, mnD = mnA;
+  let mxA = f32x4.splat(-Infinity), mxB = mxA, mxC = mxA, mxD = mxA;
+  let at = s;
+  let touch = i32x4.splat(0);
+  for (let j = 0; j < G; j++, at += rowBytes) {
+    // One line of the next tile per row, in address order: its reads overlap this work.
+    touch = v128.or(touch, v128.load(pre + (<usize>j << 6)));
+    const a = v128.load(at);
+    const b = v128.load(at, 16);
+    const c = v128.load(at, 32);
+    const d = v128.load(at, 48);
+    // pmin(acc, x) keeps acc on equality: the first minimum in token order, as the reference.
+    mnA = f32x4.pmin(mnA, a);
+    mxA = f32x4.pmax(mxA, a);
+    mnB = f32x4.pmin(mnB, b);
+    mxB = f32x4.pmax(mxB, b);
+    mnC = f32x4.pmin(mnC, c);
+    mxC = f32x4.pmax(mxC, c);
+    mnD = f32x4.pmin(mnD, d);
+    mxD = f32x4.pmax(mxD, d);
   }
-  return i32x4.sub(t, i32x4.splat(0x4b000000));
+  sink = v128.or(sink, touch);
+  params4(mnA, mxA, lv4);
+  const mnfA = pMnf, denA = pDen, mnhA = pMnh, schA = pSch;
+  params4(mnB, mxB, lv4);
+  const mnfB = pMnf, denB = pDen, mnhB = pMnh, schB = pSch;
+  params4(mnC, mxC, lv4);
+  const mnfC = pMnf, denC = pDen, mnhC = pMnh, schC = pSch;
+  params4(mnD, mxD, lv4);
+  const mnfD = pMnf, denD = pDen;
+  v128.store(pm, i16x8.narrow_i32x4_u(mnhA, mnhB));
+  v128.store(pm, i16x8.narrow_i32x4_u(mnhC, pMnh), 16);
+  v128.store(ps, i16x8.narrow_i32x4_u(schA, schB));
+  v128.store(ps, i16x8.narrow_i32x4_u(schC, pSch), 16);
+  // Word w takes rows w·perWord … (last first): acc = (acc << bits) | code, a shift by a
+  // constant once `bits` is one (see quantTokens), where a variable shift costs V8 four
+  // instructions.
+  let wr = wd;
+  for (let w = 0; w < wpg; w++, wr += rowBytes) {
+    let qA = i32x4.splat(0), qB = qA, qC = qA, qD = qA;
+    const kEnd = min(perWord, G - w * perWord);
+    let at = s + <usize>(w * perWord + kEnd - 1) * rowBytes;
+    for (let k = 0; k < kEnd; k++, at -= rowBytes) {
+      qA = v128.or(i32x4.shl(qA, bits), codes4(v128.load(at), mnfA, denA, lv4));
+      qB = v128.or(i32x4.shl(qB, bits), codes4(v128.load(at, 16), mnfB, denB, lv4));
+      qC = v128.or(i32x4.shl(qC, bits), codes4(v128.load(at, 32), mnfC, denC, lv4));
+      qD = v128.or(i32x4.shl(qD, bits), codes4(v128.load(at, 48), mnfD, denD, lv4));
+    }
+    v128.store(wr, qA);
+    v128.store(wr, qB, 16);
+    v128.store(wr, qC, 32);
+    v128.store(wr, qD, 48);
+  }
 }
 
 /**
  * Keys (quantizeAlongTokens): `tiles` tiles of G tokens × width channels, tile t at
- * src + t·srcTileStride floats; per-channel groups, four channels per vector. Words go to
- * codes + t·codeTileStride words (word w of channel c at w·width + c), params to
- * scales/mins + t·paramTileStride. Row by row (sequential reads, the tile's rows stay in L1):
- * min/max, then the parameters into `tmp` (4·width floats of kernel scratch), then the codes.
+ * src + t·srcTileStride floats; per-channel groups. Words go to codes + t·codeTileStride words
+ * (word w of channel c at w·width + c), params to scales/mins + t·paramTileStride.
+ * width % 4 == 0 and width ≥ 16: blocks of 16 columns, the last one overlapping its
+ * predecessor when width % 16 != 0 (recomputing columns writes the same values).
  */
-export function quantTokens(src: usize, tiles: i32, srcTileStride: i32, width: i32, G: i32, bits: i32, codes: usize, codeTileStride: i32, scales: usize, mins: usize, paramTileStride: i32, tmp: usize): void {
-  const levels = <f64>((1 << bits) - 1);
-  const lv4 = f32x4.splat(<f32>levels);
+export function quantTokens(src: usize, tiles: i32, srcTileStride: i32, width: i32, G: i32, bits: i32, codes: usize, codeTileStride: i32, scales: usize, mins: usize, paramTileStride: i32): void {
+  const lv4 = f32x4.splat(<f32>((1 << bits) - 1));
   const perWord = 32 / bits;
+  const wpg = (G * bits + 31) >> 5;
   const rowBytes = <usize>width << 2;
-  // tmp: min (then fp16-rounded min), max (then scale), reciprocal scale.
-  const tMn = tmp;
-  const tMx = tmp + rowBytes;
-  const tInv = tmp + 2 * rowBytes;
   for (let t = 0; t < tiles; t++) {
     const s0 = src + (<usize>(t * srcTileStride) << 2);
     const w0 = codes + (<usize>(t * codeTileStride) << 2);
     const p0 = <usize>(t * paramTileStride) << 1;
-    for (let c: usize = 0; c < rowBytes; c += 16) {
-      const x = v128.load(s0 + c);
-      v128.store(tMn + c, x);
-      v128.store(tMx + c, x);
-    }
-    let at = s0 + rowBytes;
-    for (let j = 1; j < G; j++, at += rowBytes) {
-      for (let c: usize = 0; c < rowBytes; c += 16) {
-        const x = v128.load(at + c);
-        v128.store(tMn + c, f32x4.pmin(v128.load(tMn + c), x));
-        v128.store(tMx + c, f32x4.pmax(v128.load(tMx + c), x));
-      }
-    }
-    for (let c: usize = 0; c < rowBytes; c += 16) {
-      params4(v128.load(tMn + c), v128.load(tMx + c), levels);
-      const pc = p0 + (c >> 1);
-      v128.store64_lane(mins + pc, i16x8.narrow_i32x4_u(pMnh, pMnh), 0);
-      v128.store64_lane(scales + pc, i16x8.narrow_i32x4_u(pSch, pSch), 0);
-      v128.store(tMn + c, pMnf);
-      v128.store(tMx + c, pSc);
-      v128.store(tInv + c, pInv);
-    }
-    at = s0;
-    for (let j = 0; j < G; j++, at += rowBytes) {
-      const wr = w0 + <usize>(j / perWord) * rowBytes;
-      const k = j % perWord;
-      const sh = k * bits;
-      for (let c: usize = 0; c < rowBytes; c += 16) {
-        const q = i32x4.shl(codes4(v128.load(at + c), v128.load(tMn + c), v128.load(tInv + c), v128.load(tMx + c), lv4, levels), sh);
-        v128.store(wr + c, k == 0 ? q : v128.or(v128.load(wr + c), q));
-      }
+    for (let c = 0; c < width; c += 16) {
+      const cc = <usize>min(c, width - 16);
+      const s = s0 + (cc << 2);
+      const wd = w0 + (cc << 2);
+      const pm = mins + p0 + (cc << 1);
+      const ps = scales + p0 + (cc << 1);
+      const pre = (t + 1 < tiles ? s0 + (<usize>srcTileStride << 2) : s0) + cc * (<usize>G << 2);
+      // Constant bit widths: inlined, each becomes a loop with constant shifts.
+      if (bits == 4) quantCols16(s, rowBytes, G, 4, 8, wpg, lv4, wd, pm, ps, pre);
+      else if (bits == 2) quantCols16(s, rowBytes, G, 2, 16, wpg, lv4, wd, pm, ps, pre);
+      else quantCols16(s, rowBytes, G, 8, 4, wpg, lv4, wd, pm, ps, pre);
     }
   }
 }
@@ -457,17 +466,49 @@ export function quantTokens(src: usize, tiles: i32, srcTileStride: i32, width: i
   return 0;
 }
 
-/** Codes of one group (G channels at s0) packed into its words at w0. */
-@inline function packGroup(s0: usize, w0: usize, G: i32, bits: i32, perWord: i32, wpg: i32, mnf: f32, inv: f32, sc: f32, lv4: v128, levels: f64, base: v128): void {
-  const mn4 = f32x4.splat(mnf);
-  const inv4 = f32x4.splat(inv);
-  const sc4 = f32x4.splat(sc);
+/**
+ * Codes of one group (G channels at s0) packed into its words at w0. G % 16 == 0: 16 codes are
+ * narrowed to bytes and their bit fields merged by shifts (8 bits: the bytes are the words; 4:
+ * one merge; 2: two); otherwise four codes at a time, each lane shifted by a multiply.
+ */
+@inline function packGroup(s0: usize, w0: usize, G: i32, bits: i32, perWord: i32, wpg: i32, mn4: v128, den4: v128, lv4: v128, base: v128): void {
+  if ((G & 15) == 0) {
+    const lo = i16x8.splat(0xff);
+    const lv16 = i8x16.splat(<i8>(<i32>(1 << bits) - 1));
+    let o = w0;
+    const step = <usize>(bits << 1); // bytes of 16 codes
+    for (let e: usize = 0, end = <usize>G << 2; e < end; e += 64, o += step) {
+      const q0 = codes16(v128.load(s0 + e), mn4, den4);
+      const q1 = codes16(v128.load(s0 + e, 16), mn4, den4);
+      const q2 = codes16(v128.load(s0 + e, 32), mn4, den4);
+      const q3 = codes16(v128.load(s0 + e, 48), mn4, den4);
+      // The narrows saturate (codes here are < 1.5·levels + 2, see codes16) and the byte minimum
+      // clamps at levels: one operation per 16 codes instead of four.
+      let b = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(q0, q1), i16x8.narrow_i32x4_u(q2, q3));
+      if (bits == 8) {
+        v128.store(o, b);
+        continue;
+      }
+      b = i8x16.min_u(b, lv16);
+      if (bits == 4) {
+        // u16 lane i holds codes 2i, 2i+1 in its two bytes: fold the high one into bits 4..7.
+        b = v128.and(v128.or(b, i16x8.shr_u(b, 4)), lo);
+        v128.store64_lane(o, i8x16.narrow_i16x8_u(b, b), 0);
+      } else {
+        b = v128.and(v128.or(b, i16x8.shr_u(b, 6)), lo);
+        b = i8x16.narrow_i16x8_u(b, b);
+        b = v128.and(v128.or(b, i16x8.shr_u(b, 4)), lo);
+        v128.store32_lane(o, i8x16.narrow_i16x8_u(b, b), 0);
+      }
+    }
+    return;
+  }
   let e = 0;
   for (let w = 0; w < wpg; w++) {
     let acc = i32x4.splat(0);
     const kEnd = min(perWord, G - w * perWord);
     for (let k0 = 0; k0 < kEnd; k0 += 4, e += 4) {
-      const q = codes4(v128.load(s0 + (<usize>e << 2)), mn4, inv4, sc4, lv4, levels);
+      const q = codes4(v128.load(s0 + (<usize>e << 2)), mn4, den4, lv4);
       acc = v128.or(acc, i32x4.mul(q, i32x4.shl(base, k0 * bits)));
     }
     // The four lanes hold disjoint bits of the word.
@@ -485,8 +526,7 @@ export function quantTokens(src: usize, tiles: i32, srcTileStride: i32, width: i
  * repeats its final row, which rewrites the same values.
  */
 export function quantChannels(src: usize, rows: i32, srcStride: i32, width: i32, G: i32, bits: i32, codes: usize, codeStride: i32, scales: usize, mins: usize, paramStride: i32): void {
-  const levels = <f64>((1 << bits) - 1);
-  const lv4 = f32x4.splat(<f32>levels);
+  const lv4 = f32x4.splat(<f32>((1 << bits) - 1));
   const perWord = 32 / bits;
   const wpg = (G * bits + 31) >> 5;
   const groups = width / G;
@@ -528,7 +568,7 @@ export function quantChannels(src: usize, rows: i32, srcStride: i32, width: i32,
         if (f32x4.extract_lane(mn4, 2) == 0) mn4 = f32x4.replace_lane(mn4, 2, firstZero(sc_, G));
         if (f32x4.extract_lane(mn4, 3) == 0) mn4 = f32x4.replace_lane(mn4, 3, firstZero(sd, G));
       }
-      params4(mn4, mx4, levels);
+      params4(mn4, mx4, lv4);
       const gp = <usize>g << 1;
       const pa = (<usize>(i * paramStride) << 1) + gp;
       const pb = (<usize>(r1 * paramStride) << 1) + gp;
@@ -543,13 +583,12 @@ export function quantChannels(src: usize, rows: i32, srcStride: i32, width: i32,
       store<u16>(scales + pc, <u16>i32x4.extract_lane(pSch, 2));
       store<u16>(scales + pd, <u16>i32x4.extract_lane(pSch, 3));
       const mnf = pMnf;
-      const sc = pSc;
-      const inv = pInv;
+      const den = pDen;
       const wg = <usize>(g * wpg) << 2;
-      packGroup(sa, codes + (<usize>(i * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 0), f32x4.extract_lane(inv, 0), f32x4.extract_lane(sc, 0), lv4, levels, base);
-      packGroup(sb, codes + (<usize>(r1 * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 1), f32x4.extract_lane(inv, 1), f32x4.extract_lane(sc, 1), lv4, levels, base);
-      packGroup(sc_, codes + (<usize>(r2 * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 2), f32x4.extract_lane(inv, 2), f32x4.extract_lane(sc, 2), lv4, levels, base);
-      packGroup(sd, codes + (<usize>(r3 * codeStride) << 2) + wg, G, bits, perWord, wpg, f32x4.extract_lane(mnf, 3), f32x4.extract_lane(inv, 3), f32x4.extract_lane(sc, 3), lv4, levels, base);
+      packGroup(sa, codes + (<usize>(i * codeStride) << 2) + wg, G, bits, perWord, wpg, i32x4.shuffle(mnf, mnf, 0, 0, 0, 0), i32x4.shuffle(den, den, 0, 0, 0, 0), lv4, base);
+      packGroup(sb, codes + (<usize>(r1 * codeStride) << 2) + wg, G, bits, perWord, wpg, i32x4.shuffle(mnf, mnf, 1, 1, 1, 1), i32x4.shuffle(den, den, 1, 1, 1, 1), lv4, base);
+      packGroup(sc_, codes + (<usize>(r2 * codeStride) << 2) + wg, G, bits, perWord, wpg, i32x4.shuffle(mnf, mnf, 2, 2, 2, 2), i32x4.shuffle(den, den, 2, 2, 2, 2), lv4, base);
+      packGroup(sd, codes + (<usize>(r3 * codeStride) << 2) + wg, G, bits, perWord, wpg, i32x4.shuffle(mnf, mnf, 3, 3, 3, 3), i32x4.shuffle(den, den, 3, 3, 3, 3), lv4, base);
     }
   }
 }

@@ -4,6 +4,9 @@ import { floatToHalf, HALF_TABLE } from './half.js';
  * KIVI's asymmetric min/max quantizer (spec §3.1, §3.2), official-code semantics:
  *   mn = min g, scale = (max g − mn)/(2^b − 1), both held in fp16;
  *   q = roundHalfEven(clamp((x − mn)/scale, 0, 2^b − 1)); x̂ = q·scale + mn.
+ * Arithmetic is float32, every operation rounded once (Math.fround), as torch computes it on
+ * fp16/fp32 tensors and as the device graph (src/gpu/kivi-graph.ts) does; the WebAssembly
+ * kernels give the same bits.
  * A group whose fp16 scale is not positive (constant group, or a range fp16 rounds to 0) stores
  * scale 0 and codes 0, so it dequantizes to mn: no 0/0 (the reference code yields NaN there).
  * Non-finite inputs are garbage in, garbage out (NaN is skipped by min/max, infinities give
@@ -45,22 +48,25 @@ export function groupSizeProblem(groupSize: number, _bits: QuantBits): string | 
 }
 
 /**
- * The code of x: roundHalfEven(clamp((x − mn)/sc, 0, levels)), 0 when sc is 0.
- * Multiplies by the reciprocal (fast) and redoes the division only within 1e-7 of a tie, so
- * results are exactly those of the division, ties to even included.
+ * The code of x: roundHalfEven(clamp(f32(f32(x − mn)/sc), 0, levels)), 0 when sc is 0.
+ * float32 arithmetic (each operation rounded once to float32, as torch's fp16/fp32 kernels and
+ * the device graph compute it), so the SIMD kernels reproduce it exactly with f32x4 sub and div.
  */
-function code(x: number, mn: number, sc: number, inv: number, levels: number): number {
-  let v = (x - mn) * inv;
+function code(x: number, mn: number, sc: number, levels: number): number {
+  if (sc === 0) return 0;
+  let v = Math.fround(Math.fround(x - mn) / sc);
   v = v > 0 ? (v < levels ? v : levels) : 0;
-  let q = (v + 0.5) | 0;
-  const f = q - v;
-  if (f > 0.4999999 || f < -0.4999999) {
-    v = (x - mn) / sc;
-    v = v > 0 ? (v < levels ? v : levels) : 0;
-    q = Math.round(v);
-    if (q - v === 0.5) q -= q & 1;
-  }
-  return q;
+  return roundHalfEven(v);
+}
+
+/**
+ * fp16 scale of a group with maximum mx and fp16-rounded minimum mnf: f32(f32(mx − mnf)/levels)
+ * rounded to fp16; 0 when that is not positive (constant group, or a range fp16 rounds to 0).
+ */
+function scaleHalf(mx: number, mnf: number, levels: number): number {
+  const sch = floatToHalf(Math.fround(Math.fround(mx - mnf) / levels));
+  const sc = HALF_TABLE[sch]!;
+  return !(sc > 0) && sc === sc ? 0 : sch;
 }
 
 /**
@@ -94,21 +100,16 @@ export function quantizeAlongChannels(
     }
     const mnh = floatToHalf(mn);
     const mnf = HALF_TABLE[mnh]!;
-    let sch = floatToHalf((mx - mnf) / levels);
-    let sc = HALF_TABLE[sch]!;
-    if (!(sc > 0) && sc === sc) {
-      sc = 0;
-      sch = 0;
-    }
+    const sch = scaleHalf(mx, mnf, levels);
+    const sc = HALF_TABLE[sch]!;
     mins[paramOffset + g] = mnh;
     scales[paramOffset + g] = sch;
-    const inv = sc > 0 ? 1 / sc : 0;
     const w0 = codeOffset + g * wpg;
     for (let w = 0; w < wpg; w++) {
       let word = 0;
       const e0 = s0 + w * perWord;
       const kEnd = Math.min(perWord, groupSize - w * perWord);
-      for (let k = 0; k < kEnd; k++) word |= code(src[e0 + k]!, mnf, sc, inv, levels) << (k * bits);
+      for (let k = 0; k < kEnd; k++) word |= code(src[e0 + k]!, mnf, sc, levels) << (k * bits);
       codes[w0 + w] = word;
     }
   }
@@ -177,19 +178,14 @@ export function quantizeAlongTokens(
     }
     const mnh = floatToHalf(mn);
     const mnf = HALF_TABLE[mnh]!;
-    let sch = floatToHalf((mx - mnf) / levels);
-    let sc = HALF_TABLE[sch]!;
-    if (!(sc > 0) && sc === sc) {
-      sc = 0;
-      sch = 0;
-    }
+    const sch = scaleHalf(mx, mnf, levels);
+    const sc = HALF_TABLE[sch]!;
     mins[paramOffset + c] = mnh;
     scales[paramOffset + c] = sch;
-    const inv = sc > 0 ? 1 / sc : 0;
     for (let w = 0, at = s0; w < wpg; w++) {
       let word = 0;
       const kEnd = Math.min(perWord, groupSize - w * perWord);
-      for (let k = 0; k < kEnd; k++, at += width) word |= code(src[at]!, mnf, sc, inv, levels) << (k * bits);
+      for (let k = 0; k < kEnd; k++, at += width) word |= code(src[at]!, mnf, sc, levels) << (k * bits);
       codes[codeOffset + w * width + c] = word;
     }
   }

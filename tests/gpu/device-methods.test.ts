@@ -48,7 +48,8 @@ describe.each([
       count += c.count;
       expect(d.length, `step ${step} layer ${l} ${w}`).toBe(r.length);
     });
-    // A code may differ by one at an exact rounding tie (float32 vs float64 division): allow a handful.
+    // Both quantize in float32 now (0 outliers measured); the graph's roundHalfEven (floor(v + 0.5) in
+    // float32) can still move a code by one just below a half: allow a handful.
     expect(outliers / count).toBeLessThan(1e-3);
     expect(worst).toBeLessThan(1);
     expect(dev.bytes().held).toEqual(ref.bytes());

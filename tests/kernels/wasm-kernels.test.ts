@@ -2,14 +2,13 @@
  * The WebAssembly SIMD kernels (wasm/kernels.ts, through KernelHeap) against their TypeScript
  * references (src/kernels/*.ts), which run through the same heap with backend 'ts'. The
  * contract is bit-identical results, except restore: the wasm kernels compute in float64
- * wherever the references do (SLERP sums in the same order and weights, the quantizer's
- * (x − mn)/scale near a rounding boundary), and in f32 only where that is provably the same
- * float (fp16 conversion, q·scale + min). So every comparison here but restore's is exact, bit
+ * wherever the references do (SLERP sums in the same order and weights), in float32 where they
+ * do (the quantizer) or where that is provably the same float (fp16 conversion, q·scale + min). So every comparison here but restore's is exact, bit
  * for bit (NaN: any NaN); restore computes in f32 and is checked against a stated bound.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeHalf, encodeHalfBits, floatBits, floatToHalf } from '../../src/kernels/half.js';
-import type { QuantBits } from '../../src/kernels/quantize.js';
+import { decodeHalf, encodeHalfBits, floatBits, floatToHalf, halfToFloat } from '../../src/kernels/half.js';
+import { roundHalfEven, type QuantBits } from '../../src/kernels/quantize.js';
 import { allocMergeRows } from '../../src/kernels/slerp.js';
 import { KernelHeap } from '../../src/kernels/wasm/heap.js';
 import { mulberry32, randomArray } from '../methods/helpers/random.js';
@@ -250,6 +249,7 @@ describe('KIVI quantize / dequantize (wasm vs the references)', () => {
     { width: 128, G: 32 },
     { width: 128, G: 128 },
     { width: 64, G: 16 },
+    { width: 36, G: 12 }, // keys: the last 16-column block overlaps; values: the generic packing
     { width: 8, G: 8 }, // stories260K-like: the vector paths' fallbacks
     { width: 12, G: 4 },
   ];
@@ -303,26 +303,51 @@ describe('KIVI quantize / dequantize (wasm vs the references)', () => {
   }
 });
 
-describe('quantizer float64 fallback', () => {
-  it('is rare on Gaussian data (the float32 path decides almost every code) and taken at exact ties', () => {
-    const h = wasm();
-    const rows = 4096;
-    const src = randomArray(rows * 128, mulberry32(9));
-    const p = put(h, src);
-    const codes = h.alloc(rows * 16 * 4);
-    const sc = h.alloc(rows * 4 * 2);
-    const mn = h.alloc(rows * 4 * 2);
-    const before = h.wasm!.quantSlowVectors();
-    h.quantChannels(p, rows, 128, 128, 32, 4, codes, 16, sc, mn, 4);
-    const slow = h.wasm!.quantSlowVectors() - before;
-    expect(slow / (rows * 32)).toBeLessThan(0.02);
-    // A group 0, 1, …, 15, 7.5: 7.5 is an exact tie at scale 1.
-    const tie = Float32Array.from({ length: 32 }, (_, i) => (i < 16 ? i : 7.5));
-    const q = put(h, tie);
-    const b2 = h.wasm!.quantSlowVectors();
-    h.quantChannels(q, 1, 32, 32, 32, 4, codes, 4, sc, mn, 1);
-    expect(h.wasm!.quantSlowVectors() - b2).toBeGreaterThan(0);
-    expect((h.u32At(codes + 8, 1)[0]! >>> 0) & 0xf).toBe(8); // 7.5 → 8 (ties to even)
+describe('quantizer rounding (float32 arithmetic, ties to even, no fallback path)', () => {
+  it('rounds exact ties to even in both layouts, like the reference', () => {
+    // A group 0, 1, …, 15, then ties 0.5 … 7.5 at scale 1: codes 0, 2, 2, 4, 4, 6, 6, 8.
+    const tie = Float32Array.from({ length: 32 }, (_, i) => (i < 16 ? i : ((i - 16) % 8) + 0.5));
+    const expected = [0, 2, 2, 4, 4, 6, 6, 8];
+    for (const h of [wasm(), ts()]) {
+      const q = put(h, tie);
+      const codes = h.calloc(16);
+      const sc = h.calloc(2);
+      const mn = h.calloc(2);
+      h.quantChannels(q, 1, 32, 32, 32, 4, codes, 4, sc, mn, 1);
+      const w = h.u32At(codes, 4);
+      expect(Array.from({ length: 8 }, (_, k) => (w[2]! >>> (4 * k)) & 0xf)).toEqual(expected);
+      // Keys: the same 32 values as 32 tokens of 16 identical channels.
+      const tile = put(h, Float32Array.from({ length: 32 * 16 }, (_, i) => tie[i >> 4]!));
+      const kc = h.calloc(4 * 16 * 4);
+      const ks = h.calloc(32);
+      const km = h.calloc(32);
+      h.quantTokens(tile, 1, 32 * 16, 16, 32, 4, kc, 4 * 16, ks, km, 16);
+      const kw = h.u32At(kc, 4 * 16);
+      for (const c of [0, 7, 15]) expect(Array.from({ length: 8 }, (_, k) => (kw[2 * 16 + c]! >>> (4 * k)) & 0xf)).toEqual(expected);
+    }
+  });
+
+  it('divides in float32: quotients that float64 would round the other way follow float32', () => {
+    // min −1, max 2: scale half(f32(3/15)) = 0.199951171875. For these x, f32(f32(x + 1)/scale)
+    // is the exact tie 3.5 or 4.5 (→ 4, ties to even) where the float64 quotient lies just
+    // below 3.5 (→ 3) or just above 4.5 (→ 5).
+    const xs = [-0.3001709282398224, -0.10021969676017761];
+    const group = Float32Array.from({ length: 32 }, (_, i) => (i === 0 ? -1 : i === 1 ? 2 : xs[i & 1]!));
+    for (const x of xs) {
+      const v = Math.fround(Math.fround(x + 1) / 0.199951171875);
+      expect(roundHalfEven(v)).toBe(4);
+      expect(roundHalfEven((x + 1) / 0.199951171875)).not.toBe(4);
+    }
+    for (const h of [wasm(), ts()]) {
+      const p = put(h, group);
+      const codes = h.calloc(16);
+      const sc = h.calloc(2);
+      const mn = h.calloc(2);
+      h.quantChannels(p, 1, 32, 32, 32, 4, codes, 4, sc, mn, 1);
+      expect(halfToFloat(h.u16At(sc, 1)[0]!)).toBe(0.199951171875);
+      const w = h.u32At(codes, 4);
+      expect(Array.from({ length: 30 }, (_, k) => (w[(k + 2) >> 3]! >>> (4 * ((k + 2) & 7))) & 0xf)).toEqual(new Array(30).fill(4));
+    }
   });
 });
 

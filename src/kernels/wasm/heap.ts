@@ -30,12 +30,10 @@ interface WasmKernels {
   restoreRows(dir: number, dirIsHalf: number, magPrev: number, magCur: number, rows: number, width: number, outPrev: number, outCur: number): void;
   mergeSums(prev: number, cur: number, rows: number, width: number, sums: number): void;
   mergeWrite(prev: number, cur: number, rows: number, width: number, w: number, dir: number): void;
-  quantTokens(src: number, tiles: number, srcTileStride: number, width: number, G: number, bits: number, codes: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, tmp: number): void;
+  quantTokens(src: number, tiles: number, srcTileStride: number, width: number, G: number, bits: number, codes: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number): void;
   quantChannels(src: number, rows: number, srcStride: number, width: number, G: number, bits: number, codes: number, codeStride: number, scales: number, mins: number, paramStride: number): void;
   dequantTokens(codes: number, tiles: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, width: number, G: number, bits: number, out: number, outTileStride: number, tmp: number): void;
   dequantChannels(codes: number, rows: number, codeStride: number, scales: number, mins: number, paramStride: number, width: number, G: number, bits: number, out: number, outStride: number): void;
-  /** Quantizer vectors that took the float64 path (a statistic). */
-  quantSlowVectors(): number;
 }
 
 export type KernelBackend = 'wasm' | 'ts';
@@ -317,7 +315,8 @@ export class KernelHeap {
   /** KIVI keys: `tiles` tiles of G tokens × width (quantizeAlongTokens), strides in elements / words. */
   quantTokens(src: number, tiles: number, srcTileStride: number, width: number, G: number, bits: QuantBits, codes: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number): void {
     if (tiles <= 0) return;
-    if (this.wasm && width % 4 === 0) return this.wasm.quantTokens(src, tiles, srcTileStride, width, G, bits, codes, codeTileStride, scales, mins, paramTileStride, this.kernelTmp(width));
+    // The kernel works on blocks of 16 columns (the last may overlap the one before it).
+    if (this.wasm && width % 4 === 0 && width >= 16) return this.wasm.quantTokens(src, tiles, srcTileStride, width, G, bits, codes, codeTileStride, scales, mins, paramTileStride);
     const [f32, u32, sc, mn] = [this.f32, this.u32, this.u16.subarray(scales >> 1), this.u16.subarray(mins >> 1)];
     for (let t = 0; t < tiles; t++) {
       quantizeAlongTokens(f32, (src >> 2) + t * srcTileStride, width, G, bits, u32, (codes >> 2) + t * codeTileStride, sc, mn, t * paramTileStride);
