@@ -21,6 +21,8 @@ import { dirname, join, resolve } from 'node:path';
 import { generate } from '../src/engine/generate.js';
 import { generateOnDevice } from '../src/engine/generate-device.js';
 import { createDeviceMethod } from '../src/gpu/device-registry.js';
+import type { DeviceCacheMethod } from '../src/gpu/device-types.js';
+import type { OpTimings } from '../src/gpu/op-cache.js';
 import { createMethod } from '../src/methods/registry.js';
 import { parseLlama2c } from '../src/model/llama2c.js';
 import { loadModel, readModelCard } from '../runners/node/load-model.js';
@@ -110,16 +112,26 @@ if (roundtripNew > 0) {
 // 3. Every method on the device path: fenced split and unfenced step time.
 const perMethod: Record<string, unknown> = {};
 for (const name of methods) {
+  let made: DeviceCacheMethod | null = null;
   const run = (fence: boolean, n: number) =>
-    generateOnDevice(device, m, prompts, { createMethod: (g) => createDeviceMethod(name, g, {}, device.exec, { fence }), maxNewTokens: n, ignoreEos: true });
+    generateOnDevice(device, m, prompts, {
+      createMethod: (g) => (made = createDeviceMethod(name, g, {}, device.exec, { fence })),
+      maxNewTokens: n,
+      ignoreEos: true,
+    });
   await run(true, newTokens); // warm-up: every graph variant of this length
   const f = await run(true, newTokens);
+  // Fenced time per kind of cache-op graph, per decode step (prefill graphs excluded by kind).
+  const timings = (made as { opTimings?: () => OpTimings } | null)?.opTimings?.() ?? {};
+  const steps = f.tokens[0]!.length - 1;
+  const perKind = Object.fromEntries(Object.entries(timings).filter(([k]) => !k.endsWith('P')).map(([k, t]) => [k, { msPerStep: t.ms / steps, runsPerStep: t.runs / steps }]));
   const u = await run(false, newTokens);
   const fStep = decodeMs(f.tokenTimesMs) / (f.tokens[0]!.length - 1);
   const uStep = decodeMs(u.tokenTimesMs) / (u.tokens[0]!.length - 1);
   const row = {
     fencedMsPerStep: fStep,
     cacheOpMsPerStep: medianOf(f.cacheMs.slice(1)),
+    cacheOpKinds: perKind,
     modelMsPerStep: medianOf(f.modelMs),
     unfencedMsPerStep: uStep,
     decodeTokensPerSecond: (batch * 1000) / uStep,
@@ -128,8 +140,9 @@ for (const name of methods) {
     compressionRatio: f.kvBytesBaseline / f.peakPackedBytes,
   };
   perMethod[name] = row;
+  const kinds = Object.entries(perKind).map(([k, t]) => `${k} ${t.msPerStep.toFixed(2)}`).join(', ');
   console.log(
-    `${name.padEnd(16)} fenced ${fStep.toFixed(2)} ms/step (cache ops ${row.cacheOpMsPerStep.toFixed(2)}, model ${row.modelMsPerStep.toFixed(2)})  unfenced ${uStep.toFixed(2)} ms/step  ${row.decodeTokensPerSecond.toFixed(0)} tok/s  kv ${(row.kvBytes / 2 ** 20).toFixed(1)} MiB (${row.compressionRatio.toFixed(2)}x)`,
+    `${name.padEnd(16)} fenced ${fStep.toFixed(2)} ms/step (cache ops ${row.cacheOpMsPerStep.toFixed(2)}, model ${row.modelMsPerStep.toFixed(2)})  unfenced ${uStep.toFixed(2)} ms/step  ${row.decodeTokensPerSecond.toFixed(0)} tok/s  kv ${(row.kvBytes / 2 ** 20).toFixed(1)} MiB (${row.compressionRatio.toFixed(2)}x)${kinds ? `\n${''.padEnd(17)}fenced cache ops per step: ${kinds} ms` : ''}`,
   );
 }
 report.methods = perMethod;

@@ -11,6 +11,7 @@
  *    the ScatterND indices, made by a Cast in the graph);
  *  - no Slice of int32 tensors, and no Shape-driven arithmetic (slices use constant starts).
  */
+import { encodeHalf } from '../kernels/half.js';
 import { bytesOf } from '../model/onnx-proto.js';
 import { DataType, GraphBuilder } from '../model/onnx-graph.js';
 import { attr } from '../model/onnx-proto.js';
@@ -190,14 +191,23 @@ function halfCodeTable(bits: number): Float32Array {
  * unsigned high half is trunc(w/65536) − 1 when lo < 0. A negative index counts from the table's
  * end in Gather, which is exactly the unsigned wrap (−k → 65536 − k), so no sign fix-up is needed.
  */
-export function unpackWords(g: GraphKit, words: string, bits: number, dims: readonly number[]): string {
+export function unpackWords(g: GraphKit, words: string, bits: number, dims: readonly number[], type: DataType = DataType.FLOAT): string {
   const perHalf = 16 / bits;
   const h = g.op('Div', [words, g.i32(65536)]);
   const lo = g.op('Sub', [words, g.op('Mul', [h, g.i32(65536)])]);
   const hi = g.op('Sub', [h, g.cast(g.op('Less', [lo, g.i32(0)]), DataType.INT32)]);
   const idx = g.op('Concat', [g.op('Unsqueeze', [lo, g.i64([-1])]), g.op('Unsqueeze', [hi, g.i64([-1])])], [attr.int('axis', -1)]); // [..., 2]
-  const table = `half_codes_${bits}`;
-  if (!g.b.initializers.some((i) => i.name === table)) g.b.weight(table, [65536, perHalf], halfCodeTable(bits));
+  // Codes are small integers: exact in fp16 too, so the table can be in the dtype the caller computes in.
+  const table = `half_codes_${bits}_${type}`;
+  if (!g.b.initializers.some((i) => i.name === table)) {
+    const t = halfCodeTable(bits);
+    if (type === DataType.FLOAT) g.b.weight(table, [65536, perHalf], t);
+    else {
+      const h = new Uint16Array(t.length);
+      encodeHalf(t, h);
+      g.b.initializers.push({ name: table, dataType: DataType.FLOAT16, dims: [65536, perHalf], rawData: bytesOf(h) });
+    }
+  }
   const codes = g.op('Gather', [table, idx], [attr.int('axis', 0)]); // [..., 2, 16/b]
   return g.reshape(codes, [...dims, 32 / bits]);
 }

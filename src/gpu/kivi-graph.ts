@@ -53,14 +53,20 @@ export function quantizeTokens(g: GraphKit, x: string, s: KiviShape): QuantParts
   return { codes, scale: g.reshape(scale, [B, KV, -1, D / G]), min: g.reshape(min, [B, KV, -1, D / G]) };
 }
 
-/** Values: parts → float32 [B,KV,n,D]. */
-export function dequantizeTokens(g: GraphKit, p: QuantParts, s: KiviShape): string {
+/**
+ * Values: parts → [B,KV,n,D], float32, or with `asKv` the kv dtype computed in the kv dtype:
+ * x̂ = q·scale + min with scale and min as stored, as KIVI's own code does in the activation dtype.
+ * That halves the bytes of every full-size intermediate of a restore (and keeps tensors small
+ * enough for the WebGPU EP's buffer cache); each result is within about one fp16 ulp of the
+ * float32 computation rounded once.
+ */
+export function dequantizeTokens(g: GraphKit, p: QuantParts, s: KiviShape, asKv = false): string {
   const { B, KV, D, bits, G } = s;
   const words = (D * bits) / 32;
-  const c = g.reshape(unpackWords(g, p.codes, bits, [B, KV, -1, words]), [B, KV, -1, D / G, G]);
-  const sc = g.op('Unsqueeze', [g.toF32(p.scale), g.i64([-1])]);
-  const mn = g.op('Unsqueeze', [g.toF32(p.min), g.i64([-1])]);
-  return g.reshape(g.op('Add', [g.op('Mul', [c, sc]), mn]), [B, KV, -1, D]);
+  const type = asKv ? g.kvType : DataType.FLOAT;
+  const c = g.reshape(unpackWords(g, p.codes, bits, [B, KV, -1, words], type), [B, KV, -1, D / G, G]);
+  const param = (x: string) => g.op('Unsqueeze', [asKv ? x : g.toF32(x), g.i64([-1])]);
+  return g.reshape(g.op('Add', [g.op('Mul', [c, param(p.scale)]), param(p.min)]), [B, KV, -1, D]);
 }
 
 /** Keys: x float32 [B,KV,t,D] with t a multiple of G → per-channel groups of G tokens. */
@@ -75,15 +81,15 @@ export function quantizeChannels(g: GraphKit, x: string, s: KiviShape): QuantPar
   return { codes: g.reshape(words, [B, KV, -1, D]), scale: g.reshape(scale, [B, KV, -1, D]), min: g.reshape(min, [B, KV, -1, D]) };
 }
 
-/** Keys: parts → float32 [B,KV,n,D]. */
-export function dequantizeChannels(g: GraphKit, p: QuantParts, s: KiviShape): string {
+/** Keys: parts → [B,KV,n,D], float32 or (asKv) the kv dtype, as dequantizeTokens. */
+export function dequantizeChannels(g: GraphKit, p: QuantParts, s: KiviShape, asKv = false): string {
   const { B, KV, D, bits, G } = s;
   const W = (G * bits) / 32;
-  const codes = unpackWords(g, g.reshape(p.codes, [B, KV, -1, W, D]), bits, [B, KV, -1, W, D]); // [B,KV,tiles,W,D,32/b]
+  const type = asKv ? g.kvType : DataType.FLOAT;
+  const codes = unpackWords(g, g.reshape(p.codes, [B, KV, -1, W, D]), bits, [B, KV, -1, W, D], type); // [B,KV,tiles,W,D,32/b]
   const c = g.reshape(g.op('Transpose', [codes], [attr.ints('perm', [0, 1, 2, 3, 5, 4])]), [B, KV, -1, G, D]);
-  const sc = g.op('Unsqueeze', [g.toF32(p.scale), g.i64([3])]);
-  const mn = g.op('Unsqueeze', [g.toF32(p.min), g.i64([3])]);
-  return g.reshape(g.op('Add', [g.op('Mul', [c, sc]), mn]), [B, KV, -1, D]);
+  const param = (x: string) => g.op('Unsqueeze', [asKv ? x : g.toF32(x), g.i64([3])]);
+  return g.reshape(g.op('Add', [g.op('Mul', [c, param(p.scale)]), param(p.min)]), [B, KV, -1, D]);
 }
 
 export { DataType };

@@ -75,8 +75,7 @@ export class KiviStream extends DeviceStream {
   emitRead(g: GraphKit, asKv: boolean): string {
     const parts: string[] = [];
     if (this.has('codes')) {
-      const deq = this.role === 'key' ? dequantizeChannels(g, this.parts(g), this.q) : dequantizeTokens(g, this.parts(g), this.q);
-      parts.push(asKv ? g.toKv(deq) : deq);
+      parts.push(this.role === 'key' ? dequantizeChannels(g, this.parts(g), this.q, asKv) : dequantizeTokens(g, this.parts(g), this.q, asKv));
     }
     if (this.has('tail')) {
       const t = this.input(g, 'tail');

@@ -13,7 +13,7 @@ import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods
 import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
 import { kvDataType } from './graph-kit.js';
 import { KiviStream } from './kivi-stream.js';
-import { OpCache } from './op-cache.js';
+import { OpCache, type OpTimings } from './op-cache.js';
 import { pastName, presentName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, type DeviceStream, type SlotHolder, type StreamShape } from './stream.js';
 
@@ -170,6 +170,11 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
       };
     }
     return d;
+  }
+
+  /** Time per kind of cache-op graph so far (see OpCache.timings). */
+  opTimings(): OpTimings {
+    return this.ops.timings;
   }
 
   dispose(): void {

@@ -20,7 +20,7 @@ import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec 
 import { DataType, kvDataType, type GraphKit } from './graph-kit.js';
 import { feedPresent, feedSlots, makeGroups, type LayerGroup, type StreamFactory } from './layered-device-method.js';
 import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitPutBackIndex, emitRescale, MAX_TOKENS } from './minicache-graph.js';
-import { OpCache } from './op-cache.js';
+import { OpCache, type OpTimings } from './op-cache.js';
 import { pastName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, SlotHolder, type DeviceStream, type SlotSpec, type SlotUpdate, type StreamShape } from './stream.js';
 
@@ -284,10 +284,8 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       }
       for (const r of this.records) {
         const SB = r.shape.B;
-        const dir = r.inner.emitRead(g, false);
-        const [pf, cf] = emitRescale(g, dir, g.toF32(r.in(g, 'magPrev')), g.toF32(r.in(g, 'magCur')));
-        let pk = g.toKv(pf);
-        let ck = g.toKv(cf);
+        const dir = r.inner.emitRead(g, true);
+        let [pk, ck] = emitRescale(g, dir, r.in(g, 'magPrev'), r.in(g, 'magCur'));
         if (r.has('ridx')) {
           const pairs = emitPutBackIndex(g, r.in(g, 'ridx'));
           pk = emitPutBack(g, pk, pairs, r.in(g, 'rprev'), SB, KV, D);
@@ -358,6 +356,11 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
         thresholdBytes: this.records.reduce((a, r) => a + r.controlBytes(), 0),
       },
     };
+  }
+
+  /** Time per kind of cache-op graph so far (see OpCache.timings). */
+  opTimings(): OpTimings {
+    return this.ops.timings;
   }
 
   dispose(): void {

@@ -86,13 +86,17 @@ export function emitDecodeRetention(g: GraphKit, d: string, forced: string, tau:
   return g.op('Max', [forced, g.cast(g.op('Greater', [d, tau]), DataType.FLOAT)]);
 }
 
-/** Restoration of both layers of a pair: x̂ = ‖x‖·e/‖e‖, float32 [B,KV,n,D] each. */
+/**
+ * Restoration of both layers of a pair, x̂ = ‖x‖·e/‖e‖: dir [B,KV,n,D] and the magnitudes
+ * [B,KV,n] in the kv dtype, outputs in the kv dtype. The norm and the per-row factor ‖x‖/‖e‖ are
+ * float32 (small tensors); the full-size products are in the kv dtype, so the only full-size
+ * float32 tensor is the one the norm is taken over.
+ */
 export function emitRescale(g: GraphKit, dir: string, magPrev: string, magCur: string): [string, string] {
-  const norm = g.op('Sqrt', [g.reduce('ReduceSumSquare', dir, -1)]);
+  const norm = g.op('Sqrt', [g.reduce('ReduceSumSquare', g.toF32(dir), -1)]);
   const inv = g.where(g.op('Greater', [norm, g.f(0)]), g.op('Div', [g.f(1), g.op('Max', [norm, g.f(TINY)])]), g.f(0));
-  const mp = g.op('Unsqueeze', [magPrev, g.i64([-1])]);
-  const mc = g.op('Unsqueeze', [magCur, g.i64([-1])]);
-  return [g.op('Mul', [dir, g.op('Mul', [mp, inv])]), g.op('Mul', [dir, g.op('Mul', [mc, inv])])];
+  const factor = (mag: string) => g.toKv(g.op('Mul', [g.op('Unsqueeze', [g.toF32(mag), g.i64([-1])]), inv]));
+  return [g.op('Mul', [dir, factor(magPrev)]), g.op('Mul', [dir, factor(magCur)])];
 }
 
 /**

@@ -12,7 +12,12 @@ export interface BuiltOp {
   inputs: ReadonlySet<string>;
   /** Per participant (stream / pair record, in the order the builder listed them), the slots it changes. */
   updates: SlotUpdate[];
+  /** The graph's kind for timings: its variant key up to the first ':' without trailing digits (restore, mergeD, retainD…). */
+  kind: string;
 }
+
+/** Host-side time spent in each kind of graph (with a fence it includes the graph's device work). */
+export type OpTimings = Record<string, { runs: number; ms: number }>;
 
 export interface OpBuild {
   g: GraphKit;
@@ -25,6 +30,7 @@ export const FENCE = 'fence';
 
 export class OpCache {
   private readonly built = new Map<string, BuiltOp>();
+  readonly timings: OpTimings = {};
 
   /**
    * @param fence when true every graph also returns a one-element host output computed from its
@@ -56,6 +62,7 @@ export class OpCache {
       spec: { key, build: () => bytes, hostOutputs },
       inputs: new Set(g.b.inputs.map((i) => i.name)),
       updates,
+      kind: variant.split(':')[0]!.replace(/\d+$/, ''),
     };
     this.built.set(key, op);
     return op;
@@ -69,6 +76,7 @@ export class OpCache {
       if (!t) throw new Error(`cache op ${op.spec.key}: no tensor for input ${name}`);
       feeds[name] = t;
     }
+    const t0 = performance.now();
     const out = await exec.run(op.spec, feeds);
     const fence = out[FENCE];
     if (fence) {
@@ -76,6 +84,9 @@ export class OpCache {
       fence.dispose();
       delete out[FENCE];
     }
+    const t = (this.timings[op.kind] ??= { runs: 0, ms: 0 });
+    t.runs++;
+    t.ms += performance.now() - t0;
     return out;
   }
 
