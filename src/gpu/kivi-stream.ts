@@ -96,11 +96,35 @@ export class KiviStream extends DeviceStream {
   }
 
   emitAppend(g: GraphKit, x: string, tokens: number): SlotUpdate {
-    return this.n === 0 ? this.emitPrefill(g, x, tokens) : this.role === 'key' ? this.emitKeyStep(g, x) : this.emitValueStep(g, x);
+    const plan = this.planAppend(g, x, tokens);
+    return plan.quant ? { ...this.withQuantized(g, this.quantize(g, g.toF32(plan.quant))), ...plan.rest } : plan.rest;
   }
 
-  private addQuantized(g: GraphKit, x32: string): SlotUpdate {
-    const p = this.quantize(g, x32);
+  /**
+   * What an append does under the streaming rules: the tokens it quantizes (kv dtype, or null)
+   * and the rest of its update (the new tail, or its removal).
+   */
+  private planAppend(g: GraphKit, x: string, tokens: number): { quant: string | null; rest: SlotUpdate } {
+    const R = this.options.residual;
+    if (this.n === 0) {
+      // Prefill: the split between quantized tokens and tail is baked in from `tokens`.
+      const { quantized: nq, tail } = KiviStream.lengths(this.role, R, tokens);
+      return {
+        quant: nq > 0 ? (tail > 0 ? g.slice(x, 2, 0, nq) : x) : null,
+        rest: tail > 0 ? { tail: nq > 0 ? g.slice(x, 2, nq, END) : x } : {},
+      };
+    }
+    const { tail } = KiviStream.lengths(this.role, R, this.n);
+    const full = this.has('tail') ? g.concat([this.input(g, 'tail'), x], 2) : x;
+    if (this.role === 'key') {
+      // A tail that reaches R tokens is quantized whole and emptied.
+      return tail + 1 < R ? { quant: null, rest: { tail: full } } : { quant: full, rest: { tail: null } };
+    }
+    // Values: a full window's oldest token leaves it, quantized.
+    return tail < R ? { quant: null, rest: { tail: full } } : { quant: g.slice(full, 2, 0, 1), rest: { tail: g.slice(full, 2, 1, END) } };
+  }
+
+  private withQuantized(g: GraphKit, p: QuantParts): SlotUpdate {
     if (!this.has('codes')) return { codes: p.codes, scale: p.scale, min: p.min };
     const old = this.parts(g);
     return {
@@ -110,28 +134,58 @@ export class KiviStream extends DeviceStream {
     };
   }
 
-  private emitPrefill(g: GraphKit, x: string, T: number): SlotUpdate {
-    const { quantized: nq, tail } = KiviStream.lengths(this.role, this.options.residual, T);
-    let update: SlotUpdate = {};
-    if (nq > 0) update = this.addQuantized(g, g.toF32(tail > 0 ? g.slice(x, 2, 0, nq) : x));
-    if (tail > 0) update.tail = nq > 0 ? g.slice(x, 2, nq, END) : x;
-    return update;
+  /** True when `others` can share this stream's quantizer and dequantizer (same role, options and length). */
+  jointWith(others: readonly DeviceStream[]): others is KiviStream[] {
+    return others.every(
+      (o) =>
+        o instanceof KiviStream &&
+        o.role === this.role &&
+        o.n === this.n &&
+        o.shape.KV === this.shape.KV &&
+        o.shape.D === this.shape.D &&
+        o.kvType === this.kvType &&
+        o.options.bits === this.options.bits &&
+        o.options.groupSize === this.options.groupSize &&
+        o.options.residual === this.options.residual,
+    );
   }
 
-  private emitKeyStep(g: GraphKit, x: string): SlotUpdate {
-    const R = this.options.residual;
-    const { tail } = KiviStream.lengths('key', R, this.n);
-    const full = this.has('tail') ? g.concat([this.input(g, 'tail'), x], 2) : x;
-    if (tail + 1 < R) return { tail: full };
-    return { ...this.addQuantized(g, g.toF32(full)), tail: null };
+  /**
+   * Appends to several streams of one kind (see jointWith) in one graph, with ONE quantizer over
+   * their rows stacked along the batch axis: quantization groups never span rows, so the codes are
+   * those of separate quantizers, for half the dispatches. Equal lengths make every stream take
+   * the same branch of the streaming rules.
+   */
+  static emitAppendJoint(g: GraphKit, streams: readonly KiviStream[], xs: readonly string[], tokens: number): SlotUpdate[] {
+    const plans = streams.map((s, i) => s.planAppend(g, xs[i]!, tokens));
+    if (plans.every((p) => !p.quant)) return plans.map((p) => p.rest);
+    if (!plans.every((p) => p.quant)) throw new Error('kivi (device): joint append of streams at different points of the streaming rules');
+    const first = streams[0]!;
+    const sizes = streams.map((s) => s.shape.B);
+    const q = { ...first.q, B: sizes.reduce((a, b) => a + b, 0) };
+    const x32 = g.toF32(g.concat(plans.map((p) => p.quant!), 0));
+    const parts = first.role === 'key' ? quantizeChannels(g, x32, q) : quantizeTokens(g, x32, q);
+    const codes = g.split(parts.codes, sizes, 0);
+    const scale = g.split(parts.scale, sizes, 0);
+    const min = g.split(parts.min, sizes, 0);
+    return streams.map((s, i) => ({ ...s.withQuantized(g, { codes: codes[i]!, scale: scale[i]!, min: min[i]! }), ...plans[i]!.rest }));
   }
 
-  private emitValueStep(g: GraphKit, x: string): SlotUpdate {
-    const R = this.options.residual;
-    const { tail } = KiviStream.lengths('value', R, this.n);
-    const full = this.has('tail') ? g.concat([this.input(g, 'tail'), x], 2) : x;
-    if (tail < R) return { tail: full };
-    // The window is full: its oldest token leaves it, quantized.
-    return { ...this.addQuantized(g, g.toF32(g.slice(full, 2, 0, 1))), tail: g.slice(full, 2, 1, END) };
+  /** Reads several streams of one kind (see jointWith) with ONE dequantizer: [ΣB, KV, n, D], stacked in order. */
+  static emitReadJoint(g: GraphKit, streams: readonly KiviStream[], asKv: boolean): string {
+    const first = streams[0]!;
+    const cat = (slot: string) => g.concat(streams.map((s) => s.input(g, slot)), 0);
+    const parts: string[] = [];
+    if (first.has('codes')) {
+      const q = { ...first.q, B: streams.reduce((a, s) => a + s.shape.B, 0) };
+      const p = { codes: cat('codes'), scale: cat('scale'), min: cat('min') };
+      parts.push(first.role === 'key' ? dequantizeChannels(g, p, q, asKv) : dequantizeTokens(g, p, q, asKv));
+    }
+    if (first.has('tail')) {
+      const t = cat('tail');
+      parts.push(asKv ? t : g.toF32(t));
+    }
+    if (parts.length === 0) throw new Error(`${first.id}: read of an empty stream`);
+    return g.concat(parts, 2);
   }
 }

@@ -20,6 +20,7 @@ import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec 
 import { DataType, kvDataType, type GraphKit } from './graph-kit.js';
 import { feedPresent, feedSlots, makeGroups, type LayerGroup, type StreamFactory } from './layered-device-method.js';
 import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitPutBackIndex, emitRescale, MAX_TOKENS } from './minicache-graph.js';
+import { KiviStream } from './kivi-stream.js';
 import { OpCache, type OpTimings } from './op-cache.js';
 import { pastName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, SlotHolder, type DeviceStream, type SlotSpec, type SlotUpdate, type StreamShape } from './stream.js';
@@ -128,6 +129,15 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     return this.unmerged.filter((x) => !(x.s instanceof PlainStream));
   }
 
+  /**
+   * Index in graphUnmerged() of the unmerged group whose KIVI stream can share a quantizer and a
+   * dequantizer with record r's inner stream (same role and store: minicache+kivi4), or −1.
+   */
+  private jointUnmerged(r: PairRecord): number {
+    if (!(r.inner instanceof KiviStream)) return -1;
+    return this.graphUnmerged().findIndex(({ role, s }) => role === r.role && s instanceof KiviStream && s.jointWith([r.inner]));
+  }
+
   private feeds(present: DeviceKV[] | null): Record<string, DeviceTensor> {
     const f: Record<string, DeviceTensor> = {};
     feedPresent(f, present);
@@ -151,23 +161,31 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       this.records.map((r) => r.inner.appendVariant(T)).join(',');
     const { t, antiparallelEps, retention, decodeRetention } = this.options;
     const op = this.ops.get(key, (g) => {
-      const updates: SlotUpdate[] = [];
-      for (const { layers, role, s } of graphUnmerged) {
-        const u = s.emitAppend(g, stackPresent(g, layers, role, prefill, this.shape), T);
-        s.declareOutputs(g, u);
-        updates.push(u);
-      }
+      const unmergedX = graphUnmerged.map(({ layers, role }) => stackPresent(g, layers, role, prefill, this.shape));
+      const unmergedUpdates: (SlotUpdate | undefined)[] = graphUnmerged.map(() => undefined);
+      const innerUpdates: (SlotUpdate | undefined)[] = this.records.map(() => undefined);
+      const recordUpdates: SlotUpdate[] = [];
       const keeps: string[] = [];
       // One merge over K and V stacked (the merge is row-wise): half the dispatches of two merges.
       const stacked = (layer: 0 | 1) => g.concat(this.records.map((r) => stackPresent(g, r.pairs.map((p) => p[layer]), r.role, prefill, this.shape)), 0);
       const merged = this.records.length > 0 ? emitMerge(g, g.toF32(stacked(0)), g.toF32(stacked(1)), t, antiparallelEps) : null;
       const parts = (x: string) => unstack(g, x, this.records.length, this.records[0]!.shape.B);
       const split = merged ? { dir: parts(merged.dir), magPrev: parts(merged.magPrev), magCur: parts(merged.magCur), d: parts(merged.d), forced: parts(merged.forced) } : null;
+      const dirs = this.records.map((_, j) => g.toKv(split!.dir[j]!));
+      // The merged directions and the unmerged layers of one role share a quantizer when their stores allow.
       for (const [j, r] of this.records.entries()) {
-        const m = { dir: split!.dir[j]!, magPrev: split!.magPrev[j]!, magCur: split!.magCur[j]!, d: split!.d[j]!, forced: split!.forced[j]! };
-        const innerUpdate = r.inner.emitAppend(g, g.toKv(m.dir), T);
-        r.inner.declareOutputs(g, innerUpdate);
-        updates.push(innerUpdate);
+        const u = this.jointUnmerged(r);
+        if (u < 0) continue;
+        const [a, b] = KiviStream.emitAppendJoint(g, [graphUnmerged[u]!.s as KiviStream, r.inner as KiviStream], [unmergedX[u]!, dirs[j]!], T);
+        unmergedUpdates[u] = a;
+        innerUpdates[j] = b;
+      }
+      graphUnmerged.forEach(({ s }, i) => (unmergedUpdates[i] ??= s.emitAppend(g, unmergedX[i]!, T)));
+      this.records.forEach((r, j) => (innerUpdates[j] ??= r.inner.emitAppend(g, dirs[j]!, T)));
+      graphUnmerged.forEach(({ s }, i) => s.declareOutputs(g, unmergedUpdates[i]!));
+      this.records.forEach((r, j) => r.inner.declareOutputs(g, innerUpdates[j]!));
+      for (const [j, r] of this.records.entries()) {
+        const m = { magPrev: split!.magPrev[j]!, magCur: split!.magCur[j]!, d: split!.d[j]!, forced: split!.forced[j]! };
         const mags = (x: string) => g.reshape(g.toKv(x), [r.shape.B, KV, -1]);
         const u: SlotUpdate = {};
         let keep: string;
@@ -183,9 +201,11 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
           u.magCur = g.concat([r.in(g, 'magCur'), mags(m.magCur)], 2);
         }
         r.declareOutputs(g, u);
-        updates.push(u);
+        recordUpdates.push(u);
         keeps.push(g.reshape(keep, [1, -1]));
       }
+      const updates: SlotUpdate[] = [...(unmergedUpdates as SlotUpdate[])];
+      this.records.forEach((_, j) => updates.push(innerUpdates[j]!, recordUpdates[j]!));
       const hostOutputs: string[] = [];
       if (keeps.length > 0) {
         g.output('keep', g.concat(keeps, 0), DataType.FLOAT, [keeps.length, 'm']);
@@ -278,13 +298,23 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       this.records.map((r) => `${r.inner.readVariant()}${r.has('ridx') ? 'r' : ''}`).join(',');
     const op = this.ops.get(key, (g) => {
       const shape = [B, KV, 'n', D];
-      for (const { layers, role, s } of graphUnmerged) {
-        const parts = unstack(g, s.emitRead(g, true), layers.length, B);
-        layers.forEach((l, i) => g.output(pastName(l, role), parts[i]!, kv, shape));
+      const reads = new Map<number, string>(); // graphUnmerged index → its read
+      const dirs = new Map<PairRecord, string>();
+      for (const r of this.records) {
+        const u = this.jointUnmerged(r);
+        if (u < 0) continue;
+        const su = graphUnmerged[u]!.s;
+        const [a, b] = g.split(KiviStream.emitReadJoint(g, [su as KiviStream, r.inner as KiviStream], true), [su.shape.B, r.shape.B], 0);
+        reads.set(u, a!);
+        dirs.set(r, b!);
       }
+      graphUnmerged.forEach(({ layers, role, s }, i) => {
+        const parts = unstack(g, reads.get(i) ?? s.emitRead(g, true), layers.length, B);
+        layers.forEach((l, k) => g.output(pastName(l, role), parts[k]!, kv, shape));
+      });
       for (const r of this.records) {
         const SB = r.shape.B;
-        const dir = r.inner.emitRead(g, true);
+        const dir = dirs.get(r) ?? r.inner.emitRead(g, true);
         let [pk, ck] = emitRescale(g, dir, r.in(g, 'magPrev'), r.in(g, 'magCur'));
         if (r.has('ridx')) {
           const pairs = emitPutBackIndex(g, r.in(g, 'ridx'));
