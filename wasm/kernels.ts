@@ -17,14 +17,37 @@
 // 2^112: rescales a half's exponent field shifted into float position (bias 15 → 127).
 const HALF_SCALE: f32 = 5.192296858534828e33;
 
-/** Four halves (low 16 bits of each i32 lane) → four floats, by bit manipulation. */
-@inline function halfToF32x4(h: v128): v128 {
-  const a = v128.and(h, i32x4.splat(0x7fff));
-  // ((h & 0x7fff) << 13) × 2^112 is exact for normals and subnormals alike.
-  let f = f32x4.mul(i32x4.shl(a, 13), f32x4.splat(HALF_SCALE));
+/**
+ * Four halves in the high 16 bits of each i32 lane (low bits zero: an unpack with zero puts them
+ * there in one instruction) → four floats. shr_s by 3 moves the half's exponent and mantissa to
+ * the float's positions and copies the sign into bits 31..28; the mask keeps bit 31 and clears
+ * the copies; × 2^112 rebiases the exponent (exact for normals and subnormals alike, ±0 stays).
+ * Seven operations, where extending, masking and shifting the sign separately took eleven.
+ */
+@inline function halfHiToF32x4(x: v128): v128 {
+  const b = v128.and(i32x4.shr_s(x, 3), i32x4.splat(0x8fffe000));
+  const f = f32x4.mul(b, f32x4.splat(HALF_SCALE));
   // Exponent 31 (inf/nan): force the float exponent to all ones, keeping the mantissa.
-  f = v128.or(f, v128.and(i32x4.ge_u(a, i32x4.splat(0x7c00)), i32x4.splat(0x7f800000)));
-  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  const big = i32x4.eq(v128.and(b, i32x4.splat(0x0f800000)), i32x4.splat(0x0f800000));
+  return v128.or(f, v128.and(big, i32x4.splat(0x7f800000)));
+}
+
+/** halfHiToF32x4 for halves known finite (unit directions): no inf/nan fix-up, three operations. */
+@inline function finiteHalfHiToF32x4(x: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(x, 3), i32x4.splat(0x8fffe000)), f32x4.splat(HALF_SCALE));
+}
+
+/** Halves 0..3 / 4..7 of an i16x8 into the high halves of i32 lanes (punpcklwd / punpckhwd with zero). */
+@inline function halvesLo(v: v128): v128 {
+  return i8x16.shuffle(i32x4.splat(0), v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+@inline function halvesHi(v: v128): v128 {
+  return i8x16.shuffle(i32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}
+
+/** Four halves (low 16 bits of each i32 lane) → four floats. */
+@inline function halfToF32x4(h: v128): v128 {
+  return halfHiToF32x4(i32x4.shl(h, 16));
 }
 
 /** Four floats → four halves (i32 lanes), round to nearest even; bit-identical to floatToHalf. */
@@ -59,8 +82,8 @@ export function decodeHalfRows(src: usize, srcStride: i32, dst: usize, dstStride
     let i = 0;
     for (; i + 8 <= count; i += 8) {
       const h = v128.load(s + (<usize>i << 1));
-      v128.store(d + (<usize>i << 2), halfToF32x4(i32x4.extend_low_i16x8_u(h)));
-      v128.store(d + (<usize>i << 2), halfToF32x4(i32x4.extend_high_i16x8_u(h)), 16);
+      v128.store(d + (<usize>i << 2), halfHiToF32x4(halvesLo(h)));
+      v128.store(d + (<usize>i << 2), halfHiToF32x4(halvesHi(h)), 16);
     }
     for (; i < count; i++) store<f32>(d + (<usize>i << 2), halfToF32(load<u16>(s + (<usize>i << 1))));
   }
@@ -104,8 +127,10 @@ export function encodeHalfRows(src: usize, srcStride: i32, dst: usize, dstStride
 /** Decode 8 halves at h into f32 at oc; returns acc with their squares added. */
 @inline function decodeSum8(h: usize, oc: usize, acc: v128): v128 {
   const v = v128.load(h);
-  const x0 = halfToF32x4(i32x4.extend_low_i16x8_u(v));
-  const x1 = halfToF32x4(i32x4.extend_high_i16x8_u(v));
+  // Stored directions are unit vectors (merge writes a zero direction for non-finite rows):
+  // finite halves, so the inf/nan fix-up is skipped.
+  const x0 = finiteHalfHiToF32x4(halvesLo(v));
+  const x1 = finiteHalfHiToF32x4(halvesHi(v));
   v128.store(oc, x0);
   v128.store(oc, x1, 16);
   return sumSq(sumSq(acc, x0), x1);
@@ -593,14 +618,26 @@ export function quantChannels(src: usize, rows: i32, srcStride: i32, width: i32,
   }
 }
 
+/** One row of a key tile: codes at bit `sh` of the words at wr → q·scale + min at `at`. */
+@inline function dequantRow(wr: usize, at: usize, rowBytes: usize, sh: i32, mask: v128, tsc: usize, tmn: usize): void {
+  for (let c: usize = 0; c < rowBytes; c += 16) {
+    const q = f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(wr + c), sh), mask));
+    // q·scale is exact in f32 and the sum rounds once: the same float as the reference.
+    v128.store(at + c, f32x4.add(f32x4.mul(q, v128.load(tsc + c)), v128.load(tmn + c)));
+  }
+}
+
 /**
  * Keys (dequantizeAlongTokens): the tiles of quantTokens back to [G, width] f32 each. Row by
- * row, so the output is written sequentially; each tile's scales and minima are decoded once
- * into `tmp` (2·width floats of kernel scratch).
+ * row, so the output is written sequentially (column blocks, with scales in registers, wrote it
+ * strided and measured slower once it left L2); each tile's scales and minima are decoded once
+ * into `tmp` (2·width floats of kernel scratch). A full word's rows are unrolled per bit width so
+ * every shift is a constant (V8 spends four instructions on a variable one).
  */
 export function dequantTokens(codes: usize, tiles: i32, codeTileStride: i32, scales: usize, mins: usize, paramTileStride: i32, width: i32, G: i32, bits: i32, out: usize, outTileStride: i32, tmp: usize): void {
   const mask = i32x4.splat((1 << bits) - 1);
   const perWord = 32 / bits;
+  const wpg = (G * bits + 31) >> 5;
   const rowBytes = <usize>width << 2;
   const tmn = tmp + rowBytes;
   for (let t = 0; t < tiles; t++) {
@@ -609,15 +646,46 @@ export function dequantTokens(codes: usize, tiles: i32, codeTileStride: i32, sca
     decodeHalfRows(scales + p0, 0, tmp, 0, 1, width);
     decodeHalfRows(mins + p0, 0, tmn, 0, 1, width);
     let at = out + (<usize>(t * outTileStride) << 2);
-    for (let j = 0; j < G; j++, at += rowBytes) {
-      const wr = w0 + <usize>(j / perWord) * rowBytes;
-      const sh = (j % perWord) * bits;
-      for (let c: usize = 0; c < rowBytes; c += 16) {
-        const q = f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(wr + c), sh), mask));
-        // q·scale is exact in f32 and the sum rounds once: the same float as the reference.
-        v128.store(at + c, f32x4.add(f32x4.mul(q, v128.load(tmp + c)), v128.load(tmn + c)));
+    for (let w = 0; w < wpg; w++) {
+      const wr = w0 + <usize>w * rowBytes;
+      const kEnd = min(perWord, G - w * perWord);
+      if (kEnd == perWord && bits == 4) {
+        dequantRow(wr, at, rowBytes, 0, mask, tmp, tmn);
+        dequantRow(wr, at + rowBytes, rowBytes, 4, mask, tmp, tmn);
+        dequantRow(wr, at + 2 * rowBytes, rowBytes, 8, mask, tmp, tmn);
+        dequantRow(wr, at + 3 * rowBytes, rowBytes, 12, mask, tmp, tmn);
+        dequantRow(wr, at + 4 * rowBytes, rowBytes, 16, mask, tmp, tmn);
+        dequantRow(wr, at + 5 * rowBytes, rowBytes, 20, mask, tmp, tmn);
+        dequantRow(wr, at + 6 * rowBytes, rowBytes, 24, mask, tmp, tmn);
+        dequantRow(wr, at + 7 * rowBytes, rowBytes, 28, mask, tmp, tmn);
+      } else if (kEnd == perWord && bits == 8) {
+        dequantRow(wr, at, rowBytes, 0, mask, tmp, tmn);
+        dequantRow(wr, at + rowBytes, rowBytes, 8, mask, tmp, tmn);
+        dequantRow(wr, at + 2 * rowBytes, rowBytes, 16, mask, tmp, tmn);
+        dequantRow(wr, at + 3 * rowBytes, rowBytes, 24, mask, tmp, tmn);
+      } else if (kEnd == perWord && bits == 2) {
+        for (let k = 0; k < 16; k += 4) {
+          // Four rows with constant shifts relative to a word pre-shifted once per four.
+          dequantRow2(wr, at + <usize>k * rowBytes, rowBytes, k * 2, mask, tmp, tmn);
+        }
+      } else {
+        for (let k = 0; k < kEnd; k++) dequantRow(wr, at + <usize>k * rowBytes, rowBytes, k * bits, mask, tmp, tmn);
       }
+      at += <usize>kEnd * rowBytes;
     }
+  }
+}
+
+/** Four consecutive 2-bit rows (shifts sh, sh+2, sh+4, sh+6) in one pass over the words. */
+@inline function dequantRow2(wr: usize, at: usize, rowBytes: usize, sh: i32, mask: v128, tsc: usize, tmn: usize): void {
+  for (let c: usize = 0; c < rowBytes; c += 16) {
+    const wv = i32x4.shr_u(v128.load(wr + c), sh);
+    const sc = v128.load(tsc + c);
+    const mn = v128.load(tmn + c);
+    v128.store(at + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(wv, mask)), sc), mn));
+    v128.store(at + rowBytes + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(wv, 2), mask)), sc), mn));
+    v128.store(at + 2 * rowBytes + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(wv, 4), mask)), sc), mn));
+    v128.store(at + 3 * rowBytes + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(wv, 6), mask)), sc), mn));
   }
 }
 
@@ -631,46 +699,72 @@ export function dequantTokens(codes: usize, tiles: i32, codeTileStride: i32, sca
   v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), sc), mn), 48);
 }
 
+/** 16 codes as u16 lanes (lo: codes 0..7, hi: 8..15) → 16 floats x = q·sc + mn at out. */
+@inline function store16w(lo: v128, hi: v128, sc: v128, mn: v128, out: usize): void {
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), sc), mn));
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), sc), mn), 16);
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), sc), mn), 32);
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), sc), mn), 48);
+}
+
+/** One group: G codes (words at p) → G floats at o. */
+@inline function dequantGroup(p: usize, o: usize, G: i32, bits: i32, sc: v128, mn: v128): void {
+  const end = o + (<usize>G << 2);
+  if (bits == 8) {
+    for (; o < end; o += 64, p += 16) store16(v128.load(p), sc, mn, o);
+  } else if (bits == 4) {
+    for (; o < end; o += 64, p += 8) {
+      // Byte i (codes 2i, 2i+1) widened to a u16 lane: low and high nibble, then interleaved.
+      const v = v128.load8x8_u(p);
+      const lo = v128.and(v, i16x8.splat(0x0f));
+      const hi = i16x8.shr_u(v, 4);
+      store16w(i16x8.shuffle(lo, hi, 0, 8, 1, 9, 2, 10, 3, 11), i16x8.shuffle(lo, hi, 4, 12, 5, 13, 6, 14, 7, 15), sc, mn, o);
+    }
+  } else {
+    for (; o < end; o += 64, p += 4) {
+      const v = v128.load32_zero(p);
+      const m = i8x16.splat(3);
+      const c0 = v128.and(v, m);
+      const c1 = v128.and(i8x16.shr_u(v, 2), m);
+      const c2 = v128.and(i8x16.shr_u(v, 4), m);
+      const c3 = i8x16.shr_u(v, 6);
+      const a = i8x16.shuffle(c0, c1, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+      const b = i8x16.shuffle(c2, c3, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+      store16(i8x16.shuffle(a, b, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), sc, mn, o);
+    }
+  }
+}
+
 /**
  * Values / RTN (dequantizeAlongChannels): `rows` tokens, row i's words at codes + i·codeStride
  * words and params at + i·paramStride, to out + i·outStride floats. G % 16 == 0 (16 codes fill
- * whole words at every bit width).
+ * whole words at every bit width). Four groups' scales and minima are decoded in one vector and
+ * splatted per group (a scalar decode per group cost a fifth of the kernel).
  */
 export function dequantChannels(codes: usize, rows: i32, codeStride: i32, scales: usize, mins: usize, paramStride: i32, width: i32, G: i32, bits: i32, out: usize, outStride: i32): void {
   const groups = width / G;
   const wpg = (G * bits) >> 5;
+  const gw = <usize>(wpg << 2); // bytes of one group's words
+  const gf = <usize>(G << 2); // bytes of one group's floats
   for (let i = 0; i < rows; i++) {
     const wr = codes + (<usize>(i * codeStride) << 2);
     const pr = <usize>(i * paramStride) << 1;
     const orow = out + (<usize>(i * outStride) << 2);
-    for (let g = 0; g < groups; g++) {
+    let g = 0;
+    for (; g + 4 <= groups; g += 4) {
+      const sc = halfHiToF32x4(halvesLo(v128.load64_zero(scales + pr + (<usize>g << 1))));
+      const mn = halfHiToF32x4(halvesLo(v128.load64_zero(mins + pr + (<usize>g << 1))));
+      const p = wr + <usize>g * gw;
+      const o = orow + <usize>g * gf;
+      dequantGroup(p, o, G, bits, i32x4.shuffle(sc, sc, 0, 0, 0, 0), i32x4.shuffle(mn, mn, 0, 0, 0, 0));
+      dequantGroup(p + gw, o + gf, G, bits, i32x4.shuffle(sc, sc, 1, 1, 1, 1), i32x4.shuffle(mn, mn, 1, 1, 1, 1));
+      dequantGroup(p + 2 * gw, o + 2 * gf, G, bits, i32x4.shuffle(sc, sc, 2, 2, 2, 2), i32x4.shuffle(mn, mn, 2, 2, 2, 2));
+      dequantGroup(p + 3 * gw, o + 3 * gf, G, bits, i32x4.shuffle(sc, sc, 3, 3, 3, 3), i32x4.shuffle(mn, mn, 3, 3, 3, 3));
+    }
+    for (; g < groups; g++) {
       const sc = f32x4.splat(halfToF32(load<u16>(scales + pr + (<usize>g << 1))));
       const mn = f32x4.splat(halfToF32(load<u16>(mins + pr + (<usize>g << 1))));
-      let p = wr + (<usize>(g * wpg) << 2);
-      let o = orow + (<usize>(g * G) << 2);
-      const end = o + (<usize>G << 2);
-      if (bits == 8) {
-        for (; o < end; o += 64, p += 16) store16(v128.load(p), sc, mn, o);
-      } else if (bits == 4) {
-        for (; o < end; o += 64, p += 8) {
-          const v = v128.load64_zero(p);
-          const lo = v128.and(v, i8x16.splat(0x0f));
-          const hi = i8x16.shr_u(v, 4);
-          store16(i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), sc, mn, o);
-        }
-      } else {
-        for (; o < end; o += 64, p += 4) {
-          const v = v128.load32_zero(p);
-          const m = i8x16.splat(3);
-          const c0 = v128.and(v, m);
-          const c1 = v128.and(i8x16.shr_u(v, 2), m);
-          const c2 = v128.and(i8x16.shr_u(v, 4), m);
-          const c3 = i8x16.shr_u(v, 6);
-          const a = i8x16.shuffle(c0, c1, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-          const b = i8x16.shuffle(c2, c3, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-          store16(i8x16.shuffle(a, b, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), sc, mn, o);
-        }
-      }
+      dequantGroup(wr + <usize>g * gw, orow + <usize>g * gf, G, bits, sc, mn);
     }
   }
 }
