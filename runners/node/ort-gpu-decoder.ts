@@ -12,7 +12,7 @@ import type { KvDtype } from '../../src/gpu/graph-kit.js';
 import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
 import { lastPositionLogits } from '../../src/model/decoder-io.js';
 import { HF_IO_NAMES as N } from '../../src/model/io-names.js';
-import { deviceForwardFeeds, deviceOutputLocations, presentOf } from '../../src/gpu/device-decoder-io.js';
+import { DEVICE_KV_OUTPUTS, deviceForwardFeeds, deviceOutputLocations, presentOf } from '../../src/gpu/device-decoder-io.js';
 import { parseLlama2c, type Llama2cModel } from '../../src/model/llama2c.js';
 import { readModelCard } from './load-model.js';
 import { OrtGraphExec, isDeviceEp, type OrtGraphExecOptions } from './ort-device-cache.js';
@@ -51,7 +51,7 @@ export class OrtDeviceDecoder implements DeviceDecoder {
     opts: DeviceDecoderOptions & { ropeTheta?: number; rmsEps?: number },
   ): Promise<OrtDeviceDecoder> {
     const kv = resolveKvDtype(opts.ep, opts.kvDtype);
-    const bytes = buildLlamaOnnx(weights, { logits: 'last', kvDtype: kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
+    const bytes = buildLlamaOnnx(weights, { logits: 'last', kvOutputs: DEVICE_KV_OUTPUTS, kvDtype: kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
     const options = sessionOptions(opts.ep, opts);
     if (isDeviceEp(opts.ep)) options.preferredOutputLocation = deviceOutputLocations(model.layers);
     let session: ort.InferenceSession;

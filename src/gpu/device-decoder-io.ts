@@ -3,18 +3,21 @@
  * (onnxruntime-web) decoders wire the same graph the same way and differ only in their Tensor
  * class, which they pass in as `make`.
  */
+import { NEW_KV_NAMES } from '../model/build-llama-onnx.js';
 import { HF_IO_NAMES as N, layerName } from '../model/io-names.js';
 import type { DeviceForwardRequest, DeviceKV, DeviceTensor } from './device-types.js';
 import type { KvDtype } from './graph-kit.js';
 
 export type MakeTensor<T> = (type: 'int64' | 'float16' | 'float32', data: BigInt64Array | Uint16Array | Float32Array, dims: number[]) => T;
 
-/** Output placement for the decoder session: logits to the host, present K/V stay on the device. */
+/** The decoder graph's K/V outputs: present for the stores that adopt it, the new tokens for the rest. */
+export const DEVICE_KV_OUTPUTS = 'both' as const;
+
+/** Output placement for the decoder session: logits to the host, present and new K/V stay on the device. */
 export function deviceOutputLocations(layers: number): Record<string, 'cpu' | 'gpu-buffer'> {
   const loc: Record<string, 'cpu' | 'gpu-buffer'> = { [N.logits]: 'cpu' };
   for (let i = 0; i < layers; i++) {
-    loc[layerName(N.presentKey, i)] = 'gpu-buffer';
-    loc[layerName(N.presentValue, i)] = 'gpu-buffer';
+    for (const name of [N.presentKey, N.presentValue, NEW_KV_NAMES.key, NEW_KV_NAMES.value]) loc[layerName(name, i)] = 'gpu-buffer';
   }
   return loc;
 }
@@ -42,7 +45,18 @@ export function deviceForwardFeeds<T>(
   return feeds;
 }
 
-/** The present K/V of every layer among a run's outputs (left on the device). */
+/** The present (and new, where output) K/V of every layer among a run's outputs (left on the device). */
 export function presentOf(out: Readonly<Record<string, DeviceTensor>>, layers: number): DeviceKV[] {
-  return Array.from({ length: layers }, (_, i) => ({ k: out[layerName(N.presentKey, i)]!, v: out[layerName(N.presentValue, i)]! }));
+  return Array.from({ length: layers }, (_, i) => {
+    const kv: DeviceKV = { k: out[layerName(N.presentKey, i)]!, v: out[layerName(N.presentValue, i)]! };
+    const kNew = out[layerName(NEW_KV_NAMES.key, i)];
+    const vNew = out[layerName(NEW_KV_NAMES.value, i)];
+    if (kNew && vNew) Object.assign(kv, { kNew, vNew });
+    return kv;
+  });
+}
+
+/** Every tensor of a forward's K/V outputs (present and new), for disposal. */
+export function kvTensorsOf(present: readonly DeviceKV[]): DeviceTensor[] {
+  return present.flatMap((p) => [p.k, p.v, ...(p.kNew && p.vNew ? [p.kNew, p.vNew] : [])]);
 }

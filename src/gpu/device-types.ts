@@ -38,6 +38,13 @@ export interface GraphExec {
 export interface DeviceKV {
   k: DeviceTensor;
   v: DeviceTensor;
+  /**
+   * The forward's new tokens alone ([B,KV,S,D]), where the decoder outputs them beside present:
+   * a decode step's cache op then reads them instead of slicing them out of present (one
+   * dispatch fewer per layer and role). The cache method disposes them with present.
+   */
+  kNew?: DeviceTensor;
+  vNew?: DeviceTensor;
 }
 
 /** What a device cache holds, counted from the shapes and dtypes of the tensors it keeps. */

@@ -14,7 +14,8 @@ import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec 
 import { kvDataType } from './graph-kit.js';
 import { KiviStream } from './kivi-stream.js';
 import { OpCache, type OpTimings } from './op-cache.js';
-import { pastName, presentName, stackPresent, unstack } from './stacking.js';
+import { kvTensorsOf } from './device-decoder-io.js';
+import { newName, pastName, presentName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, type DeviceStream, type SlotHolder, type StreamShape } from './stream.js';
 
 export { pastName, presentName } from './stacking.js';
@@ -44,7 +45,16 @@ export function feedPresent(feeds: Record<string, DeviceTensor>, present: Device
   if (present) present.forEach((kv, l) => {
     feeds[presentName(l, 'key')] = kv.k;
     feeds[presentName(l, 'value')] = kv.v;
+    if (kv.kNew && kv.vNew) {
+      feeds[newName(l, 'key')] = kv.kNew;
+      feeds[newName(l, 'value')] = kv.vNew;
+    }
   });
+}
+
+/** True when a decode step can read every layer's new tokens from the decoder's new-token outputs. */
+export function hasNewTokens(present: readonly DeviceKV[], prefill: boolean): boolean {
+  return !prefill && present.every((p) => p.kNew && p.vNew);
 }
 
 export function feedSlots(feeds: Record<string, DeviceTensor>, h: SlotHolder): void {
@@ -93,10 +103,11 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
     const graphGroups = this.groups.filter((x) => !(x.s instanceof PlainStream));
     const kept = new Set<DeviceTensor>();
     if (graphGroups.length > 0) {
-      const key = `append${prefill ? 'P' : 'D'}:${graphGroups.map((x) => x.s.appendVariant(tokens)).join(',')}`;
+      const useNew = hasNewTokens(present, prefill);
+      const key = `append${prefill ? 'P' : 'D'}${useNew ? 'n' : ''}:${graphGroups.map((x) => x.s.appendVariant(tokens)).join(',')}`;
       const op = this.ops.get(key, (g) => {
         const updates = graphGroups.map(({ layers, role, s }) => {
-          const u = s.emitAppend(g, stackPresent(g, layers, role, prefill, this.shape), tokens);
+          const u = s.emitAppend(g, stackPresent(g, layers, role, prefill, this.shape, useNew), tokens);
           s.declareOutputs(g, u);
           return u;
         });
@@ -115,7 +126,7 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
         kept.add(t);
       }
     }
-    for (const kv of present) for (const t of [kv.k, kv.v]) if (!kept.has(t)) t.dispose();
+    for (const t of kvTensorsOf(present)) if (!kept.has(t)) t.dispose();
   }
 
   async restore(): Promise<{ past: DeviceKV[]; transient: DeviceTensor[] }> {

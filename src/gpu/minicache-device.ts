@@ -18,7 +18,8 @@ import type { CrossLayerOptions } from '../methods/minicache-params.js';
 import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods/types.js';
 import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
 import { DataType, kvDataType, type GraphKit } from './graph-kit.js';
-import { feedPresent, feedSlots, makeGroups, type LayerGroup, type StreamFactory } from './layered-device-method.js';
+import { kvTensorsOf } from './device-decoder-io.js';
+import { feedPresent, feedSlots, hasNewTokens, makeGroups, type LayerGroup, type StreamFactory } from './layered-device-method.js';
 import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitPutBackIndex, emitRescale, MAX_TOKENS } from './minicache-graph.js';
 import { KiviStream } from './kivi-stream.js';
 import { OpCache, type OpTimings } from './op-cache.js';
@@ -154,20 +155,21 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     if (n0 + T > MAX_TOKENS) throw new Error(`${this.name}: the device path holds at most ${MAX_TOKENS - 1} tokens`);
     const { KV } = this.shape;
     const graphUnmerged = this.graphUnmerged();
+    const useNew = hasNewTokens(present, prefill);
     const key =
-      `merge${prefill ? 'P' : 'D'}${T}:` +
+      `merge${prefill ? 'P' : 'D'}${T}${useNew ? 'n' : ''}:` +
       graphUnmerged.map((x) => x.s.appendVariant(T)).join(',') +
       '|' +
       this.records.map((r) => r.inner.appendVariant(T)).join(',');
     const { t, antiparallelEps, retention, decodeRetention } = this.options;
     const op = this.ops.get(key, (g) => {
-      const unmergedX = graphUnmerged.map(({ layers, role }) => stackPresent(g, layers, role, prefill, this.shape));
+      const unmergedX = graphUnmerged.map(({ layers, role }) => stackPresent(g, layers, role, prefill, this.shape, useNew));
       const unmergedUpdates: (SlotUpdate | undefined)[] = graphUnmerged.map(() => undefined);
       const innerUpdates: (SlotUpdate | undefined)[] = this.records.map(() => undefined);
       const recordUpdates: SlotUpdate[] = [];
       const keeps: string[] = [];
       // One merge over K and V stacked (the merge is row-wise): half the dispatches of two merges.
-      const stacked = (layer: 0 | 1) => g.concat(this.records.map((r) => stackPresent(g, r.pairs.map((p) => p[layer]), r.role, prefill, this.shape)), 0);
+      const stacked = (layer: 0 | 1) => g.concat(this.records.map((r) => stackPresent(g, r.pairs.map((p) => p[layer]), r.role, prefill, this.shape, useNew)), 0);
       const merged = this.records.length > 0 ? emitMerge(g, g.toF32(stacked(0)), g.toF32(stacked(1)), t, antiparallelEps) : null;
       const parts = (x: string) => unstack(g, x, this.records.length, this.records[0]!.shape.B);
       const split = merged ? { dir: parts(merged.dir), magPrev: parts(merged.magPrev), magCur: parts(merged.magCur), d: parts(merged.d), forced: parts(merged.forced) } : null;
@@ -223,7 +225,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     if (out.keep) {
       const flags = (await this.exec.read(out.keep)) as Float32Array;
       out.keep.dispose();
-      await this.retain(present, flags, n0, T, prefill);
+      await this.retain(present, flags, n0, T, prefill, useNew);
     }
     const kept = new Set<DeviceTensor>();
     for (const { layers, role, s } of this.unmerged) {
@@ -233,7 +235,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
         kept.add(tensor);
       }
     }
-    for (const p of present) for (const x of [p.k, p.v]) if (!kept.has(x)) x.dispose();
+    for (const x of kvTensorsOf(present)) if (!kept.has(x)) x.dispose();
     this.tokens += T;
   }
 
@@ -241,7 +243,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
    * Gathers the rows flagged for retention into the retained lists (one small graph). Flags are
    * laid out per record as the stacked new tokens [P·B, KV, T]: flat row e = scope·T + i.
    */
-  private async retain(present: DeviceKV[], flags: Float32Array, n0: number, T: number, prefill: boolean): Promise<void> {
+  private async retain(present: DeviceKV[], flags: Float32Array, n0: number, T: number, prefill: boolean, useNew: boolean): Promise<void> {
     const { B, KV, D } = this.shape;
     const adds: { r: PairRecord; idx: Int32Array; rows: Int32Array }[] = [];
     this.records.forEach((r, j) => {
@@ -258,13 +260,13 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
       if (idx.length > 0) adds.push({ r, idx: Int32Array.from(idx), rows: Int32Array.from(rows) });
     });
     if (adds.length === 0) return;
-    const key = `retain${prefill ? 'P' : 'D'}:${adds.map(({ r }) => `${r.id}${r.has('ridx') ? 'e' : ''}`).join(',')}`;
+    const key = `retain${prefill ? 'P' : 'D'}${useNew ? 'n' : ''}:${adds.map(({ r }) => `${r.id}${r.has('ridx') ? 'e' : ''}`).join(',')}`;
     const op = this.ops.get(key, (g) => {
       const updates = adds.map(({ r }) => {
         const newIdx = g.input(`${r.id}.newIdx`, DataType.INT32, [`${r.id}_m`]);
         const rows = g.input(`${r.id}.rows`, DataType.INT32, [`${r.id}_m`]);
-        const gp = emitGatherRows(g, stackPresent(g, r.pairs.map((p) => p[0]), r.role, prefill, this.shape), rows, D);
-        const gc = emitGatherRows(g, stackPresent(g, r.pairs.map((p) => p[1]), r.role, prefill, this.shape), rows, D);
+        const gp = emitGatherRows(g, stackPresent(g, r.pairs.map((p) => p[0]), r.role, prefill, this.shape, useNew), rows, D);
+        const gc = emitGatherRows(g, stackPresent(g, r.pairs.map((p) => p[1]), r.role, prefill, this.shape, useNew), rows, D);
         const u: SlotUpdate = r.has('ridx')
           ? { ridx: g.concat([r.in(g, 'ridx'), newIdx], 0), rprev: g.concat([r.in(g, 'rprev'), gp], 0), rcur: g.concat([r.in(g, 'rcur'), gc], 0) }
           : { ridx: g.op('Identity', [newIdx]), rprev: gp, rcur: gc };

@@ -5,6 +5,8 @@
  * nothing numerically, while the number of device dispatches per step stops growing with the
  * layer count (dispatch overhead, not arithmetic, dominates cache ops on a GPU).
  */
+import { NEW_KV_NAMES } from '../model/build-llama-onnx.js';
+import { layerName } from '../model/io-names.js';
 import type { GraphKit } from './graph-kit.js';
 
 const END = 2 ** 62;
@@ -17,9 +19,15 @@ export function pastName(layer: number, role: 'key' | 'value'): string {
   return `past.${layer}.${role}`;
 }
 
+/** The decoder's output of a forward's new tokens alone (DeviceKV.kNew / vNew). */
+export function newName(layer: number, role: 'key' | 'value'): string {
+  return layerName(role === 'key' ? NEW_KV_NAMES.key : NEW_KV_NAMES.value, layer);
+}
+
 /**
  * The new tokens of `layers` (in order) stacked: prefill takes the whole present, a decode step its
- * last token. Declares the present inputs it reads.
+ * last token, read from the decoder's new-token outputs when `useNew` (no Slice) or sliced out of
+ * present. Declares the inputs it reads.
  */
 export function stackPresent(
   g: GraphKit,
@@ -27,8 +35,13 @@ export function stackPresent(
   role: 'key' | 'value',
   prefill: boolean,
   shape: { B: number; KV: number; D: number },
+  useNew = false,
 ): string {
   const parts = layers.map((l) => {
+    if (useNew && !prefill) {
+      const name = newName(l, role);
+      return g.b.inputs.some((i) => i.name === name) ? name : g.input(name, g.kvType, [shape.B, shape.KV, 1, shape.D]);
+    }
     const name = presentName(l, role);
     const p = g.b.inputs.some((i) => i.name === name) ? name : g.input(name, g.kvType, [shape.B, shape.KV, 'total', shape.D]);
     return prefill ? p : g.slice(p, 2, -1, END);

@@ -37,9 +37,11 @@ export interface BuildOptions {
    * 'present' (default, Hugging Face I/O): outputs present.{i}.key|value [B,KV,P+S,D], the past
    * with the new tokens appended. 'new': outputs only the new tokens' K/V as new.{i}.key|value
    * [B,KV,S,D], for callers that keep the cache themselves (the harness's host path): the
-   * runtime then never copies the whole cache out of the graph every step.
+   * runtime then never copies the whole cache out of the graph every step. 'both': present and
+   * new (the device path: fp16 stores adopt present, compressed stores take the new tokens
+   * without slicing them out of present).
    */
-  kvOutputs?: 'present' | 'new';
+  kvOutputs?: 'present' | 'new' | 'both';
 }
 
 /** Output names of the 'new' K/V variant (see BuildOptions.kvOutputs). */
@@ -84,6 +86,7 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
   const mode = opts.logits ?? 'last';
   const kvType = opts.kvDtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
   const newOnly = opts.kvOutputs === 'new';
+  const withNew = newOnly || opts.kvOutputs === 'both';
   if (D % 2 !== 0) throw new Error(`buildLlamaOnnx: head dim ${D} must be even for RoPE`);
 
   const b = new GraphBuilder();
@@ -176,15 +179,15 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
     if (kvType === DataType.FLOAT) {
       keys = b.op('Concat', [pastK, kh], [attr.int('axis', 2)], presentName(N.presentKey)); // [B,KV,T,D]
       values = b.op('Concat', [pastV, vh], [attr.int('axis', 2)], presentName(N.presentValue));
-      if (newOnly) {
+      if (withNew) {
         b.op('Identity', [kh], undefined, layerName(NEW_KV_NAMES.key, l));
         b.op('Identity', [vh], undefined, layerName(NEW_KV_NAMES.value, l));
       }
     } else {
       const half = (x: string, name?: string) => b.op('Cast', [x], [attr.int('to', DataType.FLOAT16)], name);
       const toFloat = (x: string) => b.op('Cast', [x], [attr.int('to', DataType.FLOAT)]);
-      const kNew = half(kh, newOnly ? layerName(NEW_KV_NAMES.key, l) : undefined);
-      const vNew = half(vh, newOnly ? layerName(NEW_KV_NAMES.value, l) : undefined);
+      const kNew = half(kh, withNew ? layerName(NEW_KV_NAMES.key, l) : undefined);
+      const vNew = half(vh, withNew ? layerName(NEW_KV_NAMES.value, l) : undefined);
       keys = toFloat(b.op('Concat', [pastK, kNew], [attr.int('axis', 2)], presentName(N.presentKey)));
       values = toFloat(b.op('Concat', [pastV, vNew], [attr.int('axis', 2)], presentName(N.presentValue)));
     }
@@ -217,12 +220,13 @@ export function buildLlamaOnnx(model: Llama2cModel, opts: BuildOptions = {}): Ui
     b.output(N.logits, DataType.FLOAT, ['batch', 'seq', V]);
   }
   for (let i = 0; i < L; i++) {
-    if (newOnly) {
-      b.output(layerName(NEW_KV_NAMES.key, i), kvType, ['batch', KV, 'seq', D]);
-      b.output(layerName(NEW_KV_NAMES.value, i), kvType, ['batch', KV, 'seq', D]);
-    } else {
+    if (!newOnly) {
       b.output(layerName(N.presentKey, i), kvType, ['batch', KV, 'total', D]);
       b.output(layerName(N.presentValue, i), kvType, ['batch', KV, 'total', D]);
+    }
+    if (withNew) {
+      b.output(layerName(NEW_KV_NAMES.key, i), kvType, ['batch', KV, 'seq', D]);
+      b.output(layerName(NEW_KV_NAMES.value, i), kvType, ['batch', KV, 'seq', D]);
     }
   }
 

@@ -33,7 +33,7 @@ describe.each([
   ['kivi4', { residual: 8, groupSize: 8 }],
   ['kivi4', { residual: 16, groupSize: 8 }],
 ])('device %s %j', (name, params) => {
-  it('matches KiviStore through prefill, key flushes and value evictions; bytes equal the reference', async () => {
+  it.each([false, true])('matches KiviStore through prefill, key flushes and value evictions; bytes equal the reference (new tokens from the decoder: %s)', async (withNew) => {
     const dev = createDeviceMethod(name, G, params, exec);
     const ref = createMethod(name, G, params);
     let worst = 0;
@@ -47,7 +47,7 @@ describe.each([
       outliers += c.outliers;
       count += c.count;
       expect(d.length, `step ${step} layer ${l} ${w}`).toBe(r.length);
-    });
+    }, withNew);
     // Both quantize in float32 now (0 outliers measured); the graph's roundHalfEven (floor(v + 0.5) in
     // float32) can still move a code by one just below a half: allow a handful.
     expect(outliers / count).toBeLessThan(1e-3);
@@ -62,7 +62,7 @@ describe.each([
   ['minicache', {}],
   ['minicache+kivi4', { residual: 8, groupSize: 8 }],
 ])('device %s %j', (name, params) => {
-  it('restores both layers of each pair like CrossLayerMethod, with the same retained tokens and bytes', async () => {
+  it.each([false, true])('restores both layers of each pair like CrossLayerMethod, with the same retained tokens and bytes (new tokens from the decoder: %s)', async (withNew) => {
     const geometry: CacheGeometry = { layers: 8, batch: 2, kvHeads: 2, headDim: 32 }; // pairs (4,5), (6,7): stacked
     const dev = createDeviceMethod(name, geometry, params, exec);
     const ref = createMethod(name, geometry, params);
@@ -74,7 +74,7 @@ describe.each([
       worst = Math.max(worst, c.maxAbs);
       outliers += c.outliers;
       count += c.count;
-    });
+    }, withNew);
     expect(outliers / count).toBeLessThan(1e-3);
     expect(worst).toBeLessThan(1);
     const db = dev.bytes();

@@ -95,6 +95,8 @@ export async function lockstep(
   steps: number,
   seed: number,
   check: (step: number, layer: number, which: 'k' | 'v', dev: Float32Array, ref: Float32Array) => void,
+  /** Also hand the method each step's new tokens alone (DeviceKV.kNew/vNew), as the device decoder does. */
+  withNew = false,
 ): Promise<void> {
   const rnd = rng(seed);
   const rows = g.batch * g.kvHeads;
@@ -124,6 +126,7 @@ export async function lockstep(
     const present: DeviceKV[] = fresh.map((b, l) => ({
       k: tensorOf(concatTokens(devPast[l]!.k, n, b.k, 1, rows, D), [g.batch, g.kvHeads, n + 1, D], exec.kv),
       v: tensorOf(concatTokens(devPast[l]!.v, n, b.v, 1, rows, D), [g.batch, g.kvHeads, n + 1, D], exec.kv),
+      ...(withNew ? { kNew: tensorOf(b.k, [g.batch, g.kvHeads, 1, D], exec.kv), vNew: tensorOf(b.v, [g.batch, g.kvHeads, 1, D], exec.kv) } : {}),
     }));
     for (const t of transient) t.dispose();
     await device.append(present);

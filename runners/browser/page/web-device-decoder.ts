@@ -11,7 +11,7 @@ import type { KvDtype } from '../../../src/gpu/graph-kit.js';
 import { buildLlamaOnnx } from '../../../src/model/build-llama-onnx.js';
 import { lastPositionLogits } from '../../../src/model/decoder-io.js';
 import { HF_IO_NAMES as N } from '../../../src/model/io-names.js';
-import { deviceForwardFeeds, deviceOutputLocations, presentOf } from '../../../src/gpu/device-decoder-io.js';
+import { DEVICE_KV_OUTPUTS, deviceForwardFeeds, deviceOutputLocations, presentOf } from '../../../src/gpu/device-decoder-io.js';
 import type { Llama2cModel } from '../../../src/model/llama2c.js';
 import type { BrowserEp } from '../protocol.js';
 import { floatsOf, sessionOptions } from './web-backend.js';
@@ -39,7 +39,7 @@ export class WebDeviceDecoder implements DeviceDecoder {
     model: ModelInfo,
     opts: { ep: BrowserEp; kv: KvDtype; ropeTheta?: number; rmsEps?: number },
   ): Promise<WebDeviceDecoder> {
-    const bytes = buildLlamaOnnx(weights, { logits: 'last', kvDtype: opts.kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
+    const bytes = buildLlamaOnnx(weights, { logits: 'last', kvOutputs: DEVICE_KV_OUTPUTS, kvDtype: opts.kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
     const session = await ort.InferenceSession.create(bytes, { ...sessionOptions(opts.ep), preferredOutputLocation: deviceOutputLocations(model.layers) });
     return new WebDeviceDecoder(model, opts.ep, opts.kv, session);
   }
