@@ -12,7 +12,7 @@ export interface BuiltOp {
   inputs: ReadonlySet<string>;
   /** Per participant (stream / pair record, in the order the builder listed them), the slots it changes. */
   updates: SlotUpdate[];
-  /** The graph's kind for timings: its variant key up to the first ':' without trailing digits (restore, mergeD, retainD…). */
+  /** The graph's kind for timings: the variant key's leading word and phase (restore, mergeD, retainD…). */
   kind: string;
 }
 
@@ -62,7 +62,7 @@ export class OpCache {
       spec: { key, build: () => bytes, hostOutputs },
       inputs: new Set(g.b.inputs.map((i) => i.name)),
       updates,
-      kind: variant.split(':')[0]!.replace(/\d+$/, ''),
+      kind: /^[a-z]+[PD]?/.exec(variant)?.[0] ?? variant,
     };
     this.built.set(key, op);
     return op;
