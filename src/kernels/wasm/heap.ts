@@ -156,7 +156,7 @@ export class KernelHeap {
 
   /**
    * Scratch for kernels that stage per-channel parameters: 4·width floats. Stores reserve it at
-   * construction (reserveKernelTmp), so a kernel call never grows the memory.
+   * construction (QuantRows), so a kernel call never grows the memory.
    */
   kernelTmp(width: number): number {
     return this.scratchPtr('kernel.tmp', width * 16);
