@@ -16,6 +16,8 @@ export const DEVICE_METHODS = ['fp16', 'kivi', 'kivi2', 'kivi4', 'minicache', 'm
 export interface DeviceMethodOptions {
   /** Make each cache op wait for its device work, so its time is measured as its own (see OpCache). */
   fence?: boolean;
+  /** Largest full-size tensor a restore chunk may make (default CHUNK_BYTES; tests lower it to exercise chunking). */
+  chunkBytes?: number;
 }
 
 function bitsOf(v: unknown): 2 | 4 | 8 {
@@ -39,12 +41,12 @@ export function createDeviceMethod(name: string, geometry: CacheGeometry, params
   if (!hasDeviceMethod(name)) throw new Error(`method "${name}" has no device-resident version (device methods: ${DEVICE_METHODS.join(', ')}); run it with cache: host`);
   const p = resolveMethodParams(name, params);
   const scope = JSON.stringify([name, p, geometry.layers, geometry.batch, geometry.kvHeads, geometry.headDim]);
-  if (name === 'fp16') return new LayeredDeviceMethod(name, geometry, exec, plainFactory(exec.kv), fence, scope);
+  if (name === 'fp16') return new LayeredDeviceMethod(name, geometry, exec, plainFactory(exec.kv), fence, scope, opts.chunkBytes);
   if (name.startsWith('kivi')) {
     if (p.keyBits != null || p.valueBits != null) throw new Error(`${name}: separate keyBits/valueBits are not implemented on the device path`);
     const factory = kiviFactory(exec.kv, { bits: bitsOf(p.bits), groupSize: p.groupSize as number, residual: p.residual as number });
-    return new LayeredDeviceMethod(name, geometry, exec, factory, fence, scope);
+    return new LayeredDeviceMethod(name, geometry, exec, factory, fence, scope, opts.chunkBytes);
   }
   const options = parseMiniCacheParams(name, geometry, p);
-  return new MiniCacheDeviceMethod(name, geometry, exec, options, storeFactory(name, options.storeName, p, exec), fence, scope);
+  return new MiniCacheDeviceMethod(name, geometry, exec, options, storeFactory(name, options.storeName, p, exec), fence, scope, opts.chunkBytes);
 }

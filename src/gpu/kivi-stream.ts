@@ -134,6 +134,30 @@ export class KiviStream extends DeviceStream {
     };
   }
 
+  /**
+   * Reads the stream in row chunks (sizes summing to B), one dequantizer per chunk: more
+   * dispatches than one read, but every full-size intermediate is a chunk's, small enough for the
+   * runtime's buffer cache (see layersPerChunk).
+   */
+  emitReadChunks(g: GraphKit, sizes: readonly number[], asKv: boolean): string[] {
+    if (sizes.length === 1) return [this.emitRead(g, asKv)];
+    const cut = (slot: string) => (this.has(slot) ? g.split(this.input(g, slot), sizes, 0) : null);
+    const codes = cut('codes');
+    const scale = cut('scale');
+    const min = cut('min');
+    const tail = cut('tail');
+    return sizes.map((rows, i) => {
+      const parts: string[] = [];
+      if (codes) {
+        const p = { codes: codes[i]!, scale: scale![i]!, min: min![i]! };
+        const q = { ...this.q, B: rows };
+        parts.push(this.role === 'key' ? dequantizeChannels(g, p, q, asKv) : dequantizeTokens(g, p, q, asKv));
+      }
+      if (tail) parts.push(asKv ? tail[i]! : g.toF32(tail[i]!));
+      return g.concat(parts, 2);
+    });
+  }
+
   /** True when `others` can share this stream's quantizer and dequantizer (same role, options and length). */
   jointWith(others: readonly DeviceStream[]): others is KiviStream[] {
     return others.every(

@@ -11,11 +11,11 @@
 import type { CacheGeometry } from '../engine/kv-block.js';
 import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods/types.js';
 import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
-import { kvDataType } from './graph-kit.js';
+import { kvDataType, kvElementBytes, type GraphKit } from './graph-kit.js';
 import { KiviStream } from './kivi-stream.js';
 import { OpCache, type OpTimings } from './op-cache.js';
 import { kvTensorsOf } from './device-decoder-io.js';
-import { newName, pastName, presentName, stackPresent, unstack } from './stacking.js';
+import { CHUNK_BYTES, chunkRows, layersPerChunk, newName, pastName, presentName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, type DeviceStream, type SlotHolder, type StreamShape } from './stream.js';
 
 export { pastName, presentName } from './stacking.js';
@@ -61,6 +61,13 @@ export function feedSlots(feeds: Record<string, DeviceTensor>, h: SlotHolder): v
   h.feeds(feeds, new Set(h.slotNames().map((n) => h.inputName(n))));
 }
 
+/** A stream's read, one value per stacked layer: KIVI in chunks of `per` layers, anything else whole. */
+export function readLayers(g: GraphKit, s: DeviceStream, layers: number, per: number, B: number): string[] {
+  if (!(s instanceof KiviStream)) return unstack(g, s.emitRead(g, true), layers, B);
+  const sizes = chunkRows(layers, per, B);
+  return s.emitReadChunks(g, sizes, true).flatMap((c, i) => unstack(g, c, sizes[i]! / B, B));
+}
+
 export class LayeredDeviceMethod implements DeviceCacheMethod {
   protected readonly groups: LayerGroup[];
   protected readonly ops: OpCache;
@@ -74,6 +81,8 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
     fence: boolean,
     /** Distinguishes this method's graphs from other methods' in the runtime's session cache. */
     scope: string,
+    /** See DeviceMethodOptions.chunkBytes. */
+    private readonly chunkBytes = CHUNK_BYTES,
   ) {
     this.shape = { B: geometry.batch, KV: geometry.kvHeads, D: geometry.headDim };
     this.ops = new OpCache(exec.kv, fence, scope);
@@ -134,11 +143,13 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
     const graphGroups = this.groups.filter((x) => !(x.s instanceof PlainStream));
     const transient: DeviceTensor[] = [];
     if (graphGroups.length > 0) {
-      const key = `restore:${graphGroups.map((x) => x.s.readVariant()).join(',')}`;
+      // Large caches are read in chunks of layers (few dispatches when small, bounded buffers when large).
+      const per = layersPerChunk(this.shape, this.length, kvElementBytes(this.exec.kv), this.chunkBytes);
+      const key = `restore${per}:${graphGroups.map((x) => x.s.readVariant()).join(',')}`;
       const op = this.ops.get(key, (g) => {
         const kv = kvDataType(this.exec.kv);
         for (const { layers, role, s } of graphGroups) {
-          const parts = unstack(g, s.emitRead(g, true), layers.length, this.shape.B);
+          const parts = readLayers(g, s, layers.length, per, this.shape.B);
           layers.forEach((l, i) => g.output(pastName(l, role), parts[i]!, kv, [this.shape.B, this.shape.KV, 'n', this.shape.D]));
         }
         return { updates: [] };

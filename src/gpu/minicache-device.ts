@@ -17,13 +17,13 @@ import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
 import type { CrossLayerOptions } from '../methods/minicache-params.js';
 import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods/types.js';
 import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
-import { DataType, kvDataType, type GraphKit } from './graph-kit.js';
+import { DataType, kvDataType, kvElementBytes, type GraphKit } from './graph-kit.js';
 import { kvTensorsOf } from './device-decoder-io.js';
-import { feedPresent, feedSlots, hasNewTokens, makeGroups, type LayerGroup, type StreamFactory } from './layered-device-method.js';
+import { feedPresent, feedSlots, hasNewTokens, makeGroups, readLayers, type LayerGroup, type StreamFactory } from './layered-device-method.js';
 import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitPutBackIndex, emitRescale, MAX_TOKENS } from './minicache-graph.js';
 import { KiviStream } from './kivi-stream.js';
 import { OpCache, type OpTimings } from './op-cache.js';
-import { pastName, stackPresent, unstack } from './stacking.js';
+import { CHUNK_BYTES, layersPerChunk, pastName, stackPresent, unstack } from './stacking.js';
 import { PlainStream, SlotHolder, type DeviceStream, type SlotSpec, type SlotUpdate, type StreamShape } from './stream.js';
 
 type Role = 'key' | 'value';
@@ -93,6 +93,8 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     fence: boolean,
     /** Distinguishes this method's graphs from other methods' in the runtime's session cache. */
     scope: string,
+    /** See DeviceMethodOptions.chunkBytes. */
+    private readonly chunkBytes = CHUNK_BYTES,
   ) {
     if (options.merge !== 'slerp') throw new Error(`${name}: the device path implements SLERP merging only (mean-merge runs on the host path)`);
     if (options.granularity !== 'head') throw new Error(`${name}: the device path implements granularity 'head' only`);
@@ -293,25 +295,28 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     const { B, KV, D } = this.shape;
     const kv = this.kvType;
     const graphUnmerged = this.graphUnmerged();
+    // Large caches are read in chunks of layers (few dispatches when small, bounded buffers when large).
+    const per = layersPerChunk(this.shape, this.tokens, kvElementBytes(this.exec.kv), this.chunkBytes);
     const key =
-      'restore:' +
+      `restore${per}:` +
       graphUnmerged.map((x) => x.s.readVariant()).join(',') +
       '|' +
       this.records.map((r) => `${r.inner.readVariant()}${r.has('ridx') ? 'r' : ''}`).join(',');
     const op = this.ops.get(key, (g) => {
       const shape = [B, KV, 'n', D];
-      const reads = new Map<number, string>(); // graphUnmerged index → its read
+      const reads = new Map<number, string[]>(); // graphUnmerged index → its read, per layer
       const dirs = new Map<PairRecord, string>();
       for (const r of this.records) {
         const u = this.jointUnmerged(r);
         if (u < 0) continue;
-        const su = graphUnmerged[u]!.s;
-        const [a, b] = g.split(KiviStream.emitReadJoint(g, [su as KiviStream, r.inner as KiviStream], true), [su.shape.B, r.shape.B], 0);
-        reads.set(u, a!);
+        const su = graphUnmerged[u]!;
+        if (su.layers.length + r.pairs.length > per) continue;
+        const [a, b] = g.split(KiviStream.emitReadJoint(g, [su.s as KiviStream, r.inner as KiviStream], true), [su.s.shape.B, r.shape.B], 0);
+        reads.set(u, unstack(g, a!, su.layers.length, B));
         dirs.set(r, b!);
       }
       graphUnmerged.forEach(({ layers, role, s }, i) => {
-        const parts = unstack(g, reads.get(i) ?? s.emitRead(g, true), layers.length, B);
+        const parts = reads.get(i) ?? readLayers(g, s, layers.length, per, B);
         layers.forEach((l, k) => g.output(pastName(l, role), parts[k]!, kv, shape));
       });
       for (const r of this.records) {

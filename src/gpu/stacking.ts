@@ -49,6 +49,30 @@ export function stackPresent(
   return g.concat(parts, 0);
 }
 
+/**
+ * Bytes up to which onnxruntime's WebGPU EP keeps many freed buffers of a size for reuse (its
+ * bucket cache keeps ≤ 6 per size from 56 MiB and none above 160 MiB): a restore whose full-size
+ * intermediates stay within this is not paid per allocated byte at every step.
+ */
+export const CHUNK_BYTES = 32 * 2 ** 20;
+
+/**
+ * How many stacked layers one read handles at once at length n so that its full-size tensors
+ * ([layers·B, KV, n, D] in the kv dtype) stay within CHUNK_BYTES: a power of two (so the graph
+ * changes only a few times as n grows), at least 1.
+ */
+export function layersPerChunk(shape: { B: number; KV: number; D: number }, n: number, elementBytes: number, limit = CHUNK_BYTES): number {
+  const perLayer = shape.B * shape.KV * Math.max(1, n) * shape.D * elementBytes;
+  return 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(limit / perLayer))));
+}
+
+/** Rows of each chunk when `layers` stacked layers of B rows are read `per` layers at a time. */
+export function chunkRows(layers: number, per: number, B: number): number[] {
+  const out: number[] = [];
+  for (let l = 0; l < layers; l += per) out.push(Math.min(per, layers - l) * B);
+  return out;
+}
+
 /** Splits a stacked [layers·B, …] value back into one value per layer. */
 export function unstack(g: GraphKit, x: string, count: number, B: number): string[] {
   return g.split(x, Array.from({ length: count }, () => B), 0);
