@@ -51,10 +51,18 @@ export function groupSizeProblem(groupSize: number, _bits: QuantBits): string | 
  * The code of x: roundHalfEven(clamp(f32(f32(x − mn)/sc), 0, levels)), 0 when sc is 0.
  * float32 arithmetic (each operation rounded once to float32, as torch's fp16/fp32 kernels and
  * the device graph compute it), so the SIMD kernels reproduce it exactly with f32x4 sub and div.
+ * Fast path: the float64 product by the reciprocal `inv` is within 2e-5 of the float32 quotient
+ * (|v| ≤ 255·1.5), so away from a half it rounds to the same integer; near one, the exact form.
  */
-function code(x: number, mn: number, sc: number, levels: number): number {
+function code(x: number, mn: number, sc: number, inv: number, levels: number): number {
   if (sc === 0) return 0;
-  let v = Math.fround(Math.fround(x - mn) / sc);
+  const d = Math.fround(x - mn);
+  let v = d * inv;
+  v = v > 0 ? (v < levels ? v : levels) : 0;
+  const q = (v + 0.5) | 0;
+  const f = q - v;
+  if (f < 0.4999 && f > -0.4999) return q;
+  v = Math.fround(d / sc);
   v = v > 0 ? (v < levels ? v : levels) : 0;
   return roundHalfEven(v);
 }
@@ -102,6 +110,7 @@ export function quantizeAlongChannels(
     const mnf = HALF_TABLE[mnh]!;
     const sch = scaleHalf(mx, mnf, levels);
     const sc = HALF_TABLE[sch]!;
+    const inv = sc > 0 ? 1 / sc : 0;
     mins[paramOffset + g] = mnh;
     scales[paramOffset + g] = sch;
     const w0 = codeOffset + g * wpg;
@@ -109,7 +118,7 @@ export function quantizeAlongChannels(
       let word = 0;
       const e0 = s0 + w * perWord;
       const kEnd = Math.min(perWord, groupSize - w * perWord);
-      for (let k = 0; k < kEnd; k++) word |= code(src[e0 + k]!, mnf, sc, levels) << (k * bits);
+      for (let k = 0; k < kEnd; k++) word |= code(src[e0 + k]!, mnf, sc, inv, levels) << (k * bits);
       codes[w0 + w] = word;
     }
   }
@@ -180,12 +189,13 @@ export function quantizeAlongTokens(
     const mnf = HALF_TABLE[mnh]!;
     const sch = scaleHalf(mx, mnf, levels);
     const sc = HALF_TABLE[sch]!;
+    const inv = sc > 0 ? 1 / sc : 0;
     mins[paramOffset + c] = mnh;
     scales[paramOffset + c] = sch;
     for (let w = 0, at = s0; w < wpg; w++) {
       let word = 0;
       const kEnd = Math.min(perWord, groupSize - w * perWord);
-      for (let k = 0; k < kEnd; k++, at += width) word |= code(src[at]!, mnf, sc, levels) << (k * bits);
+      for (let k = 0; k < kEnd; k++, at += width) word |= code(src[at]!, mnf, sc, inv, levels) << (k * bits);
       codes[codeOffset + w * width + c] = word;
     }
   }
