@@ -56,9 +56,25 @@ export interface ProvenanceInput {
   executionProviderOptions?: Record<string, string>;
 }
 
+/**
+ * The commit a run's code came from. MINICACHE_GIT_SHA overrides what the checkout says, for
+ * machines that receive a copy of the tree whose git metadata is stale or absent (the project's GPU
+ * machine): pass the commit the build was made from, and MINICACHE_GIT_DIRTY=1 if it had local changes.
+ */
+export function gitState(env: Record<string, string | undefined> = process.env): { sha: string; dirty: boolean } {
+  const forced = env.MINICACHE_GIT_SHA?.trim();
+  if (forced) {
+    if (!/^[0-9a-f]{7,40}$/i.test(forced)) throw new Error(`MINICACHE_GIT_SHA: "${forced}" is not a git commit id (7–40 hex digits)`);
+    return { sha: forced, dirty: env.MINICACHE_GIT_DIRTY === '1' };
+  }
+  return {
+    sha: git(['rev-parse', 'HEAD']) ?? 'unknown',
+    dirty: (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+  };
+}
+
 export function collectProvenance(input: ProvenanceInput): Provenance {
-  const sha = git(['rev-parse', 'HEAD']) ?? 'unknown';
-  const dirty = (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
+  const { sha, dirty } = gitState();
   const versions = Object.fromEntries(
     ['onnxruntime-node', 'onnxruntime-web', 'tinybench', 'playwright-core', 'vega', 'vega-lite', 'yaml'].map((p) => [p, versionOf(p)]),
   );
