@@ -73,14 +73,17 @@ export class KiviStream extends DeviceStream {
   }
 
   emitRead(g: GraphKit, asKv: boolean): string {
+    return this.emitReadOf(g, this.has('codes') ? this.parts(g) : null, this.has('tail') ? this.input(g, 'tail') : null, this.shape.B, asKv);
+  }
+
+  /** Dequantized codes (if any) followed by the fp16 tail (if any), over `rows` rows of this stream's kind. */
+  private emitReadOf(g: GraphKit, p: QuantParts | null, tail: string | null, rows: number, asKv: boolean): string {
     const parts: string[] = [];
-    if (this.has('codes')) {
-      parts.push(this.role === 'key' ? dequantizeChannels(g, this.parts(g), this.q, asKv) : dequantizeTokens(g, this.parts(g), this.q, asKv));
+    if (p) {
+      const q = { ...this.q, B: rows };
+      parts.push(this.role === 'key' ? dequantizeChannels(g, p, q, asKv) : dequantizeTokens(g, p, q, asKv));
     }
-    if (this.has('tail')) {
-      const t = this.input(g, 'tail');
-      parts.push(asKv ? t : g.toF32(t));
-    }
+    if (tail) parts.push(asKv ? tail : g.toF32(tail));
     if (parts.length === 0) throw new Error(`${this.id}: read of an empty stream`);
     return g.concat(parts, 2);
   }
@@ -146,16 +149,7 @@ export class KiviStream extends DeviceStream {
     const scale = cut('scale');
     const min = cut('min');
     const tail = cut('tail');
-    return sizes.map((rows, i) => {
-      const parts: string[] = [];
-      if (codes) {
-        const p = { codes: codes[i]!, scale: scale![i]!, min: min![i]! };
-        const q = { ...this.q, B: rows };
-        parts.push(this.role === 'key' ? dequantizeChannels(g, p, q, asKv) : dequantizeTokens(g, p, q, asKv));
-      }
-      if (tail) parts.push(asKv ? tail[i]! : g.toF32(tail[i]!));
-      return g.concat(parts, 2);
-    });
+    return sizes.map((rows, i) => this.emitReadOf(g, codes ? { codes: codes[i]!, scale: scale![i]!, min: min![i]! } : null, tail ? tail[i]! : null, rows, asKv));
   }
 
   /** True when `others` can share this stream's quantizer and dequantizer (same role, options and length). */
@@ -199,17 +193,8 @@ export class KiviStream extends DeviceStream {
   static emitReadJoint(g: GraphKit, streams: readonly KiviStream[], asKv: boolean): string {
     const first = streams[0]!;
     const cat = (slot: string) => g.concat(streams.map((s) => s.input(g, slot)), 0);
-    const parts: string[] = [];
-    if (first.has('codes')) {
-      const q = { ...first.q, B: streams.reduce((a, s) => a + s.shape.B, 0) };
-      const p = { codes: cat('codes'), scale: cat('scale'), min: cat('min') };
-      parts.push(first.role === 'key' ? dequantizeChannels(g, p, q, asKv) : dequantizeTokens(g, p, q, asKv));
-    }
-    if (first.has('tail')) {
-      const t = cat('tail');
-      parts.push(asKv ? t : g.toF32(t));
-    }
-    if (parts.length === 0) throw new Error(`${first.id}: read of an empty stream`);
-    return g.concat(parts, 2);
+    const p = first.has('codes') ? { codes: cat('codes'), scale: cat('scale'), min: cat('min') } : null;
+    const rows = streams.reduce((a, s) => a + s.shape.B, 0);
+    return first.emitReadOf(g, p, first.has('tail') ? cat('tail') : null, rows, asKv);
   }
 }
