@@ -8,8 +8,9 @@
  *  - values, per-token groups of G channels: codes [B,KV,n,D·b/32], scale/min [B,KV,n,D/G];
  *  - keys, per-channel groups of G tokens (tiles): codes [B,KV,(n/G)·W,D] with W = G·b/32 words per
  *    tile and channel (word-major, like the reference), scale/min [B,KV,n/G,D].
- * The arithmetic is float32 (the reference divides in float64: a code can differ by one at an exact
- * rounding tie; tests bound it).
+ * The arithmetic is float32, as in the reference (each operation rounded once); WGSL guarantees
+ * division only to 2.5 ULP, so on a GPU a code can still differ by one next to a rounding tie
+ * (tests bound it). Dequantization can also run in the kv dtype (asKv), as KIVI's own code does.
  */
 import { DataType, attr, packWords, unpackWords, type GraphKit } from './graph-kit.js';
 
