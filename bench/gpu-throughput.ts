@@ -122,7 +122,7 @@ for (const name of methods) {
   await run(true, newTokens); // warm-up: every graph variant of this length
   const f = await run(true, newTokens);
   // Fenced time per kind of cache-op graph, per decode step (prefill graphs excluded by kind).
-  const timings = (made as { opTimings?: () => OpTimings } | null)?.opTimings?.() ?? {};
+  const timings: OpTimings = (made as DeviceCacheMethod | null)?.opTimings?.() ?? {};
   const steps = f.tokens[0]!.length - 1;
   const perKind = Object.fromEntries(Object.entries(timings).filter(([k]) => !k.endsWith('P')).map(([k, t]) => [k, { msPerStep: t.ms / steps, runsPerStep: t.runs / steps }]));
   const u = await run(false, newTokens);

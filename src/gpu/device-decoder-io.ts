@@ -3,8 +3,7 @@
  * (onnxruntime-web) decoders wire the same graph the same way and differ only in their Tensor
  * class, which they pass in as `make`.
  */
-import { NEW_KV_NAMES } from '../model/build-llama-onnx.js';
-import { HF_IO_NAMES as N, layerName } from '../model/io-names.js';
+import { HF_IO_NAMES as N, layerName, NEW_KV_NAMES } from '../model/io-names.js';
 import type { DeviceForwardRequest, DeviceKV, DeviceTensor } from './device-types.js';
 import type { KvDtype } from './graph-kit.js';
 

@@ -74,6 +74,8 @@ export interface DeviceCacheMethod {
   append(present: DeviceKV[]): Promise<void>;
   bytes(): DeviceBytes;
   diagnostics(): MethodDiagnostics;
+  /** Host time per kind of cache-op graph so far (with a fence, including its device work). */
+  opTimings?(): Record<string, { runs: number; ms: number }>;
   dispose(): void;
 }
 

@@ -173,13 +173,25 @@ export function packWords(g: GraphKit, codes: string, bits: number, dims: readon
   return g.reshape(word, dims); // drop the trailing 1
 }
 
-/** Row h (0…65535) holds the 16/b codes of the 16-bit half h as floats, lowest bits first. */
-function halfCodeTable(bits: number): Float32Array {
-  const perHalf = 16 / bits;
-  const mask = 2 ** bits - 1;
-  const t = new Float32Array(65536 * perHalf);
-  for (let h = 0; h < 65536; h++) for (let j = 0; j < perHalf; j++) t[h * perHalf + j] = (h >>> (bits * j)) & mask;
-  return t;
+/** Row h (0…65535) holds the 16/b codes of the 16-bit half h, lowest bits first, as raw float32 or fp16 bytes (made once per bits and dtype). */
+const codeTables = new Map<string, Uint8Array>();
+function halfCodeTable(bits: number, type: DataType): Uint8Array {
+  const key = `${bits}:${type}`;
+  let bytes = codeTables.get(key);
+  if (!bytes) {
+    const perHalf = 16 / bits;
+    const mask = 2 ** bits - 1;
+    const t = new Float32Array(65536 * perHalf);
+    for (let h = 0; h < 65536; h++) for (let j = 0; j < perHalf; j++) t[h * perHalf + j] = (h >>> (bits * j)) & mask;
+    if (type === DataType.FLOAT) bytes = bytesOf(t);
+    else {
+      const half = new Uint16Array(t.length);
+      encodeHalf(t, half);
+      bytes = bytesOf(half);
+    }
+    codeTables.set(key, bytes);
+  }
+  return bytes;
 }
 
 /**
@@ -199,15 +211,7 @@ export function unpackWords(g: GraphKit, words: string, bits: number, dims: read
   const idx = g.op('Concat', [g.op('Unsqueeze', [lo, g.i64([-1])]), g.op('Unsqueeze', [hi, g.i64([-1])])], [attr.int('axis', -1)]); // [..., 2]
   // Codes are small integers: exact in fp16 too, so the table can be in the dtype the caller computes in.
   const table = `half_codes_${bits}_${type}`;
-  if (!g.b.initializers.some((i) => i.name === table)) {
-    const t = halfCodeTable(bits);
-    if (type === DataType.FLOAT) g.b.weight(table, [65536, perHalf], t);
-    else {
-      const h = new Uint16Array(t.length);
-      encodeHalf(t, h);
-      g.b.initializers.push({ name: table, dataType: DataType.FLOAT16, dims: [65536, perHalf], rawData: bytesOf(h) });
-    }
-  }
+  if (!g.b.initializers.some((i) => i.name === table)) g.b.initializers.push({ name: table, dataType: type, dims: [65536, perHalf], rawData: halfCodeTable(bits, type) });
   const codes = g.op('Gather', [table, idx], [attr.int('axis', 0)]); // [..., 2, 16/b]
   return g.reshape(codes, [...dims, 32 / bits]);
 }

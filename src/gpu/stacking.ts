@@ -5,8 +5,7 @@
  * nothing numerically, while the number of device dispatches per step stops growing with the
  * layer count (dispatch overhead, not arithmetic, dominates cache ops on a GPU).
  */
-import { NEW_KV_NAMES } from '../model/build-llama-onnx.js';
-import { layerName } from '../model/io-names.js';
+import { layerName, NEW_KV_NAMES } from '../model/io-names.js';
 import type { GraphKit } from './graph-kit.js';
 
 const END = 2 ** 62;

@@ -16,7 +16,9 @@
 import type { Llama2cConfig, Llama2cModel } from './llama2c.js';
 import { DataType, GraphBuilder } from './onnx-graph.js';
 import { attr } from './onnx-proto.js';
-import { HF_IO_NAMES as N, layerName } from './io-names.js';
+import { HF_IO_NAMES as N, layerName, NEW_KV_NAMES } from './io-names.js';
+
+export { NEW_KV_NAMES } from './io-names.js';
 
 export type LogitsMode = 'last' | 'all';
 
@@ -44,8 +46,6 @@ export interface BuildOptions {
   kvOutputs?: 'present' | 'new' | 'both';
 }
 
-/** Output names of the 'new' K/V variant (see BuildOptions.kvOutputs). */
-export const NEW_KV_NAMES = { key: 'new.{i}.key', value: 'new.{i}.value' } as const;
 
 export const ONNX_OPSET = 17;
 const MASK_NEG = -1e9;

@@ -27,6 +27,9 @@ export const HF_IO_NAMES: Readonly<DecoderIoNames> = {
   useCacheBranch: 'use_cache_branch',
 };
 
+/** Output names of the new tokens' K/V in graphs the harness builds (BuildOptions.kvOutputs 'new' or 'both'). */
+export const NEW_KV_NAMES = { key: 'new.{i}.key', value: 'new.{i}.value' } as const;
+
 export const IO_NAME_KEYS = Object.keys(HF_IO_NAMES) as (keyof DecoderIoNames)[];
 
 export function resolveIoNames(overrides: Partial<DecoderIoNames> = {}): DecoderIoNames {

@@ -66,6 +66,17 @@ describe.skipIf(!haveVulkan)('cache-op graphs on the WebGPU EP', () => {
     for (const spec of rec.specs.values()) await expect(strict16.session(spec), spec.key).resolves.toBeDefined();
   });
 
+  it.each([['kivi4', { residual: 8, groupSize: 8 }], ['minicache+kivi4', { residual: 8, groupSize: 8 }]] as const)(
+    '%s with restores in one-layer chunks: every fp16-storage graph is placed wholly on the WebGPU EP',
+    async (name, params) => {
+      const rec = new RecordingExec(cpu);
+      const dev = createDeviceMethod(name, G, params, rec, { fence: true, chunkBytes: 1 });
+      await lockstep(cpu, G, dev, createMethod(name, G, params), 19, 4, 5, () => {});
+      expect([...rec.specs.keys()].some((k) => k.includes('|restore1:'))).toBe(true);
+      for (const spec of rec.specs.values()) await expect(strict16.session(spec), spec.key).resolves.toBeDefined();
+    },
+  );
+
   it.each(CASES)('%s: runs on the WebGPU EP (float32 storage) and restores what the reference restores', async (name, params) => {
     const dev = createDeviceMethod(name, G, params, gpu32, { fence: true });
     const ref = createMethod(name, G, params);
