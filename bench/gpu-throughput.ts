@@ -4,7 +4,7 @@
  *
  *   node dist/bench/gpu-throughput.js [--ep webgpu] [--model models/minillama-12l] [--batch 128]
  *        [--prompt 160] [--new 64] [--roundtrip-new 16] [--methods fp16,kivi2,minicache,minicache+kivi4]
- *        [--smoke] [--json FILE]
+ *        [--smoke] [--json FILE] [--repeats 1] [--chunk-mib 32]
  *
  * 1. --smoke: every method on the device path at batch 2 for a few tokens; the first generated
  *    token must equal the host path's (prefill is exact); exits 1 otherwise. Cheap check that the
@@ -14,7 +14,8 @@
  *    --roundtrip-new 0 skips this section.
  * 3. Per method on the device path: ms per decode step with cache ops fenced (their device work
  *    inside their own time: the cache-op / model split) and unfenced (the device pipelines them),
- *    and decode tokens/s.
+ *    and decode tokens/s. --repeats N runs the unfenced loop N times and reports the median step;
+ *    --chunk-mib sets the restore chunk bound (DeviceMethodOptions.chunkBytes) for an A/B.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +45,9 @@ const roundtripNew = Number(arg('roundtrip-new', '16'));
 const methods = arg('methods', 'fp16,kivi2,minicache,minicache+kivi4').split(',');
 const smoke = process.argv.includes('--smoke');
 const jsonOut = arg('json', '');
+const repeats = Math.max(1, Number(arg('repeats', '1')));
+const chunkMib = arg('chunk-mib', '');
+const chunkBytes = chunkMib ? Number(chunkMib) * 2 ** 20 : undefined;
 
 const { backend, tokenizer, card } = await loadModel(cardPath, { ep });
 const weights = parseLlama2c(new Uint8Array(readFileSync(readModelCard(cardPath).path)), { dtype: card.dtype });
@@ -56,7 +60,7 @@ const heldout = (() => {
   }
 })();
 const device = await OrtDeviceDecoder.fromLlama2c(weights, m, { ep, ropeTheta: card.ropeTheta, rmsEps: card.rmsEps });
-const report: Record<string, unknown> = { model: m.name, ep, device: describeEp(ep), kvDtype: device.kv, batch, promptLen, newTokens, node: process.version };
+const report: Record<string, unknown> = { model: m.name, ep, device: describeEp(ep), kvDtype: device.kv, batch, promptLen, newTokens, repeats, chunkBytes: chunkBytes ?? null, node: process.version };
 console.log(`gpu throughput: ${m.name}, ep ${ep} (${JSON.stringify(describeEp(ep).adapter ?? {})}), device kv ${device.kv}`);
 
 const decodeMs = (times: number[][]) => Math.max(...times.map((t) => t[t.length - 1]!)) - Math.min(...times.map((t) => t[0]!));
@@ -115,7 +119,7 @@ for (const name of methods) {
   let made: DeviceCacheMethod | null = null;
   const run = (fence: boolean, n: number) =>
     generateOnDevice(device, m, prompts, {
-      createMethod: (g) => (made = createDeviceMethod(name, g, {}, device.exec, { fence })),
+      createMethod: (g) => (made = createDeviceMethod(name, g, {}, device.exec, { fence, ...(chunkBytes ? { chunkBytes } : {}) })),
       maxNewTokens: n,
       ignoreEos: true,
     });
@@ -125,15 +129,20 @@ for (const name of methods) {
   const timings: OpTimings = (made as DeviceCacheMethod | null)?.opTimings?.() ?? {};
   const steps = f.tokens[0]!.length - 1;
   const perKind = Object.fromEntries(Object.entries(timings).filter(([k]) => !k.endsWith('P')).map(([k, t]) => [k, { msPerStep: t.ms / steps, runsPerStep: t.runs / steps }]));
-  const u = await run(false, newTokens);
+  const uSteps: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const u = await run(false, newTokens);
+    uSteps.push(decodeMs(u.tokenTimesMs) / (u.tokens[0]!.length - 1));
+  }
   const fStep = decodeMs(f.tokenTimesMs) / (f.tokens[0]!.length - 1);
-  const uStep = decodeMs(u.tokenTimesMs) / (u.tokens[0]!.length - 1);
+  const uStep = medianOf(uSteps);
   const row = {
     fencedMsPerStep: fStep,
     cacheOpMsPerStep: medianOf(f.cacheMs.slice(1)),
     cacheOpKinds: perKind,
     modelMsPerStep: medianOf(f.modelMs),
     unfencedMsPerStep: uStep,
+    unfencedMsPerStepRepeats: uSteps,
     decodeTokensPerSecond: (batch * 1000) / uStep,
     kvBytes: f.peakHeldBytes,
     kvBytesPackedEquivalent: f.peakPackedBytes,
@@ -142,7 +151,7 @@ for (const name of methods) {
   perMethod[name] = row;
   const kinds = Object.entries(perKind).map(([k, t]) => `${k} ${t.msPerStep.toFixed(2)}`).join(', ');
   console.log(
-    `${name.padEnd(16)} fenced ${fStep.toFixed(2)} ms/step (cache ops ${row.cacheOpMsPerStep.toFixed(2)}, model ${row.modelMsPerStep.toFixed(2)})  unfenced ${uStep.toFixed(2)} ms/step  ${row.decodeTokensPerSecond.toFixed(0)} tok/s  kv ${(row.kvBytes / 2 ** 20).toFixed(1)} MiB (${row.compressionRatio.toFixed(2)}x)${kinds ? `\n${''.padEnd(17)}fenced cache ops per step: ${kinds} ms` : ''}`,
+    `${name.padEnd(16)} fenced ${fStep.toFixed(2)} ms/step (cache ops ${row.cacheOpMsPerStep.toFixed(2)}, model ${row.modelMsPerStep.toFixed(2)})  unfenced ${uStep.toFixed(2)} ms/step${repeats > 1 ? ` (median of ${uSteps.map((x) => x.toFixed(1)).join(', ')})` : ''}  ${row.decodeTokensPerSecond.toFixed(0)} tok/s  kv ${(row.kvBytes / 2 ** 20).toFixed(1)} MiB (${row.compressionRatio.toFixed(2)}x)${kinds ? `\n${''.padEnd(17)}fenced cache ops per step: ${kinds} ms` : ''}`,
   );
 }
 report.methods = perMethod;

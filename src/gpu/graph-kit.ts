@@ -14,7 +14,7 @@
 import { encodeHalf } from '../kernels/half.js';
 import { bytesOf } from '../model/onnx-proto.js';
 import { DataType, GraphBuilder } from '../model/onnx-graph.js';
-import { attr } from '../model/onnx-proto.js';
+import { attr, type NodeInit } from '../model/onnx-proto.js';
 
 /** Storage dtype of K/V payloads (fp16 on GPUs with shader-f16; float32 where f16 is missing, e.g. SwiftShader). */
 export type KvDtype = 'float16' | 'float32';
@@ -139,21 +139,49 @@ export class GraphKit {
     return this.b.input(name, type, shape);
   }
 
-  /** Marks `value` as graph output `name` (an Identity when the names differ). */
+  /**
+   * Drops the Identity nodes that output() adds to rename an intermediate as a graph output: the
+   * producing node writes the output name itself. On the WebGPU EP an Identity is a device copy of
+   * the whole tensor, and a restore names every layer's past this way. An Identity stays when its
+   * source is a graph input, an initializer, another graph output or already renamed.
+   */
+  private foldOutputIdentities(): void {
+    const nodes = this.b.nodes;
+    const outputs = new Set(this.b.outputs.map((o) => o.name));
+    const external = new Set([...this.b.inputs.map((i) => i.name), ...this.b.initializers.map((i) => i.name)]);
+    const produced = new Set(nodes.flatMap((n) => n.outputs));
+    const rename = new Map<string, string>();
+    const drop = new Set<NodeInit>();
+    for (const n of nodes) {
+      if (n.opType !== 'Identity') continue;
+      const [src, dst] = [n.inputs[0]!, n.outputs[0]!];
+      if (!outputs.has(dst) || outputs.has(src) || external.has(src) || !produced.has(src) || rename.has(src)) continue;
+      rename.set(src, dst);
+      drop.add(n);
+    }
+    if (drop.size === 0) return;
+    const r = (x: string) => rename.get(x) ?? x;
+    const kept = nodes.filter((n) => !drop.has(n)).map((n) => ({ ...n, inputs: n.inputs.map(r), outputs: n.outputs.map(r) }));
+    nodes.splice(0, nodes.length, ...kept);
+  }
+
+  /** Marks `value` as graph output `name` (an Identity when the names differ; folded away on encode). */
   output(name: string, value: string, type: DataType, shape: readonly (number | string)[]): void {
     if (value !== name) this.op('Identity', [value], undefined, name);
     this.b.output(name, type, shape);
   }
 
   encode(graphName: string): Uint8Array {
+    this.foldOutputIdentities();
     return this.b.encode({ irVersion: 8, opsets: [{ domain: '', version: CACHE_OPSET }], producerName: 'minicache-bench', graphName });
   }
 }
 
 /**
  * Packing of b-bit codes (floats 0…2^b−1 on the last axis, 32/b of them) into one int32 word,
- * element j at bit offset b·j, lowest bits first: the same bits as the reference kernels'
- * Uint32 words (spec §3.2), so the device holds exactly the packed bytes.
+ * element j at bit offset b·j, lowest bits first: the word format of the reference kernels'
+ * Uint32 words (spec §3.2), so the device holds exactly the packed bytes (which codes share a word
+ * is the caller's layout: see kivi-graph.ts).
  *
  * WebGPU has no shifts or bitwise ops, so the word is built from two exact 16-bit halves:
  * half = Σ c_j·2^(b·j) over 16/b codes (exact in float32), then

@@ -6,8 +6,11 @@
  *
  * Layouts on the device (rows = B·KV, static B, KV, D; token counts dynamic):
  *  - values, per-token groups of G channels: codes [B,KV,n,D·b/32], scale/min [B,KV,n,D/G];
- *  - keys, per-channel groups of G tokens (tiles): codes [B,KV,(n/G)·W,D] with W = G·b/32 words per
- *    tile and channel (word-major, like the reference), scale/min [B,KV,n/G,D].
+ *  - keys, per-channel groups of G tokens: scale/min [B,KV,n/G,D] as in KIVI, but the codes are
+ *    packed along channels like the values' ([B,KV,n,D·b/32]), where KIVI and the host kernels pack
+ *    a key word along tokens (spec §3.2). Same bits per code and the same bytes held; the grouping
+ *    is untouched. The token-major order would cost a full-size Transpose on every read, and no
+ *    consumer here needs KIVI's order (its fused CUDA kernels do).
  * The arithmetic is float32, as in the reference (each operation rounded once); WGSL guarantees
  * division only to 2.5 ULP, so on a GPU a code can still differ by one next to a rounding tie
  * (tests bound it). Dequantization can also run in the kv dtype (asKv), as KIVI's own code does.
@@ -70,25 +73,26 @@ export function dequantizeTokens(g: GraphKit, p: QuantParts, s: KiviShape, asKv 
   return g.reshape(g.op('Add', [g.op('Mul', [c, param(p.scale)]), param(p.min)]), [B, KV, -1, D]);
 }
 
-/** Keys: x float32 [B,KV,t,D] with t a multiple of G → per-channel groups of G tokens. */
+/**
+ * Keys: x float32 [B,KV,t,D] with t a multiple of G → per-channel groups of G tokens. The codes of
+ * a token row are packed along channels (see the layouts above), so neither this nor the read
+ * transposes a full-size tensor.
+ */
 export function quantizeChannels(g: GraphKit, x: string, s: KiviShape): QuantParts {
   const { B, KV, D, bits, G } = s;
-  const W = (G * bits) / 32;
   const xr = g.reshape(x, [B, KV, -1, G, D]);
   const { q, scale, min } = quantCore(g, xr, 3, bits);
-  // [B,KV,tiles,G,D] → [B,KV,tiles,W,32/b,D] → codes of a word last: [B,KV,tiles,W,D,32/b]
-  const grouped = g.op('Transpose', [g.reshape(q, [B, KV, -1, W, 32 / bits, D])], [attr.ints('perm', [0, 1, 2, 3, 5, 4])]);
-  const words = packWords(g, grouped, bits, [B, KV, -1, W, D]);
-  return { codes: g.reshape(words, [B, KV, -1, D]), scale: g.reshape(scale, [B, KV, -1, D]), min: g.reshape(min, [B, KV, -1, D]) };
+  const words = (D * bits) / 32;
+  const codes = packWords(g, g.reshape(q, [B, KV, -1, words, 32 / bits]), bits, [B, KV, -1, words]);
+  return { codes, scale: g.reshape(scale, [B, KV, -1, D]), min: g.reshape(min, [B, KV, -1, D]) };
 }
 
 /** Keys: parts → [B,KV,n,D], float32 or (asKv) the kv dtype, as dequantizeTokens. */
 export function dequantizeChannels(g: GraphKit, p: QuantParts, s: KiviShape, asKv = false): string {
   const { B, KV, D, bits, G } = s;
-  const W = (G * bits) / 32;
+  const words = (D * bits) / 32;
   const type = asKv ? g.kvType : DataType.FLOAT;
-  const codes = unpackWords(g, g.reshape(p.codes, [B, KV, -1, W, D]), bits, [B, KV, -1, W, D], type); // [B,KV,tiles,W,D,32/b]
-  const c = g.reshape(g.op('Transpose', [codes], [attr.ints('perm', [0, 1, 2, 3, 5, 4])]), [B, KV, -1, G, D]);
+  const c = g.reshape(unpackWords(g, p.codes, bits, [B, KV, -1, words], type), [B, KV, -1, G, D]);
   const param = (x: string) => g.op('Unsqueeze', [asKv ? x : g.toF32(x), g.i64([3])]);
   return g.reshape(g.op('Add', [g.op('Mul', [c, param(p.scale)]), param(p.min)]), [B, KV, -1, D]);
 }

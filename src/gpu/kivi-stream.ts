@@ -45,7 +45,7 @@ export class KiviStream extends DeviceStream {
     const key = this.role === 'key';
     switch (slot) {
       case 'codes':
-        return { type: DataType.INT32, shape: key ? [B, KV, 'w', D] : [B, KV, 'n', (D * bits) / 32] };
+        return { type: DataType.INT32, shape: [B, KV, 'n', (D * bits) / 32] };
       case 'scale':
       case 'min':
         return { type: this.kvType, shape: key ? [B, KV, 'g', D] : [B, KV, 'n', D / G] };
