@@ -3,6 +3,9 @@
  * per session, the runs, nodes per run and kernel time per run, then the op types and the nodes
  * that take the most time. On the WebGPU EP a node's time is its host-side cost (recording the
  * dispatch, allocating its outputs), which is what bounds a small model's decode step.
+ * Where the adapter supports timestamp queries, the EP also records each dispatch's GPU time
+ * ("Api" events named node&op&program); those are summarised per op type and node as well, so
+ * host-bound and GPU-bound graphs can be told apart.
  *
  *   node dist/bench/ort-profile-summary.js PROFILE.json… [--top 12] [--json FILE]
  */
@@ -13,7 +16,7 @@ interface Event {
   cat?: string;
   name: string;
   dur?: number;
-  args?: { op_name?: string; output_size?: string; output_type_shape?: unknown };
+  args?: { op_name?: string; output_size?: string; output_type_shape?: unknown; cache_key?: string; shapes?: string };
 }
 
 function arg(name: string, def: string): string {
@@ -64,7 +67,35 @@ for (const file of files) {
   }
   console.log('  heaviest nodes (ms/run, MB out/run):');
   for (const [name, n] of heavy.slice(0, top)) console.log(`    ${ms(per(n.us)).padStart(7)} ${(per(n.bytes) / 1e6).toFixed(1).padStart(7)}  ${n.op} ${name}`);
+  // GPU time per dispatch (WebGPU EP with timestamp queries): name = node&op&program.
+  const gpu = events.filter((e) => e.cat === 'Api' && e.name.includes('&') && e.args?.cache_key !== undefined);
+  let gpuMs: number | null = null;
+  if (gpu.length > 0) {
+    const gOp = new Map<string, { count: number; us: number }>();
+    const gNode = new Map<string, { op: string; us: number }>();
+    for (const e of gpu) {
+      const [node = '?', op = '?', program = ''] = e.name.split('&');
+      const key = program && program !== op ? `${op}/${program}` : op;
+      const o = gOp.get(key) ?? { count: 0, us: 0 };
+      o.count++;
+      o.us += e.dur ?? 0;
+      gOp.set(key, o);
+      const n = gNode.get(node) ?? { op: key, us: 0 };
+      n.us += e.dur ?? 0;
+      gNode.set(node, n);
+    }
+    const total = gpu.reduce((a, e) => a + (e.dur ?? 0), 0);
+    gpuMs = per(total) / 1000;
+    console.log(`  GPU: ${per(gpu.length).toFixed(0)} dispatches/run, ${ms(per(total))} ms of GPU time per run`);
+    console.log('  op[/program]        dispatches/run  GPU ms/run  µs/dispatch');
+    for (const [op, o] of [...gOp].sort((a, b) => b[1].us - a[1].us).slice(0, top)) {
+      console.log(`  ${op.padEnd(22)} ${per(o.count).toFixed(0).padStart(11)} ${ms(per(o.us)).padStart(11)} ${(o.us / o.count).toFixed(1).padStart(12)}`);
+    }
+    console.log('  heaviest nodes by GPU time (ms/run):');
+    for (const [name, n] of [...gNode].sort((a, b) => b[1].us - a[1].us).slice(0, top)) console.log(`    ${ms(per(n.us)).padStart(7)}  ${n.op} ${name}`);
+  }
   summaries.push({
+    gpuMs,
     file: basename(file),
     runs: runs.length,
     nodesPerRun: per(nodes.length),
