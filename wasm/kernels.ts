@@ -60,9 +60,11 @@ const HALF_SCALE: f32 = 5.192296858534828e33;
   const nrm = i32x4.shr_u(i32x4.add(i32x4.add(abs, i32x4.splat(0x0fff - 0x38000000)), odd), 13);
   // Subnormal halves and zero: adding 0.5 makes the FPU round at 2^-24, ties to even.
   const sub = i32x4.sub(f32x4.add(abs, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
-  let r = v128.bitselect(sub, nrm, i32x4.lt_u(abs, i32x4.splat(0x38800000)));
-  r = v128.bitselect(i32x4.splat(0x7c00), r, i32x4.ge_u(abs, i32x4.splat(0x47800000)));
-  r = v128.bitselect(i32x4.splat(0x7e00), r, i32x4.gt_u(abs, i32x4.splat(0x7f800000)));
+  // abs < 2^31, so signed compares order it as unsigned ones would: one instruction each on
+  // x86, where V8 spends four on an unsigned compare.
+  let r = v128.bitselect(sub, nrm, i32x4.lt_s(abs, i32x4.splat(0x38800000)));
+  r = v128.bitselect(i32x4.splat(0x7c00), r, i32x4.gt_s(abs, i32x4.splat(0x477fffff)));
+  r = v128.bitselect(i32x4.splat(0x7e00), r, i32x4.gt_s(abs, i32x4.splat(0x7f800000)));
   return v128.or(r, sign);
 }
 
@@ -618,90 +620,117 @@ export function quantChannels(src: usize, rows: i32, srcStride: i32, width: i32,
   }
 }
 
-/** q·scale + min of the codes at bit `sh` of the words at w, for the four columns at c. */
-@inline function dequant4(w: usize, at: usize, c: usize, sh: i32, mask: v128, tsc: usize, tmn: usize): void {
-  const q = f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(w + c), sh), mask));
-  // q·scale is exact in f32 and the sum rounds once: the same float as the reference.
-  v128.store(at + c, f32x4.add(f32x4.mul(q, v128.load(tsc + c)), v128.load(tmn + c)));
+/** The code at bit `sh` of each lane of w (`sh` a constant: the first and last rows save an operation). */
+@inline function codeAt(w: v128, sh: i32, bits: i32, mask: v128): v128 {
+  if (sh == 0) return v128.and(w, mask);
+  if (sh + bits == 32) return i32x4.shr_u(w, sh);
+  return v128.and(i32x4.shr_u(w, sh), mask);
 }
 
 /**
- * One row of a key tile: codes at bit `sh` of the words at wr → q·scale + min at `at`. Sixteen
- * columns per iteration: V8 spends four instructions per loop trip (counter, compare, branch,
- * stack check) against the nine of four columns' work.
+ * One row of a key tile from the staged block at `tmp` (see dequantTokens): for each 4 columns,
+ * q·scale + min of the codes at bit `sh` of the staged words, written sequentially at o. One
+ * pointer reaches the three loads through immediate offsets, which V8 folds into the addressing
+ * (a separate scale, minimum and word pointer cost an address computation per load).
  */
-@inline function dequantRow(wr: usize, at: usize, rowBytes: usize, sh: i32, mask: v128, tsc: usize, tmn: usize): void {
-  let c: usize = 0;
-  for (; c + 64 <= rowBytes; c += 64) {
-    dequant4(wr, at, c, sh, mask, tsc, tmn);
-    dequant4(wr, at, c + 16, sh, mask, tsc, tmn);
-    dequant4(wr, at, c + 32, sh, mask, tsc, tmn);
-    dequant4(wr, at, c + 48, sh, mask, tsc, tmn);
+@inline function dequantRowT(tmp: usize, end: usize, o: usize, sh: i32, bits: i32, mask: v128): void {
+  let p = tmp;
+  for (; p + 192 <= end; p += 192, o += 64) {
+    // q·scale is exact in f32 and the sum rounds once: the same float as the reference.
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(codeAt(v128.load(p, 32), sh, bits, mask)), v128.load(p)), v128.load(p, 16)));
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(codeAt(v128.load(p, 80), sh, bits, mask)), v128.load(p, 48)), v128.load(p, 64)), 16);
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(codeAt(v128.load(p, 128), sh, bits, mask)), v128.load(p, 96)), v128.load(p, 112)), 32);
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(codeAt(v128.load(p, 176), sh, bits, mask)), v128.load(p, 144)), v128.load(p, 160)), 48);
   }
-  for (; c < rowBytes; c += 16) dequant4(wr, at, c, sh, mask, tsc, tmn);
+  for (; p < end; p += 48, o += 16) {
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(codeAt(v128.load(p, 32), sh, bits, mask)), v128.load(p)), v128.load(p, 16)));
+  }
+}
+
+/** dequantRowT with a variable shift (words that G·b does not fill). */
+function dequantRowV(tmp: usize, end: usize, o: usize, sh: i32, mask: v128): void {
+  for (let p = tmp; p < end; p += 48, o += 16) {
+    const q = f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(p, 32), sh), mask));
+    v128.store(o, f32x4.add(f32x4.mul(q, v128.load(p)), v128.load(p, 16)));
+  }
+}
+
+/** A full word's rows (32/bits of them), unrolled (binaryen does not unroll loops) so each shift is a constant. */
+@inline function dequantWord(tmp: usize, end: usize, at: usize, rowBytes: usize, bits: i32, mask: v128): void {
+  if (bits == 4) {
+    dequantRowT(tmp, end, at, 0, 4, mask);
+    dequantRowT(tmp, end, at + rowBytes, 4, 4, mask);
+    dequantRowT(tmp, end, at + 2 * rowBytes, 8, 4, mask);
+    dequantRowT(tmp, end, at + 3 * rowBytes, 12, 4, mask);
+    dequantRowT(tmp, end, at + 4 * rowBytes, 16, 4, mask);
+    dequantRowT(tmp, end, at + 5 * rowBytes, 20, 4, mask);
+    dequantRowT(tmp, end, at + 6 * rowBytes, 24, 4, mask);
+    dequantRowT(tmp, end, at + 7 * rowBytes, 28, 4, mask);
+  } else if (bits == 8) {
+    dequantRowT(tmp, end, at, 0, 8, mask);
+    dequantRowT(tmp, end, at + rowBytes, 8, 8, mask);
+    dequantRowT(tmp, end, at + 2 * rowBytes, 16, 8, mask);
+    dequantRowT(tmp, end, at + 3 * rowBytes, 24, 8, mask);
+  } else {
+    dequantRowT(tmp, end, at, 0, 2, mask);
+    dequantRowT(tmp, end, at + rowBytes, 2, 2, mask);
+    dequantRowT(tmp, end, at + 2 * rowBytes, 4, 2, mask);
+    dequantRowT(tmp, end, at + 3 * rowBytes, 6, 2, mask);
+    dequantRowT(tmp, end, at + 4 * rowBytes, 8, 2, mask);
+    dequantRowT(tmp, end, at + 5 * rowBytes, 10, 2, mask);
+    dequantRowT(tmp, end, at + 6 * rowBytes, 12, 2, mask);
+    dequantRowT(tmp, end, at + 7 * rowBytes, 14, 2, mask);
+    dequantRowT(tmp, end, at + 8 * rowBytes, 16, 2, mask);
+    dequantRowT(tmp, end, at + 9 * rowBytes, 18, 2, mask);
+    dequantRowT(tmp, end, at + 10 * rowBytes, 20, 2, mask);
+    dequantRowT(tmp, end, at + 11 * rowBytes, 22, 2, mask);
+    dequantRowT(tmp, end, at + 12 * rowBytes, 24, 2, mask);
+    dequantRowT(tmp, end, at + 13 * rowBytes, 26, 2, mask);
+    dequantRowT(tmp, end, at + 14 * rowBytes, 28, 2, mask);
+    dequantRowT(tmp, end, at + 15 * rowBytes, 30, 2, mask);
+  }
 }
 
 /**
- * Keys (dequantizeAlongTokens): the tiles of quantTokens back to [G, width] f32 each. Row by
- * row, so the output is written as one sequential stream: writing a word's 8 rows together
- * (each word, scale and minimum loaded once) ran 1.6× faster with the output in L2 but up to 2×
- * slower once it left L2, and column blocks with the scales in registers were slower still.
- * Each tile's scales and minima are decoded once into `tmp` (2·width floats of kernel scratch).
- * A full word's rows are unrolled per bit width so every shift is a constant (V8 spends four
- * instructions on a variable one).
+ * Keys (dequantizeAlongTokens): the tiles of quantTokens back to [G, width] f32 each, row by
+ * row, so the output is written as one sequential stream: writing several rows together (each
+ * word, scale and minimum loaded once) was faster with the output in L2 but up to 2× slower once
+ * it left L2 (measured again for 2, 4 and 8 rows: 3–6 against 8–9 GB/s at 16 MiB). Each tile's
+ * scales and minima are decoded once, and each word row copied once, into `tmp` as 48-byte
+ * blocks [scale, min, word] of 4 columns (12·width bytes of kernel scratch), so a row costs
+ * three loads from one pointer, shift, mask, convert, multiply, add and a store per 4 columns.
+ * A full word's rows are unrolled so every shift is a constant (V8 spends four instructions on
+ * a variable one).
  */
 export function dequantTokens(codes: usize, tiles: i32, codeTileStride: i32, scales: usize, mins: usize, paramTileStride: i32, width: i32, G: i32, bits: i32, out: usize, outTileStride: i32, tmp: usize): void {
   const mask = i32x4.splat((1 << bits) - 1);
   const perWord = 32 / bits;
   const wpg = (G * bits + 31) >> 5;
   const rowBytes = <usize>width << 2;
-  const tmn = tmp + rowBytes;
+  const blocks = width >> 2;
+  const end = tmp + <usize>blocks * 48;
   for (let t = 0; t < tiles; t++) {
     const w0 = codes + (<usize>(t * codeTileStride) << 2);
     const p0 = <usize>(t * paramTileStride) << 1;
-    decodeHalfRows(scales + p0, 0, tmp, 0, 1, width);
-    decodeHalfRows(mins + p0, 0, tmn, 0, 1, width);
+    for (let j = 0; j < blocks; j++) {
+      const b = tmp + <usize>j * 48;
+      v128.store(b, halfHiToF32x4(halvesLo(v128.load64_zero(scales + p0 + (<usize>j << 3)))));
+      v128.store(b, halfHiToF32x4(halvesLo(v128.load64_zero(mins + p0 + (<usize>j << 3)))), 16);
+    }
     let at = out + (<usize>(t * outTileStride) << 2);
     for (let w = 0; w < wpg; w++) {
       const wr = w0 + <usize>w * rowBytes;
+      for (let j = 0; j < blocks; j++) v128.store(tmp + <usize>j * 48, v128.load(wr + (<usize>j << 4)), 32);
       const kEnd = min(perWord, G - w * perWord);
-      if (kEnd == perWord && bits == 4) {
-        dequantRow(wr, at, rowBytes, 0, mask, tmp, tmn);
-        dequantRow(wr, at + rowBytes, rowBytes, 4, mask, tmp, tmn);
-        dequantRow(wr, at + 2 * rowBytes, rowBytes, 8, mask, tmp, tmn);
-        dequantRow(wr, at + 3 * rowBytes, rowBytes, 12, mask, tmp, tmn);
-        dequantRow(wr, at + 4 * rowBytes, rowBytes, 16, mask, tmp, tmn);
-        dequantRow(wr, at + 5 * rowBytes, rowBytes, 20, mask, tmp, tmn);
-        dequantRow(wr, at + 6 * rowBytes, rowBytes, 24, mask, tmp, tmn);
-        dequantRow(wr, at + 7 * rowBytes, rowBytes, 28, mask, tmp, tmn);
-      } else if (kEnd == perWord && bits == 8) {
-        dequantRow(wr, at, rowBytes, 0, mask, tmp, tmn);
-        dequantRow(wr, at + rowBytes, rowBytes, 8, mask, tmp, tmn);
-        dequantRow(wr, at + 2 * rowBytes, rowBytes, 16, mask, tmp, tmn);
-        dequantRow(wr, at + 3 * rowBytes, rowBytes, 24, mask, tmp, tmn);
-      } else if (kEnd == perWord && bits == 2) {
-        for (let k = 0; k < 16; k += 4) {
-          // Four rows with constant shifts relative to a word pre-shifted once per four.
-          dequantRow2(wr, at + <usize>k * rowBytes, rowBytes, k * 2, mask, tmp, tmn);
-        }
+      if (kEnd == perWord) {
+        if (bits == 4) dequantWord(tmp, end, at, rowBytes, 4, mask);
+        else if (bits == 8) dequantWord(tmp, end, at, rowBytes, 8, mask);
+        else dequantWord(tmp, end, at, rowBytes, 2, mask);
       } else {
-        for (let k = 0; k < kEnd; k++) dequantRow(wr, at + <usize>k * rowBytes, rowBytes, k * bits, mask, tmp, tmn);
+        for (let k = 0; k < kEnd; k++) dequantRowV(tmp, end, at + <usize>k * rowBytes, k * bits, mask);
       }
       at += <usize>kEnd * rowBytes;
     }
-  }
-}
-
-/** Four consecutive 2-bit rows (shifts sh, sh+2, sh+4, sh+6) in one pass over the words. */
-@inline function dequantRow2(wr: usize, at: usize, rowBytes: usize, sh: i32, mask: v128, tsc: usize, tmn: usize): void {
-  for (let c: usize = 0; c < rowBytes; c += 16) {
-    const wv = i32x4.shr_u(v128.load(wr + c), sh);
-    const sc = v128.load(tsc + c);
-    const mn = v128.load(tmn + c);
-    v128.store(at + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(wv, mask)), sc), mn));
-    v128.store(at + rowBytes + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(wv, 2), mask)), sc), mn));
-    v128.store(at + 2 * rowBytes + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(wv, 4), mask)), sc), mn));
-    v128.store(at + 3 * rowBytes + c, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(wv, 6), mask)), sc), mn));
   }
 }
 
