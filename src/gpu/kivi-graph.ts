@@ -15,7 +15,7 @@
  * division only to 2.5 ULP, so on a GPU a code can still differ by one next to a rounding tie
  * (tests bound it). Dequantization can also run in the kv dtype (asKv), as KIVI's own code does.
  */
-import { DataType, attr, packWords, unpackWords, type GraphKit } from './graph-kit.js';
+import { DataType, attr, gatherCodes, halfIndices, packWords, type GraphKit } from './graph-kit.js';
 
 export interface KiviShape {
   B: number;
@@ -29,6 +29,13 @@ export interface QuantParts {
   codes: string;
   scale: string;
   min: string;
+}
+
+/** What a dequantizer reads: the parts, or instead of the codes their Gather indices already made (halfIndices). */
+export type ReadParts = Omit<QuantParts, 'codes'> & ({ codes: string; idx?: undefined } | { codes?: undefined; idx: string });
+
+function codesOf(g: GraphKit, p: ReadParts, bits: number, dims: readonly number[], type: DataType): string {
+  return gatherCodes(g, p.idx ?? halfIndices(g, p.codes!), bits, dims, type);
 }
 
 /** Core of the quantizer over groups on `axis` of a float32 tensor x. Returns float codes and kv-dtype params (keepdims). */
@@ -64,11 +71,11 @@ export function quantizeTokens(g: GraphKit, x: string, s: KiviShape): QuantParts
  * enough for the WebGPU EP's buffer cache); each result is within about one fp16 ulp of the
  * float32 computation rounded once.
  */
-export function dequantizeTokens(g: GraphKit, p: QuantParts, s: KiviShape, asKv = false): string {
+export function dequantizeTokens(g: GraphKit, p: ReadParts, s: KiviShape, asKv = false): string {
   const { B, KV, D, bits, G } = s;
   const words = (D * bits) / 32;
   const type = asKv ? g.kvType : DataType.FLOAT;
-  const c = g.reshape(unpackWords(g, p.codes, bits, [B, KV, -1, words], type), [B, KV, -1, D / G, G]);
+  const c = g.reshape(codesOf(g, p, bits, [B, KV, -1, words], type), [B, KV, -1, D / G, G]);
   const param = (x: string) => g.op('Unsqueeze', [asKv ? x : g.toF32(x), g.i64([-1])]);
   return g.reshape(g.op('Add', [g.op('Mul', [c, param(p.scale)]), param(p.min)]), [B, KV, -1, D]);
 }
@@ -88,11 +95,11 @@ export function quantizeChannels(g: GraphKit, x: string, s: KiviShape): QuantPar
 }
 
 /** Keys: parts → [B,KV,n,D], float32 or (asKv) the kv dtype, as dequantizeTokens. */
-export function dequantizeChannels(g: GraphKit, p: QuantParts, s: KiviShape, asKv = false): string {
+export function dequantizeChannels(g: GraphKit, p: ReadParts, s: KiviShape, asKv = false): string {
   const { B, KV, D, bits, G } = s;
   const words = (D * bits) / 32;
   const type = asKv ? g.kvType : DataType.FLOAT;
-  const c = g.reshape(unpackWords(g, p.codes, bits, [B, KV, -1, words], type), [B, KV, -1, G, D]);
+  const c = g.reshape(codesOf(g, p, bits, [B, KV, -1, words], type), [B, KV, -1, G, D]);
   const param = (x: string) => g.op('Unsqueeze', [asKv ? x : g.toF32(x), g.i64([3])]);
   return g.reshape(g.op('Add', [g.op('Mul', [c, param(p.scale)]), param(p.min)]), [B, KV, -1, D]);
 }

@@ -9,8 +9,8 @@
  * only when non-empty (WebGPU dislikes zero-size tensors, and the variant says which exist).
  */
 import type { ByteBreakdown } from '../methods/types.js';
-import { DataType, type GraphKit } from './graph-kit.js';
-import { dequantizeChannels, dequantizeTokens, quantizeChannels, quantizeTokens, type KiviShape, type QuantParts } from './kivi-graph.js';
+import { DataType, halfIndices, type GraphKit } from './graph-kit.js';
+import { dequantizeChannels, dequantizeTokens, quantizeChannels, quantizeTokens, type KiviShape, type QuantParts, type ReadParts } from './kivi-graph.js';
 import { DeviceStream, type SlotSpec, type SlotUpdate, type StreamShape } from './stream.js';
 
 export interface KiviStreamOptions {
@@ -77,7 +77,7 @@ export class KiviStream extends DeviceStream {
   }
 
   /** Dequantized codes (if any) followed by the fp16 tail (if any), over `rows` rows of this stream's kind. */
-  private emitReadOf(g: GraphKit, p: QuantParts | null, tail: string | null, rows: number, asKv: boolean): string {
+  private emitReadOf(g: GraphKit, p: ReadParts | null, tail: string | null, rows: number, asKv: boolean): string {
     const parts: string[] = [];
     if (p) {
       const q = { ...this.q, B: rows };
@@ -145,11 +145,12 @@ export class KiviStream extends DeviceStream {
   emitReadChunks(g: GraphKit, sizes: readonly number[], asKv: boolean): string[] {
     if (sizes.length === 1) return [this.emitRead(g, asKv)];
     const cut = (slot: string) => (this.has(slot) ? g.split(this.input(g, slot), sizes, 0) : null);
-    const codes = cut('codes');
+    // The Gather indices are made once over all words and split with the other parts.
+    const idx = this.has('codes') ? g.split(halfIndices(g, this.input(g, 'codes')), sizes, 0) : null;
     const scale = cut('scale');
     const min = cut('min');
     const tail = cut('tail');
-    return sizes.map((rows, i) => this.emitReadOf(g, codes ? { codes: codes[i]!, scale: scale![i]!, min: min![i]! } : null, tail ? tail[i]! : null, rows, asKv));
+    return sizes.map((rows, i) => this.emitReadOf(g, idx ? { idx: idx[i]!, scale: scale![i]!, min: min![i]! } : null, tail ? tail[i]! : null, rows, asKv));
   }
 
   /** True when `others` can share this stream's quantizer and dequantizer (same role, options and length). */
