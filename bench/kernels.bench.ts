@@ -19,6 +19,9 @@
  *   quantize one layer (float32 → KIVI-4 codes + fp16 scale/min), keys per-channel and values per-token
  *   dequantize the reverse
  *   fp16 encode / decode one layer (float32 ↔ fp16)
+ * The "probe" rows are roofline micro-benchmarks (wasm/kernels.ts, roofline probes), credited
+ * with one layer's fp16 bytes like dequantize and quantize: a sequential float32 store stream,
+ * key dequantize's arithmetic with its inputs in L1, and the quantizer's min/max read.
  */
 import { Bench } from 'tinybench';
 import { decodeHalf, encodeHalfBits, floatBits } from '../src/kernels/half.js';
@@ -60,7 +63,8 @@ interface Op {
   fp16Bytes: number;
   target: number | null;
   wasm: () => void;
-  ts: () => void;
+  /** The TypeScript reference; null for the roofline probes. */
+  ts: (() => void) | null;
   /** Copy of the same number of fp16 bytes. */
   copy: () => void;
 }
@@ -110,11 +114,15 @@ function setup(tokens: number): Op[] {
   const hHalf = heap.alloc(elements * 2);
   const hCopyA = heap.alloc(elements * 4);
   const hCopyB = heap.alloc(elements * 4);
+  const hBlk = heap.alloc(1536);
   heap.f32.set(prev, hPrev >> 2);
   heap.f32.set(cur, hCur >> 2);
   heap.u16.set(dirHalf, hDirHalf >> 1);
   heap.u16.set(magPrevHalf, hMagPrev >> 1);
   heap.u16.set(magCurHalf, hMagCur >> 1);
+  heap.f32.fill(0.25, hBlk >> 2, (hBlk + 1536) >> 2);
+  const probes = heap.wasm;
+  if (!probes) throw new Error('kernels bench: WebAssembly kernels are not available');
   const hMerged = allocMergeRows(rows, 1);
   const pairA = heap.u16At(hCopyA, 2 * elements);
   const pairB = heap.u16At(hCopyB, 2 * elements);
@@ -203,10 +211,36 @@ function setup(tokens: number): Op[] {
       wasm: () => heap.decodeHalfRows(hDirHalf, 0, hDeq, 0, 1, elements),
       ts: () => decodeHalf(dirHalf, deq, 0, elements, 0),
     },
+    // Roofline probes: what this machine allows kernels of each kind at this size, credited with
+    // the same fp16 bytes as dequantize / quantize (see "What limits each kernel" in docs/methods.md).
+    {
+      name: 'probe: f32 store stream (dequantize output)',
+      fp16Bytes: elements * 2,
+      target: null,
+      copy: copyLayer,
+      wasm: () => probes.probeStore(hDeq, elements),
+      ts: null,
+    },
+    {
+      name: 'probe: dequantize arithmetic + store',
+      fp16Bytes: elements * 2,
+      target: null,
+      copy: copyLayer,
+      wasm: () => probes.probeDequant(hBlk, hDeq, elements),
+      ts: null,
+    },
+    {
+      name: 'probe: min/max read (quantize input)',
+      fp16Bytes: elements * 2,
+      target: null,
+      copy: copyLayer,
+      wasm: () => probes.probeMinMax(hPrev, elements),
+      ts: null,
+    },
   ];
   // Dequantize starts from real codes.
   ops[2]!.wasm();
-  ops[2]!.ts();
+  ops[2]!.ts!();
   return ops;
 }
 
@@ -242,7 +276,7 @@ for (const tokens of tokenSizes) {
       c.push(gbps(op.fp16Bytes, copyMs));
       w.push(gbps(op.fp16Bytes, wasmMs));
       rw.push(copyMs / wasmMs);
-      if (withTs) {
+      if (withTs && op.ts) {
         const tsMs = await measure(`${op.name} (TS)`, op.ts);
         t.push(gbps(op.fp16Bytes, tsMs));
         rt.push(copyMs / tsMs);
@@ -251,8 +285,8 @@ for (const tokens of tokenSizes) {
     const ratio = median(rw);
     const target = op.target === null ? '—' : pct(op.target);
     const met = op.target === null ? '—' : ratio >= op.target ? 'yes' : 'no';
-    const tsCols = withTs ? `${median(t).toFixed(2)} | ` : '— | ';
-    const tsRatio = withTs ? pct(median(rt)) : '—';
+    const tsCols = t.length ? `${median(t).toFixed(2)} | ` : '— | ';
+    const tsRatio = t.length ? pct(median(rt)) : '—';
     console.log(`| ${op.name} | ${(op.fp16Bytes / 2 ** 20).toFixed(0)} | ${median(w).toFixed(2)} | ${tsCols}${median(c).toFixed(2)} | ${pct(ratio)} | ${tsRatio} | ${target} | ${met} |`);
   }
 }

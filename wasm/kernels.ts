@@ -813,3 +813,52 @@ export function dequantChannels(codes: usize, rows: i32, codeStride: i32, scales
     }
   }
 }
+
+// ── roofline probes (bench/kernels.bench.ts only) ───────────────────────────────────────────
+// What the machine allows a kernel of each kind at a given size, measured beside the kernels.
+
+/** Stores n floats (a constant) sequentially at dst: the write stream of a float32-output kernel. */
+export function probeStore(dst: usize, n: i32): void {
+  const v = f32x4.splat(1.5);
+  const end = dst + (<usize>n << 2);
+  for (let p = dst; p < end; p += 64) {
+    v128.store(p, v);
+    v128.store(p, v, 16);
+    v128.store(p, v, 32);
+    v128.store(p, v, 48);
+  }
+}
+
+/**
+ * Key dequantize's arithmetic without its bookkeeping: per 4 output floats, three loads from a
+ * 1.5 KiB L1-resident block (word, scale, min), shift, mask, convert, multiply, add, and one
+ * sequential store, n floats at dst.
+ */
+export function probeDequant(blk: usize, dst: usize, n: i32): void {
+  const mask = i32x4.splat((n >> 30) | 15);
+  const end = dst + (<usize>n << 2);
+  const bend = blk + 1536;
+  let p = blk;
+  for (let o = dst; o < end; o += 64) {
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(p, 32), 4), mask)), v128.load(p)), v128.load(p, 16)));
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(p, 80), 4), mask)), v128.load(p, 48)), v128.load(p, 64)), 16);
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(p, 128), 4), mask)), v128.load(p, 96)), v128.load(p, 112)), 32);
+    v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v128.load(p, 176), 4), mask)), v128.load(p, 144)), v128.load(p, 160)), 48);
+    p += 192;
+    if (p >= bend) p = blk;
+  }
+}
+
+/** Per-lane minimum and maximum of n floats read sequentially at src: the quantizer's first pass alone. */
+export function probeMinMax(src: usize, n: i32): void {
+  let mn = f32x4.splat(Infinity), mx = f32x4.splat(-Infinity), mn2 = mn, mx2 = mx;
+  const end = src + (<usize>n << 2);
+  for (let p = src; p < end; p += 64) {
+    const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
+    mn = f32x4.pmin(mn, f32x4.pmin(a, b));
+    mx = f32x4.pmax(mx, f32x4.pmax(a, b));
+    mn2 = f32x4.pmin(mn2, f32x4.pmin(c, d));
+    mx2 = f32x4.pmax(mx2, f32x4.pmax(c, d));
+  }
+  sink = v128.or(sink, v128.or(v128.or(mn, mx), v128.or(mn2, mx2)));
+}

@@ -34,6 +34,10 @@ interface WasmKernels {
   quantChannels(src: number, rows: number, srcStride: number, width: number, G: number, bits: number, codes: number, codeStride: number, scales: number, mins: number, paramStride: number): void;
   dequantTokens(codes: number, tiles: number, codeTileStride: number, scales: number, mins: number, paramTileStride: number, width: number, G: number, bits: number, out: number, outTileStride: number, tmp: number): void;
   dequantChannels(codes: number, rows: number, codeStride: number, scales: number, mins: number, paramStride: number, width: number, G: number, bits: number, out: number, outStride: number): void;
+  // Roofline probes (bench/kernels.bench.ts).
+  probeStore(dst: number, n: number): void;
+  probeDequant(blk: number, dst: number, n: number): void;
+  probeMinMax(src: number, n: number): void;
 }
 
 export type KernelBackend = 'wasm' | 'ts';
