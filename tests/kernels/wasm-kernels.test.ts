@@ -351,6 +351,90 @@ describe('quantizer rounding (float32 arithmetic, ties to even, no fallback path
   });
 });
 
+describe('quantizer near ties (adversarial quotients)', () => {
+  // Neighbouring float32 values.
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  const step = (x: number, d: number): number => {
+    f32[0] = x;
+    u32[0] = u32[0]! + (x >= 0 ? d : -d);
+    return f32[0];
+  };
+  /** The definition: roundHalfEven(clamp(f32(f32(x − mn)/sc), 0, levels)). */
+  const exact = (x: number, mn: number, sc: number, levels: number): number => {
+    const v = Math.fround(Math.fround(x - mn) / sc);
+    return roundHalfEven(v > 0 ? (v < levels ? v : levels) : 0);
+  };
+
+  for (const bits of [2, 4, 8] as QuantBits[]) {
+    it(`${bits}-bit: quotients at exact halves and one ulp either side give the definition's codes in both kernels and layouts`, () => {
+      const levels = (1 << bits) - 1;
+      const G = 32;
+      const rand = mulberry32(900 + bits);
+      const groups: number[][] = [];
+      // Groups with element 0 the minimum and element 1 the maximum; the other 30 elements are
+      // floats x whose f32 quotient f32(f32(x − mn)/sc) is a half k + ½ or its float32 neighbour.
+      for (let g = 0; g < 64; g++) {
+        const mn = halfToFloat(floatToHalf(-1 - 4 * rand()));
+        const mx = Math.fround(mn + 0.5 + 6 * rand());
+        const sc = halfToFloat(floatToHalf(Math.fround(Math.fround(mx - mn) / levels)));
+        const xs: number[] = [mn, mx];
+        while (xs.length < G) {
+          const k = Math.floor(rand() * levels);
+          const target = [k + 0.5, step(k + 0.5, 1), step(k + 0.5, -1)][xs.length % 3]!;
+          // Search the floats around mn + target·sc for one whose quotient is exactly the target.
+          let x = Math.fround(mn + target * sc);
+          let found: number | null = null;
+          for (let d = -64; d <= 64 && found === null; d++) {
+            const c = step(x, d);
+            if (Math.fround(Math.fround(c - mn) / sc) === target && c >= mn && c <= mx) found = c;
+          }
+          xs.push(found ?? Math.fround(mn + k * sc));
+        }
+        groups.push(xs);
+      }
+      const ties = groups.flat().filter((x, i) => {
+        const g = groups[Math.floor(i / G)]!;
+        const sc = halfToFloat(floatToHalf(Math.fround(Math.fround(g[1]! - g[0]!) / levels)));
+        return Math.fround(Math.fround(x - g[0]!) / sc) % 1 === 0.5;
+      }).length;
+      expect(ties).toBeGreaterThan(200); // the search found exact halves, not just neighbours
+      const values = Float32Array.from(groups.flat());
+      const wpg = Math.ceil((G * bits) / 32);
+      for (const h of [wasm(), ts()]) {
+        // Values layout: one group per row.
+        const src = put(h, values);
+        const codes = h.calloc(groups.length * wpg * 4);
+        const sc = h.calloc(groups.length * 2);
+        const mn = h.calloc(groups.length * 2);
+        h.quantChannels(src, groups.length, G, G, G, bits, codes, wpg, sc, mn, 1);
+        // Keys layout: group g in all 16 channels of tile g.
+        const tile = put(h, Float32Array.from({ length: groups.length * G * 16 }, (_, i) => values[Math.floor(i / (G * 16)) * G + (Math.floor(i / 16) % G)]!));
+        const kc = h.calloc(groups.length * wpg * 16 * 4);
+        const ks = h.calloc(groups.length * 16 * 2);
+        const km = h.calloc(groups.length * 16 * 2);
+        h.quantTokens(tile, groups.length, G * 16, 16, G, bits, kc, wpg * 16, ks, km, 16);
+        // Views after the last allocation (an allocation may grow the memory and detach them).
+        const w = h.u32At(codes, groups.length * wpg);
+        const kw = h.u32At(kc, groups.length * wpg * 16);
+        const perWord = 32 / bits;
+        let mismatches = 0;
+        groups.forEach((g, gi) => {
+          const scale = halfToFloat(h.u16At(sc + gi * 2, 1)[0]!);
+          const min = halfToFloat(h.u16At(mn + gi * 2, 1)[0]!);
+          g.forEach((x, j) => {
+            const want = exact(x, min, scale, levels);
+            const got = (w[gi * wpg + Math.floor(j / perWord)]! >>> (bits * (j % perWord))) & levels;
+            const gotKey = (kw[(gi * wpg + Math.floor(j / perWord)) * 16 + (gi % 16)]! >>> (bits * (j % perWord))) & levels;
+            if (got !== want || gotKey !== want) mismatches++;
+          });
+        });
+        expect(mismatches).toBe(0);
+      }
+    });
+  }
+});
+
 /** [tiles][width][G] (groups contiguous) → [tiles][G][width] (the key tile layout). */
 function transposeTiles(a: Float32Array, tiles: number, G: number, width: number): Float32Array {
   const out = new Float32Array(a.length);
