@@ -14,8 +14,10 @@
  *    --roundtrip-new 0 skips this section.
  * 3. Per method on the device path: ms per decode step with cache ops fenced (their device work
  *    inside their own time: the cache-op / model split) and unfenced (the device pipelines them),
- *    and decode tokens/s. --repeats N runs the unfenced loop N times and reports the median step;
- *    --chunk-mib sets the restore chunk bound (DeviceMethodOptions.chunkBytes) for an A/B.
+ *    and decode tokens/s. --repeats N runs the unfenced loop N times per method, round-robin over
+ *    the methods in this process, and reports the median step; --chunk-mib sets the restore chunk
+ *    bound (DeviceMethodOptions.chunkBytes), and a method written name@MiB sets its own, so chunk
+ *    bounds can be compared inside one process (e.g. --methods minicache+kivi4@32,minicache+kivi4@8).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -113,30 +115,56 @@ if (roundtripNew > 0) {
   console.log(`harness fp16, cache through the host  ${hostStep.toFixed(2)} ms/step  ${((batch * 1000) / hostStep).toFixed(0)} tok/s  (${rt.roundTripSlowdown.toFixed(1)}x slower; ${roundtripNew} tokens)`);
 }
 
-// 3. Every method on the device path: fenced split and unfenced step time.
+// 3. Every method on the device path: fenced split and unfenced step time. A method may carry its
+// own restore chunk bound ("minicache+kivi4@8": 8 MiB). The unfenced repeats go round-robin over
+// all methods in this one process, so that their ratios are not skewed by the process-to-process
+// variance of the GPU machine (up to 30% with identical graphs).
 const perMethod: Record<string, unknown> = {};
-for (const name of methods) {
-  let made: DeviceCacheMethod | null = null;
-  const run = (fence: boolean, n: number) =>
-    generateOnDevice(device, m, prompts, {
-      createMethod: (g) => (made = createDeviceMethod(name, g, {}, device.exec, { fence, ...(chunkBytes ? { chunkBytes } : {}) })),
-      maxNewTokens: n,
-      ignoreEos: true,
-    });
-  await run(true, newTokens); // warm-up: every graph variant of this length
-  const f = await run(true, newTokens);
+interface Spec {
+  label: string;
+  name: string;
+  chunkBytes?: number;
+}
+const specs: Spec[] = methods.map((label) => {
+  const [name, mib] = label.split('@') as [string, string | undefined];
+  const bytes = mib ? Number(mib) * 2 ** 20 : chunkBytes;
+  return { label, name, ...(bytes ? { chunkBytes: bytes } : {}) };
+});
+const runOf = (spec: Spec, fence: boolean, n: number, made?: { m: DeviceCacheMethod | null }) =>
+  generateOnDevice(device, m, prompts, {
+    createMethod: (g) => {
+      const x = createDeviceMethod(spec.name, g, {}, device.exec, { fence, ...(spec.chunkBytes ? { chunkBytes: spec.chunkBytes } : {}) });
+      if (made) made.m = x;
+      return x;
+    },
+    maxNewTokens: n,
+    ignoreEos: true,
+  });
+const fenced = new Map<Spec, { f: Awaited<ReturnType<typeof runOf>>; perKind: Record<string, { msPerStep: number; runsPerStep: number }> }>();
+for (const spec of specs) {
+  const made = { m: null as DeviceCacheMethod | null };
+  await runOf(spec, true, newTokens); // warm-up: every graph variant of this length
+  const f = await runOf(spec, true, newTokens, made);
   // Fenced time per kind of cache-op graph, per decode step (prefill graphs excluded by kind).
-  const timings: OpTimings = (made as DeviceCacheMethod | null)?.opTimings?.() ?? {};
+  const timings: OpTimings = made.m?.opTimings?.() ?? {};
   const steps = f.tokens[0]!.length - 1;
   const perKind = Object.fromEntries(Object.entries(timings).filter(([k]) => !k.endsWith('P')).map(([k, t]) => [k, { msPerStep: t.ms / steps, runsPerStep: t.runs / steps }]));
-  const uSteps: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const u = await run(false, newTokens);
-    uSteps.push(decodeMs(u.tokenTimesMs) / (u.tokens[0]!.length - 1));
+  fenced.set(spec, { f, perKind });
+}
+const unfenced = new Map<Spec, number[]>(specs.map((x) => [x, []]));
+for (let i = 0; i < repeats; i++) {
+  for (const spec of specs) {
+    const u = await runOf(spec, false, newTokens);
+    unfenced.get(spec)!.push(decodeMs(u.tokenTimesMs) / (u.tokens[0]!.length - 1));
   }
+}
+for (const spec of specs) {
+  const { f, perKind } = fenced.get(spec)!;
+  const uSteps = unfenced.get(spec)!;
   const fStep = decodeMs(f.tokenTimesMs) / (f.tokens[0]!.length - 1);
   const uStep = medianOf(uSteps);
   const row = {
+    chunkBytes: spec.chunkBytes ?? null,
     fencedMsPerStep: fStep,
     cacheOpMsPerStep: medianOf(f.cacheMs.slice(1)),
     cacheOpKinds: perKind,
@@ -148,10 +176,10 @@ for (const name of methods) {
     kvBytesPackedEquivalent: f.peakPackedBytes,
     compressionRatio: f.kvBytesBaseline / f.peakPackedBytes,
   };
-  perMethod[name] = row;
+  perMethod[spec.label] = row;
   const kinds = Object.entries(perKind).map(([k, t]) => `${k} ${t.msPerStep.toFixed(2)}`).join(', ');
   console.log(
-    `${name.padEnd(16)} fenced ${fStep.toFixed(2)} ms/step (cache ops ${row.cacheOpMsPerStep.toFixed(2)}, model ${row.modelMsPerStep.toFixed(2)})  unfenced ${uStep.toFixed(2)} ms/step${repeats > 1 ? ` (median of ${uSteps.map((x) => x.toFixed(1)).join(', ')})` : ''}  ${row.decodeTokensPerSecond.toFixed(0)} tok/s  kv ${(row.kvBytes / 2 ** 20).toFixed(1)} MiB (${row.compressionRatio.toFixed(2)}x)${kinds ? `\n${''.padEnd(17)}fenced cache ops per step: ${kinds} ms` : ''}`,
+    `${spec.label.padEnd(16)} fenced ${fStep.toFixed(2)} ms/step (cache ops ${row.cacheOpMsPerStep.toFixed(2)}, model ${row.modelMsPerStep.toFixed(2)})  unfenced ${uStep.toFixed(2)} ms/step${repeats > 1 ? ` (median of ${uSteps.map((x) => x.toFixed(1)).join(', ')})` : ''}  ${row.decodeTokensPerSecond.toFixed(0)} tok/s  kv ${(row.kvBytes / 2 ** 20).toFixed(1)} MiB (${row.compressionRatio.toFixed(2)}x)${kinds ? `\n${''.padEnd(17)}fenced cache ops per step: ${kinds} ms` : ''}`,
   );
 }
 report.methods = perMethod;
