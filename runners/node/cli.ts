@@ -35,6 +35,8 @@ program
   .option('--longbench <dir>', "official LongBench v1 data folder (<task>.jsonl files): sets dataDir of the suite's longbench workloads")
   .option('--headed', 'browser runner: show the browser window (a desktop session, so WebGPU gets the real GPU)')
   .option('--browser-path <path>', 'browser runner: Chromium/Chrome executable (default: /usr/bin/chromium, else Playwright\'s chromium)')
+  .option('--isolate', "node runner: run each cell in its own process, so its peak RSS and GPU memory are its own (in one process later cells inherit earlier cells' memory); slower start per cell")
+  .addOption(new Option('--cell <id>', 'run only this cell (used by --isolate)').hideHelp())
   .addHelpText(
     'after',
     '\nExecution providers: node runner: cpu (default), webgpu (Dawn over Vulkan), cuda (needs onnxruntime-node with CUDA);\n' +
@@ -47,7 +49,7 @@ program
       process.stderr.write('\ninterrupted: finishing nothing more; finished cells are in results.jsonl (rerun with --resume)\n');
       ac.abort();
     });
-    const s = await runCommand(suite, { ...o, signal: ac.signal });
+    const s = await runCommand(suite, { ...o, isolate: o.isolate ? { self: [process.execPath, process.argv[1]!] } : undefined, signal: ac.signal });
     process.stderr.write(`done: ${s.ok} ok, ${s.errored} errored, ${s.skipped} already done (of ${s.planned} cells) → ${s.outDir}\n`);
     if (ac.signal.aborted) process.exitCode = 130;
     else if (s.errored > 0) process.exitCode = 1;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
@@ -36,6 +37,14 @@ export interface RunOptions {
   browserPath?: string;
   /** Aborts between cells (Ctrl-C); the browser runner closes its browser at once. */
   signal?: AbortSignal;
+  /**
+   * Run every cell in its own child process (node runner), so that a record's peak RSS and device
+   * memory are that cell's alone: in one process, later cells inherit earlier cells' heap and the
+   * GPU allocator's cached buffers. `self` is the command that starts this CLI ([node, cli.js]).
+   */
+  isolate?: { self: readonly string[] };
+  /** Internal (a child of --isolate): run only the cell with this id, and do not rewrite the manifest. */
+  cell?: string;
 }
 
 export interface RunSummary {
@@ -78,26 +87,39 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   }
 
   let cells = planCells(suite);
-  const planned = cells.length;
+  // A child of --isolate plans one cell (its own summary line says so).
+  const planned = opts.cell ? 1 : cells.length;
   if (opts.shard) {
     const { index, total } = parseShard(opts.shard);
     cells = shardOf(cells, index, total);
+  }
+  if (opts.cell) {
+    cells = cells.filter((c) => c.id === opts.cell);
+    if (cells.length === 0) throw new HarnessError('run.cell', `no cell ${opts.cell} in ${suite.file}`, { file: suite.file }, 'list the cells with `minicache-bench validate SUITE`');
   }
   const done = new Set(previous.filter((r) => r.status === 'ok').map((r) => r.cellId));
   const todo = executionOrder(cells.filter((c) => !done.has(c.id)));
   checkDataFiles(todo, suite.file);
 
   const epOptions = suite.runner === 'node' ? envEpOptions() : undefined;
-  const provenance = collectProvenance({ runner: suite.runner, executionProvider: suite.ep, suiteHash: hash, seed: suite.seed, executionProviderOptions: epOptions });
-  sink.writeJson('manifest.json', {
-    schemaVersion: SCHEMA_VERSION,
-    suite,
-    suiteHash: hash,
-    shard: opts.shard ?? null,
-    cells: cells.map((c) => ({ id: c.id, ...c.spec })),
-    provenance,
-    updatedAt: new Date().toISOString(),
-  });
+  const provenance = {
+    ...collectProvenance({ runner: suite.runner, executionProvider: suite.ep, suiteHash: hash, seed: suite.seed, executionProviderOptions: epOptions }),
+    ...(opts.cell ? { isolated: true } : {}),
+  };
+  // A child of --isolate leaves the manifest its parent wrote (it lists the whole run).
+  if (!opts.cell) {
+    sink.writeJson('manifest.json', {
+      schemaVersion: SCHEMA_VERSION,
+      suite,
+      suiteHash: hash,
+      shard: opts.shard ?? null,
+      ...(opts.isolate ? { isolate: true } : {}),
+      cells: cells.map((c) => ({ id: c.id, ...c.spec })),
+      provenance,
+      updatedAt: new Date().toISOString(),
+    });
+  }
+  if (opts.isolate) return runIsolated(suitePath, todo, sink, opts, { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 }, suite);
 
   const progress = Progress.auto(Boolean(opts.quiet), todo.length);
   const summary: RunSummary = { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 };
@@ -173,6 +195,39 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
     for (const m of models.values()) await m.then((x) => x.backend.dispose()).catch(() => {});
     for (const d of devices.values()) await d.then((x) => x.dispose()).catch(() => {});
     memory.stop();
+  }
+  return summary;
+}
+
+/**
+ * --isolate: one child process per cell, each `run SUITE --out DIR --resume --cell ID` with this
+ * run's options. Records land in the same results.jsonl; an interrupted run resumes as usual.
+ */
+async function runIsolated(suitePath: string, todo: PlannedCell[], sink: ResultsSink, opts: RunOptions, summary: RunSummary, suite: ResolvedSuite): Promise<RunSummary> {
+  if (suite.runner !== 'node') throw new HarnessError('run.isolate', '--isolate runs cells as separate node processes: use it with the node runner');
+  if (opts.override) throw new HarnessError('run.isolate', '--isolate cannot forward programmatic suite overrides to its child processes');
+  if (suite.workloads.some((w) => w.name === 'longbench') && !opts.quiet) {
+    process.stderr.write('isolate: LongBench cells run without the FP16 outputs of another process, so their agreement with FP16 is not computed\n');
+  }
+  const forwarded = [
+    ...(opts.ep ? ['--ep', opts.ep] : []),
+    ...(opts.longbench ? ['--longbench', opts.longbench] : []),
+    ...(opts.quiet ? ['--quiet'] : []),
+  ];
+  for (const [i, cell] of todo.entries()) {
+    if (opts.signal?.aborted) break;
+    if (!opts.quiet) process.stderr.write(`isolate: cell ${i + 1}/${todo.length} (${describe(cell)}) in its own process\n`);
+    const [cmd, ...pre] = opts.isolate!.self;
+    const code = await new Promise<number | null>((done) => {
+      // The child shares the terminal (progress bars) and the process group (Ctrl-C reaches it too).
+      const child = spawn(cmd!, [...pre, 'run', suitePath, '--out', summary.outDir, '--resume', '--cell', cell.id, ...forwarded], { stdio: 'inherit' });
+      child.on('close', (c) => done(c));
+      child.on('error', () => done(null));
+    });
+    const record = sink.read().find((r) => r.cellId === cell.id);
+    if (record?.status === 'ok') summary.ok++;
+    else summary.errored++;
+    if (code === 130 || opts.signal?.aborted) break;
   }
   return summary;
 }

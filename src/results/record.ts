@@ -37,6 +37,8 @@ export interface Provenance {
   platform: string;
   suiteHash: string;
   seed: number;
+  /** The cell ran alone in its own process (`run --isolate`): its peak RSS and device memory are its own. */
+  isolated?: boolean;
 }
 
 export interface LatencyStats {
