@@ -119,7 +119,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
       updatedAt: new Date().toISOString(),
     });
   }
-  if (opts.isolate) return runIsolated(suitePath, todo, sink, opts, { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 }, suite);
+  if (opts.isolate) return runIsolated(suitePath, todo, sink, opts, { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 }, suite, provenance);
 
   const progress = Progress.auto(Boolean(opts.quiet), todo.length);
   const summary: RunSummary = { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 };
@@ -203,7 +203,15 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
  * --isolate: one child process per cell, each `run SUITE --out DIR --resume --cell ID` with this
  * run's options. Records land in the same results.jsonl; an interrupted run resumes as usual.
  */
-async function runIsolated(suitePath: string, todo: PlannedCell[], sink: ResultsSink, opts: RunOptions, summary: RunSummary, suite: ResolvedSuite): Promise<RunSummary> {
+async function runIsolated(
+  suitePath: string,
+  todo: PlannedCell[],
+  sink: ResultsSink,
+  opts: RunOptions,
+  summary: RunSummary,
+  suite: ResolvedSuite,
+  provenance: CellResult['provenance'],
+): Promise<RunSummary> {
   if (suite.runner !== 'node') throw new HarnessError('run.isolate', '--isolate runs cells as separate node processes: use it with the node runner');
   if (opts.override) throw new HarnessError('run.isolate', '--isolate cannot forward programmatic suite overrides to its child processes');
   if (suite.workloads.some((w) => w.name === 'longbench') && !opts.quiet) {
@@ -224,10 +232,15 @@ async function runIsolated(suitePath: string, todo: PlannedCell[], sink: Results
       child.on('close', (c) => done(c));
       child.on('error', () => done(null));
     });
-    const record = sink.read().find((r) => r.cellId === cell.id);
-    if (record?.status === 'ok') summary.ok++;
+    if (code === 130 || opts.signal?.aborted) break; // interrupted: --resume reruns the cell
+    let record = sink.read().find((r) => r.cellId === cell.id);
+    if (!record) {
+      // The child died before it could record anything (out of memory, a crash in native code).
+      record = erroredRecord(cell.id, cell.spec, suite.name, { ...provenance, isolated: true }, new Error(`the cell's process exited with code ${code ?? 'unknown'} before recording a result`));
+      sink.append(record);
+    }
+    if (record.status === 'ok') summary.ok++;
     else summary.errored++;
-    if (code === 130 || opts.signal?.aborted) break;
   }
   return summary;
 }
