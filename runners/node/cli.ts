@@ -6,7 +6,7 @@ import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { loadSuite } from '../../src/suite/load-suite.js';
 import { planCells } from '../../src/suite/plan.js';
 import { packageVersion } from './provenance.js';
-import { runCommand } from './run-command.js';
+import { cellName, runCommand } from './run-command.js';
 import { nodeSuiteFiles } from './suite-files.js';
 import { resolve } from 'node:path';
 
@@ -62,7 +62,7 @@ program
   .action((suite: string) => {
     const s = loadSuite(resolve(suite), nodeSuiteFiles, workloadCatalogue());
     const cells = planCells(s);
-    for (const c of cells) console.log(`${c.id}  ${c.spec.model} ${c.spec.workload} ${c.spec.label ?? c.spec.method} batch=${c.spec.batch}`);
+    for (const c of cells) console.log(`${c.id}  ${c.spec.model} ${c.spec.workload} ${cellName(c.spec)} batch=${c.spec.batch}`);
     console.log(`${s.name}: ${cells.length} cells`);
   });
 

@@ -245,9 +245,14 @@ async function runIsolated(
   return summary;
 }
 
+/** The method, and the cell's label when it has one (a workload label alone must not hide the method). */
+export function cellName(s: PlannedCell['spec']): string {
+  return s.label ? `${s.method} [${s.label}]` : s.method;
+}
+
 function describe(c: PlannedCell): string {
   const s = c.spec;
-  return `${s.model} ${s.workload} ${s.label ?? s.method} b=${s.batch}`;
+  return `${s.model} ${s.workload} ${cellName(s)} b=${s.batch}`;
 }
 
 function headline(r: CellResult): string {
