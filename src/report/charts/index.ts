@@ -43,13 +43,13 @@ export const CHARTS = {
   memoryVsBatch: {
     id: 'memory-vs-batch',
     title: 'Memory vs batch',
-    caption: 'KV bytes held by the cache and the process\'s peak RSS (which includes model weights and transient restored caches).',
+    caption: 'KV bytes held by the cache and the process\'s peak RSS (which includes model weights and transient restored caches). Cells that share a process (the default) carry earlier cells\' memory in their RSS; compare methods\' RSS from a run with --isolate.',
     build: memoryVsBatchChart,
   },
   memorySaving: {
     id: 'memory-saving',
     title: 'Memory saved vs FP16',
-    caption: '1 − ours ÷ FP16 at the same batch. Dashed: the paper\'s −41% (different model and hardware).',
+    caption: '1 − ours ÷ FP16 at the same batch. Dashed: the paper\'s −41% (different model and hardware). The RSS line compares like with like only in a run with --isolate (one process per cell).',
     build: memorySavingChart,
   },
   accuracyDelta: {
