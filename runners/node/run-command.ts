@@ -219,6 +219,7 @@ async function runIsolated(
   }
   const forwarded = [
     ...(opts.ep ? ['--ep', opts.ep] : []),
+    ...(opts.runner ? ['--runner', opts.runner] : []),
     ...(opts.longbench ? ['--longbench', opts.longbench] : []),
     ...(opts.quiet ? ['--quiet'] : []),
   ];
@@ -226,6 +227,7 @@ async function runIsolated(
     if (opts.signal?.aborted) break;
     if (!opts.quiet) process.stderr.write(`isolate: cell ${i + 1}/${todo.length} (${describe(cell)}) in its own process\n`);
     const [cmd, ...pre] = opts.isolate!.self;
+    const before = sink.read().length;
     const code = await new Promise<number | null>((done) => {
       // The child shares the terminal (progress bars) and the process group (Ctrl-C reaches it too).
       const child = spawn(cmd!, [...pre, 'run', suitePath, '--out', summary.outDir, '--resume', '--cell', cell.id, ...forwarded], { stdio: 'inherit' });
@@ -233,7 +235,8 @@ async function runIsolated(
       child.on('error', () => done(null));
     });
     if (code === 130 || opts.signal?.aborted) break; // interrupted: --resume reruns the cell
-    let record = sink.read().find((r) => r.cellId === cell.id);
+    // This child's record (a resumed run may also hold an older errored one of the same cell).
+    let record = sink.read().slice(before).find((r) => r.cellId === cell.id);
     if (!record) {
       // The child died before it could record anything (out of memory, a crash in native code).
       record = erroredRecord(cell.id, cell.spec, suite.name, { ...provenance, isolated: true }, new Error(`the cell's process exited with code ${code ?? 'unknown'} before recording a result`));

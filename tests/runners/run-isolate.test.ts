@@ -31,5 +31,12 @@ describe('run --isolate (parent)', () => {
       expect(r.provenance.isolated).toBe(true);
     }
     expect(new Set(records.map((r) => r.cell.method))).toEqual(new Set(['fp16', 'kivi4']));
+
+    // Resumed, the errored cells run again; a second death is recorded anew, not mistaken for the old record.
+    const again = await runCommand(suite, { out, quiet: true, resume: true, isolate: { self: [process.execPath, '-e', 'process.exit(4)'] } });
+    expect(again).toMatchObject({ ok: 0, errored: 2 });
+    const all = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(all).toHaveLength(4);
+    expect(all.slice(2).every((r) => /exited with code 4/.test(r.error.message))).toBe(true);
   });
 });
