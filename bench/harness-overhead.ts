@@ -109,7 +109,11 @@ console.log(row('bare-f16', 'bare-f32'));
 console.log(row('harness-dev', 'bare-f16'));
 console.log(`harness-dev vs bare-f32: ${(((msOf('harness-dev') - msOf('bare-f32')) / msOf('bare-f32')) * 100).toFixed(1)}%`);
 const same = (a: Loop, b: Loop) => results.get(a)!.tokens.every((t, i) => t.join() === results.get(b)!.tokens[i]!.join());
-console.log(`greedy tokens identical: host vs bare-f32 ${same('harness-host', 'bare-f32')}, device vs bare-f16 ${same('harness-dev', 'bare-f16')}`);
+// The host path's FP16 store rounds every K/V to fp16 and the bare f32 loop does not, so their
+// greedy tokens may part; the device path and bare-f16 hold the same fp16 values and must agree.
+console.log(
+  `greedy tokens identical: device vs bare-f16 ${same('harness-dev', 'bare-f16')} (must be true); host vs bare-f32 ${same('harness-host', 'bare-f32')} (may differ: the host FP16 store rounds K/V to fp16)`,
+);
 await device.dispose();
 await backend.dispose();
 await bare32.release();
