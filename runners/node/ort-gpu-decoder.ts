@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { ModelInfo } from '../../src/engine/backend.js';
-import type { DeviceDecoder, DeviceForwardRequest, DeviceKV } from '../../src/gpu/device-types.js';
+import type { DeviceDecoder, DeviceForwardRequest, StepKV } from '../../src/gpu/device-types.js';
 import type { KvDtype } from '../../src/gpu/graph-kit.js';
 import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
 import { lastPositionLogits } from '../../src/model/decoder-io.js';
 import { HF_IO_NAMES as N } from '../../src/model/io-names.js';
-import { DEVICE_KV_OUTPUTS, deviceForwardFeeds, deviceOutputLocations, presentOf } from '../../src/gpu/device-decoder-io.js';
+import { DEVICE_KV_OUTPUTS, deviceForwardFeeds, deviceOutputLocations, forwardKvOutputs, presentOf } from '../../src/gpu/device-decoder-io.js';
 import { parseLlama2c, type Llama2cModel } from '../../src/model/llama2c.js';
 import { readModelCard } from './load-model.js';
 import { OrtGraphExec, isDeviceEp, type OrtGraphExecOptions } from './ort-device-cache.js';
@@ -34,15 +34,19 @@ export function resolveKvDtype(ep: OrtEp, want: KvDtype | 'auto' = 'auto'): KvDt
 
 export class OrtDeviceDecoder implements DeviceDecoder {
   readonly exec: OrtGraphExec;
+  /** The decoder's variants by K/V outputs: 'both' made up front, 'new' (no present) on first use. */
+  private readonly sessions = new Map<'both' | 'new', Promise<ort.InferenceSession>>();
 
   private constructor(
     readonly model: ModelInfo,
     readonly executionProvider: OrtEp,
     readonly kv: KvDtype,
-    private readonly session: ort.InferenceSession,
+    session: ort.InferenceSession,
+    private readonly make: (kvOutputs: 'both' | 'new') => Promise<ort.InferenceSession>,
     options: DeviceDecoderOptions,
   ) {
     this.exec = new OrtGraphExec(options.ep, kv, options);
+    this.sessions.set(DEVICE_KV_OUTPUTS, Promise.resolve(session));
   }
 
   static async fromLlama2c(
@@ -51,16 +55,17 @@ export class OrtDeviceDecoder implements DeviceDecoder {
     opts: DeviceDecoderOptions & { ropeTheta?: number; rmsEps?: number },
   ): Promise<OrtDeviceDecoder> {
     const kv = resolveKvDtype(opts.ep, opts.kvDtype);
-    const bytes = buildLlamaOnnx(weights, { logits: 'last', kvOutputs: DEVICE_KV_OUTPUTS, kvDtype: kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
-    const options = sessionOptions(opts.ep, opts);
-    if (isDeviceEp(opts.ep)) options.preferredOutputLocation = deviceOutputLocations(model.layers);
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, options);
-    } catch (e) {
-      throw explainEpFailure(opts.ep, e);
-    }
-    return new OrtDeviceDecoder(model, opts.ep, kv, session, opts);
+    const make = async (kvOutputs: 'both' | 'new') => {
+      const bytes = buildLlamaOnnx(weights, { logits: 'last', kvOutputs, kvDtype: kv, ropeTheta: opts.ropeTheta, rmsEps: opts.rmsEps, name: model.name });
+      const options = sessionOptions(opts.ep, opts);
+      if (isDeviceEp(opts.ep)) options.preferredOutputLocation = deviceOutputLocations(model.layers, kvOutputs);
+      try {
+        return await ort.InferenceSession.create(bytes, options);
+      } catch (e) {
+        throw explainEpFailure(opts.ep, e);
+      }
+    };
+    return new OrtDeviceDecoder(model, opts.ep, kv, await make(DEVICE_KV_OUTPUTS), make, opts);
   }
 
   /** From a model card (llama2.c cards only: the device graph is built from the weights). */
@@ -71,16 +76,20 @@ export class OrtDeviceDecoder implements DeviceDecoder {
     return OrtDeviceDecoder.fromLlama2c(weights, model, { ...opts, ropeTheta: card.ropeTheta, rmsEps: card.rmsEps });
   }
 
-  async forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: DeviceKV[] }> {
+  async forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: StepKV[] }> {
     const feeds = deviceForwardFeeds(req, this.model, this.kv, (type, data, dims) => new ort.Tensor(type, data, dims));
-    const out = await this.session.run(feeds as Record<string, ort.Tensor>);
+    const variant = forwardKvOutputs(req);
+    if (!this.sessions.has(variant)) this.sessions.set(variant, this.make(variant));
+    const session = await this.sessions.get(variant)!;
+    const out = await session.run(feeds as Record<string, ort.Tensor>);
     const logitsT = out[N.logits]!;
     const logits = lastPositionLogits(logitsT.data as Float32Array, logitsT.dims, this.model.vocabSize);
     return { logits, present: presentOf(out, this.model.layers) };
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
     await this.exec.dispose();
   }
 }

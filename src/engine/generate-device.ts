@@ -14,6 +14,7 @@ import { Sampler } from './sampler.js';
 import { totalBytes, type ByteBreakdown } from '../methods/types.js';
 import type { CacheGeometry } from './kv-block.js';
 import type { DeviceCacheMethod, DeviceDecoder, DeviceTensor } from '../gpu/device-types.js';
+import { withPresent } from '../gpu/device-decoder-io.js';
 
 export interface DeviceGenerateOptions extends Omit<GenerateOptions, 'createMethod' | 'teacherForce'> {
   createMethod: (geometry: CacheGeometry) => DeviceCacheMethod;
@@ -52,7 +53,7 @@ export async function generateOnDevice(decoder: DeviceDecoder, model: ModelInfo,
     const pos = layout.prefillPositions;
     const pre = await decoder.forward({ batch: B, tokens: P, inputIds: ids, attentionMask: maskFor(P), positionIds: pos, past: null });
     const tPre = now();
-    await method.prefill(pre.present);
+    await method.prefill(withPresent(pre.present));
     const tCache0 = now();
 
     const tokens: number[][] = prompts.map(() => []);
@@ -94,11 +95,13 @@ export async function generateOnDevice(decoder: DeviceDecoder, model: ModelInfo,
       const s1 = now();
       const stepIds = BigInt64Array.from(next, (t) => BigInt(t));
       const stepPos = BigInt64Array.from(lens, (l) => BigInt(l + step - 1));
-      const out = await decoder.forward({ batch: B, tokens: 1, inputIds: stepIds, attentionMask: maskFor(n + 1), positionIds: stepPos, past });
+      // A method that keeps no present gets the new tokens alone: no full-length present beside the restored past.
+      const kvOutputs = method.needsPresent ? 'both' : 'new';
+      const out = await decoder.forward({ batch: B, tokens: 1, inputIds: stepIds, attentionMask: maskFor(n + 1), positionIds: stepPos, past, kvOutputs });
       const s2 = now();
       peakRestore = Math.max(peakRestore, transient.reduce((a, t) => a + tensorBytes(t), 0));
       for (const t of transient) t.dispose();
-      presentBytes = out.present.reduce((a, kv) => a + tensorBytes(kv.k) + tensorBytes(kv.v), 0);
+      presentBytes = out.present.reduce((a, kv) => a + (kv.k && kv.v ? tensorBytes(kv.k) + tensorBytes(kv.v) : 0), 0);
       await method.append(out.present);
       const s3 = now();
       choose(out.logits, s3);

@@ -69,9 +69,15 @@ export interface DeviceCacheMethod {
   readonly name: string;
   readonly geometry: CacheGeometry;
   readonly length: number;
+  /**
+   * Whether append() needs the decoder's present (a store that adopts it, like FP16's). When
+   * false, a decode step may ask the decoder for the new tokens alone (DeviceForwardRequest
+   * .kvOutputs 'new'), so no full-length present is allocated beside the restored past.
+   */
+  readonly needsPresent: boolean;
   prefill(present: DeviceKV[]): Promise<void>;
   restore(): Promise<{ past: DeviceKV[]; transient: DeviceTensor[] }>;
-  append(present: DeviceKV[]): Promise<void>;
+  append(present: StepKV[]): Promise<void>;
   bytes(): DeviceBytes;
   diagnostics(): MethodDiagnostics;
   /** Host time per kind of cache-op graph so far (with a fence, including its device work). */
@@ -88,11 +94,19 @@ export interface DeviceForwardRequest {
   positionIds: BigInt64Array;
   /** Per layer, [B, KV, P, D]; null for the prefill (empty past). */
   past: DeviceKV[] | null;
+  /**
+   * 'new': the caller needs only the new tokens' K/V (kNew/vNew), not present. A decoder may
+   * still return present (the browser decoder does); default 'both'.
+   */
+  kvOutputs?: 'both' | 'new';
 }
+
+/** A decode step's K/V of one layer: present and the new tokens, or the new tokens alone. */
+export type StepKV = DeviceKV | { k?: undefined; v?: undefined; kNew: DeviceTensor; vNew: DeviceTensor };
 
 /** The model on the device: logits come back to the host, present K/V stay on the device. */
 export interface DeviceDecoder {
   readonly executionProvider: string;
   readonly exec: GraphExec;
-  forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: DeviceKV[] }>;
+  forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: StepKV[] }>;
 }

@@ -10,7 +10,7 @@
  */
 import type { CacheGeometry } from '../engine/kv-block.js';
 import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods/types.js';
-import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
+import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec, StepKV } from './device-types.js';
 import { kvDataType, kvElementBytes, type GraphKit } from './graph-kit.js';
 import { KiviStream } from './kivi-stream.js';
 import { OpCache, type OpTimings } from './op-cache.js';
@@ -41,10 +41,12 @@ export function makeGroups(layers: readonly number[], shape: StreamShape, factor
   return (['key', 'value'] as const).map((role) => ({ role, layers: [...layers], s: factory(`${prefix}${role[0]}`, stacked, role) }));
 }
 
-export function feedPresent(feeds: Record<string, DeviceTensor>, present: DeviceKV[] | null): void {
+export function feedPresent(feeds: Record<string, DeviceTensor>, present: readonly StepKV[] | null): void {
   if (present) present.forEach((kv, l) => {
-    feeds[presentName(l, 'key')] = kv.k;
-    feeds[presentName(l, 'value')] = kv.v;
+    if (kv.k && kv.v) {
+      feeds[presentName(l, 'key')] = kv.k;
+      feeds[presentName(l, 'value')] = kv.v;
+    }
     if (kv.kNew && kv.vNew) {
       feeds[newName(l, 'key')] = kv.kNew;
       feeds[newName(l, 'value')] = kv.vNew;
@@ -53,8 +55,15 @@ export function feedPresent(feeds: Record<string, DeviceTensor>, present: Device
 }
 
 /** True when a decode step can read every layer's new tokens from the decoder's new-token outputs. */
-export function hasNewTokens(present: readonly DeviceKV[], prefill: boolean): boolean {
+export function hasNewTokens(present: readonly StepKV[], prefill: boolean): boolean {
   return !prefill && present.every((p) => p.kNew && p.vNew);
+}
+
+/** The present tensor a plain stream adopts (the method asked for present: needsPresent). */
+export function adoptable(kv: StepKV, role: 'key' | 'value', method: string): DeviceTensor {
+  const t = role === 'key' ? kv.k : kv.v;
+  if (!t) throw new Error(`${method}: a plain stream adopts the decoder's present, and the forward returned only the new tokens`);
+  return t;
 }
 
 export function feedSlots(feeds: Record<string, DeviceTensor>, h: SlotHolder): void {
@@ -103,12 +112,17 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
     await this.ingest(present, present[0]!.k.dims[2]!, true);
   }
 
-  async append(present: DeviceKV[]): Promise<void> {
+  async append(present: StepKV[]): Promise<void> {
     await this.ingest(present, 1, false);
   }
 
+  /** Plain streams (FP16's) adopt the decoder's present; stacked KIVI streams read the new tokens alone. */
+  get needsPresent(): boolean {
+    return this.groups.some((x) => x.s instanceof PlainStream);
+  }
+
   /** Plain streams adopt their layer's present; the stacked ones take it through one append graph. */
-  protected async ingest(present: DeviceKV[], tokens: number, prefill: boolean): Promise<void> {
+  protected async ingest(present: readonly StepKV[], tokens: number, prefill: boolean): Promise<void> {
     const graphGroups = this.groups.filter((x) => !(x.s instanceof PlainStream));
     const kept = new Set<DeviceTensor>();
     if (graphGroups.length > 0) {
@@ -130,7 +144,7 @@ export class LayeredDeviceMethod implements DeviceCacheMethod {
     }
     for (const { layers, role, s } of this.groups) {
       if (s instanceof PlainStream) {
-        const t = role === 'key' ? present[layers[0]!]!.k : present[layers[0]!]!.v;
+        const t = adoptable(present[layers[0]!]!, role, this.name);
         s.adopt(t, tokens);
         kept.add(t);
       }

@@ -16,10 +16,10 @@ import type { CacheGeometry } from '../engine/kv-block.js';
 import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
 import type { CrossLayerOptions } from '../methods/minicache-params.js';
 import { addBytes, type ByteBreakdown, type MethodDiagnostics } from '../methods/types.js';
-import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec } from './device-types.js';
+import type { DeviceBytes, DeviceCacheMethod, DeviceKV, DeviceTensor, GraphExec, StepKV } from './device-types.js';
 import { DataType, kvDataType, kvElementBytes, type GraphKit } from './graph-kit.js';
 import { kvTensorsOf } from './device-decoder-io.js';
-import { feedPresent, feedSlots, hasNewTokens, makeGroups, readLayers, type LayerGroup, type StreamFactory } from './layered-device-method.js';
+import { adoptable, feedPresent, feedSlots, hasNewTokens, makeGroups, readLayers, type LayerGroup, type StreamFactory } from './layered-device-method.js';
 import { emitDecodeRetention, emitGatherRows, emitMerge, emitPrefillRetention, emitPutBack, emitPutBackIndex, emitRescale, MAX_TOKENS } from './minicache-graph.js';
 import { KiviStream } from './kivi-stream.js';
 import { OpCache, type OpTimings } from './op-cache.js';
@@ -124,8 +124,13 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     await this.ingest(present, present[0]!.k.dims[2]!, true);
   }
 
-  async append(present: DeviceKV[]): Promise<void> {
+  async append(present: StepKV[]): Promise<void> {
     await this.ingest(present, 1, false);
+  }
+
+  /** Unmerged layers in plain fp16 streams adopt the decoder's present; everything else reads the new tokens. */
+  get needsPresent(): boolean {
+    return this.unmerged.some((x) => x.s instanceof PlainStream);
   }
 
   private graphUnmerged(): LayerGroup[] {
@@ -141,7 +146,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     return this.graphUnmerged().findIndex(({ role, s }) => role === r.role && s instanceof KiviStream && s.jointWith([r.inner]));
   }
 
-  private feeds(present: DeviceKV[] | null): Record<string, DeviceTensor> {
+  private feeds(present: readonly StepKV[] | null): Record<string, DeviceTensor> {
     const f: Record<string, DeviceTensor> = {};
     feedPresent(f, present);
     for (const { s } of this.unmerged) feedSlots(f, s);
@@ -152,7 +157,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     return f;
   }
 
-  private async ingest(present: DeviceKV[], T: number, prefill: boolean): Promise<void> {
+  private async ingest(present: readonly StepKV[], T: number, prefill: boolean): Promise<void> {
     const n0 = this.tokens;
     if (n0 + T > MAX_TOKENS) throw new Error(`${this.name}: the device path holds at most ${MAX_TOKENS - 1} tokens`);
     const { KV } = this.shape;
@@ -232,7 +237,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
     const kept = new Set<DeviceTensor>();
     for (const { layers, role, s } of this.unmerged) {
       if (s instanceof PlainStream) {
-        const tensor = role === 'key' ? present[layers[0]!]!.k : present[layers[0]!]!.v;
+        const tensor = adoptable(present[layers[0]!]!, role, this.name);
         s.adopt(tensor, T);
         kept.add(tensor);
       }
@@ -245,7 +250,7 @@ export class MiniCacheDeviceMethod implements DeviceCacheMethod {
    * Gathers the rows flagged for retention into the retained lists (one small graph). Flags are
    * laid out per record as the stacked new tokens [P·B, KV, T]: flat row e = scope·T + i.
    */
-  private async retain(present: DeviceKV[], flags: Float32Array, n0: number, T: number, prefill: boolean, useNew: boolean): Promise<void> {
+  private async retain(present: readonly StepKV[], flags: Float32Array, n0: number, T: number, prefill: boolean, useNew: boolean): Promise<void> {
     const { B, KV, D } = this.shape;
     const adds: { r: PairRecord; idx: Int32Array; rows: Int32Array }[] = [];
     this.records.forEach((r, j) => {

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateOnDevice } from '../../src/engine/generate-device.js';
 import { createDeviceMethod } from '../../src/gpu/device-registry.js';
+import type { DeviceCacheMethod, DeviceDecoder } from '../../src/gpu/device-types.js';
 import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
 import { createBareLoop } from '../../runners/node/ort-gpu-bench.js';
 import { OrtDeviceDecoder } from '../../runners/node/ort-gpu-decoder.js';
@@ -83,6 +84,39 @@ describe('fp16-KV decoder graph', () => {
     } finally {
       await device.dispose();
       await bare.release();
+    }
+  });
+
+  it('methods that keep no present decode from the new tokens alone, with the same tokens and no present held', async () => {
+    const device = await OrtDeviceDecoder.fromLlama2c(model, info, { ep: 'cpu', kvDtype: 'float16', threads: 1 });
+    // The same decoder, made to ignore the hint (as the browser decoder does): present and new every step.
+    const both: DeviceDecoder = { executionProvider: device.executionProvider, exec: device.exec, forward: (req) => device.forward({ ...req, kvOutputs: 'both' }) };
+    const prompts = [
+      [1, 10, 20, 30, 40, 41, 42],
+      [1, 50, 60, 70, 80],
+    ];
+    try {
+      for (const [name, params, needs] of [
+        ['fp16', {}, true],
+        ['minicache', { startLayer: 0 }, false],
+        ['minicache', { startLayer: 1 }, true], // layer 0 unmerged in a plain fp16 stream
+        ['kivi4', { groupSize: 8, residual: 8 }, false],
+        ['minicache+kivi4', { startLayer: 0, groupSize: 8, residual: 8 }, false],
+      ] as const) {
+        const run = (d: DeviceDecoder) => {
+          let made: DeviceCacheMethod | null = null;
+          return generateOnDevice(d, info, prompts, { createMethod: (g) => (made = createDeviceMethod(name, g, params, device.exec)), maxNewTokens: 20, ignoreEos: true }).then((r) => ({ r, made: made! }));
+        };
+        const lean = await run(device);
+        const full = await run(both);
+        expect(lean.made.needsPresent, name).toBe(needs);
+        expect(lean.r.tokens, name).toEqual(full.r.tokens);
+        expect(lean.r.peakHeldBytes, name).toBe(full.r.peakHeldBytes);
+        expect(full.r.presentBytes, name).toBeGreaterThan(0);
+        expect(lean.r.presentBytes, name).toBe(needs ? full.r.presentBytes : 0);
+      }
+    } finally {
+      await device.dispose();
     }
   });
 });

@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { ModelInfo } from '../../../src/engine/backend.js';
-import type { DeviceDecoder, DeviceForwardRequest, DeviceKV } from '../../../src/gpu/device-types.js';
+import type { DeviceDecoder, DeviceForwardRequest, StepKV } from '../../../src/gpu/device-types.js';
 import type { KvDtype } from '../../../src/gpu/graph-kit.js';
 import { buildLlamaOnnx } from '../../../src/model/build-llama-onnx.js';
 import { lastPositionLogits } from '../../../src/model/decoder-io.js';
@@ -44,7 +44,8 @@ export class WebDeviceDecoder implements DeviceDecoder {
     return new WebDeviceDecoder(model, opts.ep, opts.kv, session);
   }
 
-  async forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: DeviceKV[] }> {
+  /** Always the 'both' variant (req.kvOutputs is a hint): a second model session in the page is not worth its memory. */
+  async forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: StepKV[] }> {
     const feeds = deviceForwardFeeds(req, this.model, this.kv, (type, data, dims) => new ort.Tensor(type, data, dims));
     const out = await this.session.run(feeds as Record<string, ort.Tensor>);
     const logitsT = out[N.logits]!;
