@@ -37,6 +37,7 @@ program
   .option('--browser-path <path>', 'browser runner: Chromium/Chrome executable (default: /usr/bin/chromium, else Playwright\'s chromium)')
   .option('--isolate', "node runner: run each cell in its own process, so its peak RSS and GPU memory are its own (in one process later cells inherit earlier cells' memory); slower start per cell")
   .addOption(new Option('--cell <id>', 'run only this cell (used by --isolate)').hideHelp())
+  .addOption(new Option('--resolved-from <manifest>', "take the resolved suite from a run's manifest.json (used by --isolate)").hideHelp())
   .addHelpText(
     'after',
     '\nExecution providers: node runner: cpu (default), webgpu (Dawn over Vulkan), cuda (needs onnxruntime-node with CUDA);\n' +
@@ -109,10 +110,11 @@ program
   .addOption(new Option('--ep <ep>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']))
   .option('-o, --out <dir>', 'output folder (default out/paper, or out/paper-quick with --quick)')
   .option('--fresh', 'discard an earlier reproduction in --out (by default finished cells are reused)')
+  .option('--no-isolate', 'run the serving (throughput and memory) cells in this process too: faster, but their peak RSS then includes earlier cells\' memory')
   .option('-q, --quiet', 'no progress output')
   .action(async (o) => {
     const { reproduceCommand } = await import('./reproduce-command.js');
-    process.exitCode = await reproduceCommand(o);
+    process.exitCode = await reproduceCommand({ ...o, self: [process.execPath, process.argv[1]!] });
   });
 
 program

@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import { modelIdFromPath } from '../../src/suite/load-suite.js';
+import type { PlannedCell } from '../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
 import { projectRoot } from './provenance.js';
 import { reportCommand } from './report-command.js';
@@ -15,6 +16,13 @@ export interface ReproduceOptions {
   out?: string;
   fresh?: boolean;
   quiet?: boolean;
+  /**
+   * Run each serving cell (the Fig.-5 throughput and memory cells) in its own process, so that the
+   * report's peak-RSS comparison with FP16 compares like with like (default true).
+   */
+  isolate?: boolean;
+  /** The command that starts this CLI ([node, cli.js]), for those processes. */
+  self?: readonly string[];
 }
 
 /**
@@ -45,7 +53,8 @@ export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
     }
     return s;
   };
-  const summary = await runCommand(suiteFile, { out, resume: true, ...(o.ep ? { ep: o.ep } : {}), quiet: Boolean(o.quiet), override });
+  const isolate = o.isolate !== false && o.self ? { self: o.self, only: (c: PlannedCell) => c.spec.workload === 'sharegpt' } : undefined;
+  const summary = await runCommand(suiteFile, { out, resume: true, ...(o.ep ? { ep: o.ep } : {}), quiet: Boolean(o.quiet), override, ...(isolate ? { isolate } : {}) });
   process.stderr.write(`reproduce: ${summary.ok} cells ran, ${summary.skipped} reused, ${summary.errored} errored\n`);
   return Math.max(await reportCommand(out, { layout: 'paper' }), summary.errored > 0 ? 1 : 0);
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
 import { SCHEMA_VERSION, type CellResult } from '../../src/results/record.js';
@@ -38,13 +38,16 @@ export interface RunOptions {
   /** Aborts between cells (Ctrl-C); the browser runner closes its browser at once. */
   signal?: AbortSignal;
   /**
-   * Run every cell in its own child process (node runner), so that a record's peak RSS and device
+   * Run cells in their own child processes (node runner), so that a record's peak RSS and device
    * memory are that cell's alone: in one process, later cells inherit earlier cells' heap and the
-   * GPU allocator's cached buffers. `self` is the command that starts this CLI ([node, cli.js]).
+   * GPU allocator's cached buffers. `self` is the command that starts this CLI ([node, cli.js]);
+   * `only` picks the cells to isolate (default all); the others run here first, as usual.
    */
-  isolate?: { self: readonly string[] };
+  isolate?: { self: readonly string[]; only?: (cell: PlannedCell) => boolean };
   /** Internal (a child of --isolate): run only the cell with this id, and do not rewrite the manifest. */
   cell?: string;
+  /** Internal (a child of --isolate): take the resolved suite from this run's manifest.json (the parent's overrides included). */
+  resolvedFrom?: string;
 }
 
 export interface RunSummary {
@@ -63,17 +66,7 @@ export interface RunSummary {
  * 4. run the cells (FP16 first in each group), appending each record as it finishes.
  */
 export async function runCommand(suitePath: string, opts: RunOptions): Promise<RunSummary> {
-  const file = resolve(suitePath);
-  let suite = loadSuite(file, nodeSuiteFiles, workloadCatalogue());
-  if (opts.ep) suite = { ...suite, ep: opts.ep as ResolvedSuite['ep'] };
-  if (opts.runner) suite = { ...suite, runner: opts.runner as ResolvedSuite['runner'] };
-  if (opts.longbench) {
-    const dir = resolve(opts.longbench);
-    if (!existsSync(dir)) throw new HarnessError('cli.longbench', `--longbench: no folder at ${dir}`, undefined, 'give the folder holding the official <task>.jsonl files');
-    if (!suite.workloads.some((w) => w.name === 'longbench')) throw new HarnessError('cli.longbench', '--longbench: this suite has no longbench workload', { file: suite.file, field: 'workloads' });
-    suite = { ...suite, workloads: suite.workloads.map((w) => (w.name === 'longbench' ? { ...w, params: { ...w.params, dataDir: dir } } : w)) };
-  }
-  if (opts.override) suite = opts.override(suite);
+  const suite = opts.resolvedFrom ? (JSON.parse(readFileSync(opts.resolvedFrom, 'utf8')) as { suite: ResolvedSuite }).suite : resolveSuite(suitePath, opts);
   checkEp(suite);
   const hash = suiteHash(suite);
   const outDir = resolve(opts.out ?? `out/${suite.name}`);
@@ -119,10 +112,36 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
       updatedAt: new Date().toISOString(),
     });
   }
-  if (opts.isolate) return runIsolated(suitePath, todo, sink, opts, { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 }, suite, provenance);
-
-  const progress = Progress.auto(Boolean(opts.quiet), todo.length);
   const summary: RunSummary = { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 };
+  if (opts.isolate) {
+    const only = opts.isolate.only ?? (() => true);
+    const here = todo.filter((c) => !only(c));
+    if (here.length > 0) await runHere(here, suite, sink, opts, provenance, summary);
+    if (!opts.signal?.aborted) await runIsolated(suitePath, todo.filter(only), sink, opts, summary, suite, provenance);
+    return summary;
+  }
+  await runHere(todo, suite, sink, opts, provenance, summary);
+  return summary;
+}
+
+/** The suite as the command line makes it: the YAML, then --ep, --runner, --longbench and programmatic overrides. */
+function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite {
+  let suite = loadSuite(resolve(suitePath), nodeSuiteFiles, workloadCatalogue());
+  if (opts.ep) suite = { ...suite, ep: opts.ep as ResolvedSuite['ep'] };
+  if (opts.runner) suite = { ...suite, runner: opts.runner as ResolvedSuite['runner'] };
+  if (opts.longbench) {
+    const dir = resolve(opts.longbench);
+    if (!existsSync(dir)) throw new HarnessError('cli.longbench', `--longbench: no folder at ${dir}`, undefined, 'give the folder holding the official <task>.jsonl files');
+    if (!suite.workloads.some((w) => w.name === 'longbench')) throw new HarnessError('cli.longbench', '--longbench: this suite has no longbench workload', { file: suite.file, field: 'workloads' });
+    suite = { ...suite, workloads: suite.workloads.map((w) => (w.name === 'longbench' ? { ...w, params: { ...w.params, dataDir: dir } } : w)) };
+  }
+  if (opts.override) suite = opts.override(suite);
+  return suite;
+}
+
+/** Runs cells in this process (FP16 first in each group, so later cells find their baseline), appending each record. */
+async function runHere(todo: PlannedCell[], suite: ResolvedSuite, sink: ResultsSink, opts: RunOptions, provenance: CellResult['provenance'], summary: RunSummary): Promise<void> {
+  const progress = Progress.auto(Boolean(opts.quiet), todo.length);
   if (suite.runner === 'browser') {
     // The same cells, run in a Playwright-launched Chromium page (runners/browser); records land here.
     const { runCellsInBrowser, timingCaveat } = await import('../browser/host/run-browser.js');
@@ -142,7 +161,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
     } finally {
       progress.stop();
     }
-    return summary;
+    return;
   }
 
   const models = new Map<string, Promise<{ backend: InferenceBackend; tokenizer: Tokenizer }>>();
@@ -196,7 +215,6 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
     for (const d of devices.values()) await d.then((x) => x.dispose()).catch(() => {});
     memory.stop();
   }
-  return summary;
 }
 
 /**
@@ -213,16 +231,11 @@ async function runIsolated(
   provenance: CellResult['provenance'],
 ): Promise<RunSummary> {
   if (suite.runner !== 'node') throw new HarnessError('run.isolate', '--isolate runs cells as separate node processes: use it with the node runner');
-  if (opts.override) throw new HarnessError('run.isolate', '--isolate cannot forward programmatic suite overrides to its child processes');
-  if (suite.workloads.some((w) => w.name === 'longbench') && !opts.quiet) {
+  if (todo.some((c) => c.spec.workload === 'longbench' || c.spec.workload === 'longbench-embedded') && !opts.quiet) {
     process.stderr.write('isolate: LongBench cells run without the FP16 outputs of another process, so their agreement with FP16 is not computed\n');
   }
-  const forwarded = [
-    ...(opts.ep ? ['--ep', opts.ep] : []),
-    ...(opts.runner ? ['--runner', opts.runner] : []),
-    ...(opts.longbench ? ['--longbench', opts.longbench] : []),
-    ...(opts.quiet ? ['--quiet'] : []),
-  ];
+  // The children take the resolved suite (every override applied) from the manifest this run wrote.
+  const forwarded = ['--resolved-from', join(summary.outDir, 'manifest.json'), ...(opts.quiet ? ['--quiet'] : [])];
   for (const [i, cell] of todo.entries()) {
     if (opts.signal?.aborted) break;
     if (!opts.quiet) process.stderr.write(`isolate: cell ${i + 1}/${todo.length} (${describe(cell)}) in its own process\n`);

@@ -16,6 +16,10 @@ describe.skipIf(!HAVE_CLI || !HAVE_MODEL)('minicache-bench reproduce --quick', (
     expect(html).toContain('minillama-12l');
     const results = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(results.every((x: { status: string }) => x.status === 'ok')).toBe(true);
+    // The serving cells ran one per process (their peak RSS is their own); the rest shared this one.
+    const serving = results.filter((x: { cell: { workload: string } }) => x.cell.workload === 'sharegpt');
+    expect(serving.length).toBeGreaterThan(0);
+    for (const x of results) expect(x.provenance.isolated === true, `${x.cell.workload} ${x.cell.method}`).toBe(x.cell.workload === 'sharegpt');
     // A second call reuses every finished cell.
     const again = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet']);
     expect(again.code).toBe(0);
