@@ -33,6 +33,32 @@ if (files.length === 0) {
 }
 
 const ms = (us: number) => (us / 1000).toFixed(3);
+
+interface Row {
+  op: string;
+  node: string;
+  us: number;
+  bytes: number;
+}
+
+/** Time and output bytes per op type and per node, each sorted by time (host nodes and GPU dispatches alike). */
+function tally(rows: readonly Row[]) {
+  const byOp = new Map<string, { count: number; us: number; bytes: number }>();
+  const byNode = new Map<string, { op: string; us: number; bytes: number }>();
+  for (const r of rows) {
+    const o = byOp.get(r.op) ?? { count: 0, us: 0, bytes: 0 };
+    o.count++;
+    o.us += r.us;
+    o.bytes += r.bytes;
+    byOp.set(r.op, o);
+    const n = byNode.get(r.node) ?? { op: r.op, us: 0, bytes: 0 };
+    n.us += r.us;
+    n.bytes += r.bytes;
+    byNode.set(r.node, n);
+  }
+  const byTime = <T extends { us: number }>(m: Map<string, T>) => [...m].sort((a, b) => b[1].us - a[1].us);
+  return { ops: byTime(byOp), heavy: byTime(byNode) };
+}
 const summaries: unknown[] = [];
 for (const file of files) {
   const events = JSON.parse(readFileSync(file, 'utf8')) as Event[];
@@ -41,25 +67,11 @@ for (const file of files) {
   const nodes = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
   const runUs = runs.reduce((a, e) => a + (e.dur ?? 0), 0) / runs.length;
   const kernelUs = nodes.reduce((a, e) => a + (e.dur ?? 0), 0) / runs.length;
-  const byOp = new Map<string, { count: number; us: number; bytes: number }>();
-  const byNode = new Map<string, { op: string; us: number; bytes: number }>();
-  for (const e of nodes) {
-    const op = e.args?.op_name ?? '?';
-    const bytes = Number(e.args?.output_size ?? 0);
-    const o = byOp.get(op) ?? { count: 0, us: 0, bytes: 0 };
-    o.count++;
-    o.us += e.dur ?? 0;
-    o.bytes += bytes;
-    byOp.set(op, o);
-    const name = e.name.replace(/_kernel_time$/, '');
-    const n = byNode.get(name) ?? { op, us: 0, bytes: 0 };
-    n.us += e.dur ?? 0;
-    n.bytes += bytes;
-    byNode.set(name, n);
-  }
+  const host = tally(
+    nodes.map((e) => ({ op: e.args?.op_name ?? '?', node: e.name.replace(/_kernel_time$/, ''), us: e.dur ?? 0, bytes: Number(e.args?.output_size ?? 0) })),
+  );
   const per = (x: number) => x / runs.length;
-  const ops = [...byOp].sort((a, b) => b[1].us - a[1].us);
-  const heavy = [...byNode].sort((a, b) => b[1].us - a[1].us);
+  const { ops, heavy } = host;
   console.log(`\n${basename(file)}: ${runs.length} runs, ${per(nodes.length).toFixed(0)} nodes/run, run ${ms(runUs)} ms, kernels ${ms(kernelUs)} ms per run`);
   console.log('  op            nodes/run  ms/run  µs/node  MB out/run');
   for (const [op, o] of ops.slice(0, top)) {
@@ -71,28 +83,21 @@ for (const file of files) {
   const gpu = events.filter((e) => e.cat === 'Api' && e.name.includes('&') && e.args?.cache_key !== undefined);
   let gpuMs: number | null = null;
   if (gpu.length > 0) {
-    const gOp = new Map<string, { count: number; us: number }>();
-    const gNode = new Map<string, { op: string; us: number }>();
-    for (const e of gpu) {
-      const [node = '?', op = '?', program = ''] = e.name.split('&');
-      const key = program && program !== op ? `${op}/${program}` : op;
-      const o = gOp.get(key) ?? { count: 0, us: 0 };
-      o.count++;
-      o.us += e.dur ?? 0;
-      gOp.set(key, o);
-      const n = gNode.get(node) ?? { op: key, us: 0 };
-      n.us += e.dur ?? 0;
-      gNode.set(node, n);
-    }
+    const g = tally(
+      gpu.map((e) => {
+        const [node = '?', op = '?', program = ''] = e.name.split('&');
+        return { op: program && program !== op ? `${op}/${program}` : op, node, us: e.dur ?? 0, bytes: 0 };
+      }),
+    );
     const total = gpu.reduce((a, e) => a + (e.dur ?? 0), 0);
     gpuMs = per(total) / 1000;
     console.log(`  GPU: ${per(gpu.length).toFixed(0)} dispatches/run, ${ms(per(total))} ms of GPU time per run`);
     console.log('  op[/program]        dispatches/run  GPU ms/run  µs/dispatch');
-    for (const [op, o] of [...gOp].sort((a, b) => b[1].us - a[1].us).slice(0, top)) {
+    for (const [op, o] of g.ops.slice(0, top)) {
       console.log(`  ${op.padEnd(22)} ${per(o.count).toFixed(0).padStart(11)} ${ms(per(o.us)).padStart(11)} ${(o.us / o.count).toFixed(1).padStart(12)}`);
     }
     console.log('  heaviest nodes by GPU time (ms/run):');
-    for (const [name, n] of [...gNode].sort((a, b) => b[1].us - a[1].us).slice(0, top)) console.log(`    ${ms(per(n.us)).padStart(7)}  ${n.op} ${name}`);
+    for (const [name, n] of g.heavy.slice(0, top)) console.log(`    ${ms(per(n.us)).padStart(7)}  ${n.op} ${name}`);
   }
   summaries.push({
     gpuMs,
