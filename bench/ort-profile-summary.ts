@@ -59,6 +59,7 @@ function tally(rows: readonly Row[]) {
   const byTime = <T extends { us: number }>(m: Map<string, T>) => [...m].sort((a, b) => b[1].us - a[1].us);
   return { ops: byTime(byOp), heavy: byTime(byNode) };
 }
+
 const summaries: unknown[] = [];
 for (const file of files) {
   const events = JSON.parse(readFileSync(file, 'utf8')) as Event[];

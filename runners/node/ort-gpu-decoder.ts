@@ -78,13 +78,20 @@ export class OrtDeviceDecoder implements DeviceDecoder {
 
   async forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: StepKV[] }> {
     const feeds = deviceForwardFeeds(req, this.model, this.kv, (type, data, dims) => new ort.Tensor(type, data, dims));
-    const variant = forwardKvOutputs(req);
-    if (!this.sessions.has(variant)) this.sessions.set(variant, this.make(variant));
-    const session = await this.sessions.get(variant)!;
+    const session = await this.session(forwardKvOutputs(req));
     const out = await session.run(feeds as Record<string, ort.Tensor>);
     const logitsT = out[N.logits]!;
     const logits = lastPositionLogits(logitsT.data as Float32Array, logitsT.dims, this.model.vocabSize);
     return { logits, present: presentOf(out, this.model.layers) };
+  }
+
+  async prepare(kvOutputs: 'both' | 'new'): Promise<void> {
+    await this.session(kvOutputs);
+  }
+
+  private session(variant: 'both' | 'new'): Promise<ort.InferenceSession> {
+    if (!this.sessions.has(variant)) this.sessions.set(variant, this.make(variant));
+    return this.sessions.get(variant)!;
   }
 
   async dispose(): Promise<void> {

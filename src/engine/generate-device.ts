@@ -47,7 +47,10 @@ export async function generateOnDevice(decoder: DeviceDecoder, model: ModelInfo,
   const V = m.vocabSize;
   const cap = P + maxNew;
 
+  // A method that keeps no present gets the new tokens alone: no full-length present beside the restored past.
+  const kvOutputs = method.needsPresent ? 'both' : 'new';
   try {
+    await decoder.prepare?.(kvOutputs);
     const t0 = now();
     const ids = layout.prefillIds;
     const pos = layout.prefillPositions;
@@ -95,8 +98,6 @@ export async function generateOnDevice(decoder: DeviceDecoder, model: ModelInfo,
       const s1 = now();
       const stepIds = BigInt64Array.from(next, (t) => BigInt(t));
       const stepPos = BigInt64Array.from(lens, (l) => BigInt(l + step - 1));
-      // A method that keeps no present gets the new tokens alone: no full-length present beside the restored past.
-      const kvOutputs = method.needsPresent ? 'both' : 'new';
       const out = await decoder.forward({ batch: B, tokens: 1, inputIds: stepIds, attentionMask: maskFor(n + 1), positionIds: stepPos, past, kvOutputs });
       const s2 = now();
       peakRestore = Math.max(peakRestore, transient.reduce((a, t) => a + tensorBytes(t), 0));

@@ -109,4 +109,6 @@ export interface DeviceDecoder {
   readonly executionProvider: string;
   readonly exec: GraphExec;
   forward(req: DeviceForwardRequest): Promise<{ logits: Float32Array; present: StepKV[] }>;
+  /** Makes ready the variant a run's decode steps will ask for, so that building it is not timed as a step. */
+  prepare?(kvOutputs: 'both' | 'new'): Promise<void>;
 }
