@@ -10,7 +10,7 @@ import { createDeviceMethod } from '../../src/gpu/device-registry.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { totalBytes } from '../../src/methods/types.js';
 import { OrtGraphExec } from '../../runners/node/ort-device-cache.js';
-import { compare, lockstep } from './helpers.js';
+import { compare, comparer, lockstep } from './helpers.js';
 
 const exec = new OrtGraphExec('cpu', 'float16', { threads: 1 });
 afterAll(() => exec.dispose());
@@ -36,22 +36,17 @@ describe.each([
   it.each([false, true])('matches KiviStore through prefill, key flushes and value evictions; bytes equal the reference (new tokens from the decoder: %s)', async (withNew) => {
     const dev = createDeviceMethod(name, G, params, exec);
     const ref = createMethod(name, G, params);
-    let worst = 0;
-    let outliers = 0;
-    let count = 0;
+    // The device hands the model fp16 (dequantized values rounded to fp16); the reference keeps float32.
+    const c = comparer(2e-3, 1e-3);
     // prompt 19: keys 16 quantized + 3 tail, values 11 quantized + 8 window (R = 8); 14 steps cross two key flushes.
     await lockstep(exec, G, dev, ref, 19, 14, 7, (step, l, w, d, r) => {
-      // The device hands the model fp16 (dequantized values rounded to fp16); the reference keeps float32.
-      const c = compare(d, r, 2e-3, 1e-3);
-      worst = Math.max(worst, c.maxAbs);
-      outliers += c.outliers;
-      count += c.count;
       expect(d.length, `step ${step} layer ${l} ${w}`).toBe(r.length);
+      c.add(d, r);
     }, withNew);
     // Both quantize in float32 now (0 outliers measured on the CPU EP); the same graphs run on WebGPU,
     // where WGSL bounds division only to 2.5 ULP, so a code may differ by one: allow a handful.
-    expect(outliers / count).toBeLessThan(1e-3);
-    expect(worst).toBeLessThan(1);
+    expect(c.rate).toBeLessThan(1e-3);
+    expect(c.maxAbs).toBeLessThan(1);
     expect(dev.bytes().held).toEqual(ref.bytes());
     expect(dev.bytes().packedEquivalent).toEqual(ref.bytes());
     expect(dev.diagnostics().residual).toEqual(ref.diagnostics().residual);
@@ -66,17 +61,10 @@ describe.each([
     const geometry: CacheGeometry = { layers: 8, batch: 2, kvHeads: 2, headDim: 32 }; // pairs (4,5), (6,7): stacked
     const dev = createDeviceMethod(name, geometry, params, exec);
     const ref = createMethod(name, geometry, params);
-    let outliers = 0;
-    let count = 0;
-    let worst = 0;
-    await lockstep(exec, geometry, dev, ref, 21, 10, 3, (_step, _l, _w, d, r) => {
-      const c = compare(d, r, 3e-3, 3e-3);
-      worst = Math.max(worst, c.maxAbs);
-      outliers += c.outliers;
-      count += c.count;
-    }, withNew);
-    expect(outliers / count).toBeLessThan(1e-3);
-    expect(worst).toBeLessThan(1);
+    const c = comparer(3e-3, 3e-3);
+    await lockstep(exec, geometry, dev, ref, 21, 10, 3, (_step, _l, _w, d, r) => c.add(d, r), withNew);
+    expect(c.rate).toBeLessThan(1e-3);
+    expect(c.maxAbs).toBeLessThan(1);
     const db = dev.bytes();
     const rb = ref.bytes();
     expect(db.held).toEqual(rb);
@@ -91,14 +79,9 @@ describe('many layers (Concat/Split nested to at most 6 inputs/outputs per node)
     const params = { residual: 8, groupSize: 8 };
     const dev = createDeviceMethod('kivi4', geometry, params, exec);
     const ref = createMethod('kivi4', geometry, params);
-    let outliers = 0;
-    let count = 0;
-    await lockstep(exec, geometry, dev, ref, 9, 4, 2, (_s, _l, _w, d, r) => {
-      const c = compare(d, r, 2e-3, 1e-3);
-      outliers += c.outliers;
-      count += c.count;
-    });
-    expect(outliers / count).toBeLessThan(1e-3);
+    const c = comparer(2e-3, 1e-3);
+    await lockstep(exec, geometry, dev, ref, 9, 4, 2, (_s, _l, _w, d, r) => c.add(d, r));
+    expect(c.rate).toBeLessThan(1e-3);
     expect(dev.bytes().held).toEqual(ref.bytes());
   });
 });
@@ -115,14 +98,9 @@ describe('restore in chunks of layers (full-size tensors bounded by chunkBytes)'
     const params = { residual: group, groupSize: group };
     const dev = createDeviceMethod(name, geometry, params, exec, { chunkBytes });
     const ref = createMethod(name, geometry, params);
-    let outliers = 0;
-    let count = 0;
-    await lockstep(exec, geometry, dev, ref, 19, 6, 5, (_s, _l, _w, d, r) => {
-      const c = compare(d, r, 3e-3, 3e-3);
-      outliers += c.outliers;
-      count += c.count;
-    }, true);
-    expect(outliers / count).toBeLessThan(1e-3);
+    const c = comparer(3e-3, 3e-3);
+    await lockstep(exec, geometry, dev, ref, 19, 6, 5, (_s, _l, _w, d, r) => c.add(d, r), true);
+    expect(c.rate).toBeLessThan(1e-3);
     expect(dev.bytes().held).toEqual(ref.bytes());
   });
 });

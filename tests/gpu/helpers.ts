@@ -85,6 +85,24 @@ export function compare(dev: Float32Array, ref: Float32Array, atol: number, rtol
   return { maxAbs, outliers, count: ref.length };
 }
 
+/** compare() summed over many arrays (every layer of every step of a lockstep run). */
+export function comparer(atol: number, rtol: number): Compare & { add(dev: Float32Array, ref: Float32Array): void; readonly rate: number } {
+  return {
+    maxAbs: 0,
+    outliers: 0,
+    count: 0,
+    add(dev, ref) {
+      const c = compare(dev, ref, atol, rtol);
+      this.maxAbs = Math.max(this.maxAbs, c.maxAbs);
+      this.outliers += c.outliers;
+      this.count += c.count;
+    },
+    get rate() {
+      return this.outliers / this.count;
+    },
+  };
+}
+
 /** Runs prefill + `steps` decode steps on both; after each restore compares every layer. */
 export async function lockstep(
   exec: OrtGraphExec,
