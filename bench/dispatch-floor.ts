@@ -4,14 +4,17 @@
  * figures, asserts nothing.
  *
  *   node dist/bench/dispatch-floor.js [--ep webgpu] [--nodes 1,50,100,200,400] [--elements 1024]
- *        [--runs 40] [--json FILE]
+ *        [--io 1,12,24,48] [--runs 40] [--json FILE]
  *
  * For each node count N, a graph of N chained elementwise Adds over a float32 tensor of
  * --elements values is run --runs times, each run's output fed to the next run as its input, so
  * nothing crosses the host between runs. Two loops:
  *  - unfenced: the runs are issued back to back and only the last output is read (one sync);
  *  - fenced: every run's output is read (one sync per run, as a cache op that returns flags does).
- * The slope over N is the cost of one node; the intercept the cost of one run. A decode step of
+ * The slope over N is the cost of one node; the intercept the cost of one run. Then, for each
+ * count K of --io, a graph with K inputs and K outputs (output k = input k + 1, K nodes), its
+ * outputs fed back as its inputs: the slope over K is the cost of one graph input, output and node
+ * together (a restore has about 25 inputs and 24 outputs, a merge 40 and 15). A decode step of
  * minicache+kivi4 runs about 112 (restore) + 169 (merge) + 9 (retain) such nodes besides the model's.
  */
 import { writeFileSync } from 'node:fs';
@@ -30,6 +33,7 @@ const counts = arg('nodes', '1,50,100,200,400').split(',').map(Number);
 const elements = Number(arg('elements', '1024'));
 const runs = Number(arg('runs', '40'));
 const jsonOut = arg('json', '');
+const ioCounts = arg('io', '1,12,24,48').split(',').map(Number);
 
 const exec = new OrtGraphExec(ep, 'float32');
 
@@ -92,9 +96,46 @@ for (const n of counts) {
   rows.push({ nodes: n, unfencedMs: u, fencedMs: f });
   console.log(`${String(n).padStart(5)} nodes  unfenced ${u.toFixed(3)} ms/run  fenced ${f.toFixed(3)} ms/run`);
 }
+function fanout(k: number): GraphSpec {
+  return {
+    key: `io${k}x${elements}`,
+    build: () => {
+      const g = new GraphKit('float32');
+      for (let i = 0; i < k; i++) g.output(`y${i}`, g.op('Add', [g.input(`x${i}`, DataType.FLOAT, [elements]), g.f(i % 2 === 0 ? 1 : -1)]), DataType.FLOAT, [elements]);
+      return g.encode(`io${k}`);
+    },
+  };
+}
+
+async function ioLoop(k: number): Promise<number> {
+  const spec = fanout(k);
+  let xs: DeviceTensor[] = Array.from({ length: k }, () => exec.upload('float32', new Float32Array(elements), [elements]));
+  const step = async () => {
+    const out = await exec.run(spec, Object.fromEntries(xs.map((x, i) => [`x${i}`, x])));
+    for (const x of xs) x.dispose();
+    xs = xs.map((_, i) => out[`y${i}`]!);
+  };
+  for (let i = 0; i < 3; i++) await step();
+  await exec.read(xs[0]!);
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) await step();
+  await exec.read(xs[0]!);
+  const ms = (performance.now() - t0) / runs;
+  for (const x of xs) x.dispose();
+  return ms;
+}
+
+const ioRows: { io: number; unfencedMs: number }[] = [];
+for (const k of ioCounts) {
+  const u = Math.min(await ioLoop(k), await ioLoop(k));
+  ioRows.push({ io: k, unfencedMs: u });
+  console.log(`${String(k).padStart(5)} inputs, outputs and nodes  unfenced ${u.toFixed(3)} ms/run`);
+}
+const io = fit(ioRows.map((r) => r.io), ioRows.map((r) => r.unfencedMs));
 const un = fit(rows.map((r) => r.nodes), rows.map((r) => r.unfencedMs));
 const fe = fit(rows.map((r) => r.nodes), rows.map((r) => r.fencedMs));
 console.log(`per node: unfenced ${(un.slope * 1000).toFixed(1)} µs, fenced ${(fe.slope * 1000).toFixed(1)} µs`);
 console.log(`per run:  unfenced ${un.intercept.toFixed(3)} ms, fenced ${fe.intercept.toFixed(3)} ms (the fence adds a read-back)`);
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ep, adapter: describeEp(ep).adapter ?? null, elements, runs, rows, perNodeMs: { unfenced: un.slope, fenced: fe.slope }, perRunMs: { unfenced: un.intercept, fenced: fe.intercept }, node: process.version }, null, 2));
+console.log(`per input + output + node: ${(io.slope * 1000).toFixed(1)} µs unfenced (less the node: about ${((io.slope - un.slope) * 1000).toFixed(1)} µs per input and output pair)`);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ep, adapter: describeEp(ep).adapter ?? null, elements, runs, rows, ioRows, perIoMs: io.slope, perNodeMs: { unfenced: un.slope, fenced: fe.slope }, perRunMs: { unfenced: un.intercept, fenced: fe.intercept }, node: process.version }, null, 2));
 await exec.dispose();
