@@ -151,20 +151,29 @@ describe('SLERP merge (wasm vs slerpMergeRows)', () => {
     it(`width ${width}: directions, magnitudes, angles and forced flags bit-identical`, () => {
       const rows = 300;
       const [a, b] = pairRows(rows, width, width);
-      const results = [wasm(), ts()].map((h) => {
+      // Every t is compared on its own (a merge overwrites the previous one's outputs).
+      const tValues = [0.6, 0, 1, 0.5];
+      const runs = [wasm(), ts()].map((h) => {
         const pa = put(h, a);
         const pb = put(h, b);
         const dir = h.alloc(rows * width * 4);
-        const out = allocMergeRows(rows, width);
-        for (const t of [0.6, 0, 1, 0.5]) {
+        return tValues.map((t) => {
+          const out = allocMergeRows(rows, width);
           h.mergeRows(pa, pb, rows, width, { t, antiparallelEps: 0.01 }, dir, out);
-        }
-        return { dir: h.f32At(dir, rows * width).slice(), out };
+          return { dir: h.f32At(dir, rows * width).slice(), out };
+        });
       });
-      const [w, r] = results as [(typeof results)[0], (typeof results)[0]];
-      expect(sameFloats(w.dir, r.dir)).toEqual({ mismatches: 0, first: -1 });
-      for (const k of ['magPrev', 'magCur', 'd', 'cos'] as const) expect(sameFloats(w.out[k], r.out[k]).mismatches).toBe(0);
-      expect([...w.out.forced]).toEqual([...r.out.forced]);
+      const [wr, rr] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      expect(wr).toHaveLength(tValues.length);
+      tValues.forEach((t, i) => {
+        const w = wr[i]!;
+        const r = rr[i]!;
+        expect(sameFloats(w.dir, r.dir), `t ${t}`).toEqual({ mismatches: 0, first: -1 });
+        for (const k of ['magPrev', 'magCur', 'd', 'cos'] as const) expect(sameFloats(w.out[k], r.out[k]).mismatches, `t ${t} ${k}`).toBe(0);
+        expect([...w.out.forced], `t ${t}`).toEqual([...r.out.forced]);
+      });
+      // The four merges differ (t reaches the kernels): t = 0 and t = 1 give different directions.
+      expect(sameFloats(wr[1]!.dir, wr[2]!.dir).mismatches).toBeGreaterThan(0);
     });
   }
 });
