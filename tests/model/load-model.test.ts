@@ -139,6 +139,9 @@ describe('loadModel on stories260K', () => {
       try {
         expect(backend.model.weightBytes).toBeGreaterThan(260032 * 4);
         expect(await greedy(backend, [1], 20)).toEqual(GOLDEN_40.slice(0, 20));
+        // A multi-token prompt: with 'all' logits the next token must come from the last position
+        // (a one-token prompt cannot tell the last position from the first).
+        expect(await greedy(backend, [1, ...GOLDEN_40.slice(0, 4)], 8)).toEqual(GOLDEN_40.slice(4, 12));
       } finally {
         await backend.dispose();
       }
