@@ -74,6 +74,10 @@ describe('fuzz.ratio and code_sim', () => {
     expect(fuzzRatio('abcd', 'acbd', 'levenshtein')).toBe(75);
     // 'ab' + 'x'*3 vs 'x'*3 + 'ab': difflib takes 'xxx' (3) then nothing → 60; LCS = 3 → 60
     expect(fuzzRatio('abxxx', 'xxxab', 'levenshtein')).toBe(60);
+    // Where the backends differ: difflib anchors on the first longest block 'a' (a[0], b[2]) and
+    // finds nothing either side of it, M = 1 → 2/6 → 33; the LCS is 'ca' (2) → 4/6 → 67.
+    expect(fuzzRatio('aca', 'cba')).toBe(33);
+    expect(fuzzRatio('aca', 'cba', 'levenshtein')).toBe(67);
   });
 
   it('uses the first line without ` # or // after leading newlines', () => {
