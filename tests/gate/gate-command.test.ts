@@ -114,12 +114,22 @@ describe('gate', () => {
     expect(g.out).toContain('kivi2 · sharegpt · b64');
   });
 
-  it('noisy metrics compare medians: one slow repeat out of three does not fail', async () => {
+  it('noisy metrics compare medians: one slow repeat out of three does not fail, two do', async () => {
     const oneSlow = tweak(records, (r) => r.cell.method === 'kivi2' && r.cell.batch === 64, (r) => {
       const reps = r.metrics.repeats!.decodeTokensPerSecond!;
       reps[0] = reps[0]! / 3;
     });
     expect((await gate(writeRun('noisy', oneSlow))).code).toBe(0);
+    // …but two slow repeats move the median: the gate reads the repeats (metrics.decodeTokensPerSecond
+    // itself is left untouched here), not their maximum.
+    const twoSlow = tweak(records, (r) => r.cell.method === 'kivi2' && r.cell.batch === 64, (r) => {
+      const reps = r.metrics.repeats!.decodeTokensPerSecond!;
+      reps[0] = reps[0]! / 3;
+      reps[1] = reps[1]! / 3;
+    });
+    const g = await gate(writeRun('noisy2', twoSlow));
+    expect(g.code).toBe(1);
+    expect(g.err).toContain('rule "decode-throughput-vs-baseline" FAILED');
   });
 
   it('a reduced compression ratio exits 1 naming the compression rule', async () => {
