@@ -44,6 +44,8 @@ describe('results.jsonl codec', () => {
   it('a record from a newer schema is refused with a hint', () => {
     const rec = JSON.parse(serializeResult(records[0]!));
     rec.schemaVersion = 99;
-    expect(errorOf(JSON.stringify(rec))).toContain('schemaVersion 99 is newer than this tool understands');
+    const text = errorOf(JSON.stringify(rec));
+    expect(text).toMatch(/^out\/results\.jsonl:1 schemaVersion: schemaVersion 99 is newer than this tool understands/);
+    expect(text).toContain('\n  hint: upgrade minicache-bench');
   });
 });
