@@ -30,6 +30,14 @@ describe('summary.md', () => {
     expect(evil).not.toContain('<script>');
     expect(evil).not.toContain('<img');
     expect(evil).toContain('evil&lt;script&gt;');
+    // Markdown too: the underscores of the payload are escaped, not read as emphasis.
+    expect(evil).toContain('evil&lt;script&gt;window.\\_\\_pwned="method"&lt;/script&gt;');
+    // A `|` in a name stays inside its table cell.
+    const piped = summaryMarkdown(records.map((r) => (r.cell.method === 'kivi4' ? { ...r, cell: { ...r.cell, method: 'kivi|4' } } : r)));
+    const row = piped.split('\n').find((l) => l.startsWith('| kivi\\|4 |'));
+    expect(row).toBeDefined();
+    const kivi2Row = piped.split('\n').find((l) => l.startsWith('| kivi2 |'))!;
+    expect(row!.split(/(?<!\\)\|/).length).toBe(kivi2Row.split('|').length);
     expect(HOSTILE.method).toContain('<script>');
   });
 });
