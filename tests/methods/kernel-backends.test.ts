@@ -47,8 +47,10 @@ function rescales(name: string, params: MethodParams): boolean {
 }
 
 /** Restored states after prefill and after each decode step, through restore() and restoreOwned(). */
-function trace(name: string, params: MethodParams): { restored: Float32Array[]; bytes: unknown } {
+function trace(name: string, params: MethodParams, backend: KernelBackend): { restored: Float32Array[]; bytes: unknown } {
   const m: KVCacheMethod = createMethod(name, geometry, params);
+  // The comparison means something only if the two traces really ran different kernels.
+  expect((m as unknown as { heap: KernelHeap }).heap.backend).toBe(backend);
   m.prefill(sliceLayers(geometry, all, 0, PROMPT));
   const restored: Float32Array[] = [];
   const snap = (blocks: readonly KVBlock[]) => blocks.forEach((b) => restored.push(b.k.slice(), b.v.slice()));
@@ -67,8 +69,8 @@ function trace(name: string, params: MethodParams): { restored: Float32Array[]; 
 describe('methods: WebAssembly kernels and TypeScript kernels give the same caches', () => {
   for (const [name, params] of PARAMS) {
     it(`${name} ${JSON.stringify(params)}`, () => {
-      const w = withBackend('wasm', () => trace(name, params));
-      const t = withBackend('ts', () => trace(name, params));
+      const w = withBackend('wasm', () => trace(name, params, 'wasm'));
+      const t = withBackend('ts', () => trace(name, params, 'ts'));
       expect(w.bytes).toEqual(t.bytes);
       expect(w.restored.length).toBe(t.restored.length);
       let mismatches = 0;
