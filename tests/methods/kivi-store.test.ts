@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { halfToFloat, roundHalf } from '../../src/kernels/half.js';
+import { roundHalf } from '../../src/kernels/half.js';
 import { KiviStore } from '../../src/methods/kivi-store.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { RtnStore } from '../../src/methods/rtn-store.js';
@@ -259,6 +259,10 @@ describe('RtnStore', () => {
     const s = new RtnStore(shape, 'key', { bits: 2, groupSize: G });
     s.append(new Float32Array(rows * 5 * D).fill(3.25), 5);
     expect(read(s).every((v) => v === 3.25)).toBe(true);
-    expect(halfToFloat(0)).toBe(0);
+    // A different constant per (row, token) group: every group restores exactly, in its place.
+    const perToken = new RtnStore(shape, 'value', { bits: 2, groupSize: G });
+    const x = new Float32Array(rows * 5 * D).map((_, i) => 0.25 * Math.floor(i / (5 * D)) + 0.75 * (Math.floor(i / D) % 5) - 1.5);
+    perToken.append(x, 5);
+    expect(read(perToken)).toEqual(x);
   });
 });
