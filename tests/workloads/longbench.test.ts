@@ -49,17 +49,24 @@ describe('LongBench fixture files: read, prompt, truncate, score', () => {
 
   it.each(tasks)('%s: middle truncation keeps decode(first half) + decode(last half) of the tokens', (task) => {
     const { records } = readLongBenchTask(dir, task);
-    for (const r of records) {
-      const full = buildPrompt(longBenchTask(task), r);
-      const t = truncateMiddle(full, charTokenizer, MAX);
-      // ids = [BOS, c0, c1, …]; half = 128: head = BOS + 127 chars (BOS dropped by decode), tail = last 128 chars
-      const chars = Array.from(full);
-      if (chars.length + 1 > MAX) {
-        expect(t).toEqual({ prompt: chars.slice(0, 127).join('') + chars.slice(-128).join(''), truncated: true, tokensBefore: chars.length + 1 });
-      } else {
-        expect(t).toEqual({ prompt: full, truncated: false, tokensBefore: chars.length + 1 });
+    let truncated = 0;
+    // MAX, and a budget of 64 under which every fixture prompt (≥ 88 characters) is cut.
+    for (const max of [MAX, 64]) {
+      for (const r of records) {
+        const full = buildPrompt(longBenchTask(task), r);
+        const t = truncateMiddle(full, charTokenizer, max);
+        // ids = [BOS, c0, c1, …]; half = max/2: head = BOS + (half − 1) chars (BOS dropped by decode), tail = last half chars
+        const chars = Array.from(full);
+        const half = max / 2;
+        if (chars.length + 1 > max) {
+          truncated++;
+          expect(t).toEqual({ prompt: chars.slice(0, half - 1).join('') + chars.slice(-half).join(''), truncated: true, tokensBefore: chars.length + 1 });
+        } else {
+          expect(t).toEqual({ prompt: full, truncated: false, tokensBefore: chars.length + 1 });
+        }
       }
     }
+    expect(truncated).toBeGreaterThanOrEqual(records.length);
   });
 
   it('chat template wraps the truncated prompt, except on the tasks LongBench leaves raw', () => {
