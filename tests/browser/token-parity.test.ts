@@ -36,6 +36,9 @@ async function checkParity(label: string, card: string, workloads: { generate: s
   const methods = ['fp16', 'minicache'];
   const suite = { card, methods, batch, workloads: Object.entries(workloads).map(([name, params]) => ({ name, params })) };
   const node = await runSuite({ runner: 'node', ep: 'cpu', ...suite });
+  // Every (workload, method) cell ran on Node: the comparisons below loop over these keys.
+  const keys = Object.keys(workloads).flatMap((w) => methods.map((m) => `${w} ${m}`));
+  expect([...node.keys()].sort()).toEqual(keys.sort());
   for (const [runner, ep] of RUNNERS) {
     const browser = await runSuite({ runner, ep, ...suite });
     for (const key of node.keys()) {
