@@ -14,8 +14,8 @@ import { Llama2cTokenizer } from '../../src/model/tokenizer-llama2c.js';
 import { OrtBackend } from './ort-backend.js';
 import type { OrtEp, OrtSessionTuning } from './ort-ep.js';
 
-/** Card file names looked for, in order, when loadModel is given a folder. */
-export const CARD_FILE_NAMES = ['model.yaml', 'model.yml', 'model.json', 'model-card.yaml', 'model-card.yml', 'model-card.json'];
+import { CARD_FILE_NAMES } from './suite-files.js';
+export { CARD_FILE_NAMES };
 
 export interface LoadModelOptions extends OrtSessionTuning {
   ep?: OrtEp;

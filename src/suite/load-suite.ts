@@ -43,9 +43,14 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
   const models = spec.models.map((m, i) => {
     const owner = docs.find((d) => d.locate(['models', i, 'card'])) ?? docs[0]!;
     const card = files.resolve(owner.file, m.card);
-    if (!files.exists(card)) fail(['models', i, 'card'], `model card not found: ${card}`, 'give a model.json (or a folder holding one), relative to the suite file');
+    if (!files.exists(card)) fail(['models', i, 'card'], `model card not found: ${card}`, 'give a model card file (model.yaml or model.json), or a folder holding one, relative to the suite file');
     return { id: m.id ?? modelIdFromPath(m.card), card };
   });
+  // Cell ids hash the model id: two entries with one id would run (and record) the same cells twice.
+  for (const [i, m] of models.entries()) {
+    const j = models.findIndex((x) => x.id === m.id);
+    if (j < i) fail(['models', i], `model "${m.id}" is already listed as models[${j}]: its cells would run twice`, 'remove one, or give them distinct ids (id: ...)');
+  }
 
   const methods = spec.methods.map((m, i) => {
     const entry = typeof m === 'string' ? { name: m } : m;
@@ -68,8 +73,18 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
     const path = typeof w === 'string' ? ['workloads', i] : ['workloads', i, 'name'];
     const cat = workloads[entry.name];
     if (!cat) fail(path, `unknown workload "${entry.name}"`, didYouMean(entry.name, Object.keys(workloads)) ?? `known: ${Object.keys(workloads).join(', ')}`);
-    for (const k of Object.keys(entry.params ?? {})) {
+    for (const [k, v] of Object.entries(entry.params ?? {})) {
       if (!(k in cat!.defaults)) fail(['workloads', i, 'params', k], `workload "${entry.name}" has no parameter "${k}"`, didYouMean(k, Object.keys(cat!.defaults)) ?? `known: ${Object.keys(cat!.defaults).join(', ')}`);
+      // A parameter whose default has a type takes that type (promptLen: "abc" would silently run as NaN).
+      const want = kindOf(cat!.defaults[k]);
+      if (want !== 'null' && v !== null && kindOf(v) !== want) {
+        fail(['workloads', i, 'params', k], `workload "${entry.name}" parameter "${k}" must be ${want === 'array' ? 'an array' : `a ${want}`}, got ${JSON.stringify(v)}`, `default: ${JSON.stringify(cat!.defaults[k])}`);
+      }
+    }
+    if (entry.batch !== undefined) {
+      const list = toList(entry.batch);
+      const dup = list.findIndex((b, j) => list.indexOf(b) !== j);
+      if (dup >= 0) fail(['workloads', i, 'batch', dup], `batch size ${list[dup]} is listed twice: its cells would run twice`);
     }
     for (const [j, name] of (entry.methods ?? []).entries()) {
       if (!methods.some((m) => matchesMethod(name, m))) fail(['workloads', i, 'methods', j], `no method labelled "${name}" in this suite`, didYouMean(name, [...labels]));
@@ -82,6 +97,14 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
       params: { ...cat!.defaults, ...(entry.params ?? {}) },
     };
   });
+
+  // Two entries that resolve to the same workload, parameters and label expand into the same cells.
+  for (const [i, w] of workloadsResolved.entries()) {
+    const j = workloadsResolved.findIndex((x) => x.name === w.name && (x.label ?? '') === (w.label ?? '') && canonicalJson(x.params) === canonicalJson(w.params));
+    if (j < i && w.batch.some((b) => workloadsResolved[j]!.batch.includes(b))) {
+      fail(['workloads', i], `workload "${w.name}" repeats workloads[${j}] (same parameters and batch sizes): its cells would run twice`, 'remove it, or give it a label or other parameters');
+    }
+  }
 
   return {
     name: spec.name,
@@ -110,6 +133,10 @@ export function modelIdFromPath(card: string): string {
   let last = parts.pop() ?? card;
   if (/^(model|model-card)\.(json|ya?ml)$/.test(last)) last = parts.pop() ?? last;
   return last.replace(/\.(json|ya?ml)$/, '');
+}
+
+function kindOf(v: unknown): string {
+  return v === null || v === undefined ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
 function toList(b: number | number[]): number[] {

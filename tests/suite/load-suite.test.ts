@@ -6,7 +6,7 @@ import { HarnessError } from '../../src/errors.js';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells } from '../../src/suite/plan.js';
-import { nodeSuiteFiles } from '../../runners/node/suite-files.js';
+import { cardFile, nodeSuiteFiles } from '../../runners/node/suite-files.js';
 
 function fixture(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'mcb-suite-'));
@@ -97,5 +97,43 @@ describe('loadSuite', () => {
     const bad = errorOf('name: t\ninclude: [frag.yaml]\nmodels:\n  - card: model\nworkloads: [generate]\n', { 'frag.yaml': 'methods:\n  - fp16\nbatch: 0\n' });
     expect(bad.location?.file).toMatch(/frag\.yaml$/);
     expect(bad.location?.line).toBe(3);
+  });
+});
+
+describe('loadSuite: suites that would run a cell twice or run nonsense', () => {
+  it('refuses a batch size listed twice, naming the entry', () => {
+    const e = errorOf(good.replace("params: { maxNewTokens: 4 }", "params: { maxNewTokens: 4 }\n    batch: [1, 2, 1]"));
+    expect(e.format()).toMatch(/s\.yaml:\d+:\d+ workloads\[0\]\.batch\[2\]: batch size 1 is listed twice/);
+  });
+
+  it('refuses a workload entry that repeats another one', () => {
+    const e = errorOf(good.replace("    params: { maxNewTokens: 4 }\n", "    params: { maxNewTokens: 4 }\n  - name: generate\n    params: { maxNewTokens: 4 }\n"));
+    expect(e.location?.field).toBe('workloads[1]');
+    expect(e.location?.line).toBe(9);
+    expect(e.message).toMatch(/repeats workloads\[0\]/);
+    // The same workload with other parameters, or a label, is a different cell.
+    const dir = fixture({ 's.yaml': good.replace("    params: { maxNewTokens: 4 }\n", "    params: { maxNewTokens: 4 }\n  - name: generate\n    params: { maxNewTokens: 8 }\n") });
+    expect(planCells(loadSuite(join(dir, 's.yaml'), nodeSuiteFiles, workloadCatalogue()))).toHaveLength(4);
+  });
+
+  it('refuses the same model listed twice', () => {
+    const e = errorOf(good.replace('  - card: model/model.json\n', '  - card: model/model.json\n  - card: model\n'));
+    expect(e.location?.field).toBe('models[1]');
+    expect(e.message).toMatch(/already listed as models\[0\]/);
+  });
+
+  it('checks a workload parameter against the type of its default, with file:line', () => {
+    const e = errorOf(good.replace('maxNewTokens: 4', 'maxNewTokens: "four"'));
+    expect(e.format()).toMatch(/s\.yaml:8:15 workloads\[0\]\.params\.maxNewTokens: workload "generate" parameter "maxNewTokens" must be a number, got "four"/);
+    expect(errorOf(good.replace('maxNewTokens: 4', 'maxNewTokens: 4, ignoreEos: "yes"')).message).toMatch(/"ignoreEos" must be a boolean/);
+  });
+
+  it('takes a model folder holding model.yaml (as the README documents), not only model.json', () => {
+    const dir = fixture({ 's.yaml': good.replace('card: model/model.json', 'card: yaml-model') });
+    mkdirSync(join(dir, 'yaml-model'));
+    writeFileSync(join(dir, 'yaml-model', 'model.yaml'), 'name: x\n');
+    const s = loadSuite(join(dir, 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    expect(s.models[0]!.id).toBe('yaml-model');
+    expect(cardFile(s.models[0]!.card)).toBe(join(dir, 'yaml-model', 'model.yaml'));
   });
 });
