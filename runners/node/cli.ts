@@ -131,8 +131,29 @@ program.parseAsync().catch((e: unknown) => {
   if (e instanceof HarnessError) {
     process.stderr.write(`error: ${e.format()}\n`);
     process.exitCode = 2;
+  } else if (fileSystemError(e)) {
+    // An output folder that is a file, unwritable or full: say which path, without a stack trace.
+    process.stderr.write(`error: ${fileSystemError(e)}\n  hint: check the path (--out and the folders given)\n`);
+    process.exitCode = 2;
   } else {
     process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
     process.exitCode = 1;
   }
 });
+
+/** `cannot mkdir /x/out: a file is in the way (EEXIST)` for a Node file-system error, else undefined. */
+function fileSystemError(e: unknown): string | undefined {
+  const x = e as NodeJS.ErrnoException | undefined;
+  if (typeof x?.code !== 'string' || typeof x.syscall !== 'string' || typeof x.path !== 'string') return undefined;
+  const why: Record<string, string> = {
+    EEXIST: 'a file is in the way',
+    ENOTDIR: 'a file is in the way (not a folder)',
+    EISDIR: 'it is a folder',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    ENOENT: 'no such file or folder',
+  };
+  return `cannot ${x.syscall} ${x.path}: ${why[x.code] ?? x.message} (${x.code})`;
+}

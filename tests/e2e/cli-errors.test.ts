@@ -1,0 +1,38 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, HAVE_CLI, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+
+const suite = (dir: string) =>
+  writeSuite(
+    dir,
+    `name: errs\nrepeats: 1\nwarmup: 0\nmodels:\n  - card: ${join(ROOT, 'models/minillama-12l')}\nmethods: [fp16]\nworkloads:\n  - name: generate\n    params: { promptLen: 8, maxNewTokens: 2 }\n`,
+  );
+
+describe.skipIf(!HAVE_CLI)('CLI: output paths that cannot be written', () => {
+  it('run --out naming a file: exit 2, the path and no stack trace', () => {
+    const dir = tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = cli(['run', suite(dir), '--out', file, '-q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot mkdir ${file}: a file is in the way (EEXIST)`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('merge --out and report --out under a file: exit 2, the path and no stack trace', () => {
+    const dir = tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const run = join(dir, 'run');
+    expect(cli(['run', suite(dir), '--out', run, '-q']).code).toBe(0);
+    const m = cli(['merge', run, '--out', file]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/cannot mkdir .*a-file: a file is in the way/);
+    expect(m.stderr).not.toMatch(/\n\s+at /);
+    const r = cli(['report', run, '--no-images', '--out', join(file, 'report')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot mkdir .*a-file\/report: a file is in the way \(not a folder\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
