@@ -37,6 +37,7 @@ export async function mergeCommand(dirs: string[], opts: MergeCommandOptions): P
     writeAtomic(join(out, 'manifest.json'), `${JSON.stringify({ ...merged.manifest, updatedAt: new Date().toISOString() }, null, 2)}\n`);
     writeAtomic(results, serializeResults(merged.records));
     for (const n of merged.notes) log(`merge: ${n}`);
+    for (const w of merged.warnings) error(`merge: warning: ${w}`);
     const count = (s: string) => merged.records.filter((r) => r.status === s).length;
     log(`merge: ${merged.records.length} cells (${count('ok')} ok, ${count('errored')} errored, ${count('skipped')} skipped) from ${shards.length} folders → ${out}`);
     return 0;

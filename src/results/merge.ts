@@ -33,6 +33,8 @@ export interface MergedRun {
   manifest: MergedManifest;
   /** Things worth saying that are not errors (duplicates dropped, planned cells without a record). */
   notes: string[];
+  /** Reasons the merged run is not the whole suite (shards not given), for stderr. */
+  warnings: string[];
 }
 
 /**
@@ -71,7 +73,24 @@ export function mergeRuns(shards: readonly ShardRun[]): MergedRun {
     ...(planned.size ? { cells: [...planned.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) } : {}),
     mergedFrom: shards.map((s) => ({ source: s.source, shard: s.manifest.shard ?? null, records: s.records.length })),
   };
-  return { records, manifest, notes };
+  return { records, manifest, notes, warnings: missingShards(shards) };
+}
+
+/**
+ * Shards of an i/n split that were not given: each shard's manifest lists only its own cells, so
+ * without this a merge of 2 of 3 shards would look complete.
+ */
+function missingShards(shards: readonly ShardRun[]): string[] {
+  const specs = shards.map((s) => s.manifest.shard);
+  if (specs.some((x) => x === null || x === undefined)) return []; // a whole run is among them
+  const parsed = specs.map((x) => /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(String(x))).map((m) => (m ? { index: Number(m[1]), total: Number(m[2]) } : undefined));
+  if (parsed.some((p) => !p)) return [];
+  const totals = [...new Set(parsed.map((p) => p!.total))];
+  if (totals.length > 1) return [`the folders split the suite in different ways (${specs.join(', ')}): some cells may have no record`];
+  const n = totals[0]!;
+  const have = new Set(parsed.map((p) => p!.index));
+  const missing = Array.from({ length: n }, (_, i) => i + 1).filter((i) => !have.has(i));
+  return missing.length ? [`incomplete: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${n}`).join(', ')} not given, so their cells have no record in the merged run`] : [];
 }
 
 function checkCompatible(shards: readonly ShardRun[]): void {

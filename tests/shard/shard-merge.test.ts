@@ -130,4 +130,19 @@ describe('merge', () => {
     expect(await mergeCommand([a], { out: full, ...quiet })).toBe(2);
     expect(readFileSync(join(full, 'results.jsonl'), 'utf8')).toBe(serializeResults(all.slice(0, 2)));
   });
+
+  it('warns on stderr when shards of the split are missing (2 of 3 shards must not look complete)', async () => {
+    const dirs = [1, 2].map((i) => {
+      const part = shardOf(all, i, 3);
+      return writeRun(part, { ...manifestFor(part), shard: `${i}/3` });
+    });
+    const errors: string[] = [];
+    expect(await mergeCommand(dirs, { out: join(root, 'partial'), log: () => {}, error: (e) => errors.push(e) })).toBe(0);
+    expect(errors.join('\n')).toMatch(/merge: warning: incomplete: shard 3\/3 not given/);
+    const whole = [1, 2, 3].map((i) => ({ source: `s${i}`, manifest: { ...manifestFor(all), shard: `${i}/3` }, records: shardOf(all, i, 3) }));
+    expect(mergeRuns(whole).warnings).toEqual([]);
+    expect(mergeRuns([whole[0]!, { ...whole[1]!, manifest: { ...whole[1]!.manifest, shard: '2/4' } }]).warnings.join()).toMatch(/split the suite in different ways/);
+    // A whole run among the folders covers every cell.
+    expect(mergeRuns([whole[0]!, { source: 'all', manifest: manifestFor(all), records: all }]).warnings).toEqual([]);
+  });
 });
