@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allocBlock, type CacheGeometry, type KVBlock } from '../../src/engine/kv-block.js';
+import { roundHalf } from '../../src/kernels/half.js';
 import { createMethod, methodNames } from '../../src/methods/registry.js';
 import { totalBytes, type KVCacheMethod } from '../../src/methods/types.js';
 import { sliceLayers } from './helpers/cache.js';
@@ -11,6 +12,14 @@ import { correlatedLayers } from './helpers/random.js';
  * restored states different from the input). Methods that are allowed to be lossless:
  */
 const LOSSLESS = new Set(['fp16']);
+
+/**
+ * Relative RMS restore error allowed per method. Lossless methods restore the fp16-rounded input
+ * exactly (checked separately). 4-bit round-to-nearest over groups of 32 Gaussian values has a
+ * step of about range/15 ≈ 0.3σ, so an RMS error near 0.3/√12 ≈ 0.09; 2-bit quantizers and merges
+ * are allowed 0.5 (measured here: kivi2 0.34, minicache 0.38, mean-merge 0.32).
+ */
+const ERROR_BOUND: Record<string, number> = { fp16: 1e-3, kivi4: 0.1, rtn: 0.1 };
 
 const geometry: CacheGeometry = { layers: 6, batch: 2, kvHeads: 2, headDim: 64 };
 const PROMPT = 300;
@@ -74,7 +83,7 @@ describe.each(methodNames())('method %s', (name) => {
     expect(() => m.restore(wrong)).toThrow();
   });
 
-  it('restores close to the input (relative error below 0.5)', () => {
+  it(`restores close to the input (relative error below ${ERROR_BOUND[name] ?? 0.5})`, () => {
     for (let l = 0; l < geometry.layers; l++) {
       for (const kv of ['k', 'v'] as const) {
         let num = 0;
@@ -85,12 +94,20 @@ describe.each(methodNames())('method %s', (name) => {
           num += (a[i]! - x[i]!) ** 2;
           den += x[i]! ** 2;
         }
-        expect(Math.sqrt(num / den), `layer ${l} ${kv}`).toBeLessThan(0.5);
+        expect(Math.sqrt(num / den), `layer ${l} ${kv}`).toBeLessThan(ERROR_BOUND[name] ?? 0.5);
       }
     }
   });
 
-  if (LOSSLESS.has(name)) return;
+  if (LOSSLESS.has(name)) {
+    it('restores exactly the fp16-rounded input (lossless)', () => {
+      for (let l = 0; l < geometry.layers; l++) {
+        expect(restored[l]!.k).toEqual(all[l]!.k.map(roundHalf));
+        expect(restored[l]!.v).toEqual(all[l]!.v.map(roundHalf));
+      }
+    });
+    return;
+  }
 
   it('holds fewer bytes than fp16 at this length', () => {
     expect(totalBytes(m.bytes())).toBeLessThan(fp16Bytes);
