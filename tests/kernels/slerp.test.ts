@@ -132,7 +132,8 @@ describe('slerpMergeRows: endpoints and degenerate rows', () => {
 
   it('processes many rows independently', () => {
     const rows = 3;
-    const prev = Float32Array.from([1, 0, 3, 0, 0, 4, 1, 2, 3, 4].slice(0, 6));
+    // Orthogonal, at about 72°, and parallel: three different angles.
+    const prev = Float32Array.from([1, 0, 3, 1, 0, 4]);
     const cur = Float32Array.from([0, 1, 0, 2, 0, 2]);
     const out = allocMergeRows(rows, 2);
     slerpMergeRows(prev, cur, rows, 2, opts, out);
@@ -140,6 +141,12 @@ describe('slerpMergeRows: endpoints and degenerate rows', () => {
       const single = merge1([...prev.subarray(2 * r, 2 * r + 2)], [...cur.subarray(2 * r, 2 * r + 2)]);
       expect([...out.dir.subarray(2 * r, 2 * r + 2)]).toEqual([...single.dir.subarray(0, 2)]);
       expect(out.magPrev[r]).toBe(single.magPrev[0]);
+      expect(out.magCur[r]).toBe(single.magCur[0]);
+      expect(out.d[r]).toBe(single.d[0]);
+      expect(out.cos[r]).toBe(single.cos[0]);
+      expect(out.forced[r]).toBe(single.forced[0]);
     }
+    // The rows really differ (so equal per-row outputs are not one row's values repeated).
+    expect(new Set(out.d).size).toBe(rows);
   });
 });
