@@ -46,13 +46,20 @@ program
   .action(async (suite: string, o) => {
     if (o.epOption?.length) process.env.MINICACHE_EP_OPTIONS = [process.env.MINICACHE_EP_OPTIONS, ...o.epOption].filter(Boolean).join(',');
     const ac = new AbortController();
-    process.once('SIGINT', () => {
-      process.stderr.write('\ninterrupted: finishing nothing more; finished cells are in results.jsonl (rerun with --resume)\n');
+    // Ctrl-C, and SIGTERM from a CI timeout, `timeout`, docker stop or kill: stop between cells the
+    // same way (the cell in flight is not recorded; --isolate stops its child too).
+    let exitOnSignal = 130;
+    const interrupt = (signal: NodeJS.Signals, code: number) => () => {
+      if (ac.signal.aborted) return;
+      exitOnSignal = code;
+      process.stderr.write(`\ninterrupted (${signal}): finishing nothing more; finished cells are in results.jsonl (rerun with --resume)\n`);
       ac.abort();
-    });
+    };
+    process.once('SIGINT', interrupt('SIGINT', 130));
+    process.once('SIGTERM', interrupt('SIGTERM', 143));
     const s = await runCommand(suite, { ...o, isolate: o.isolate ? { self: [process.execPath, process.argv[1]!] } : undefined, signal: ac.signal });
     process.stderr.write(`done: ${s.ok} ok, ${s.errored} errored, ${s.skipped} already done (of ${s.planned} cells) → ${s.outDir}\n`);
-    if (ac.signal.aborted) process.exitCode = 130;
+    if (ac.signal.aborted) process.exitCode = exitOnSignal;
     else if (s.errored > 0) process.exitCode = 1;
   });
 

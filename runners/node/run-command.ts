@@ -244,10 +244,17 @@ async function runIsolated(
     const code = await new Promise<number | null>((done) => {
       // The child shares the terminal (progress bars) and the process group (Ctrl-C reaches it too).
       const child = spawn(cmd!, [...pre, 'run', suitePath, '--out', summary.outDir, '--resume', '--cell', cell.id, ...forwarded], { stdio: 'inherit' });
-      child.on('close', (c) => done(c));
+      // A signal sent to this process alone (kill PID, a CI timeout) must stop the child too: left
+      // running, it would record its cell after this run ended, beside a --resume's record of it.
+      const stop = () => child.kill('SIGTERM');
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      child.on('close', (c) => {
+        opts.signal?.removeEventListener('abort', stop);
+        done(c);
+      });
       child.on('error', () => done(null));
     });
-    if (code === 130 || opts.signal?.aborted) break; // interrupted: --resume reruns the cell
+    if (code === 130 || code === 143 || opts.signal?.aborted) break; // interrupted: --resume reruns the cell
     // This child's record (a resumed run may also hold an older errored one of the same cell).
     let record = sink.read().slice(before).find((r) => r.cellId === cell.id);
     if (!record) {
