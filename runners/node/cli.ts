@@ -92,7 +92,7 @@ program
   .description('Check results against rules (vs FP16 in the run, vs a baseline run, absolute); exit 0 pass, 1 regression, 2 unusable input')
   .argument('<dir>', 'a run folder holding results.jsonl')
   .option('--baseline <dir>', 'baseline run folder for relative rules (never modified)')
-  .option('--config <file>', 'gate rules', 'configs/gates.yaml')
+  .option('--config <file>', 'gate rules (default: configs/gates.yaml in the working directory, else the one shipped with minicache-bench)')
   .action(async (dir: string, o) => {
     const { gateCommand } = await import('./gate-command.js');
     process.exitCode = await gateCommand(dir, o);

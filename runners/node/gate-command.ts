@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import { parseGateConfig } from '../../src/gate/config.js';
 import { evaluateGate } from '../../src/gate/evaluate.js';
@@ -7,11 +7,12 @@ import { gateMarkdown } from '../../src/gate/markdown.js';
 import type { GateReport } from '../../src/gate/types.js';
 import type { CellResult } from '../../src/results/record.js';
 import { readRunDir } from '../../reports/run-dir.js';
+import { projectRoot } from './provenance.js';
 
 export interface GateCommandOptions {
   /** Baseline run folder for vs-baseline rules. Only ever read. */
   baseline?: string;
-  /** Gate rules (default configs/gates.yaml, relative to the working directory). */
+  /** Gate rules (default configs/gates.yaml in the working directory, else the one this package ships). */
   config?: string;
   /** Where to append the Markdown verdict (default $GITHUB_STEP_SUMMARY when set). */
   stepSummary?: string;
@@ -28,7 +29,7 @@ export interface GateCommandOptions {
 export async function gateCommand(dir: string, opts: GateCommandOptions = {}): Promise<number> {
   const log = opts.log ?? ((t: string) => console.log(t));
   const error = opts.error ?? ((t: string) => console.error(t));
-  const configFile = resolve(opts.config ?? 'configs/gates.yaml');
+  const configFile = opts.config ? resolve(opts.config) : defaultConfig();
   let rules;
   try {
     if (!existsSync(configFile)) throw new HarnessError('gates.missing', 'gate rules file not found', { file: configFile }, 'pass --config FILE');
@@ -51,6 +52,12 @@ export async function gateCommand(dir: string, opts: GateCommandOptions = {}): P
     error(`gate: rule "${v.rule.name}" ${what}: ${v.summary}`);
   }
   return report.exitCode;
+}
+
+/** configs/gates.yaml of the working directory when there is one, else this package's (`npx minicache-bench gate` from any folder). */
+function defaultConfig(): string {
+  const local = resolve('configs/gates.yaml');
+  return existsSync(local) ? local : join(projectRoot, 'configs', 'gates.yaml');
 }
 
 function readOrNote(dir: string, role: string, notes: string[]): CellResult[] | undefined {

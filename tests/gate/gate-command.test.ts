@@ -275,3 +275,19 @@ describe('gate', () => {
     expect(snapshot()).toEqual(before);
   });
 });
+
+describe('gate: default rules', () => {
+  it('without --config, outside the project folder, uses the rules this package ships', async () => {
+    const cwd = process.cwd();
+    process.chdir(mkdtempSync(join(tmpdir(), 'gate-cwd-')));
+    try {
+      const err: string[] = [];
+      const out: string[] = [];
+      await gateCommand(writeRun('cwd', records), { log: (t) => out.push(t), error: (t) => err.push(t), stepSummary: join(root, 'cwd-summary.md') });
+      expect(err.join('\n')).not.toMatch(/rules file not found/);
+      expect(out.join('\n')).toContain('compression-applies');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
