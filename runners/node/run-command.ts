@@ -79,7 +79,8 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
     throw new HarnessError('run.resume', `${outDir} holds results of a different suite (its hash differs)`, { file: sink.file }, 'use another --out');
   }
 
-  let cells = planCells(suite);
+  const all = planCells(suite);
+  let cells = all;
   // A child of --isolate plans one cell (its own summary line says so).
   const planned = opts.cell ? 1 : cells.length;
   if (opts.shard) {
@@ -116,11 +117,11 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   if (opts.isolate) {
     const only = opts.isolate.only ?? (() => true);
     const here = todo.filter((c) => !only(c));
-    if (here.length > 0) await runHere(here, suite, sink, opts, provenance, summary);
+    if (here.length > 0) await runHere(here, suite, sink, opts, provenance, summary, all);
     if (!opts.signal?.aborted) await runIsolated(suitePath, todo.filter(only), sink, opts, summary, suite, provenance);
     return summary;
   }
-  await runHere(todo, suite, sink, opts, provenance, summary);
+  await runHere(todo, suite, sink, opts, provenance, summary, all);
   return summary;
 }
 
@@ -140,7 +141,15 @@ function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite {
 }
 
 /** Runs cells in this process (FP16 first in each group, so later cells find their baseline), appending each record. */
-async function runHere(todo: PlannedCell[], suite: ResolvedSuite, sink: ResultsSink, opts: RunOptions, provenance: CellResult['provenance'], summary: RunSummary): Promise<void> {
+async function runHere(
+  todo: PlannedCell[],
+  suite: ResolvedSuite,
+  sink: ResultsSink,
+  opts: RunOptions,
+  provenance: CellResult['provenance'],
+  summary: RunSummary,
+  all: readonly PlannedCell[] = todo,
+): Promise<void> {
   const progress = Progress.auto(Boolean(opts.quiet), todo.length);
   if (suite.runner === 'browser') {
     // The same cells, run in a Playwright-launched Chromium page (runners/browser); records land here.
@@ -179,25 +188,37 @@ async function runHere(todo: PlannedCell[], suite: ResolvedSuite, sink: ResultsS
         const cardPath = cardFile(cell.modelCard);
         if (!models.has(cardPath)) models.set(cardPath, loadModel(cardPath, { ep: suite.ep as 'cpu' | 'webgpu' | 'cuda' }));
         const { backend, tokenizer } = await models.get(cardPath)!;
-        const data = loadData(cell, suite.file);
-        ({ record, output } = await runCell(cell.id, cell.spec, {
-          backend,
-          tokenizer,
-          data,
-          provenance,
-          suite: suite.name,
-          repeats: suite.repeats,
-          warmup: suite.warmup,
-          ...(baselines.has(baselineKey(cell.spec)) ? { baseline: baselines.get(baselineKey(cell.spec))! } : {}),
-          onProgress: (d, t, note) => progress.update(d, t, note),
-          segment: (text: string) => loadJiebaSegmenter()(text),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          device: () => {
-            if (!devices.has(cardPath)) devices.set(cardPath, OrtDeviceDecoder.fromCard(cardPath, backend.model, { ep: suite.ep as OrtEp }));
-            return devices.get(cardPath)!;
-          },
-          memoryProbe: memory.probe,
-        }));
+        const exec = (c: PlannedCell, onProgress: (d: number, t: number, note?: string) => void) =>
+          runCell(c.id, c.spec, {
+            backend,
+            tokenizer,
+            data: loadData(c, suite.file),
+            provenance,
+            suite: suite.name,
+            repeats: suite.repeats,
+            warmup: suite.warmup,
+            ...(baselines.has(baselineKey(c.spec)) ? { baseline: baselines.get(baselineKey(c.spec))! } : {}),
+            onProgress,
+            segment: (text: string) => loadJiebaSegmenter()(text),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            device: () => {
+              if (!devices.has(cardPath)) devices.set(cardPath, OrtDeviceDecoder.fromCard(cardPath, backend.model, { ep: suite.ep as OrtEp }));
+              return devices.get(cardPath)!;
+            },
+            memoryProbe: memory.probe,
+          });
+        // Agreement with FP16 needs FP16's outputs in this process. When its cell is not here (another
+        // shard, or done before a --resume), run it again unrecorded, so that a sharded or resumed run
+        // equals one run. A child of --isolate does not: its memory must be its own cell's.
+        const fp16 = baselines.has(baselineKey(cell.spec)) || opts.cell || cell.spec.method === 'fp16' || !getWorkload(cell.spec.workload)?.usesBaseline
+          ? undefined
+          : all.find((c) => c.spec.method === 'fp16' && baselineKey(c.spec) === baselineKey(cell.spec));
+        if (fp16) {
+          const again = await exec(fp16, (d, t) => progress.update(d, 2 * t, 'FP16 outputs to compare with'));
+          if (again.record.status === 'ok' && again.output) baselines.set(baselineKey(cell.spec), again.output);
+        }
+        if (opts.signal?.aborted) break;
+        ({ record, output } = await exec(cell, (d, t, note) => progress.update(fp16 ? t + d : d, fp16 ? 2 * t : t, note)));
       } catch (e) {
         // Failing to load a model or its data is this cell's error; the run goes on.
         record = erroredRecord(cell.id, cell.spec, suite.name, provenance, e);

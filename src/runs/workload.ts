@@ -49,4 +49,9 @@ export interface WorkloadDef {
    */
   dataFiles(params: Record<string, unknown>): string[];
   run(ctx: WorkloadContext): Promise<WorkloadOutput>;
+  /**
+   * The records of other methods compare against the FP16 cell's output (`ctx.baseline`): a runner
+   * that did not run that FP16 cell in this process (a shard, a resumed run) runs it again, unrecorded.
+   */
+  usesBaseline?: boolean;
 }

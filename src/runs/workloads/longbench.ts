@@ -59,6 +59,7 @@ function longBenchWorkload(kind: 'official' | 'embedded'): WorkloadDef {
       return (p.tasks as string[]).map((t) => taskFile(String(p.dataDir), t));
     },
     run: (ctx) => runLongBench(ctx),
+    usesBaseline: true,
   };
 }
 
