@@ -14,13 +14,13 @@ export interface RunDir {
 
 /**
  * Read a run folder: results.jsonl (strict: every line must parse, file:line on the first that
- * does not) and manifest.json. Missing or empty results are an error, never an empty run.
+ * does not; one record per cell, see latestPerCell) and manifest.json. Missing or empty results are an error, never an empty run.
  */
 export function readRunDir(dir: string, opts: { requireManifest?: boolean } = {}): RunDir {
   if (!existsSync(dir)) throw new HarnessError('results.missing', `run folder ${dir} does not exist`);
   const file = join(dir, 'results.jsonl');
   if (!existsSync(file)) throw new HarnessError('results.missing', 'no results.jsonl in the run folder', { file }, 'run `minicache-bench run SUITE --out DIR` first, or point at the folder that holds results.jsonl');
-  const records = parseResultsJsonl(readFileSync(file, 'utf8'), file);
+  const records = latestPerCell(parseResultsJsonl(readFileSync(file, 'utf8'), file));
   if (records.length === 0) throw new HarnessError('results.empty', 'results.jsonl holds no records', { file });
   const manifestFile = join(dir, 'manifest.json');
   if (!existsSync(manifestFile)) {
@@ -28,6 +28,19 @@ export function readRunDir(dir: string, opts: { requireManifest?: boolean } = {}
     return { dir, records };
   }
   return { dir, records, manifest: readManifest(manifestFile) };
+}
+
+/**
+ * One record per cell. `run --resume` appends a new attempt of each cell that had errored, so
+ * results.jsonl keeps every attempt; readers count cells: an ok record wins, else the latest attempt.
+ */
+export function latestPerCell(records: readonly CellResult[]): CellResult[] {
+  const kept = new Map<string, CellResult>();
+  for (const r of records) {
+    const had = kept.get(r.cellId);
+    if (!had || r.status === 'ok' || had.status !== 'ok') kept.set(r.cellId, r);
+  }
+  return [...kept.values()];
 }
 
 function readManifest(file: string): RunManifestLike {
