@@ -58,7 +58,8 @@ program
     process.once('SIGINT', interrupt('SIGINT', 130));
     process.once('SIGTERM', interrupt('SIGTERM', 143));
     const s = await runCommand(suite, { ...o, isolate: o.isolate ? { self: [process.execPath, process.argv[1]!] } : undefined, signal: ac.signal });
-    process.stderr.write(`done: ${s.ok} ok, ${s.errored} errored, ${s.skipped} already done (of ${s.planned} cells) → ${s.outDir}\n`);
+    // A child of --isolate (--cell) leaves the summary to its parent: one line per run, not per cell.
+    if (!o.cell) process.stderr.write(`done: ${s.ok} ok, ${s.errored} errored, ${s.skipped} already done (of ${s.planned} cells) → ${s.outDir}\n`);
     if (ac.signal.aborted) process.exitCode = exitOnSignal;
     else if (s.errored > 0) process.exitCode = 1;
   });

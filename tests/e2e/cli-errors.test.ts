@@ -36,3 +36,17 @@ describe.skipIf(!HAVE_CLI)('CLI: output paths that cannot be written', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe.skipIf(!HAVE_CLI)('CLI: --isolate output', () => {
+  it('--quiet --isolate prints one summary line for the run, not one per cell process', () => {
+    const dir = tempDir();
+    const s = writeSuite(
+      dir,
+      `name: iso\nrepeats: 1\nwarmup: 0\nmodels:\n  - card: ${join(ROOT, 'models/minillama-12l')}\nmethods: [fp16, kivi4]\nworkloads:\n  - name: generate\n    params: { promptLen: 8, maxNewTokens: 2 }\n`,
+    );
+    const r = cli(['run', s, '--out', join(dir, 'out'), '--isolate', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.match(/^done:/gm)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^done: 2 ok, 0 errored, 0 already done \(of 2 cells\)/m);
+  });
+});
