@@ -66,10 +66,13 @@ program
 
 program
   .command('validate')
-  .description('Check a suite (schema, names, files) and list its cells without running them')
+  .description('Check a suite (schema, names, model cards, files) and list its cells without running them')
   .argument('<suite>', 'suite YAML file')
-  .action((suite: string) => {
+  .action(async (suite: string) => {
     const s = loadSuite(resolve(suite), nodeSuiteFiles, workloadCatalogue());
+    // A model card with a mistake fails every cell of its model at run time: say so here, file:line.
+    const { readModelCard } = await import('./load-model.js');
+    for (const m of s.models) readModelCard(m.card);
     const cells = planCells(s);
     for (const c of cells) console.log(`${c.id}  ${c.spec.model} ${c.spec.workload} ${cellName(c.spec)} batch=${c.spec.batch}`);
     console.log(`${s.name}: ${cells.length} cells`);

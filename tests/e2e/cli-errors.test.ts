@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, HAVE_CLI, ROOT, tempDir, writeSuite } from './cli-helpers.js';
@@ -48,5 +48,22 @@ describe.skipIf(!HAVE_CLI)('CLI: --isolate output', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.match(/^done:/gm)).toHaveLength(1);
     expect(r.stderr).toMatch(/^done: 2 ok, 0 errored, 0 already done \(of 2 cells\)/m);
+  });
+});
+
+describe.skipIf(!HAVE_CLI)('CLI: validate', () => {
+  it('checks the model cards too: a card with a misspelt field exits 2 naming its file, line and field', () => {
+    const dir = tempDir();
+    const card = join(dir, 'model.json');
+    const good = JSON.parse(readFileSync(join(ROOT, 'models/minillama-12l/model.json'), 'utf8')) as Record<string, unknown>;
+    const { layers, ...rest } = good;
+    // Paths stay those of the embedded model.
+    for (const k of ['path', 'tokenizer']) if (typeof rest[k] === 'string') rest[k] = join(ROOT, 'models/minillama-12l', rest[k] as string);
+    writeFileSync(card, JSON.stringify({ ...rest, layres: layers }));
+    const s = writeSuite(dir, `name: v\nmodels:\n  - card: ${card}\nmethods: [fp16]\nworkloads: [generate]\n`);
+    const r = cli(['validate', s]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${card.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1:\\d+ layres: unknown field "layres"`));
+    expect(cli(['validate', join(ROOT, 'suites/smoke.yaml')]).code).toBe(0);
   });
 });
