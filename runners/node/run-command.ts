@@ -7,7 +7,7 @@ import { SCHEMA_VERSION, type CellResult } from '../../src/results/record.js';
 import { workloadCatalogue, getWorkload } from '../../src/runs/catalogue.js';
 import { baselineKey, erroredRecord, executionOrder, runCell } from '../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../src/runs/workload.js';
-import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
+import { legacySuiteHash, loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
 import { parseShard, shardOf } from '../../src/shard/shard-of.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
@@ -68,10 +68,13 @@ export interface RunSummary {
 export async function runCommand(suitePath: string, opts: RunOptions): Promise<RunSummary> {
   const suite = opts.resolvedFrom ? (JSON.parse(readFileSync(opts.resolvedFrom, 'utf8')) as { suite: ResolvedSuite }).suite : resolveSuite(suitePath, opts);
   checkEp(suite);
-  const hash = suiteHash(suite);
   const outDir = resolve(opts.out ?? `out/${suite.name}`);
   const sink = new ResultsSink(outDir);
   const previous = sink.read();
+  let hash = suiteHash(suite);
+  // A run folder whose records carry the older, path-dependent hash of this suite keeps that hash.
+  const legacy = legacySuiteHash(suite);
+  if (opts.resume && previous.length > 0 && previous.every((r) => r.provenance.suiteHash === legacy)) hash = legacy;
   if (previous.length > 0 && !opts.resume) {
     throw new HarnessError('run.exists', `${outDir} already holds results`, { file: sink.file }, 'pass --resume to continue that run, or --out to write elsewhere');
   }

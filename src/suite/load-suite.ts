@@ -121,8 +121,18 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
   };
 }
 
+/**
+ * What identifies a suite's run: neither the suite file's path nor the model cards' paths change
+ * what runs (cell ids hash the model id, not its card), so the same suite in two checkouts (shards
+ * on two machines, a moved folder) hashes the same, and their results merge and resume.
+ */
 export function suiteHash(suite: ResolvedSuite): string {
-  // The file path does not change what runs.
+  const { file: _file, models, ...rest } = suite;
+  return hash64(canonicalJson({ ...rest, models: models.map((m) => ({ id: m.id })) }));
+}
+
+/** The suite hash before it left out the model cards' paths: run folders written then still resume. */
+export function legacySuiteHash(suite: ResolvedSuite): string {
   const { file: _file, ...rest } = suite;
   return hash64(canonicalJson(rest));
 }

@@ -137,3 +137,16 @@ describe('loadSuite: suites that would run a cell twice or run nonsense', () => 
     expect(cardFile(s.models[0]!.card)).toBe(join(dir, 'yaml-model', 'model.yaml'));
   });
 });
+
+describe('suiteHash', () => {
+  it('is the same for one suite in two checkouts (model cards at other absolute paths), so shards from two machines merge', () => {
+    const a = loadSuite(join(fixture({ 's.yaml': good }), 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    const b = loadSuite(join(fixture({ 's.yaml': good }), 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    expect(a.models[0]!.card).not.toBe(b.models[0]!.card);
+    expect(suiteHash(a)).toBe(suiteHash(b));
+    expect(planCells(a).map((c) => c.id)).toEqual(planCells(b).map((c) => c.id));
+    // What runs still changes it.
+    const c = loadSuite(join(fixture({ 's.yaml': good.replace('maxNewTokens: 4', 'maxNewTokens: 5') }), 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    expect(suiteHash(c)).not.toBe(suiteHash(a));
+  });
+});
