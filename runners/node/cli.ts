@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { HarnessError } from '../../src/errors.js';
 import { getMethod, methodNames } from '../../src/methods/registry.js';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
@@ -30,7 +30,10 @@ program
   .option('--shard <i/n>', 'run only shard i of n (deterministic partition by cell id; combine with `merge`)')
   .addOption(new Option('--ep <ep>', 'execution provider (overrides the suite)').choices(['cpu', 'webgpu', 'cuda', 'wasm']))
   .addOption(new Option('--runner <runner>', 'where the engine runs (overrides the suite)').choices(['node', 'browser']))
-  .option('--ep-option <key=value>', 'onnxruntime provider option, repeatable (e.g. validationMode=disabled for webgpu); same as MINICACHE_EP_OPTIONS, recorded in provenance', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--ep-option <key=value>', 'onnxruntime provider option, repeatable (e.g. validationMode=disabled for webgpu); same as MINICACHE_EP_OPTIONS, recorded in provenance', (v: string, acc: string[]) => {
+    if (v.indexOf('=') <= 0) throw new InvalidArgumentError('expected key=value, e.g. --ep-option validationMode=disabled');
+    return [...acc, v];
+  }, [] as string[])
   .option('-q, --quiet', 'no progress output')
   .option('--longbench <dir>', "official LongBench v1 data folder (<task>.jsonl files): sets dataDir of the suite's longbench workloads")
   .option('--headed', 'browser runner: show the browser window (a desktop session, so WebGPU gets the real GPU)')
@@ -115,8 +118,8 @@ program
 program
   .command('reproduce')
   .description("Reproduce the MiniCache paper's tables and figures on the embedded model (or --model) and write the HTML report")
-  .option('--quick', 'a reduced run for CI (about 3 minutes on 2 CPU cores)')
-  .option('--model <dir>', 'your model: a folder with model.json (ONNX decoder with KV I/O + tokenizer.json)')
+  .option('--quick', 'a reduced run for CI (about a minute on 2 CPU cores)')
+  .option('--model <dir>', 'your model: a folder with model.yaml or model.json (ONNX decoder with KV I/O + tokenizer.json), or the card file')
   .option('--longbench <dir>', 'official LongBench v1 data folder (<task>.jsonl files)')
   .addOption(new Option('--ep <ep>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']))
   .option('-o, --out <dir>', 'output folder (default out/paper, or out/paper-quick with --quick)')

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, HAVE_CLI, ROOT, tempDir, writeSuite } from './cli-helpers.js';
@@ -65,5 +65,17 @@ describe.skipIf(!HAVE_CLI)('CLI: validate', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${card.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1:\\d+ layres: unknown field "layres"`));
     expect(cli(['validate', join(ROOT, 'suites/smoke.yaml')]).code).toBe(0);
+  });
+});
+
+describe.skipIf(!HAVE_CLI)('CLI: --ep-option', () => {
+  it('a value that is not key=value is refused naming the flag, before any output is written', () => {
+    const dir = tempDir();
+    const out = join(dir, 'out');
+    const r = cli(['run', suite(dir), '--out', out, '--ep-option', 'validationMode']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/option '--ep-option <key=value>' argument 'validationMode' is invalid\. expected key=value/);
+    expect(r.stderr).not.toContain('MINICACHE_EP_OPTIONS: "validationMode" is not key=value');
+    expect(existsSync(out)).toBe(false);
   });
 });
