@@ -71,6 +71,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   const outDir = resolve(opts.out ?? `out/${suite.name}`);
   const sink = new ResultsSink(outDir);
   const previous = sink.read();
+  if (opts.resume && opts.shard && previous.length > 0 && !opts.cell) checkSameShard(outDir, opts.shard);
   let hash = suiteHash(suite);
   // A run folder whose records carry the older, path-dependent hash of this suite keeps that hash.
   const legacy = legacySuiteHash(suite);
@@ -126,6 +127,30 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   }
   await runHere(todo, suite, sink, opts, provenance, summary, all);
   return summary;
+}
+
+/**
+ * --resume --shard i/n continues that shard: a folder holding another shard (or a whole run) would
+ * end up with a manifest naming shard i/n beside the other shard's records, and merge would misread it.
+ */
+function checkSameShard(outDir: string, shard: string): void {
+  const file = join(outDir, 'manifest.json');
+  if (!existsSync(file)) return;
+  let held: unknown;
+  try {
+    held = (JSON.parse(readFileSync(file, 'utf8')) as { shard?: unknown }).shard ?? null;
+  } catch {
+    return;
+  }
+  const want = parseShard(shard);
+  const have = typeof held === 'string' ? parseShard(held) : null;
+  if (have && have.index === want.index && have.total === want.total) return;
+  throw new HarnessError(
+    'run.resume',
+    `${outDir} holds ${have ? `shard ${have.index}/${have.total}` : 'a run of the whole suite'}, not shard ${want.index}/${want.total}`,
+    { file, field: 'shard' },
+    have ? `resume it with --shard ${have.index}/${have.total}, or give shard ${want.index}/${want.total} its own --out` : 'resume it without --shard, or give the shard its own --out',
+  );
 }
 
 /** The suite as the command line makes it: the YAML, then --ep, --runner, --longbench and programmatic overrides. */

@@ -79,3 +79,21 @@ describe.skipIf(!HAVE_CLI)('CLI: --ep-option', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe.skipIf(!HAVE_CLI)('CLI: --resume --shard', () => {
+  it('refuses to resume a folder of another shard (its manifest would name one shard beside the records of two)', () => {
+    const dir = tempDir();
+    const s = writeSuite(
+      dir,
+      `name: shards\nrepeats: 1\nwarmup: 0\nmodels:\n  - card: ${join(ROOT, 'models/minillama-12l')}\nmethods: [fp16, kivi4, kivi2]\nworkloads:\n  - name: generate\n    params: { promptLen: 8, maxNewTokens: 2 }\n`,
+    );
+    const out = join(dir, 'out');
+    expect(cli(['run', s, '--out', out, '--shard', '1/3', '-q']).code).toBe(0);
+    const r = cli(['run', s, '--out', out, '--shard', '2/3', '--resume', '-q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/manifest\.json shard: .* holds shard 1\/3, not shard 2\/3\n  hint: resume it with --shard 1\/3/);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).shard).toBe('1/3');
+    // The same shard resumes.
+    expect(cli(['run', s, '--out', out, '--shard', '1/3', '--resume', '-q']).code).toBe(0);
+  });
+});
