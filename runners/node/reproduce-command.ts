@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import { modelIdFromPath } from '../../src/suite/load-suite.js';
@@ -7,6 +7,9 @@ import type { ResolvedSuite } from '../../src/suite/types.js';
 import { projectRoot } from './provenance.js';
 import { reportCommand } from './report-command.js';
 import { runCommand } from './run-command.js';
+
+/** What a reproduction folder holds (run outputs and the report); --fresh deletes only such a folder. */
+const RUN_OUTPUTS = new Set(['results.jsonl', 'manifest.json', 'report.html', 'summary.md', 'charts']);
 
 export interface ReproduceOptions {
   quick?: boolean;
@@ -35,7 +38,14 @@ export interface ReproduceOptions {
 export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
   const suiteFile = join(projectRoot, 'suites', o.quick ? 'paper-quick.yaml' : 'paper.yaml');
   const out = resolve(o.out ?? (o.quick ? 'out/paper-quick' : 'out/paper'));
-  if (o.fresh && existsSync(out)) rmSync(out, { recursive: true });
+  if (o.fresh && existsSync(out)) {
+    // --fresh discards a reproduction, never a folder that holds anything else (--out . or a typo).
+    const foreign = statSync(out).isDirectory() ? readdirSync(out).filter((n) => !RUN_OUTPUTS.has(n) && !n.endsWith('.tmp')) : [out];
+    if (foreign.length > 0) {
+      throw new HarnessError('cli.fresh', `--fresh would delete ${out}, which holds more than a reproduction (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`, undefined, 'point --out at the reproduction folder, or move those files away');
+    }
+    rmSync(out, { recursive: true });
+  }
   const override = (suite: ResolvedSuite): ResolvedSuite => {
     let s = suite;
     if (o.model) {

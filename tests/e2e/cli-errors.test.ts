@@ -97,3 +97,15 @@ describe.skipIf(!HAVE_CLI)('CLI: --resume --shard', () => {
     expect(cli(['run', s, '--out', out, '--shard', '1/3', '--resume', '-q']).code).toBe(0);
   });
 });
+
+describe.skipIf(!HAVE_CLI)('CLI: reproduce --fresh', () => {
+  it('refuses to delete an --out folder that holds more than a reproduction', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    writeFileSync(join(dir, 'results.jsonl'), '');
+    const r = cli(['reproduce', '--quick', '--fresh', '--out', dir, '-q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--fresh would delete .* which holds more than a reproduction \(notes\.txt\)/);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});
