@@ -16,9 +16,14 @@ export interface RunDir {
  * Read a run folder: results.jsonl (strict: every line must parse, file:line on the first that
  * does not; one record per cell, see latestPerCell) and manifest.json. Missing or empty results are an error, never an empty run.
  */
-export function readRunDir(dir: string, opts: { requireManifest?: boolean } = {}): RunDir {
+export function readRunDir(dir: string, opts: { requireManifest?: boolean; allowNothingPlanned?: boolean } = {}): RunDir {
   if (!existsSync(dir)) throw new HarnessError('results.missing', `run folder ${dir} does not exist`);
   const file = join(dir, 'results.jsonl');
+  // A shard that drew no cell (--shard 4/4 of a 3-cell suite) has a manifest and no records.
+  if (opts.allowNothingPlanned && (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') && existsSync(join(dir, 'manifest.json'))) {
+    const manifest = readManifest(join(dir, 'manifest.json'));
+    if (Array.isArray(manifest.cells) && manifest.cells.length === 0) return { dir, records: [], manifest };
+  }
   if (!existsSync(file)) throw new HarnessError('results.missing', 'no results.jsonl in the run folder', { file }, 'run `minicache-bench run SUITE --out DIR` first, or point at the folder that holds results.jsonl');
   const records = latestPerCell(parseResultsJsonl(readFileSync(file, 'utf8'), file));
   if (records.length === 0) throw new HarnessError('results.empty', 'results.jsonl holds no records', { file });

@@ -29,7 +29,7 @@ export async function mergeCommand(dirs: string[], opts: MergeCommandOptions): P
       throw new HarnessError('merge.out', 'the output folder already holds results', { file: results }, 'merge into an empty folder; merge never overwrites results');
     }
     const shards = inputs.map((dir) => {
-      const run = readRunDir(dir, { requireManifest: true });
+      const run = readRunDir(dir, { requireManifest: true, allowNothingPlanned: true });
       return { source: dir, manifest: run.manifest!, records: run.records };
     });
     const merged = mergeRuns(shards);

@@ -145,4 +145,22 @@ describe('merge', () => {
     // A whole run among the folders covers every cell.
     expect(mergeRuns([whole[0]!, { source: 'all', manifest: manifestFor(all), records: all }]).warnings).toEqual([]);
   });
+
+  it('takes a shard that drew no cell (more shards than cells): a manifest planning nothing, no results.jsonl', async () => {
+    const few = all.slice(0, 3);
+    const dirs = [1, 2, 3, 4].map((i) => {
+      const part = shardOf(few, i, 4);
+      return writeRun(part, { ...manifestFor(part), cells: part.map((r) => ({ id: r.cellId })), shard: `${i}/4` });
+    });
+    rmSync(join(dirs[3]!, 'results.jsonl'));
+    const errors: string[] = [];
+    expect(await mergeCommand(dirs, { out: join(root, 'empty-shard'), log: () => {}, error: (e) => errors.push(e) })).toBe(0);
+    expect(errors).toEqual([]);
+    const merged = parseResultsJsonl(readFileSync(join(root, 'empty-shard', 'results.jsonl'), 'utf8'), 'merged');
+    expect(byId(merged)).toEqual(byId(few));
+    // A shard that planned cells but has no results is still refused.
+    const lost = writeRun(few.slice(0, 1), { ...manifestFor(few.slice(0, 1)), cells: [{ id: few[0]!.cellId }], shard: '1/2' });
+    rmSync(join(lost, 'results.jsonl'));
+    expect(await mergeCommand([lost, dirs[0]!], { out: join(root, 'lost-shard'), ...quiet })).toBe(2);
+  });
 });
