@@ -3,12 +3,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { HarnessError } from '../../src/errors.js';
 import { getMethod, methodNames } from '../../src/methods/registry.js';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
-import { loadSuite } from '../../src/suite/load-suite.js';
 import { planCells } from '../../src/suite/plan.js';
 import { packageVersion } from './provenance.js';
-import { cellName, runCommand } from './run-command.js';
-import { nodeSuiteFiles } from './suite-files.js';
-import { resolve } from 'node:path';
+import { cellName, checkDataFiles, resolveSuite, runCommand } from './run-command.js';
 
 const program = new Command();
 program
@@ -71,12 +68,15 @@ program
   .command('validate')
   .description('Check a suite (schema, names, model cards, files) and list its cells without running them')
   .argument('<suite>', 'suite YAML file')
-  .action(async (suite: string) => {
-    const s = loadSuite(resolve(suite), nodeSuiteFiles, workloadCatalogue());
+  .option('--longbench <dir>', "official LongBench v1 data folder, as for run (sets dataDir of the suite's longbench workloads)")
+  .action(async (suite: string, o: { longbench?: string }) => {
+    const s = resolveSuite(suite, o);
     // A model card with a mistake fails every cell of its model at run time: say so here, file:line.
     const { readModelCard } = await import('./load-model.js');
     for (const m of s.models) readModelCard(m.card);
     const cells = planCells(s);
+    // The data files run would read first (held-out text, LongBench dataDir), so validate fails where run would.
+    checkDataFiles(cells, s.file);
     for (const c of cells) console.log(`${c.id}  ${c.spec.model} ${c.spec.workload} ${cellName(c.spec)} batch=${c.spec.batch}`);
     console.log(`${s.name}: ${cells.length} cells`);
   });

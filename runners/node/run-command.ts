@@ -154,7 +154,7 @@ function checkSameShard(outDir: string, shard: string): void {
 }
 
 /** The suite as the command line makes it: the YAML, then --ep, --runner, --longbench and programmatic overrides. */
-function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite {
+export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite {
   let suite = loadSuite(resolve(suitePath), nodeSuiteFiles, workloadCatalogue());
   if (opts.ep) suite = { ...suite, ep: opts.ep as ResolvedSuite['ep'] };
   if (opts.runner) suite = { ...suite, runner: opts.runner as ResolvedSuite['runner'] };

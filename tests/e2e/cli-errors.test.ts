@@ -66,6 +66,17 @@ describe.skipIf(!HAVE_CLI)('CLI: validate', () => {
     expect(r.stderr).toMatch(new RegExp(`${card.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1:\\d+ layres: unknown field "layres"`));
     expect(cli(['validate', join(ROOT, 'suites/smoke.yaml')]).code).toBe(0);
   });
+
+  it('checks the data files a run would read first', () => {
+    const dir = tempDir();
+    const s = writeSuite(dir, `name: v\nmodels:\n  - card: ${join(ROOT, 'models/minillama-12l')}\nmethods: [fp16]\nworkloads:\n  - name: perplexity\n    params: { text: nothere.jsonl }\n`);
+    const r = cli(['validate', s]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`data file not found: ${join(dir, 'nothere.jsonl')}`);
+    // Official LongBench data comes from --longbench, as for run.
+    expect(cli(['validate', join(ROOT, 'suites/longbench.yaml')]).stderr).toMatch(/give dataDir .*--longbench DIR/);
+    expect(cli(['validate', join(ROOT, 'suites/longbench.yaml'), '--longbench', join(dir, 'none')]).stderr).toMatch(/--longbench: no folder at/);
+  });
 });
 
 describe.skipIf(!HAVE_CLI)('CLI: --ep-option', () => {
