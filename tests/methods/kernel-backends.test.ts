@@ -102,6 +102,9 @@ describe('methods: WebAssembly kernels and TypeScript kernels give the same cach
     m.prefill(sliceLayers(geometry, all, 0, PROMPT));
     const owned = m.restoreOwned!(PROMPT + 4);
     expect(owned[0]!.tokens).toBe(PROMPT);
+    const heap = (m as unknown as { heap: KernelHeap }).heap;
+    // (Compared by identity: a failing toBe would diff two heap-sized buffers.)
+    expect(owned.every((b) => b.k.buffer === heap.memory.buffer && b.v.buffer === heap.memory.buffer)).toBe(true);
     expect(owned[0]!.k.length).toBe(geometry.batch * geometry.kvHeads * PROMPT * geometry.headDim);
     const copy = owned.map((b) => [b.k.slice(), b.v.slice()]);
     const out = Array.from({ length: geometry.layers }, () => allocBlock(geometry, PROMPT));
