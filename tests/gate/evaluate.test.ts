@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGate } from '../../src/gate/evaluate.js';
 import type { GateRule } from '../../src/gate/types.js';
+import type { OkRecord } from '../../src/results/record.js';
 import { syntheticRun, tweak } from '../report/synthetic-run.js';
 
 const records = syntheticRun();
@@ -13,6 +14,20 @@ describe('evaluateGate', () => {
     // 6 methods × (8 fixed batches) + memory-budget cells whose FP16 counterpart has another batch → unusable
     expect(v.checks.filter((c) => c.outcome === 'unusable').length).toBe(6);
     expect(v.outcome).toBe('unusable');
+    // The usable checks (6 methods × 8 fixed batches) compare the median of the cell's repeats with
+    // the median of the FP16 cell's at the same batch, found here independently.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!; // three repeats
+    const ok = records.filter((r): r is OkRecord => r.status === 'ok');
+    const usable = v.checks.filter((c) => c.outcome !== 'unusable');
+    expect(usable).toHaveLength(6 * 8);
+    for (const c of usable) {
+      const r = ok.find((x) => x.cellId === c.cellId)!;
+      const fp16 = ok.find((x) => x.cell.method === 'fp16' && x.cell.workload === 'sharegpt' && x.cell.batch === r.cell.batch && x.cell.workloadParams.mode === r.cell.workloadParams.mode)!;
+      expect(c.value, c.subject).toBe(median(r.metrics.repeats!.decodeTokensPerSecond!));
+      expect(c.reference, c.subject).toBe(median(fp16.metrics.repeats!.decodeTokensPerSecond!));
+      expect(c.ratio!, c.subject).toBeCloseTo((c.value as number) / (c.reference as number), 12);
+      expect(c.outcome, c.subject).toBe(c.ratio! >= 1 ? 'pass' : 'fail');
+    }
   });
 
   it('per-task metrics expand to one check per task, filtered by the task pattern', () => {
