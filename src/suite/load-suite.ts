@@ -232,8 +232,16 @@ function checkSchema(validate: Validator, value: unknown, docs: PositionedDoc[])
   throw new HarnessError('suite.invalid', msg, { ...locateIn(docs, path), field: formatPath(path) || '(top level)' }, hint);
 }
 
+/**
+ * Which of several errors at one path to report. A bound (minimum, minItems…) beside a type error
+ * means the value has the type of one oneOf branch and breaks only that bound: `batch: 0` must say
+ * ">= 1", not "must be array".
+ */
 function rank(keyword: string): number {
-  return ['additionalProperties', 'required', 'enum', 'type'].includes(keyword) ? 0 : 1;
+  if (['additionalProperties', 'required', 'enum'].includes(keyword)) return 0;
+  if (keyword === 'type') return 2;
+  if (keyword === 'oneOf' || keyword === 'anyOf') return 3;
+  return 1;
 }
 
 function valueAt(value: unknown, path: (string | number)[]): unknown {

@@ -122,6 +122,12 @@ describe('loadSuite: suites that would run a cell twice or run nonsense', () => 
     expect(e.message).toMatch(/already listed as models\[0\]/);
   });
 
+  it('a batch size of 0 is reported as out of range, not as a wrong type', () => {
+    const e = errorOf(good.replace('batch: [1, 2]', 'batch: 0'));
+    expect(e.format()).toMatch(/s\.yaml:9:1 batch: must be >= 1, got 0/);
+    expect(errorOf(good.replace('batch: [1, 2]', 'batch: "two"')).message).toMatch(/must be (integer|array), got "two"/);
+  });
+
   it('checks a workload parameter against the type of its default, with file:line', () => {
     const e = errorOf(good.replace('maxNewTokens: 4', 'maxNewTokens: "four"'));
     expect(e.format()).toMatch(/s\.yaml:8:15 workloads\[0\]\.params\.maxNewTokens: workload "generate" parameter "maxNewTokens" must be a number, got "four"/);
