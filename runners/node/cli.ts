@@ -73,7 +73,10 @@ program
     const s = resolveSuite(suite, o);
     // A model card with a mistake fails every cell of its model at run time: say so here, file:line.
     const { readModelCard } = await import('./load-model.js');
-    for (const m of s.models) readModelCard(m.card);
+    const cards = s.models.map((m) => readModelCard(m.card));
+    // A parameter value a method refuses (kivi bits: 3) would fail each of its cells at run time.
+    const { checkMethodsOnModels } = await import('./check-methods.js');
+    checkMethodsOnModels(s, cards);
     const cells = planCells(s);
     // The data files run would read first (held-out text, LongBench dataDir), so validate fails where run would.
     checkDataFiles(cells, s.file);

@@ -67,6 +67,14 @@ describe.skipIf(!HAVE_CLI)('CLI: validate', () => {
     expect(cli(['validate', join(ROOT, 'suites/smoke.yaml')]).code).toBe(0);
   });
 
+  it('builds each method on each model, so a parameter value the method refuses is reported at its place', () => {
+    const dir = tempDir();
+    const s = writeSuite(dir, `name: v\nmodels:\n  - card: ${join(ROOT, 'models/minillama-12l')}\nmethods:\n  - fp16\n  - name: kivi\n    params: { bits: 3 }\nworkloads: [generate]\n`);
+    const r = cli(['validate', s]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/suite\.yaml:7:5 methods\[1\]: kivi cannot run on model minillama-12l \(12 layers, 2 KV heads, head dim 64\): .*bits must be 2, 4 or 8, got 3/);
+  });
+
   it('checks the data files a run would read first', () => {
     const dir = tempDir();
     const s = writeSuite(dir, `name: v\nmodels:\n  - card: ${join(ROOT, 'models/minillama-12l')}\nmethods: [fp16]\nworkloads:\n  - name: perplexity\n    params: { text: nothere.jsonl }\n`);
