@@ -168,6 +168,9 @@ export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite
   return suite;
 }
 
+/** Errors of loading a model that every cell of the run would hit alike (see ort-ep.ts). */
+const EP_UNAVAILABLE = new Set(['ep.cuda-missing', 'ep.webgpu-unavailable']);
+
 /** Runs cells in this process (FP16 first in each group, so later cells find their baseline), appending each record. */
 async function runHere(
   todo: PlannedCell[],
@@ -248,6 +251,9 @@ async function runHere(
         if (opts.signal?.aborted) break;
         ({ record, output } = await exec(cell, (d, t, note) => progress.update(fp16 ? t + d : d, fp16 ? 2 * t : t, note)));
       } catch (e) {
+        // An execution provider that cannot start fails every cell alike: stop with its instruction
+        // (how to install CUDA's binaries, which driver WebGPU needs) instead of recording each cell.
+        if (e instanceof HarnessError && EP_UNAVAILABLE.has(e.code)) throw e;
         // Failing to load a model or its data is this cell's error; the run goes on.
         record = erroredRecord(cell.id, cell.spec, suite.name, provenance, e);
       }
@@ -304,6 +310,10 @@ async function runIsolated(
       child.on('error', () => done(null));
     });
     if (code === 130 || code === 143 || opts.signal?.aborted) break; // interrupted: --resume reruns the cell
+    if (code === 2) {
+      // The child stopped on a problem that is not its cell's (its error, with a hint, is printed above).
+      throw new HarnessError('run.isolate', `the process of cell ${cell.id} stopped with exit code 2 (its error is above); the remaining cells were not run`, undefined, 'fix that, then rerun with --resume');
+    }
     // This child's record (a resumed run may also hold an older errored one of the same cell).
     let record = sink.read().slice(before).find((r) => r.cellId === cell.id);
     if (!record) {

@@ -128,3 +128,27 @@ describe.skipIf(!HAVE_CLI)('CLI: reproduce --fresh', () => {
     expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine');
   });
 });
+
+// onnxruntime-node's CUDA provider library, present only where it was installed.
+const HAVE_CUDA_EP = existsSync(join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
+
+describe.skipIf(!HAVE_CLI || HAVE_CUDA_EP)('CLI: an execution provider that cannot start', () => {
+  it('--ep cuda without its binaries stops the run with the install instruction, recording no cell', () => {
+    const dir = tempDir();
+    const out = join(dir, 'out');
+    const r = cli(['run', suite(dir), '--out', out, '--ep', 'cuda']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: cannot start the CUDA execution provider[^\n]*\n  hint: [^\n]*ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+    expect(existsSync(join(out, 'results.jsonl')) ? readFileSync(join(out, 'results.jsonl'), 'utf8') : '').toBe('');
+  });
+
+  it('the same with --isolate: the first cell process stops the run', () => {
+    const dir = tempDir();
+    const out = join(dir, 'out');
+    const r = cli(['run', suite(dir), '--out', out, '--ep', 'cuda', '--isolate', '-q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
+    expect(r.stderr).toMatch(/stopped with exit code 2/);
+    expect(existsSync(join(out, 'results.jsonl')) ? readFileSync(join(out, 'results.jsonl'), 'utf8') : '').toBe('');
+  });
+});
