@@ -77,7 +77,14 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   const legacy = legacySuiteHash(suite);
   if (opts.resume && previous.length > 0 && previous.every((r) => r.provenance.suiteHash === legacy)) hash = legacy;
   if (previous.length > 0 && !opts.resume) {
-    throw new HarnessError('run.exists', `${outDir} already holds results`, { file: sink.file }, 'pass --resume to continue that run, or --out to write elsewhere');
+    // --resume continues only a run of this suite: do not suggest it for another suite's folder.
+    const same = previous.every((r) => r.provenance.suiteHash === hash || r.provenance.suiteHash === legacy);
+    throw new HarnessError(
+      'run.exists',
+      same ? `${outDir} already holds results of this suite` : `${outDir} already holds results of another suite (or of this one with other settings)`,
+      { file: sink.file },
+      same ? 'pass --resume to continue that run, or --out to write elsewhere' : 'pass --out to write elsewhere',
+    );
   }
   if (opts.resume && previous.some((r) => r.provenance.suiteHash !== hash)) {
     throw new HarnessError('run.resume', `${outDir} holds results of a different suite (its hash differs)`, { file: sink.file }, 'use another --out');

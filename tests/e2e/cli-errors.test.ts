@@ -152,3 +152,20 @@ describe.skipIf(!HAVE_CLI || HAVE_CUDA_EP)('CLI: an execution provider that cann
     expect(existsSync(join(out, 'results.jsonl')) ? readFileSync(join(out, 'results.jsonl'), 'utf8') : '').toBe('');
   });
 });
+
+describe.skipIf(!HAVE_CLI)('CLI: run into a folder that holds results', () => {
+  it('suggests --resume only for a run of the same suite', () => {
+    const dir = tempDir();
+    const out = join(dir, 'out');
+    const s = suite(dir);
+    expect(cli(['run', s, '--out', out, '-q']).code).toBe(0);
+    const same = cli(['run', s, '--out', out, '-q']);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/already holds results of this suite\n  hint: pass --resume/);
+    writeFileSync(s, readFileSync(s, 'utf8').replace('maxNewTokens: 2', 'maxNewTokens: 3'));
+    const other = cli(['run', s, '--out', out, '-q']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/already holds results of another suite/);
+    expect(other.stderr).not.toContain('--resume');
+  });
+});
