@@ -25,6 +25,7 @@ export class Fp16Store implements TensorStore {
   }
 
   append(block: Float32Array, tokens: number): void {
+    this.checkBlock(block, tokens, 'block');
     const src = this.heap.stageF32('store.in', block);
     this.appendPtr(src, tokens);
   }
@@ -38,6 +39,7 @@ export class Fp16Store implements TensorStore {
   }
 
   read(out: Float32Array): void {
+    this.checkBlock(out, this.length, 'output');
     const ptr = this.heap.target('store.out', out);
     this.readPtr(ptr);
     this.heap.commit(ptr, out);
@@ -47,6 +49,12 @@ export class Fp16Store implements TensorStore {
     const { batch, heads, headDim: D } = this.shape;
     const n = this.length * D;
     this.heap.decodeHalfRows(this.data, this.cap * D, out, n, batch * heads, n);
+  }
+
+  /** A wrong-sized array would be read or written past its end in the heap: refuse it, as the KIVI and RTN stores do. */
+  private checkBlock(a: Float32Array, tokens: number, what: string): void {
+    const { batch, heads, headDim: D } = this.shape;
+    if (a.length !== batch * heads * tokens * D) throw new Error(`fp16 store: ${what} of ${a.length} floats is not [${batch}, ${heads}, ${tokens}, ${D}]`);
   }
 
   bytes(): ByteBreakdown {

@@ -77,8 +77,7 @@ describe.each(methodNames())('method %s', (name) => {
     expect(bytesAfterPrefill).toBeGreaterThan(0);
   });
 
-  // fp16's store (src/methods/fp16-store.ts, not ours) does not check sizes yet: reported to the lead.
-  it.skipIf(name === 'fp16')('rejects restore buffers of the wrong length', () => {
+  it('rejects restore buffers of the wrong length', () => {
     const wrong = Array.from({ length: geometry.layers }, () => allocBlock(geometry, m.length - 1));
     expect(() => m.restore(wrong)).toThrow();
   });
