@@ -6,8 +6,10 @@ import { CHART_HEIGHT, methodOrder, okRecords, oursLabel } from './common.js';
 const COMPONENT_ORDER = ['data', 'residual', 'scales', 'zeroPoints', 'magnitudes', 'retained', 'indices'];
 
 /**
- * The record that stands for a method: the one measured at the longest sequence (compression
- * depends on length through residual windows), ties broken by workload then cell id.
+ * The record that stands for a method: an unlabelled cell (the method's main configuration; a
+ * labelled cell such as ablation:S=2 runs other parameters) where the method has one, the one
+ * measured at the longest sequence (compression depends on length through residual windows),
+ * ties broken by workload then cell id.
  */
 export function representativeByMethod(records: readonly CellResult[]): Map<string, OkRecord> {
   const best = new Map<string, OkRecord>();
@@ -15,8 +17,11 @@ export function representativeByMethod(records: readonly CellResult[]): Map<stri
     const cur = best.get(r.cell.method);
     const better =
       !cur ||
-      r.metrics.seqLen > cur.metrics.seqLen ||
-      (r.metrics.seqLen === cur.metrics.seqLen && (r.cell.workload < cur.cell.workload || (r.cell.workload === cur.cell.workload && r.cellId < cur.cellId)));
+      (!r.cell.label && Boolean(cur.cell.label)) ||
+      (!r.cell.label === !cur.cell.label && r.metrics.seqLen > cur.metrics.seqLen) ||
+      (!r.cell.label === !cur.cell.label &&
+        r.metrics.seqLen === cur.metrics.seqLen &&
+        (r.cell.workload < cur.cell.workload || (r.cell.workload === cur.cell.workload && r.cellId < cur.cellId)));
     if (better) best.set(r.cell.method, r);
   }
   return best;

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { CHARTS } from '../../src/report/charts/index.js';
+import { methodSummaries } from '../../src/report/method-summary.js';
+import { summaryMarkdown } from '../../src/report/summary-markdown.js';
+import type { CellResult, OkRecord } from '../../src/results/record.js';
+import { cellId } from '../../src/results/cell-id.js';
+import { syntheticRun } from './synthetic-run.js';
+
+const records = syntheticRun({ withFailures: true, withAblations: true });
+
+/** A copy of an ok record as another cell (new label / params / metrics), with a matching cell id. */
+function variant(r: OkRecord, cell: Partial<OkRecord['cell']>, metrics: Partial<OkRecord['metrics']> = {}): OkRecord {
+  const c = { ...r.cell, ...cell };
+  return { ...r, cell: c, cellId: cellId(c), metrics: { ...r.metrics, ...metrics } };
+}
+
+describe('headline numbers come from the main configuration, not from ablation cells', () => {
+  // The paper suite: the unlabelled minicache cell and ablation cells at the same seqLen; an
+  // ablation cell whose id sorts first used to stand for the method.
+  const main = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'minicache' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
+  const ablations = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => variant(main, { label: `ablation:S=${i}`, methodParams: { startLayer: i } }, { compressionRatio: 9 + i, kvBytes: 1 }));
+  const run: CellResult[] = [...ablations, main];
+
+  it('per-method summary (summary.md, per-method table, paper claims)', () => {
+    expect(methodSummaries(run).find((s) => s.method === 'minicache')!.compressionRatio).toBe(main.metrics.compressionRatio);
+    expect(summaryMarkdown(run)).toContain(`| minicache | ${Number(main.metrics.compressionRatio.toPrecision(3))}× @ 1800 |`);
+  });
+
+  it('compression chart', () => {
+    const spec = CHARTS.compression.build(run) as { hconcat: { data: { values: { method: string; source: string; ratio: number }[] } }[] };
+    const ours = spec.hconcat[0]!.data.values.find((v) => v.method === 'minicache' && v.source.startsWith('ours'))!;
+    expect(ours.ratio).toBe(main.metrics.compressionRatio);
+  });
+
+  it('a method run only in labelled cells still gets a compression number', () => {
+    expect(methodSummaries(ablations).find((s) => s.method === 'minicache')!.compressionRatio).toBeDefined();
+  });
+});
