@@ -10,9 +10,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { CellResult, Provenance } from '../../../src/results/record.js';
+import { getWorkload } from '../../../src/runs/catalogue.js';
 import { baselineKey } from '../../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../../src/runs/workload.js';
-import type { PlannedCell } from '../../../src/suite/plan.js';
+import { planCells, type PlannedCell } from '../../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../../src/suite/types.js';
 import { readModelCard } from '../../node/load-model.js';
 import { dataPaths } from '../../node/run-command.js';
@@ -84,26 +85,40 @@ export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSui
     hooks.onBrowser?.({ browser: session.browserVersion, env: session.env });
     const provenance = browserProvenance(base, session.browserVersion, session.env);
     const baselines = new Map<string, WorkloadOutput>();
+    // Every cell of the suite, to find a cell's FP16 partner when it is not among these cells.
+    const all = planCells(suite);
+    const request = (c: PlannedCell): PageCellRequest => ({
+      id: c.id,
+      cell: c.spec,
+      model: modelSource(c, server),
+      data: dataPaths(c, suite.file)
+        .filter((d) => !d.optional || existsSync(d.path))
+        .map((d) => ({ name: d.name, url: server.register(d.path) })),
+      provenance,
+      suite: suite.name,
+      repeats: suite.repeats,
+      warmup: suite.warmup,
+      ...(baselines.has(baselineKey(c.spec)) ? { baseline: baselines.get(baselineKey(c.spec))! } : {}),
+    });
     for (const [i, cell] of cells.entries()) {
       if (opts.signal?.aborted) break;
       hooks.onCellStart?.(i, cell);
       let record: CellResult;
       let output: WorkloadOutput | undefined;
       try {
-        const req: PageCellRequest = {
-          id: cell.id,
-          cell: cell.spec,
-          model: modelSource(cell, server),
-          data: dataPaths(cell, suite.file)
-            .filter((d) => !d.optional || existsSync(d.path))
-            .map((d) => ({ name: d.name, url: server.register(d.path) })),
-          provenance,
-          suite: suite.name,
-          repeats: suite.repeats,
-          warmup: suite.warmup,
-          ...(baselines.has(baselineKey(cell.spec)) ? { baseline: baselines.get(baselineKey(cell.spec))! } : {}),
-        };
-        ({ record, output } = await session.runCell(req, (e) => hooks.onProgress?.(e.done, e.total, e.note)));
+        // Agreement with FP16 needs FP16's outputs. When its cell is not in this run (done before a
+        // --resume, or in another shard), run it again unrecorded, as the Node runner does, so that
+        // a resumed or sharded run records what one whole run would.
+        const fp16 =
+          baselines.has(baselineKey(cell.spec)) || cell.spec.method === 'fp16' || !getWorkload(cell.spec.workload)?.usesBaseline
+            ? undefined
+            : all.find((c) => c.spec.method === 'fp16' && baselineKey(c.spec) === baselineKey(cell.spec));
+        if (fp16) {
+          const again = await session.runCell(request(fp16), (e) => hooks.onProgress?.(e.done, 2 * e.total, 'FP16 outputs to compare with'));
+          if (again.record.status === 'ok' && again.output) baselines.set(baselineKey(cell.spec), again.output);
+          if (opts.signal?.aborted) break;
+        }
+        ({ record, output } = await session.runCell(request(cell), (e) => hooks.onProgress?.(fp16 ? e.total + e.done : e.done, fp16 ? 2 * e.total : e.total, e.note)));
       } catch (e) {
         if (opts.signal?.aborted) break;
         record = hostError(cell, suite, provenance, e);
