@@ -48,6 +48,6 @@ export async function writeReport(outDir: string, records: readonly CellResult[]
     }
   }
   const summary = join(outDir, 'summary.md');
-  writeAtomic(summary, summaryMarkdown(records, { reportPath: 'report.html' }));
+  writeAtomic(summary, summaryMarkdown(records, { reportPath: 'report.html', ...(opts.manifest ? { manifest: opts.manifest } : {}) }));
   return { html, summary, charts };
 }

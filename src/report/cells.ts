@@ -39,6 +39,17 @@ export function cellSubject(cell: CellSpec): string {
   return parts.join(' · ');
 }
 
+/**
+ * Cells the run planned (manifest.json `cells`) that have no record in results.jsonl: a run that
+ * stopped early, was interrupted, or is still going. A report must say they are missing.
+ */
+export function plannedWithoutRecord(records: readonly CellResult[], manifest: Record<string, unknown> | undefined): (CellSpec & { id: string })[] {
+  const planned = manifest?.cells;
+  if (!Array.isArray(planned)) return [];
+  const have = new Set(records.map((r) => r.cellId));
+  return planned.filter((c): c is CellSpec & { id: string } => typeof c === 'object' && c !== null && typeof (c as { id?: unknown }).id === 'string' && !have.has((c as { id: string }).id));
+}
+
 export function isOk(r: CellResult): r is OkRecord {
   return r.status === 'ok';
 }

@@ -1,5 +1,5 @@
 import type { CellResult } from '../results/record.js';
-import { cellSubject } from './cells.js';
+import { cellSubject, plannedWithoutRecord } from './cells.js';
 import { fmtNumber, mdTable, mdText } from './markdown.js';
 import { methodSummaries } from './method-summary.js';
 import { paperClaimsTable } from './tables/paper-tables.js';
@@ -11,11 +11,13 @@ const MAX_FAILURES = 30;
  * per method compression, decode tokens/s, accuracy deltas; the paper's claims beside ours;
  * every errored or skipped cell.
  */
-export function summaryMarkdown(records: readonly CellResult[], opts: { reportPath?: string } = {}): string {
+export function summaryMarkdown(records: readonly CellResult[], opts: { reportPath?: string; manifest?: Record<string, unknown> } = {}): string {
   const suites = [...new Set(records.map((r) => r.suite))].sort().map(mdText).join(', ');
   const n = { ok: 0, errored: 0, skipped: 0 };
   for (const r of records) n[r.status]++;
-  const out = [`## minicache-bench: ${suites || 'no results'}`, '', `${records.length} cells: ${n.ok} ok, ${n.errored} errored, ${n.skipped} skipped.`, ''];
+  const missing = plannedWithoutRecord(records, opts.manifest);
+  const notRun = missing.length ? ` **${missing.length} more planned cells have no result (not run): this run is incomplete.**` : '';
+  const out = [`## minicache-bench: ${suites || 'no results'}`, '', `${records.length} cells: ${n.ok} ok, ${n.errored} errored, ${n.skipped} skipped.${notRun}`, ''];
   const rows = methodSummaries(records).map((s) => [
     mdText(s.method),
     s.compressionRatio === undefined ? '–' : `${fmtNumber(s.compressionRatio)}× @ ${s.seqLen}`,
@@ -44,6 +46,12 @@ export function summaryMarkdown(records: readonly CellResult[], opts: { reportPa
       out.push(`- ${r.status}: ${mdText(cellSubject(r.cell))} (\`${r.cellId.replace(/`/g, '')}\`): ${mdText(why)}`);
     }
     if (bad.length > MAX_FAILURES) out.push(`- … and ${bad.length - MAX_FAILURES} more`);
+    out.push('');
+  }
+  if (missing.length) {
+    out.push(`### Planned cells without a result (${missing.length})`, '');
+    for (const c of missing.slice(0, MAX_FAILURES)) out.push(`- not run: ${mdText(cellSubject(c))} (\`${c.id.replace(/`/g, '')}\`)`);
+    if (missing.length > MAX_FAILURES) out.push(`- … and ${missing.length - MAX_FAILURES} more`);
     out.push('');
   }
   if (opts.reportPath) out.push(`Full report: ${mdText(opts.reportPath)}`, '');

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { buildReport } from '../../src/report/build-report.js';
 import { CHARTS } from '../../src/report/charts/index.js';
+import type { TableBlock } from '../../src/report/model.js';
 import { methodSummaries } from '../../src/report/method-summary.js';
 import { summaryMarkdown } from '../../src/report/summary-markdown.js';
 import type { CellResult, OkRecord } from '../../src/results/record.js';
 import { cellId } from '../../src/results/cell-id.js';
-import { syntheticRun } from './synthetic-run.js';
+import { manifestFor, syntheticRun } from './synthetic-run.js';
 
 const records = syntheticRun({ withFailures: true, withAblations: true });
 
@@ -34,5 +36,36 @@ describe('headline numbers come from the main configuration, not from ablation c
 
   it('a method run only in labelled cells still gets a compression number', () => {
     expect(methodSummaries(ablations).find((s) => s.method === 'minicache')!.compressionRatio).toBeDefined();
+  });
+});
+
+describe('a partial run says which planned cells have no result', () => {
+  // manifest.json lists every planned cell; results.jsonl of a run that stopped early holds some.
+  const manifest = manifestFor(records);
+  const partial = records.slice(0, 5);
+  const missing = records.length - 5;
+
+  it('summary.md counts and lists the cells that never ran', () => {
+    const md = summaryMarkdown(partial, { manifest });
+    expect(md).toContain(`5 cells: 5 ok, 0 errored, 0 skipped. **${missing} more planned cells have no result (not run): this run is incomplete.**`);
+    expect(md).toContain(`### Planned cells without a result (${missing})`);
+    expect(md).toContain(`(\`${records[5]!.cellId}\`)`);
+  });
+
+  it('report.html: the failures table lists them as not run and provenance counts them', () => {
+    for (const layout of ['default', 'paper']) {
+      const model = buildReport(partial, { layout, manifest });
+      const tables = model.sections.flatMap((s) => s.blocks).filter((b): b is TableBlock => b.kind === 'table');
+      const failures = tables.find((t) => t.id === 'failures');
+      expect(failures?.rows.filter((r) => r[2] === 'not run')).toHaveLength(missing);
+      const cells = tables.find((t) => t.id === 'provenance')!.rows.find((r) => r[0] === 'cells')!;
+      expect(cells[1]).toContain(`${missing} more planned, not run`);
+    }
+  });
+
+  it('a complete run says nothing of the kind', () => {
+    expect(summaryMarkdown(records, { manifest })).not.toContain('not run');
+    const tables = buildReport(records, { manifest }).sections.flatMap((s) => s.blocks).filter((b): b is TableBlock => b.kind === 'table');
+    expect(tables.find((t) => t.id === 'failures')!.rows.some((r) => r[2] === 'not run')).toBe(false);
   });
 });

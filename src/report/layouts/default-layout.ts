@@ -27,7 +27,7 @@ export const defaultLayout: Layout = ({ records, manifest, paperModel }) => {
     paperClaimsTable(records),
     accuracyTable(records),
     longBenchComparisonTable(records, paperModel),
-    failuresTable(records),
+    failuresTable(records, manifest),
     cellsTable(records),
   ]);
   const sections: ReportSection[] = [];

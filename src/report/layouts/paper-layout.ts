@@ -45,7 +45,7 @@ export const paperLayout: Layout = ({ records, manifest, paperModel = DEFAULT_PA
       ...chartBlock(CHARTS.mergeStrategy, records),
       ...(CHARTS.mergeStrategy.build(records) ? [paperFig1bTable()] : []),
     ]),
-    ...section('cells', 'All cells', '', present([failuresTable(records), cellsTable(records)])),
+    ...section('cells', 'All cells', '', present([failuresTable(records, manifest), cellsTable(records)])),
     { id: 'provenance', title: 'Provenance', blocks: provenanceBlocks(records, manifest) },
   ];
 };

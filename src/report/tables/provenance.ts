@@ -1,4 +1,5 @@
 import type { CellResult, Provenance } from '../../results/record.js';
+import { plannedWithoutRecord } from '../cells.js';
 import type { CodeBlock, ReportBlock, TableBlock } from '../model.js';
 
 /** Provenance rows: one row per field, every distinct value seen across records and the manifest. */
@@ -28,7 +29,8 @@ export function provenanceBlocks(records: readonly CellResult[], manifest: Recor
     .filter(([, v]) => v !== '');
   const statuses = { ok: 0, errored: 0, skipped: 0 };
   for (const r of records) statuses[r.status]++;
-  rows.push(['cells', `${records.length} (${statuses.ok} ok, ${statuses.errored} errored, ${statuses.skipped} skipped)`]);
+  const missing = plannedWithoutRecord(records, manifest).length;
+  rows.push(['cells', `${records.length} (${statuses.ok} ok, ${statuses.errored} errored, ${statuses.skipped} skipped)${missing ? `; ${missing} more planned, not run` : ''}`]);
   const times = records.map((r) => r.startedAt).filter(Boolean).sort();
   if (times.length) rows.push(['started', `${times[0]} … ${times[times.length - 1]}`]);
   const table: TableBlock = { kind: 'table', id: 'provenance', title: 'Provenance', columns: [{ header: 'field' }, { header: 'value' }], rows };

@@ -1,5 +1,5 @@
 import type { CellResult } from '../../results/record.js';
-import { cellSubject, workloadMode } from '../cells.js';
+import { cellSubject, plannedWithoutRecord, workloadMode } from '../cells.js';
 import { methodOrder, noisyValue, okRecords } from '../charts/common.js';
 import { fmtBytes, fmtNumber } from '../markdown.js';
 import { methodSummaries } from '../method-summary.js';
@@ -124,15 +124,19 @@ export function accuracyTable(records: readonly CellResult[]): TableBlock | null
   };
 }
 
-/** Cells that did not produce results: never hidden. */
-export function failuresTable(records: readonly CellResult[]): TableBlock | null {
+/** Cells that did not produce results: never hidden. Planned cells (manifest.json) without a record count too. */
+export function failuresTable(records: readonly CellResult[], manifest?: Record<string, unknown>): TableBlock | null {
   const bad = records.filter((r) => r.status !== 'ok');
-  if (bad.length === 0) return null;
+  const missing = plannedWithoutRecord(records, manifest);
+  if (bad.length === 0 && missing.length === 0) return null;
   return {
     kind: 'table',
     id: 'failures',
-    title: 'Errored and skipped cells',
+    title: missing.length ? 'Errored, skipped and not-run cells' : 'Errored and skipped cells',
     columns: [{ header: 'cell id' }, { header: 'cell' }, { header: 'status' }, { header: 'why' }],
-    rows: bad.map((r) => [r.cellId, cellSubject(r.cell), r.status, r.status === 'errored' ? `${r.error.name}: ${r.error.message}` : r.status === 'skipped' ? r.reason : '']),
+    rows: [
+      ...bad.map((r) => [r.cellId, cellSubject(r.cell), r.status, r.status === 'errored' ? `${r.error.name}: ${r.error.message}` : r.status === 'skipped' ? r.reason : '']),
+      ...missing.map((c) => [c.id, cellSubject(c), 'not run', 'planned in manifest.json, no record in results.jsonl (the run stopped early or is still going)']),
+    ],
   };
 }
