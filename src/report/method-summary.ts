@@ -15,6 +15,8 @@ export interface MethodSummary {
   speedupVsFp16?: number;
   /** 1 − peak RSS ÷ FP16 peak RSS at that batch. */
   memorySavingVsFp16?: number;
+  /** Both peak RSS values of that comparison come from cells run alone in their own process (--isolate). */
+  rssIsolated?: boolean;
   kvSavingVsFp16?: number;
   /** Mean over tasks of the paired difference to FP16 (score points), and the worst task. */
   meanTaskDelta?: number;
@@ -54,7 +56,10 @@ export function methodSummaries(records: readonly CellResult[]): MethodSummary[]
       if (ref && refTps) s.speedupVsFp16 = s.decodeTps! / refTps;
       const rss = noisyValue(top, 'peakRssBytes');
       const refRss = ref && noisyValue(ref, 'peakRssBytes');
-      if (rss !== undefined && refRss) s.memorySavingVsFp16 = 1 - rss / refRss;
+      if (rss !== undefined && refRss) {
+        s.memorySavingVsFp16 = 1 - rss / refRss;
+        s.rssIsolated = Boolean(top.provenance?.isolated && ref!.provenance?.isolated);
+      }
       if (ref) s.kvSavingVsFp16 = 1 - top.metrics.kvBytes / ref.metrics.kvBytes;
     }
     const deltas = ok.filter((r) => r.cell.method === method).flatMap((r) => (r.tasks ?? []).filter((t) => t.deltaVsFp16).map((t) => ({ task: t.task, ...t.deltaVsFp16! })));

@@ -69,3 +69,24 @@ describe('a partial run says which planned cells have no result', () => {
     expect(tables.find((t) => t.id === 'failures')!.rows.some((r) => r[2] === 'not run')).toBe(false);
   });
 });
+
+describe('provenance says how cells ran', () => {
+  const provTable = (rs: CellResult[]) =>
+    buildReport(rs).sections.flatMap((s) => s.blocks).find((b): b is TableBlock => b.kind === 'table' && b.id === 'provenance')!;
+  const serving = (r: CellResult) => r.cell.workload === 'sharegpt';
+  // `reproduce` runs the serving cells with --isolate: their records carry provenance.isolated.
+  const isolated = records.map((r) => (serving(r) ? { ...r, provenance: { ...r.provenance, isolated: true } } : r));
+
+  it('which cells ran in their own process, and the execution provider options', () => {
+    const withOpts = isolated.map((r) => ({ ...r, provenance: { ...r.provenance, executionProviderOptions: { intraOpNumThreads: '2' } } }));
+    const rows = Object.fromEntries(provTable(withOpts).rows.map((r) => [r[0], r[1]]));
+    expect(rows['own process per cell (--isolate)']).toBe(`${records.filter(serving).length} of ${records.length} cells (their peak RSS is their own)`);
+    expect(rows['execution provider options']).toBe('intraOpNumThreads=2');
+    expect(Object.fromEntries(provTable(records).rows.map((r) => [r[0], r[1]]))['own process per cell (--isolate)']).toMatch(/^no: cells shared a process/);
+  });
+
+  it('the paper-claims memory row calls peak RSS process-wide only when the cells shared a process', () => {
+    expect(summaryMarkdown(isolated)).toMatch(/peak RSS at batch 128 \(each cell in its own process\)/);
+    expect(summaryMarkdown(records)).toMatch(/peak RSS at batch 128 \(process-wide: cells run earlier in the same process count too\)/);
+  });
+});

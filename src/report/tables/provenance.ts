@@ -12,6 +12,7 @@ export function provenanceBlocks(records: readonly CellResult[], manifest: Recor
     ['package version', (p) => p.packageVersion],
     ['runner', (p) => p.runner],
     ['execution provider', (p) => p.executionProvider],
+    ['execution provider options', (p) => (p.executionProviderOptions && Object.keys(p.executionProviderOptions).length ? Object.entries(p.executionProviderOptions).map(([k, v]) => `${k}=${v}`).join(', ') : undefined)],
     ['adapter', (p) => (p.adapter ? `${p.adapter.vendor} ${p.adapter.architecture}${p.adapter.description ? ` (${p.adapter.description})` : ''}${p.adapter.fallback ? ' — software fallback adapter: timings are not GPU timings' : ''}` : undefined)],
     ['browser', (p) => p.browser],
     ['node', (p) => p.node],
@@ -31,6 +32,9 @@ export function provenanceBlocks(records: readonly CellResult[], manifest: Recor
   for (const r of records) statuses[r.status]++;
   const missing = plannedWithoutRecord(records, manifest).length;
   rows.push(['cells', `${records.length} (${statuses.ok} ok, ${statuses.errored} errored, ${statuses.skipped} skipped)${missing ? `; ${missing} more planned, not run` : ''}`]);
+  // Peak RSS is per process: say which cells ran alone (--isolate), since that decides whether RSS compares.
+  const isolated = records.filter((r) => r.provenance?.isolated).length;
+  if (records.length) rows.push(['own process per cell (--isolate)', isolated === 0 ? 'no: cells shared a process, so a cell\'s peak RSS includes earlier cells\'' : `${isolated} of ${records.length} cells (their peak RSS is their own)`]);
   const times = records.map((r) => r.startedAt).filter(Boolean).sort();
   if (times.length) rows.push(['started', `${times[0]} … ${times[times.length - 1]}`]);
   const table: TableBlock = { kind: 'table', id: 'provenance', title: 'Provenance', columns: [{ header: 'field' }, { header: 'value' }], rows };
