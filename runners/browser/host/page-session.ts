@@ -5,6 +5,7 @@
  * cell gets a fresh page.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { HarnessError } from '../../../src/errors.js';
 import { erroredRecord } from '../../../src/runs/run-cell.js';
 import { PAGE_API, PROGRESS_BINDING, type BrowserEp, type PageApi, type PageCellRequest, type PageCellResponse, type PageEnvironment, type ProgressEvent } from '../protocol.js';
 import { launchChromium, type LaunchOptions } from './launch.js';
@@ -16,6 +17,18 @@ export interface SessionOptions extends LaunchOptions {
   threads?: number;
   /** Page console lines (errors and warnings), for the user's log. */
   onConsole?: (line: string) => void;
+}
+
+/**
+ * The first page could not start (no WebGPU adapter, a page that fails to load): a user error
+ * with the page's own message, not Playwright's "page.evaluate: Error: …" and its stack.
+ */
+function pageOpenError(e: unknown, ep: BrowserEp): HarnessError {
+  if (e instanceof HarnessError) return e;
+  const first = ((e as Error)?.message ?? String(e)).split('\n')[0]!.replace(/^[\w.]+: (Error: )?/, '');
+  return /webgpu|navigator\.gpu|adapter/i.test(first) && ep === 'webgpu'
+    ? new HarnessError('browser.webgpu-unavailable', `the browser page cannot use WebGPU: ${first}`, undefined, 'run the same cells on the browser\'s WASM EP (--ep wasm), or give a browser with WebGPU (--headed --browser-path /path/to/chrome on a desktop with a GPU)')
+    : new HarnessError('browser.page', `the browser runner's page did not start: ${first}`);
 }
 
 type Api = { [K in keyof PageApi]: PageApi[K] };
@@ -47,7 +60,7 @@ export class BrowserSession {
       await s.openPage();
     } catch (e) {
       await browser.close().catch(() => {});
-      throw e;
+      throw pageOpenError(e, opts.ep);
     }
     return s;
   }
