@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { chartSvg } from '../../reports/chart-images.js';
 import { buildReport } from '../../src/report/build-report.js';
 import { CHARTS } from '../../src/report/charts/index.js';
 import type { TableBlock } from '../../src/report/model.js';
@@ -88,5 +89,24 @@ describe('provenance says how cells ran', () => {
   it('the paper-claims memory row calls peak RSS process-wide only when the cells shared a process', () => {
     expect(summaryMarkdown(isolated)).toMatch(/peak RSS at batch 128 \(each cell in its own process\)/);
     expect(summaryMarkdown(records)).toMatch(/peak RSS at batch 128 \(process-wide: cells run earlier in the same process count too\)/);
+  });
+});
+
+describe('ablation chart axes', () => {
+  it('tick labels stay distinct when the values differ only in the 4th decimal (the paper run\'s t ablation)', async () => {
+    const main = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'minicache' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
+    const cells = [
+      [0.2, 1.315493],
+      [0.4, 1.315541],
+      [0.8, 1.314778],
+    ].map(([t, ratio]) => {
+      const v = variant(main, { label: `ablation:t=${t}`, methodParams: { t } }, { compressionRatio: ratio! });
+      delete v.tasks;
+      return v;
+    });
+    const svg = await chartSvg(CHARTS.ablation.build(cells)!);
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!).filter((t) => /^1\.3/.test(t));
+    expect(labels.length).toBeGreaterThan(2);
+    expect(new Set(labels).size).toBe(labels.length);
   });
 });

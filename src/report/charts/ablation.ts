@@ -56,7 +56,8 @@ export function ablationChart(records: readonly CellResult[]): VegaLiteSpec | nu
       mark: { type: 'line', point: true, tooltip: true },
       encoding: {
         x: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: false } },
-        y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '.4~g' } },
+        // No fixed format: Vega picks the precision from the tick step (a fixed '.4~g' printed 1.315 on every tick of a 1.3148–1.3158 axis).
+        y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'method', type: 'nominal' },
         detail: { field: 'workload', type: 'nominal' },
       },
