@@ -110,3 +110,27 @@ describe('ablation chart axes', () => {
     expect(new Set(labels).size).toBe(labels.length);
   });
 });
+
+describe('dash legends', () => {
+  /** Legend entries of the legend titled `title` in an SVG: each symbol's path and dash. */
+  function legendSymbols(svg: string, title: string): { d: string; stroke: string | undefined; dash: string | undefined }[] {
+    const legends = svg.split('role-legend"').slice(1);
+    const legend = legends.find((l) => l.includes(`font-weight="bold" fill="#000" opacity="1">${title}</text>`))!;
+    expect(legend, `legend "${title}"`).toBeDefined();
+    return [...legend.matchAll(/role-legend-symbol" pointer-events="none"><path ([^>]*)\/>/g)].map((m) => ({
+      d: /\bd="([^"]*)"/.exec(m[1]!)![1]!,
+      stroke: /\bstroke="([^"]*)"/.exec(m[1]!)?.[1],
+      dash: /stroke-dasharray="([^"]*)"/.exec(m[1]!)?.[1],
+    }));
+  }
+
+  it('memory saved vs FP16: the KV and RSS entries are drawn as distinguishable dashed strokes, not identical circles', async () => {
+    const syms = legendSymbols(await chartSvg(CHARTS.memorySaving.build(records)!), 'measure');
+    expect(syms).toHaveLength(2);
+    for (const s of syms) {
+      expect(s.stroke).toBeDefined();
+      expect(s.d).not.toMatch(/A/); // not a circle's arcs
+    }
+    expect(new Set(syms.map((s) => s.dash)).size).toBe(2);
+  });
+});

@@ -57,5 +57,20 @@ export function oursLabel(records: readonly CellResult[]): string {
   return `ours (${models.join(', ')})`;
 }
 
+/**
+ * Legend for a strokeDash channel on lines drawn with points: as line segments that show the dash.
+ * Left alone, Vega-Lite draws filled circles with the dash pattern on an absent stroke, so every
+ * entry looks the same and the reader cannot tell which line is which.
+ */
+export const DASH_LEGEND = {
+  symbolType: 'stroke',
+  // Both colors are needed: with a stroke color alone the point marks' fill wins and no stroke is drawn.
+  symbolStrokeColor: '#333',
+  symbolFillColor: 'transparent',
+  symbolStrokeWidth: 2,
+  symbolSize: 300,
+  labelLimit: 400,
+} as const;
+
 export const CHART_WIDTH = 420;
 export const CHART_HEIGHT = 240;

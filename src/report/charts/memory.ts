@@ -2,7 +2,7 @@ import type { CellResult } from '../../results/record.js';
 import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_SERVING } from '../paper-numbers.js';
-import { CHART_HEIGHT, methodColorScale, methodOrder, noisyValue, okRecords } from './common.js';
+import { CHART_HEIGHT, DASH_LEGEND, methodColorScale, methodOrder, noisyValue, okRecords } from './common.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const KV = 'KV cache bytes (held)';
@@ -39,7 +39,7 @@ export function memoryVsBatchChart(records: readonly CellResult[]): VegaLiteSpec
         x: { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' },
         y: { field: 'bytes', type: 'quantitative', title: 'bytes', axis: { format: '~s' } },
         color: { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods },
-        strokeDash: { field: 'workload', type: 'nominal' },
+        strokeDash: { field: 'workload', type: 'nominal', legend: DASH_LEGEND },
         detail: { field: 'model', type: 'nominal' },
         tooltip: [
           { field: 'method', type: 'nominal' },
@@ -84,7 +84,7 @@ export function memorySavingChart(records: readonly CellResult[]): VegaLiteSpec 
           x: { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' },
           y: { field: 'saving', type: 'quantitative', title: 'saved vs FP16', axis: { format: '.0%' } },
           color: { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods },
-          strokeDash: { field: 'measure', type: 'nominal', title: 'measure' },
+          strokeDash: { field: 'measure', type: 'nominal', title: 'measure', legend: DASH_LEGEND },
           detail: { field: 'workload', type: 'nominal' },
         },
       },

@@ -1,7 +1,7 @@
 import type { CellResult } from '../../results/record.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_FIG1A } from '../paper-numbers.js';
-import { CHART_HEIGHT, CHART_WIDTH, methodColorScale, methodOrder, okRecords, oursLabel } from './common.js';
+import { CHART_HEIGHT, CHART_WIDTH, DASH_LEGEND, methodColorScale, methodOrder, okRecords, oursLabel } from './common.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -142,7 +142,7 @@ export function similarityVsPaperChart(records: readonly CellResult[]): VegaLite
       x: { field: 'depth', type: 'quantitative', title: 'relative depth (layer ÷ layer count)', scale: { domain: [0, 1] } },
       y: { aggregate: 'mean', field: 'cos', type: 'quantitative', title: 'cosine similarity' },
       color: { field: 'series', type: 'nominal', title: 'series', legend: { labelLimit: 400 } },
-      strokeDash: { field: 'source', type: 'nominal', title: 'source', legend: { labelLimit: 400 } },
+      strokeDash: { field: 'source', type: 'nominal', title: 'source', legend: DASH_LEGEND },
     },
   };
 }

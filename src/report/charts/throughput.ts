@@ -2,7 +2,7 @@ import type { CellResult, OkRecord } from '../../results/record.js';
 import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_SERVING } from '../paper-numbers.js';
-import { CHART_HEIGHT, CHART_WIDTH, methodColorScale, methodOrder, noisyValue, okRecords, repeatRange } from './common.js';
+import { CHART_HEIGHT, CHART_WIDTH, DASH_LEGEND, methodColorScale, methodOrder, noisyValue, okRecords, repeatRange } from './common.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -36,7 +36,7 @@ export function throughputVsBatchChart(records: readonly CellResult[]): VegaLite
           x,
           y: { field: 'tps', type: 'quantitative', title: 'decode tokens/s (median of repeats)' },
           color,
-          strokeDash: { field: 'workload', type: 'nominal' },
+          strokeDash: { field: 'workload', type: 'nominal', legend: DASH_LEGEND },
           detail: { field: 'model', type: 'nominal' },
           tooltip: [
             { field: 'method', type: 'nominal' },
@@ -78,7 +78,7 @@ export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpe
           x: { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' },
           y: { field: 'speedup', type: 'quantitative', title: 'tokens/s ÷ FP16 tokens/s' },
           color: { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods },
-          strokeDash: { field: 'workload', type: 'nominal' },
+          strokeDash: { field: 'workload', type: 'nominal', legend: DASH_LEGEND },
           detail: { field: 'model', type: 'nominal' },
         },
       },
