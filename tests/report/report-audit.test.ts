@@ -134,3 +134,16 @@ describe('dash legends', () => {
     expect(new Set(syms.map((s) => s.dash)).size).toBe(2);
   });
 });
+
+describe('charts relative to FP16 draw the FP16 baseline', () => {
+  type Layered = { layer: { data?: { values: { y: number; label: string }[] } }[] };
+  const baseline = (spec: unknown) => (spec as Layered).layer.map((l) => l.data?.values[0]).find((v) => typeof v?.label === 'string' && v.label.startsWith('FP16'));
+
+  it('speed-up vs batch: a labelled line at 1×', () => {
+    expect(baseline(CHARTS.speedupVsBatch.build(records))).toEqual({ y: 1, label: 'FP16 (1×)' });
+  });
+
+  it('memory saved vs FP16: a labelled line at 0%', () => {
+    expect(baseline(CHARTS.memorySaving.build(records))).toEqual({ y: 0, label: 'FP16 (0%)' });
+  });
+});

@@ -72,5 +72,19 @@ export const DASH_LEGEND = {
   labelLimit: 400,
 } as const;
 
+/**
+ * The FP16 baseline as a labelled reference line on a chart relative to FP16 (1× speed-up, 0% saved):
+ * FP16 itself has no series there, since its ratio to itself is the constant.
+ */
+export function fp16BaselineLayer(y: number, label: string) {
+  return {
+    data: { values: [{ y, label }] },
+    layer: [
+      { mark: { type: 'rule', color: '#4c4c4c', strokeWidth: 1.5 }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      { mark: { type: 'text', align: 'right', dx: -4, dy: -6, x: 'width', color: '#4c4c4c', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
+    ],
+  } as const;
+}
+
 export const CHART_WIDTH = 420;
 export const CHART_HEIGHT = 240;

@@ -2,7 +2,7 @@ import type { CellResult } from '../../results/record.js';
 import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_SERVING } from '../paper-numbers.js';
-import { CHART_HEIGHT, DASH_LEGEND, methodColorScale, methodOrder, noisyValue, okRecords } from './common.js';
+import { CHART_HEIGHT, DASH_LEGEND, fp16BaselineLayer, methodColorScale, methodOrder, noisyValue, okRecords } from './common.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const KV = 'KV cache bytes (held)';
@@ -88,6 +88,7 @@ export function memorySavingChart(records: readonly CellResult[]): VegaLiteSpec 
           detail: { field: 'workload', type: 'nominal' },
         },
       },
+      fp16BaselineLayer(0, 'FP16 (0%)'),
       {
         data: { values: [{ y: PAPER_SERVING.memoryReduction, label: paper }] },
         layer: [

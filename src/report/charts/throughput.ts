@@ -2,7 +2,7 @@ import type { CellResult, OkRecord } from '../../results/record.js';
 import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_SERVING } from '../paper-numbers.js';
-import { CHART_HEIGHT, CHART_WIDTH, DASH_LEGEND, methodColorScale, methodOrder, noisyValue, okRecords, repeatRange } from './common.js';
+import { CHART_HEIGHT, CHART_WIDTH, DASH_LEGEND, fp16BaselineLayer, methodColorScale, methodOrder, noisyValue, okRecords, repeatRange } from './common.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -82,6 +82,7 @@ export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpe
           detail: { field: 'model', type: 'nominal' },
         },
       },
+      fp16BaselineLayer(1, 'FP16 (1×)'),
       {
         data: { values: [{ y: PAPER_SERVING.throughputSpeedup, label: paperLabel }] },
         layer: [
