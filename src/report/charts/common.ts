@@ -77,13 +77,14 @@ export const DASH_LEGEND = {
  * FP16 itself has no series there, since its ratio to itself is the constant.
  */
 export function fp16BaselineLayer(y: number, label: string) {
+  const yEnc = { field: 'y', type: 'quantitative' } as const;
   return {
     data: { values: [{ y, label }] },
     layer: [
-      { mark: { type: 'rule', color: '#4c4c4c', strokeWidth: 1.5 }, encoding: { y: { field: 'y', type: 'quantitative' } } },
-      { mark: { type: 'text', align: 'right', dx: -4, dy: -6, x: 'width', color: '#4c4c4c', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
+      { mark: { type: 'rule' as const, color: '#4c4c4c', strokeWidth: 1.5 }, encoding: { y: yEnc } },
+      { mark: { type: 'text' as const, align: 'right' as const, dx: -4, dy: -6, x: 'width' as const, color: '#4c4c4c', fontSize: 10 }, encoding: { y: yEnc, text: { field: 'label' } } },
     ],
-  } as const;
+  };
 }
 
 export const CHART_WIDTH = 420;
