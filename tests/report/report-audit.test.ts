@@ -147,3 +147,25 @@ describe('charts relative to FP16 draw the FP16 baseline', () => {
     expect(baseline(CHARTS.memorySaving.build(records))).toEqual({ y: 0, label: 'FP16 (0%)' });
   });
 });
+
+describe('relative-to-FP16 labels say which way lower-is-better metrics go', () => {
+  // The paper suite runs ablations and mean-vs-SLERP on perplexity: the value is FP16 ppl ÷ ppl.
+  const ppl = (r: OkRecord, score: number): OkRecord => ({ ...r, tasks: [{ task: 'perplexity', metric: 'perplexity', score, n: 4 }] });
+  const main = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'minicache' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
+  const fp16 = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'fp16' && r.cell.workload === 'longbench-embedded')!;
+  const mean = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'mean-merge' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
+  const run = [ppl(fp16, 10), ppl(main, 20), ppl(mean, 40), ppl(variant(main, { label: 'ablation:t=0.2', methodParams: { t: 0.2 } }), 25)];
+
+  it('ablation measure and merge-strategy axis', () => {
+    const abl = CHARTS.ablation.build(run) as { data: { values: { measure: string; y: number }[] } };
+    const rel = abl.data.values.find((v) => v.measure !== 'compression ratio (×)')!;
+    expect(rel).toMatchObject({ measure: 'FP16 perplexity ÷ perplexity', y: 0.4 });
+    const merge = CHARTS.mergeStrategy.build(run) as { layer: { encoding: { y: { title?: string } } }[] };
+    expect(merge.layer[0]!.encoding.y.title).toBe('FP16 perplexity ÷ perplexity');
+  });
+
+  it('higher-is-better scores keep "score ÷ FP16"', () => {
+    const merge = CHARTS.mergeStrategy.build(records) as { layer: { encoding: { y: { title?: string } } }[] };
+    expect(merge.layer[0]!.encoding.y.title).toBe('score ÷ FP16 score');
+  });
+});

@@ -1,5 +1,5 @@
 import type { CellResult, OkRecord } from '../../results/record.js';
-import { fp16Index, fp16PairKey, relativeToFp16 } from '../cells.js';
+import { fp16Index, fp16PairKey, lowerIsBetter, relativeToFp16 } from '../cells.js';
 import { mergeStrategyLabel, mergeStrategyOf, parseAblationLabel } from '../labels.js';
 import type { VegaLiteSpec } from '../model.js';
 import { okRecords } from './common.js';
@@ -18,6 +18,18 @@ export function meanRelativeScore(r: OkRecord, fp16: Map<string, OkRecord>): num
   return ratios.length ? ratios.reduce((a, b) => a + b, 0) / ratios.length : undefined;
 }
 
+/**
+ * What a relative-to-FP16 value is, for axis titles: relativeToFp16 inverts lower-is-better
+ * metrics (perplexity: FP16 ÷ ours), so "score ÷ FP16" would describe them backwards.
+ */
+export function relativeLabel(metrics: readonly string[], mean = false): string {
+  const all = [...new Set(metrics)];
+  const lower = all.filter(lowerIsBetter);
+  if (lower.length === 0) return mean ? 'mean score ÷ FP16' : 'score ÷ FP16 score';
+  if (all.length === 1) return `FP16 ${lower[0]} ÷ ${lower[0]}`;
+  return `${mean ? 'mean ' : ''}score relative to FP16 (${lower.join(', ')}: FP16 ÷ ours)`;
+}
+
 function meanTokenMatch(r: OkRecord): number | undefined {
   const xs = (r.tasks ?? []).map((t) => t.agreement?.tokenMatch).filter((x): x is number => typeof x === 'number');
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
@@ -33,7 +45,7 @@ export function ablationRows(records: readonly CellResult[]): Record<string, unk
     const base = { param: point.param, value: point.value, method: r.cell.method, workload: r.cell.workload, label: r.cell.label };
     rows.push({ ...base, measure: 'compression ratio (×)', y: r.metrics.compressionRatio });
     const rel = meanRelativeScore(r, fp16);
-    if (rel !== undefined) rows.push({ ...base, measure: 'mean score ÷ FP16', y: rel });
+    if (rel !== undefined) rows.push({ ...base, measure: relativeLabel((r.tasks ?? []).map((t) => t.metric), true), y: rel });
     const agree = meanTokenMatch(r);
     if (agree !== undefined) rows.push({ ...base, measure: 'token match with FP16', y: agree });
   }
@@ -77,7 +89,7 @@ export function mergeStrategyRows(records: readonly CellResult[]): Record<string
     for (const t of r.tasks ?? []) {
       const base = ref?.tasks?.find((x) => x.task === t.task)?.score;
       const relative = base === undefined ? undefined : relativeToFp16(t.score, base, t.metric);
-      if (relative !== undefined) rows.push({ strategy, task: t.task, relative, method: r.cell.method, tokenMatch: t.agreement?.tokenMatch ?? null });
+      if (relative !== undefined) rows.push({ strategy, task: t.task, metric: t.metric, relative, method: r.cell.method, tokenMatch: t.agreement?.tokenMatch ?? null });
     }
   }
   return rows;
@@ -89,7 +101,7 @@ export function mergeStrategyChart(records: readonly CellResult[]): VegaLiteSpec
   if (new Set(values.map((v) => v.strategy)).size === 0) return null;
   return {
     $schema: SCHEMA,
-    title: 'Merge strategy: mean vs SLERP (score ÷ FP16 per task)',
+    title: `Merge strategy: mean vs SLERP (${relativeLabel(values.map((v) => String(v.metric)))} per task)`,
     data: { values },
     width: { step: 16 },
     height: 220,
@@ -99,7 +111,7 @@ export function mergeStrategyChart(records: readonly CellResult[]): VegaLiteSpec
         encoding: {
           x: { field: 'task', type: 'nominal', axis: { labelAngle: -45 } },
           xOffset: { field: 'strategy', type: 'nominal' },
-          y: { aggregate: 'mean', field: 'relative', type: 'quantitative', title: 'score ÷ FP16 score', axis: { format: '.0%' } },
+          y: { aggregate: 'mean', field: 'relative', type: 'quantitative', title: relativeLabel(values.map((v) => String(v.metric))), axis: { format: '.0%' } },
           color: { field: 'strategy', type: 'nominal', title: 'merge strategy' },
         },
       },
