@@ -120,7 +120,24 @@ export class WebBackend implements InferenceBackend {
   /** Creates the first session now, so load errors surface at load time. */
   async ready(): Promise<this> {
     await this.session(false);
+    if (this.executionProvider === 'wasm') await this.compileKernels();
     return this;
+  }
+
+  /**
+   * WASM EP: V8 compiles each of ORT's WASM functions at its first call (TurboFan under
+   * --no-liftoff, about 1.5 s in all), which otherwise lands in the first cell's timed prefill and
+   * decode. One untimed prefill and decode step here, while the model loads, compiles them.
+   */
+  private async compileKernels(): Promise<void> {
+    const ids = (n: number) => BigInt64Array.from({ length: n }, () => BigInt(this.model.bos));
+    const positions = (from: number, n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(from + i));
+    const prefill = await this.forward({ batch: 1, tokens: 2, inputIds: ids(2), attentionMask: ids(2).fill(1n), positionIds: positions(0, 2), past: this.emptyPast() });
+    await this.forward({ batch: 1, tokens: 1, inputIds: ids(1), attentionMask: ids(3).fill(1n), positionIds: positions(2, 1), past: prefill.present });
+  }
+
+  private emptyPast(): KVBlock[] {
+    return Array.from({ length: this.model.layers }, () => ({ k: new Float32Array(0), v: new Float32Array(0), tokens: 0 }));
   }
 
   async forward(req: ForwardRequest): Promise<ForwardResult> {
