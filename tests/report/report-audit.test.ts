@@ -169,3 +169,13 @@ describe('relative-to-FP16 labels say which way lower-is-better metrics go', () 
     expect(merge.layer[0]!.encoding.y.title).toBe('score ÷ FP16 score');
   });
 });
+
+describe('paper layout, Table 1 section', () => {
+  it('does not promise the paper\'s numbers when the tasks are not the paper\'s (the embedded *_heldout tasks)', () => {
+    const renamed = records.map((r) => (r.status === 'ok' && r.tasks ? { ...r, tasks: r.tasks.map((t) => ({ ...t, task: `${t.task}_heldout` })) } : r));
+    const intro = (rs: CellResult[]) => buildReport(rs, { layout: 'paper' }).sections.find((s) => s.id === 'table1')!.intro!;
+    expect(intro(renamed)).toContain('no paper numbers are shown');
+    expect(intro(renamed)).not.toContain('against the paper');
+    expect(intro(records)).toContain('against the paper\'s Llama-2-7B-Chat numbers');
+  });
+});
