@@ -179,3 +179,12 @@ describe('paper layout, Table 1 section', () => {
     expect(intro(records)).toContain('against the paper\'s Llama-2-7B-Chat numbers');
   });
 });
+
+describe('memory vs batch units', () => {
+  it('plots MiB like the tables, not SI-prefixed bytes', () => {
+    const spec = CHARTS.memoryVsBatch.build(records) as { data: { values: { bytes: number; mib: number }[] }; spec: { encoding: { y: { field: string; title: string; axis?: { format?: string } } } } };
+    expect(spec.spec.encoding.y).toMatchObject({ field: 'mib', title: 'MiB (2²⁰ bytes)' });
+    expect(spec.spec.encoding.y.axis?.format).toBeUndefined();
+    for (const v of spec.data.values) expect(v.mib).toBe(v.bytes / 2 ** 20);
+  });
+});

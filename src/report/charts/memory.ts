@@ -19,9 +19,9 @@ export function memoryVsBatchChart(records: readonly CellResult[]): VegaLiteSpec
     const base = { method: r.cell.method, batch: r.cell.batch, workload: r.cell.workload, model: r.cell.model, weights: r.metrics.modelWeightBytes ?? null };
     // Batch-1 accuracy workloads still hold a cache; only serving-style cells (with throughput) tell a batch story.
     if (r.metrics.decodeTokensPerSecond === undefined && !r.metrics.repeats?.decodeTokensPerSecond) continue;
-    values.push({ ...base, measure: KV, bytes: r.metrics.kvBytes });
+    values.push({ ...base, measure: KV, bytes: r.metrics.kvBytes, mib: r.metrics.kvBytes / 2 ** 20 });
     const rss = noisyValue(r, 'peakRssBytes');
-    if (rss !== undefined) values.push({ ...base, measure: RSS, bytes: rss });
+    if (rss !== undefined) values.push({ ...base, measure: RSS, bytes: rss, mib: rss / 2 ** 20 });
   }
   if (values.length === 0) return null;
   const methods = methodOrder(cells.filter((r) => values.some((v) => v.method === r.cell.method)));
@@ -37,7 +37,8 @@ export function memoryVsBatchChart(records: readonly CellResult[]): VegaLiteSpec
       mark: { type: 'line', point: true, tooltip: true },
       encoding: {
         x: { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' },
-        y: { field: 'bytes', type: 'quantitative', title: 'bytes', axis: { format: '~s' } },
+        // MiB, as the tables print bytes (an SI '~s' axis read 1G where the cells table says 936 MiB).
+        y: { field: 'mib', type: 'quantitative', title: 'MiB (2²⁰ bytes)' },
         color: { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods },
         strokeDash: { field: 'workload', type: 'nominal', legend: DASH_LEGEND },
         detail: { field: 'model', type: 'nominal' },
