@@ -2,6 +2,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import { modelIdFromPath } from '../../src/suite/load-suite.js';
+import { PAPER_LONGBENCH_TASKS } from '../../src/workloads/longbench/config.js';
 import type { PlannedCell } from '../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
 import { projectRoot } from './provenance.js';
@@ -46,7 +47,21 @@ export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
     }
     rmSync(out, { recursive: true });
   }
-  const override = (suite: ResolvedSuite): ResolvedSuite => {
+  const override = reproduceOverride(o);
+  const isolate = o.isolate !== false && o.self ? { self: o.self, only: (c: PlannedCell) => c.spec.workload === 'sharegpt' } : undefined;
+  const summary = await runCommand(suiteFile, { out, resume: true, ...(o.ep ? { ep: o.ep } : {}), quiet: Boolean(o.quiet), override, ...(isolate ? { isolate } : {}) });
+  process.stderr.write(`reproduce: ${summary.ok} cells ran, ${summary.skipped} reused, ${summary.errored} errored\n`);
+  return Math.max(await reportCommand(out, { layout: 'paper' }), summary.errored > 0 ? 1 : 0);
+}
+
+/**
+ * What --model and --longbench change in the paper suite. --longbench swaps the embedded task set
+ * for the official data: the workload becomes `longbench` over the paper's seven tasks (the
+ * resolved embedded parameters name embedded tasks, so they cannot be kept), with the suite's
+ * item and length limits.
+ */
+export function reproduceOverride(o: Pick<ReproduceOptions, 'model' | 'longbench'>): (suite: ResolvedSuite) => ResolvedSuite {
+  return (suite) => {
     let s = suite;
     if (o.model) {
       const card = resolve(o.model);
@@ -58,13 +73,9 @@ export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
       if (!existsSync(dir)) throw new HarnessError('cli.longbench', `--longbench: no folder at ${dir}`, undefined, 'give the folder holding the official <task>.jsonl files (LongBench v1 data.zip, unpacked)');
       s = {
         ...s,
-        workloads: s.workloads.map((w) => (w.name === 'longbench-embedded' ? { ...w, name: 'longbench', params: { ...w.params, dataDir: dir } } : w)),
+        workloads: s.workloads.map((w) => (w.name === 'longbench-embedded' ? { ...w, name: 'longbench', params: { ...w.params, dataDir: dir, tasks: [...PAPER_LONGBENCH_TASKS] } } : w)),
       };
     }
     return s;
   };
-  const isolate = o.isolate !== false && o.self ? { self: o.self, only: (c: PlannedCell) => c.spec.workload === 'sharegpt' } : undefined;
-  const summary = await runCommand(suiteFile, { out, resume: true, ...(o.ep ? { ep: o.ep } : {}), quiet: Boolean(o.quiet), override, ...(isolate ? { isolate } : {}) });
-  process.stderr.write(`reproduce: ${summary.ok} cells ran, ${summary.skipped} reused, ${summary.errored} errored\n`);
-  return Math.max(await reportCommand(out, { layout: 'paper' }), summary.errored > 0 ? 1 : 0);
 }
