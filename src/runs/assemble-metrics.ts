@@ -23,7 +23,7 @@ export function resolveCachePath(ctx: WorkloadContext, want: unknown): CachePath
   if (choice === 'host') return 'host';
   const possible = Boolean(ctx.device) && hasDeviceMethod(ctx.cell.method);
   if (choice === 'device') {
-    if (!ctx.device) throw new Error('cache: device needs a runner that offers the device-resident cache path (the Node runner with onnxruntime)');
+    if (!ctx.device) throw new Error('cache: device needs a runner that offers the device-resident cache path: the Node runner, or the browser runner on WebGPU with a llama2.c model');
     if (!hasDeviceMethod(ctx.cell.method)) throw new Error(`cache: device: method "${ctx.cell.method}" has no device-resident version`);
     return 'device';
   }
