@@ -1,6 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildReport, type BuildReportOptions } from '../src/report/build-report.js';
+import { CHARTS } from '../src/report/charts/index.js';
 import { chartBlocks } from '../src/report/model.js';
 import { summaryMarkdown } from '../src/report/summary-markdown.js';
 import type { CellResult } from '../src/results/record.js';
@@ -38,6 +39,16 @@ export async function writeReport(outDir: string, records: readonly CellResult[]
   if (opts.images !== false) {
     const dir = join(outDir, 'charts');
     mkdirSync(dir, { recursive: true });
+    // A chart an earlier report wrote that this one has no data for (another layout, a run whose
+    // cells changed) would be left behind beside the fresh ones: remove the report's own chart files.
+    const current = new Set(chartBlocks(model).map((c) => c.id));
+    for (const { id } of Object.values(CHARTS)) {
+      if (current.has(id)) continue;
+      for (const ext of ['svg', 'png']) {
+        const stale = join(dir, `${id}.${ext}`);
+        if (existsSync(stale)) rmSync(stale);
+      }
+    }
     for (const c of chartBlocks(model)) {
       const svgText = await chartSvg(c.spec);
       const svg = join(dir, `${c.id}.svg`);

@@ -1,5 +1,9 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chartSvg } from '../../reports/chart-images.js';
+import { writeReport } from '../../reports/write-report.js';
 import { buildReport } from '../../src/report/build-report.js';
 import { CHARTS } from '../../src/report/charts/index.js';
 import type { TableBlock } from '../../src/report/model.js';
@@ -186,5 +190,21 @@ describe('memory vs batch units', () => {
     expect(spec.spec.encoding.y).toMatchObject({ field: 'mib', title: 'MiB (2²⁰ bytes)' });
     expect(spec.spec.encoding.y.axis?.format).toBeUndefined();
     for (const v of spec.data.values) expect(v.mib).toBe(v.bytes / 2 ** 20);
+  });
+});
+
+describe('charts/ after a second report into the same folder', () => {
+  it('holds no chart the new report lacks, and keeps files that are not the report\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-stale-'));
+    try {
+      await writeReport(dir, records, { layout: 'paper' });
+      expect(existsSync(join(dir, 'charts', 'ablations.png'))).toBe(true);
+      writeFileSync(join(dir, 'charts', 'my-notes.png'), 'x');
+      const written = await writeReport(dir, records.filter((r) => r.cell.workload === 'sharegpt'));
+      const files = readdirSync(join(dir, 'charts')).sort();
+      expect(files).toEqual([...written.charts.flatMap((c) => [`${c.id}.png`, `${c.id}.svg`]), 'my-notes.png'].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
