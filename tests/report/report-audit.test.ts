@@ -208,3 +208,16 @@ describe('charts/ after a second report into the same folder', () => {
     }
   });
 });
+
+describe('accuracy table against FP16', () => {
+  it('gives every task a ratio to FP16, perplexity included (it has no paired delta)', () => {
+    const fp16 = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'fp16' && r.cell.workload === 'longbench-embedded')!;
+    const mc = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'minicache' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
+    const ppl = (r: OkRecord, score: number): OkRecord => ({ ...r, tasks: [{ task: 'perplexity', metric: 'perplexity', score, n: 4 }] });
+    const table = buildReport([ppl(fp16, 10.81), ppl(mc, 33.24)]).sections.flatMap((s) => s.blocks).find((b): b is TableBlock => b.kind === 'table' && b.id === 'accuracy')!;
+    const col = table.columns.findIndex((c) => c.header === 'score ÷ FP16 score');
+    expect(col).toBeGreaterThan(0);
+    expect(table.rows.find((r) => r[0] === 'minicache')![col]).toBe('3.07×');
+    expect(table.rows.find((r) => r[0] === 'fp16')![col]).toBeNull();
+  });
+});

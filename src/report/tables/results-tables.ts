@@ -1,5 +1,5 @@
 import type { CellResult } from '../../results/record.js';
-import { cellSubject, plannedWithoutRecord, workloadMode } from '../cells.js';
+import { cellSubject, fp16Index, fp16PairKey, plannedWithoutRecord, workloadMode } from '../cells.js';
 import { methodOrder, noisyValue, okRecords } from '../charts/common.js';
 import { fmtBytes, fmtNumber } from '../markdown.js';
 import { methodSummaries } from '../method-summary.js';
@@ -90,6 +90,13 @@ export function cellsTable(records: readonly CellResult[]): TableBlock | null {
 /** Per method and task: our score, the paired difference to FP16 with its CI, agreement. */
 export function accuracyTable(records: readonly CellResult[]): TableBlock | null {
   const order = methodOrder(records);
+  const fp16 = fp16Index(records);
+  // Score ÷ FP16 score, so tasks without a paired delta (perplexity) still read against FP16.
+  const vsFp16 = (r: (typeof records)[number], task: string, score: number): string | null => {
+    if (r.status !== 'ok' || r.cell.method === 'fp16') return null;
+    const ref = fp16.get(fp16PairKey(r.cell))?.tasks?.find((x) => x.task === task)?.score;
+    return ref ? `${fmtNumber(score / ref)}×` : null;
+  };
   const rows = okRecords(records)
     .filter((r) => !r.cell.label && r.tasks?.length)
     .sort((a, b) => order.indexOf(a.cell.method) - order.indexOf(b.cell.method) || (a.cellId < b.cellId ? -1 : 1))
@@ -101,6 +108,7 @@ export function accuracyTable(records: readonly CellResult[]): TableBlock | null
         t.metric,
         t.n,
         fmtNumber(t.score, 4),
+        vsFp16(r, t.task, t.score),
         t.deltaVsFp16 ? `${fmtNumber(t.deltaVsFp16.mean)} [${fmtNumber(t.deltaVsFp16.lo)}, ${fmtNumber(t.deltaVsFp16.hi)}]` : null,
         t.agreement ? pct(t.agreement.tokenMatch) : null,
       ]),
@@ -117,6 +125,7 @@ export function accuracyTable(records: readonly CellResult[]): TableBlock | null
       { header: 'metric' },
       { header: 'n', numeric: true },
       { header: 'score', numeric: true },
+      { header: 'score ÷ FP16 score', numeric: true },
       { header: 'Δ vs FP16 [95% CI]', numeric: true },
       { header: 'token match with FP16', numeric: true },
     ],
