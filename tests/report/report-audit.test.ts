@@ -221,3 +221,13 @@ describe('accuracy table against FP16', () => {
     expect(table.rows.find((r) => r[0] === 'fp16')![col]).toBeNull();
   });
 });
+
+describe('layer similarity chart title', () => {
+  it('does not call an all-adjacent-pairs survey "merged" pairs', () => {
+    const fp16 = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'fp16' && r.cell.workload === 'longbench-embedded')!;
+    const pairs = [0, 1, 2].map((l) => ({ pair: [l, l + 1] as [number, number], cosK: 0.5, cosV: 0.4, retainedFracK: 0, retainedFracV: 0 }));
+    const survey = { ...fp16, cell: { ...fp16.cell, workload: 'similarity' }, diagnostics: { pairs } } as OkRecord;
+    expect((CHARTS.similarity.build([survey]) as { title: string }).title).toBe('Cross-layer similarity per adjacent layer pair');
+    expect((CHARTS.similarity.build(records) as { title: string }).title).toBe('Cross-layer similarity per merged layer pair');
+  });
+});

@@ -68,7 +68,8 @@ export function similarityChart(records: readonly CellResult[]): VegaLiteSpec | 
   const methods = seriesOrder(records, rows);
   return {
     $schema: SCHEMA,
-    title: 'Cross-layer similarity per merged layer pair',
+    // A survey (the similarity workload) covers every adjacent pair, not only the pairs a method merged.
+    title: rows.some((r) => r.method === SURVEY_SERIES) ? 'Cross-layer similarity per adjacent layer pair' : 'Cross-layer similarity per merged layer pair',
     data: { values: rows },
     width: CHART_WIDTH,
     height: CHART_HEIGHT,
