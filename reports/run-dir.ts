@@ -26,7 +26,19 @@ export function readRunDir(dir: string, opts: { requireManifest?: boolean; allow
   }
   if (!existsSync(file)) throw new HarnessError('results.missing', 'no results.jsonl in the run folder', { file }, 'run `minicache-bench run SUITE --out DIR` first, or point at the folder that holds results.jsonl');
   const records = latestPerCell(parseResultsJsonl(readFileSync(file, 'utf8'), file));
-  if (records.length === 0) throw new HarnessError('results.empty', 'results.jsonl holds no records', { file });
+  if (records.length === 0) {
+    // A run that has not finished a cell yet (or died before its first): say what was planned.
+    let planned: unknown;
+    try {
+      planned = existsSync(join(dir, 'manifest.json')) ? readManifest(join(dir, 'manifest.json')).cells : undefined;
+    } catch {
+      planned = undefined;
+    }
+    const hint = Array.isArray(planned)
+      ? `manifest.json plans ${planned.length} cells and none has finished: wait for the run, or finish it with \`minicache-bench run SUITE --out ${dir} --resume\``
+      : undefined;
+    throw new HarnessError('results.empty', 'results.jsonl holds no records', { file }, hint);
+  }
   const manifestFile = join(dir, 'manifest.json');
   if (!existsSync(manifestFile)) {
     if (opts.requireManifest) throw new HarnessError('manifest.missing', 'no manifest.json in the run folder', { file: manifestFile });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chartSvg } from '../../reports/chart-images.js';
 import { writeReport } from '../../reports/write-report.js';
+import { reportCommand } from '../../runners/node/report-command.js';
 import { buildReport } from '../../src/report/build-report.js';
 import { CHARTS } from '../../src/report/charts/index.js';
 import type { TableBlock } from '../../src/report/model.js';
@@ -229,5 +230,22 @@ describe('layer similarity chart title', () => {
     const survey = { ...fp16, cell: { ...fp16.cell, workload: 'similarity' }, diagnostics: { pairs } } as OkRecord;
     expect((CHARTS.similarity.build([survey]) as { title: string }).title).toBe('Cross-layer similarity per adjacent layer pair');
     expect((CHARTS.similarity.build(records) as { title: string }).title).toBe('Cross-layer similarity per merged layer pair');
+  });
+});
+
+describe('report of a run folder with no finished cell', () => {
+  it('exits 2 and says how many cells were planned and how to finish the run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-empty-'));
+    try {
+      writeFileSync(join(dir, 'results.jsonl'), '');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifestFor(records)));
+      const errors: string[] = [];
+      expect(await reportCommand(dir, { log: () => {}, error: (l) => errors.push(l) })).toBe(2);
+      expect(errors.join('\n')).toContain('results.jsonl holds no records');
+      expect(errors.join('\n')).toContain(`manifest.json plans ${records.length} cells and none has finished`);
+      expect(existsSync(join(dir, 'report.html'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
