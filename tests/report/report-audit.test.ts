@@ -249,3 +249,20 @@ describe('report of a run folder with no finished cell', () => {
     }
   });
 });
+
+describe('cells table and mixed provenance', () => {
+  const cellsOf = (rs: CellResult[]) => buildReport(rs).sections.flatMap((s) => s.blocks).find((b): b is TableBlock => b.kind === 'table' && b.id === 'cells')!;
+
+  it('says where each cell ran when cells differ (a merge of a CPU shard and a CUDA shard)', () => {
+    const mixed = records.map((r) => (r.cell.method === 'kivi2' ? { ...r, provenance: { ...r.provenance, executionProvider: 'cuda', gitSha: 'fedcba9876543210fedcba9876543210fedcba98' } } : r));
+    const t = cellsOf(mixed);
+    const col = t.columns.findIndex((c) => c.header === 'ran on (where cells differ)');
+    expect(col).toBeGreaterThan(0);
+    expect(t.rows.find((r) => r[2] === 'kivi2')![col]).toBe('git fedcba987654, EP cuda');
+    expect(t.rows.find((r) => r[2] === 'fp16')![col]).toBe('git 0123456789ab, EP cpu');
+  });
+
+  it('adds no column when every cell ran alike', () => {
+    expect(cellsOf(records).columns.some((c) => c.header.startsWith('ran on'))).toBe(false);
+  });
+});

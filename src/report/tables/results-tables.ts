@@ -1,4 +1,4 @@
-import type { CellResult } from '../../results/record.js';
+import type { CellResult, Provenance } from '../../results/record.js';
 import { cellSubject, fp16Index, fp16PairKey, plannedWithoutRecord, workloadMode } from '../cells.js';
 import { methodOrder, noisyValue, okRecords } from '../charts/common.js';
 import { fmtBytes, fmtNumber } from '../markdown.js';
@@ -45,6 +45,28 @@ export function methodSummaryTable(records: readonly CellResult[]): TableBlock |
   };
 }
 
+/** Provenance fields that can differ between cells of one report (merged shards, resumed runs on another machine). */
+const CELL_PROVENANCE: [string, (p: Provenance) => string | undefined][] = [
+  ['git', (p) => (p.gitSha ? `${p.gitSha.slice(0, 12)}${p.gitDirty ? ' (dirty)' : ''}` : undefined)],
+  ['runner', (p) => p.runner],
+  ['EP', (p) => p.executionProvider],
+  ['adapter', (p) => (p.adapter ? `${p.adapter.vendor} ${p.adapter.architecture}${p.adapter.fallback ? ' (software)' : ''}` : undefined)],
+  ['CPU', (p) => (p.cpu ? `${p.cpu} × ${p.cpuCount}` : undefined)],
+  ['platform', (p) => p.platform],
+  ['package', (p) => p.packageVersion],
+];
+
+/**
+ * Per cell, the provenance fields whose values differ across the report's cells, so a cell's
+ * numbers can be traced to where they ran; null when every cell shares its provenance (the
+ * provenance table then says it once).
+ */
+function varyingProvenance(records: readonly CellResult[]): ((r: CellResult) => string) | null {
+  const varying = CELL_PROVENANCE.filter(([, get]) => new Set(records.map((r) => (r.provenance ? get(r.provenance) ?? '' : ''))).size > 1);
+  if (varying.length === 0) return null;
+  return (r) => varying.map(([name, get]) => `${name} ${(r.provenance && get(r.provenance)) || '–'}`).join(', ');
+}
+
 /** Every ok cell's main numbers. */
 export function cellsTable(records: readonly CellResult[]): TableBlock | null {
   const order = methodOrder(records);
@@ -52,6 +74,7 @@ export function cellsTable(records: readonly CellResult[]): TableBlock | null {
     (a, b) => order.indexOf(a.cell.method) - order.indexOf(b.cell.method) || (a.cell.workload < b.cell.workload ? -1 : a.cell.workload > b.cell.workload ? 1 : 0) || a.cell.batch - b.cell.batch || (a.cellId < b.cellId ? -1 : 1),
   );
   if (ok.length === 0) return null;
+  const where = varyingProvenance(ok);
   return {
     kind: 'table',
     id: 'cells',
@@ -69,6 +92,7 @@ export function cellsTable(records: readonly CellResult[]): TableBlock | null {
       { header: 'KV bytes', numeric: true },
       { header: 'decode tok/s', numeric: true },
       { header: 'peak RSS', numeric: true },
+      ...(where ? [{ header: 'ran on (where cells differ)' }] : []),
     ],
     rows: ok.map((r) => [
       r.cellId,
@@ -83,6 +107,7 @@ export function cellsTable(records: readonly CellResult[]): TableBlock | null {
       fmtBytes(r.metrics.kvBytes),
       fmtNumber(noisyValue(r, 'decodeTokensPerSecond')),
       fmtBytes(noisyValue(r, 'peakRssBytes')),
+      ...(where ? [where(r)] : []),
     ]),
   };
 }
