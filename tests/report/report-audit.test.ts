@@ -266,3 +266,12 @@ describe('cells table and mixed provenance', () => {
     expect(cellsOf(records).columns.some((c) => c.header.startsWith('ran on'))).toBe(false);
   });
 });
+
+describe('throughput legend', () => {
+  it('draws method swatches at full opacity, the colors of the lines', async () => {
+    const svg = await chartSvg(CHARTS.throughputVsBatch.build(records)!);
+    const opacities = [...svg.matchAll(/role-legend-symbol" pointer-events="none"><path [^>]*opacity="([\d.]+)"/g)].map((m) => m[1]);
+    expect(opacities.length).toBeGreaterThan(0);
+    expect(new Set(opacities)).toEqual(new Set(['1']));
+  });
+});

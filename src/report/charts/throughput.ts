@@ -29,7 +29,8 @@ export function throughputVsBatchChart(records: readonly CellResult[]): VegaLite
     width: CHART_WIDTH,
     height: CHART_HEIGHT,
     layer: [
-      { mark: { type: 'rule', opacity: 0.6 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+      // strokeOpacity, not opacity: the method legend takes its symbols' opacity from this layer, and faded swatches did not match the lines.
+      { mark: { type: 'rule', strokeOpacity: 0.6 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
       {
         mark: { type: 'line', point: true, tooltip: true },
         encoding: {
