@@ -2,7 +2,7 @@
  * One Chromium with one runner page, seen from the host. Runs cells through the page's API and
  * keeps the run going when the page dies: a crash (renderer out of memory, a killed GPU
  * process) or a lost WebGPU device ends the cell in flight as an errored record and the next
- * cell gets a fresh page.
+ * cell gets a fresh page; when the browser itself exited, a fresh browser.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { HarnessError } from '../../../src/errors.js';
@@ -48,7 +48,7 @@ export class BrowserSession {
   env!: PageEnvironment;
 
   private constructor(
-    private readonly browser: Browser,
+    private browser: Browser,
     private readonly server: PageServer,
     private readonly opts: SessionOptions,
   ) {}
@@ -76,13 +76,25 @@ export class BrowserSession {
   }
 
   private async openPage(): Promise<void> {
+    if (!this.browser.isConnected()) {
+      // The browser itself is gone (killed for memory, crashed, its window closed): a page in it
+      // cannot be opened, so every later cell would fail at once. Launch a new one.
+      this.opts.onConsole?.('[runner] the browser exited: launching a new one');
+      this.context = undefined;
+      const browser = await launchChromium(this.opts);
+      if (this.closed) {
+        await browser.close().catch(() => {});
+        throw new Error('browser session closed');
+      }
+      this.browser = browser;
+    }
     await this.context?.close().catch(() => {});
     this.context = await this.browser.newContext();
     const page = await this.context.newPage();
     this.page = page;
     await page.exposeFunction(PROGRESS_BINDING, (e: ProgressEvent) => this.progress?.(e));
     page.on('crash', () => this.pageGone?.('the page crashed (renderer out of memory, or its GPU process died)'));
-    page.on('close', () => this.pageGone?.('the page was closed'));
+    page.on('close', () => this.pageGone?.('the page was closed, or its browser exited (killed, crashed, or its window closed)'));
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') this.opts.onConsole?.(`[page ${m.type()}] ${m.text()}`);
     });
