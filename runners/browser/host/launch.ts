@@ -84,6 +84,12 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<Browser>
       // The runner owns Ctrl-C (close the browser, keep finished cells, exit 130); Playwright's
       // own handler would exit the process first. Its exit hook still kills the browser.
       handleSIGINT: false,
+      // Playwright's SIGTERM/SIGHUP handlers close the browser but keep the process alive, so a
+      // hangup (terminal closed, ssh dropped) recorded the cell in flight as errored and the run
+      // went on in a new browser. Without them a signal the runner does not handle ends the
+      // process as by default; the browser exits with it (its pipe to this process closes).
+      handleSIGTERM: false,
+      handleSIGHUP: false,
     });
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
