@@ -59,6 +59,19 @@ export interface RunSummary {
 }
 
 /**
+ * Options that only one runner reads: refuse the browser's flags on the Node runner (they would
+ * silently do nothing), and say that onnxruntime-node provider options do not reach the page.
+ */
+function checkRunnerOptions(suite: ResolvedSuite, opts: RunOptions): void {
+  if (suite.runner !== 'browser' && (opts.headed || opts.browserPath)) {
+    throw new HarnessError('cli.runner-options', `${opts.headed ? '--headed' : '--browser-path'} applies to the browser runner; this run uses the ${suite.runner} runner`, undefined, 'add --runner browser, or drop the option');
+  }
+  if (suite.runner === 'browser' && process.env.MINICACHE_EP_OPTIONS?.trim() && !opts.quiet && !opts.cell) {
+    process.stderr.write('note: --ep-option / MINICACHE_EP_OPTIONS set onnxruntime-node provider options; the browser runner (onnxruntime-web) does not take them, and they are not recorded\n');
+  }
+}
+
+/**
  * `minicache-bench run SUITE`:
  * 1. load and check the suite (file:line errors), apply CLI overrides;
  * 2. plan cells, take this shard, drop cells already ok in the output folder (--resume);
@@ -68,6 +81,7 @@ export interface RunSummary {
 export async function runCommand(suitePath: string, opts: RunOptions): Promise<RunSummary> {
   const suite = opts.resolvedFrom ? (JSON.parse(readFileSync(opts.resolvedFrom, 'utf8')) as { suite: ResolvedSuite }).suite : resolveSuite(suitePath, opts);
   checkEp(suite);
+  checkRunnerOptions(suite, opts);
   const outDir = resolve(opts.out ?? `out/${suite.name}`);
   const sink = new ResultsSink(outDir);
   const previous = sink.read();

@@ -169,3 +169,16 @@ describe.skipIf(!HAVE_CLI)('CLI: run into a folder that holds results', () => {
     expect(other.stderr).not.toContain('--resume');
   });
 });
+
+describe.skipIf(!HAVE_CLI)('CLI: options of the other runner', () => {
+  it('--headed and --browser-path on the Node runner exit 2 naming the option, and write nothing', () => {
+    const dir = tempDir();
+    for (const extra of [['--headed'], ['--browser-path', '/usr/bin/chromium']]) {
+      const out = join(dir, `out-${extra[0]!.slice(2)}`);
+      const r = cli(['run', suite(dir), '--out', out, '-q', ...extra]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${extra[0]} applies to the browser runner; this run uses the node runner`);
+      expect(existsSync(join(out, 'results.jsonl'))).toBe(false);
+    }
+  });
+});
