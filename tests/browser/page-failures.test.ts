@@ -9,19 +9,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { planCells } from '../../src/suite/plan.js';
-import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
-import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { runCommand } from '../../runners/node/run-command.js';
-import { nodeSuiteFiles } from '../../runners/node/suite-files.js';
-import { collectProvenance } from '../../runners/node/provenance.js';
 import { hostMarker } from '../../runners/browser/host/launch.js';
-import { pageBundle } from '../../runners/browser/host/bundle.js';
-import { BrowserSession } from '../../runners/browser/host/page-session.js';
-import { startPageServer } from '../../runners/browser/host/server.js';
 import { readModelCard } from '../../runners/node/load-model.js';
-import type { PageCellRequest } from '../../runners/browser/protocol.js';
-import { HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, readRecords, ROOT, STORIES_CARD, suiteYaml, tempDir } from './browser-fixture.js';
+import { HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, readRecords, ROOT, STORIES_CARD, suiteYaml, tempDir, withStoriesSession } from './browser-fixture.js';
 
 const CLI = join(ROOT, 'dist/runners/node/cli.js');
 const READY = HAVE_CHROMIUM && HAVE_STORIES;
@@ -53,37 +44,8 @@ describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY
     for (const p of processInfo) if (p.type === 'renderer') process.kill(p.id, 'SIGKILL');
   }
 
-  /** A server, a page and a request builder for stories260K cells run straight through BrowserSession. */
-  async function withSession(ep: 'wasm' | 'webgpu', body: (session: BrowserSession, req: (maxNewTokens: number, batch?: number) => PageCellRequest) => Promise<void>) {
-    const dir = tempDir();
-    const file = join(dir, 'suite.yaml');
-    writeFileSync(file, suiteYaml({ runner: 'browser', ep, card: STORIES_CARD, methods: ['fp16'], workloads: [{ name: 'generate', params: '{ prompts: ["Once"], maxNewTokens: 4, ignoreEos: true }' }] }));
-    const suite = loadSuite(file, nodeSuiteFiles, workloadCatalogue());
-    const [cell] = planCells(suite);
-    const provenance = collectProvenance({ runner: 'browser', executionProvider: ep, suiteHash: suiteHash(suite), seed: 0 });
-    const server = await startPageServer({ bundle: await pageBundle() });
-    const session = await BrowserSession.open(server, { ep });
-    const card = readModelCard(STORIES_CARD);
-    const req = (maxNewTokens: number, batch = 1): PageCellRequest => ({
-      id: `${cell!.id}-${maxNewTokens}`,
-      cell: { ...cell!.spec, batch, workloadParams: { ...cell!.spec.workloadParams, maxNewTokens } },
-      model: { key: 'stories', card: { ...card, path: server.register(card.path), tokenizer: server.register(card.tokenizer) }, fileBytes: 0 },
-      data: [],
-      provenance,
-      suite: suite.name,
-      repeats: 1,
-      warmup: 0,
-    });
-    try {
-      await body(session, req);
-    } finally {
-      await session.close();
-      await server.close();
-    }
-  }
-
   it('a renderer crash during a cell is recorded as errored and the next cell gets a fresh page', async () => {
-    await withSession('wasm', async (session, req) => {
+    await withStoriesSession('wasm', async (session, req) => {
       let crashed = false;
       // A 400-token batch of 4 is still running when its renderer is killed (at its first progress
       // report), as the kernel's OOM killer would. The page's main thread is busy with the cell, so
@@ -101,7 +63,7 @@ describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY
   });
 
   it('a lost WebGPU device ends the cell as errored and the next cell gets a fresh page', async () => {
-    await withSession('webgpu', async (session, req) => {
+    await withStoriesSession('webgpu', async (session, req) => {
       expect(session.env.adapter?.fallback).toBe(true);
       let destroyed = false;
       const res = await session.runCell(req(400), () => {

@@ -41,8 +41,7 @@ export function cliKilledAfter(args: string[], file: string, lines: number): Pro
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, CI: '1' }, stdio: 'ignore' });
     const timer = setInterval(() => {
-      const n = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
-      if (n >= lines) {
+      if (lineCount(file) >= lines) {
         child.kill('SIGKILL');
       }
     }, 20);
@@ -54,7 +53,13 @@ export function cliKilledAfter(args: string[], file: string, lines: number): Pro
   });
 }
 
-export function readResults(dir: string): { cellId: string; status: string }[] {
+/** Complete non-empty lines of a file (0 while it does not exist): records appended so far. */
+export function lineCount(file: string): number {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+}
+
+/** The records of a run folder's results.jsonl, typed as the caller reads them. */
+export function readResults<T = { cellId: string; status: string }>(dir: string): T[] {
   return readFileSync(join(dir, 'results.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim())

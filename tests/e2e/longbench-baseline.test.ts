@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliAsync, HAVE_CLI, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
 
 // LongBench cells carry their agreement with FP16's outputs and the paired difference to FP16.
 const suite = `name: lb-baseline
@@ -17,11 +17,7 @@ workloads:
 `;
 
 type Rec = { cellId: string; cell: { method: string }; tasks: { agreement?: unknown; deltaVsFp16?: unknown }[] };
-const records = (dir: string): Rec[] =>
-  readFileSync(join(dir, 'results.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Rec);
+const records = (dir: string) => readResults<Rec>(dir);
 const comparisons = (dir: string) => Object.fromEntries(records(dir).map((r) => [r.cellId, r.tasks.map((t) => ({ agreement: t.agreement, deltaVsFp16: t.deltaVsFp16 }))]));
 
 describe.skipIf(!HAVE_CLI)('LongBench comparisons with FP16 survive sharding and --resume', () => {

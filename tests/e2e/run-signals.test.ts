@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { CLI, cliAsync, HAVE_CLI, lineCount, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
 
 // Three cells of a few seconds each on the embedded model.
 const suite = `name: signals
@@ -18,8 +17,6 @@ workloads:
     params: { promptLen: 256, maxNewTokens: 400, ignoreEos: true }
 `;
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).length : 0);
-
 /** Start `run`, send `signal` to the CLI process alone `delayMs` after results.jsonl has a record; resolve with how it ended. */
 function runAndSignal(args: string[], file: string, signal: NodeJS.Signals, delayMs = 0): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -27,7 +24,7 @@ function runAndSignal(args: string[], file: string, signal: NodeJS.Signals, dela
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setInterval(() => {
-      if (lines(file) >= 1) {
+      if (lineCount(file) >= 1) {
         clearInterval(timer);
         setTimeout(() => child.kill(signal), delayMs);
       }
@@ -67,10 +64,10 @@ describe.skipIf(!HAVE_CLI)('run: interrupted by a signal', () => {
     // 1.5 s after the first record: the next cell's process is running.
     const r = await runAndSignal(['run', s, '--out', out, '--isolate', '-q'], file, 'SIGTERM', 1500);
     expect(r.code).toBe(143);
-    const after = lines(file);
+    const after = lineCount(file);
     // The cell in flight takes seconds; a child left running would append its record meanwhile.
     await new Promise((res) => setTimeout(res, 8000));
-    expect(lines(file)).toBe(after);
+    expect(lineCount(file)).toBe(after);
     const resumed = await cliAsync(['run', s, '--out', out, '--resume', '--isolate', '-q']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const ids = readResults(out).map((x) => x.cellId);
