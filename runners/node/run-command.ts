@@ -5,7 +5,7 @@ import { HarnessError } from '../../src/errors.js';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
 import { SCHEMA_VERSION, type CellResult } from '../../src/results/record.js';
 import { workloadCatalogue, getWorkload } from '../../src/runs/catalogue.js';
-import { baselineKey, erroredRecord, executionOrder, runCell } from '../../src/runs/run-cell.js';
+import { baselineKey, erroredRecord, executionOrder, fp16PartnerToRerun, runCell } from '../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../src/runs/workload.js';
 import { legacySuiteHash, loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
@@ -259,12 +259,8 @@ async function runHere(
             },
             memoryProbe: memory.probe,
           });
-        // Agreement with FP16 needs FP16's outputs in this process. When its cell is not here (another
-        // shard, or done before a --resume), run it again unrecorded, so that a sharded or resumed run
-        // equals one run. A child of --isolate does not: its memory must be its own cell's.
-        const fp16 = baselines.has(baselineKey(cell.spec)) || opts.cell || cell.spec.method === 'fp16' || !getWorkload(cell.spec.workload)?.usesBaseline
-          ? undefined
-          : all.find((c) => c.spec.method === 'fp16' && baselineKey(c.spec) === baselineKey(cell.spec));
+        // A child of --isolate does not rerun FP16: its memory must be its own cell's.
+        const fp16 = opts.cell ? undefined : fp16PartnerToRerun(cell, all, baselines.has(baselineKey(cell.spec)));
         if (fp16) {
           const again = await exec(fp16, (d, t) => progress.update(d, 2 * t, 'FP16 outputs to compare with'));
           if (again.record.status === 'ok' && again.output) baselines.set(baselineKey(cell.spec), again.output);

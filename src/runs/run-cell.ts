@@ -94,6 +94,18 @@ export function baselineKey(c: CellSpec): string {
   return JSON.stringify([c.model, c.workload, c.workloadParams, c.batch, c.seed, c.ep]);
 }
 
+/**
+ * The FP16 cell to run again, unrecorded, before `cell`: a cell whose workload compares with
+ * FP16's outputs (usesBaseline) needs them in this process, and when its FP16 partner is not here
+ * (another shard, or finished before a --resume) a sharded or resumed run would otherwise record
+ * less than one whole run. Undefined when the outputs are at hand or not needed.
+ */
+export function fp16PartnerToRerun<T extends { spec: CellSpec }>(cell: T, all: readonly T[], haveBaseline: boolean): T | undefined {
+  if (haveBaseline || cell.spec.method === 'fp16' || !getWorkload(cell.spec.workload)?.usesBaseline) return undefined;
+  const key = baselineKey(cell.spec);
+  return all.find((c) => c.spec.method === 'fp16' && baselineKey(c.spec) === key);
+}
+
 /** The record of a cell that failed before its workload could run (model or data would not load). */
 export function erroredRecord(id: string, cell: CellSpec, suite: string, provenance: Provenance, e: unknown): CellResult {
   const err = e as Error & { format?: () => string };

@@ -10,8 +10,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { CellResult, Provenance } from '../../../src/results/record.js';
-import { getWorkload } from '../../../src/runs/catalogue.js';
-import { baselineKey } from '../../../src/runs/run-cell.js';
+import { baselineKey, fp16PartnerToRerun } from '../../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../../src/runs/workload.js';
 import { planCells, type PlannedCell } from '../../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../../src/suite/types.js';
@@ -106,13 +105,8 @@ export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSui
       let record: CellResult;
       let output: WorkloadOutput | undefined;
       try {
-        // Agreement with FP16 needs FP16's outputs. When its cell is not in this run (done before a
-        // --resume, or in another shard), run it again unrecorded, as the Node runner does, so that
-        // a resumed or sharded run records what one whole run would.
-        const fp16 =
-          baselines.has(baselineKey(cell.spec)) || cell.spec.method === 'fp16' || !getWorkload(cell.spec.workload)?.usesBaseline
-            ? undefined
-            : all.find((c) => c.spec.method === 'fp16' && baselineKey(c.spec) === baselineKey(cell.spec));
+        // FP16's outputs for the comparison, when its cell is not in this run (as on the Node runner).
+        const fp16 = fp16PartnerToRerun(cell, all, baselines.has(baselineKey(cell.spec)));
         if (fp16) {
           const again = await session.runCell(request(fp16), (e) => hooks.onProgress?.(e.done, 2 * e.total, 'FP16 outputs to compare with'));
           if (again.record.status === 'ok' && again.output) baselines.set(baselineKey(cell.spec), again.output);
