@@ -21,8 +21,8 @@ export interface PageInit {
   ep: BrowserEp;
   /** Base URL of onnxruntime-web's .wasm/.mjs files on the local server. */
   wasmPaths: string;
-  /** URL of jieba-wasm's .wasm (Chinese segmentation, loaded only when a LongBench cell needs it). */
-  jiebaWasm: string;
+  /** Base URL of data/jieba's files (Chinese segmentation, loaded only when a LongBench cell needs it). */
+  jiebaData: string;
   /** WASM threads (0: all the page's hardwareConcurrency). */
   threads: number;
 }
@@ -82,6 +82,8 @@ export interface PageCellResponse {
 export interface PageApi {
   init(init: PageInit): Promise<PageEnvironment>;
   runCell(req: PageCellRequest): Promise<PageCellResponse>;
+  /** The page's Chinese segmentation of each text (the zh metrics' jieba), for checking it against Python's. */
+  segment(texts: string[]): Promise<string[][]>;
 }
 
 /** The progress binding's argument. */

@@ -4,8 +4,8 @@
  * they differ only for characters assigned after that.
  */
 
-/** Characters for which Python's str.isspace() is true; str.split() with no argument splits on runs of them. */
-const PY_WHITESPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+/** Characters for which Python's str.isspace() is true (a regex class body); str.split() with no argument splits on runs of them. */
+export const PY_WHITESPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_WHITESPACE_RUN = new RegExp(`[${PY_WHITESPACE}]+`, 'u');
 
 /** Python `s.split()`: split on whitespace runs, no empty pieces. */

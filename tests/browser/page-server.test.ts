@@ -4,7 +4,7 @@
  * in real Chromium the page is cross-origin isolated (threaded WASM), reports its WebGPU
  * adapter, and labels SwiftShader as a software fallback.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,8 +57,10 @@ describe('page server', () => {
     expect((await fetch(`${server.origin}/ort/${ORT_MODULE.wasm}`)).headers.get('content-type')).toMatch(/javascript/);
     const wasm = await fetch(`${server.origin}/ort/ort-wasm-simd-threaded.wasm`);
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
-    const jieba = await fetch(`${server.origin}/jieba/jieba_rs_wasm_bg.wasm`);
-    expect([jieba.status, jieba.headers.get('content-type')]).toEqual([200, 'application/wasm']);
+    const dict = await fetch(`${server.origin}/jieba/dict.txt.gz`);
+    expect([dict.status, dict.headers.get('content-type'), dict.headers.get('content-encoding')]).toEqual([200, 'application/gzip', null]);
+    expect((await fetch(`${server.origin}/jieba/model.json.gz`)).status).toBe(200);
+    expect((await fetch(`${server.origin}/jieba/make-jieba-data.py`)).status).toBe(404);
   });
 });
 
@@ -84,6 +86,19 @@ describe.skipIf(!HAVE_CHROMIUM)(`the runner page in Chromium${HAVE_CHROMIUM ? ''
       await session.close();
     }
   });
+
+  it('the page segments Chinese exactly as Python jieba 0.42.1 (the fixture made by Python), as Node does', async () => {
+    const golden = JSON.parse(readFileSync(new URL('../fixtures/longbench/jieba-golden.json', import.meta.url), 'utf8')) as { cases: { text: string; tokens: string[] }[] };
+    const session = await BrowserSession.open(server, { ep: 'wasm' });
+    try {
+      const got = await session.segment(golden.cases.map((c) => c.text));
+      const wrong = golden.cases.filter((c, i) => JSON.stringify(got[i]) !== JSON.stringify(c.tokens));
+      expect(wrong.map((c) => c.text)).toEqual([]);
+      expect(got.length).toBe(golden.cases.length);
+    } finally {
+      await session.close();
+    }
+  }, 60_000);
 
   it('webgpu: the adapter is described, SwiftShader marked as a fallback, and timings carry the caveat', async () => {
     const session = await BrowserSession.open(server, { ep: 'webgpu' });

@@ -146,10 +146,12 @@ describe('rouge (pltrdy ROUGE-L summary level)', () => {
   });
 });
 
-describe('jieba segmenter (jieba-wasm)', () => {
-  it('segments like jieba.cut with HMM', () => {
+describe('jieba segmenter', () => {
+  it('segments like jieba.cut with HMM, and qa_f1_zh scores over its tokens', () => {
     const seg = loadJiebaSegmenter();
     expect(seg('我们去公园')).toEqual(['我们', '去', '公园']);
     expect(qaF1ZhScore('我们去公园。', '我们去公园', seg)).toBe(1);
+    // Python splits "400-820" into 400 / - / 820 ("-" normalises away): P = 1, R = 1/2.
+    expect(qaF1ZhScore('400', '400-820', seg)).toBeCloseTo(2 / 3, 12);
   });
 });

@@ -101,7 +101,7 @@ export class BrowserSession {
     page.on('pageerror', (e) => this.opts.onConsole?.(`[page exception] ${e.message}`));
     await page.goto(this.server.pageUrl(this.opts.ep));
     await page.waitForFunction((name) => name in globalThis, PAGE_API);
-    const init = { ep: this.opts.ep, wasmPaths: `${this.server.origin}/ort/`, jiebaWasm: `${this.server.origin}/jieba/jieba_rs_wasm_bg.wasm`, threads: this.opts.threads ?? 0 };
+    const init = { ep: this.opts.ep, wasmPaths: `${this.server.origin}/ort/`, jiebaData: `${this.server.origin}/jieba/`, threads: this.opts.threads ?? 0 };
     this.env = await page.evaluate(([name, i]) => (globalThis as unknown as Record<string, Api>)[name]!.init(i), [PAGE_API, init] as const);
   }
 
@@ -136,6 +136,12 @@ export class BrowserSession {
     }
     if (res.reload) await this.replacePage(res.reload);
     return res;
+  }
+
+  /** The page's jieba segmentation of each text. */
+  async segment(texts: string[]): Promise<string[][]> {
+    if (!this.page || this.page.isClosed()) await this.openPage();
+    return this.page!.evaluate(([name, t]) => (globalThis as unknown as Record<string, Api>)[name]!.segment(t), [PAGE_API, texts] as const);
   }
 
   /** A fresh page (and context) after a crash or device loss; the next cell reloads its model. */

@@ -5,7 +5,7 @@
  *  - /            the page: an import map points 'onnxruntime-web' at the build for ?ep=
  *  - /page.js     the esbuild bundle of the engine (bundle.ts)
  *  - /ort/NAME    onnxruntime-web's dist files (.mjs glue, .wasm), served locally
- *  - /jieba/NAME  jieba-wasm's web build WASM (Chinese segmentation for LongBench's zh metrics)
+ *  - /jieba/NAME  data/jieba's dictionary and model (Chinese segmentation for LongBench's zh metrics)
  *  - /files/ID/NAME  files the host registered (weights, tokenizers, data), streamed from disk
  * Nothing else on the disk is reachable: files are served only by registration.
  */
@@ -14,6 +14,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join } from 'node:path';
+import { JIEBA_DICT_FILE, JIEBA_MODEL_FILE } from '../../../src/workloads/jieba/model.js';
+import { projectRoot } from '../../node/provenance.js';
 import type { BrowserEp } from '../protocol.js';
 
 /** onnxruntime-web's ES module per EP: the native WebGPU EP build, or WASM only. */
@@ -28,6 +30,7 @@ const TYPES: Record<string, string> = {
   '.jsonl': 'application/jsonl; charset=utf-8',
   '.wasm': 'application/wasm',
   '.txt': 'text/plain; charset=utf-8',
+  '.gz': 'application/gzip',
 };
 
 const ISOLATION = {
@@ -43,12 +46,8 @@ export function ortDistDir(): string {
   return dirname(require.resolve('onnxruntime-web'));
 }
 
-/** Where jieba-wasm's web-build .wasm lives. */
-export function jiebaWasmDir(): string {
-  const require = createRequire(import.meta.url);
-  // The package exports no package.json; its web entry sits beside the .wasm.
-  return dirname(require.resolve('jieba-wasm/web'));
-}
+/** The files of data/jieba the page's segmenter reads (src/workloads/jieba). */
+const JIEBA_FILES: Record<string, string> = { 'dict.txt.gz': JIEBA_DICT_FILE, 'model.json.gz': JIEBA_MODEL_FILE };
 
 export function pageHtml(ep: BrowserEp): string {
   const map = JSON.stringify({ imports: { 'onnxruntime-web': `/ort/${ORT_MODULE[ep]}` } });
@@ -98,8 +97,8 @@ export async function startPageServer(opts: { bundle: string; ortDir?: string })
     if (p === '/favicon.ico') return send(res, 204, '');
     let m = /^\/ort\/([\w.-]+)$/.exec(p);
     if (m) return stream(req, res, join(ortDir, m[1]!));
-    m = /^\/jieba\/([\w.-]+\.wasm)$/.exec(p);
-    if (m) return stream(req, res, join(jiebaWasmDir(), m[1]!));
+    m = /^\/jieba\/([\w.-]+)$/.exec(p);
+    if (m && Object.hasOwn(JIEBA_FILES, m[1]!)) return stream(req, res, join(projectRoot, JIEBA_FILES[m[1]!]!));
     m = /^\/files\/(\d+)\/[^/]*$/.exec(p);
     if (m && byId.has(m[1]!)) return stream(req, res, byId.get(m[1]!)!);
     return send(res, 404, 'not found');

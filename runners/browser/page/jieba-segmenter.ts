@@ -1,21 +1,29 @@
 /**
  * Chinese word segmentation in the page (LongBench's zh metrics), the browser twin of
- * runners/node/jieba-segmenter.ts: jieba-wasm's web build, `cut(text, hmm = true)` as Python's
- * `jieba.cut(text, cut_all=False)`. Its 4 MB WASM (dictionary included) is fetched from the local
- * server once per page, only for workloads that score Chinese.
+ * runners/node/jieba-segmenter.ts: the same port of Python jieba's `jieba.cut(text,
+ * cut_all=False)` over data/jieba, whose two gzipped files (2 MB dictionary, 0.3 MB model) are
+ * fetched from the local server once per page, only for workloads that score Chinese.
  */
-// A namespace import: jieba-wasm ships its web build as .js without "type": "module", so
-// TypeScript (NodeNext) sees CommonJS; esbuild bundles it as the ES module it is.
-import * as jieba from 'jieba-wasm/web';
+import { jiebaFromData } from '../../../src/workloads/jieba/model.js';
 import type { Segmenter } from '../../../src/workloads/metrics/segmenter.js';
-
-/** The web build's default export (its async initialiser), typed as the bundle sees it. */
-const initJieba = (jieba as unknown as { default: (opts: { module_or_path: string }) => Promise<unknown> }).default;
+import { fetchBytes } from './fetch-bytes.js';
 
 let ready: Promise<Segmenter> | undefined;
 
-export function loadJiebaSegmenter(wasmUrl: string): Promise<Segmenter> {
-  return (ready ??= initJieba({ module_or_path: wasmUrl }).then(() => (text: string) => jieba.cut(text, true)));
+async function fetchGzipText(url: string): Promise<string> {
+  const bytes = await fetchBytes(url);
+  return new Response(new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+}
+
+/** `baseUrl` serves dict.txt.gz and model.json.gz (the host's /jieba/). */
+export function loadJiebaSegmenter(baseUrl: string): Promise<Segmenter> {
+  return (ready ??= Promise.all([fetchGzipText(`${baseUrl}dict.txt.gz`), fetchGzipText(`${baseUrl}model.json.gz`)]).then(([dict, model]) => {
+    const jieba = jiebaFromData(dict, model);
+    return (text: string) => jieba.cut(text);
+  }).catch((e: unknown) => {
+    ready = undefined; // let the next cell try again
+    throw e;
+  }));
 }
 
 /** Workloads whose metrics may need the segmenter. */

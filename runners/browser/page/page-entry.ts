@@ -20,7 +20,7 @@ import { loadPageModel, type PageModel } from './page-model.js';
 import { kvDtypeFor, WebDeviceDecoder } from './web-device-decoder.js';
 
 let ep: BrowserEp | undefined;
-let jiebaWasm = '';
+let jiebaData = '';
 let adapter: AdapterInfo | undefined;
 interface Loaded {
   key: string;
@@ -35,7 +35,7 @@ const rejectOnLoss = new Set<(e: Error) => void>();
 
 async function init(i: PageInit): Promise<PageEnvironment> {
   ep = i.ep;
-  jiebaWasm = i.jiebaWasm;
+  jiebaData = i.jiebaData;
   ort.env.wasm.wasmPaths = i.wasmPaths;
   // All cores, as the Node runner's intraOpNumThreads; ORT's default is half of them.
   ort.env.wasm.numThreads = i.threads > 0 ? i.threads : crossOriginIsolated ? navigator.hardwareConcurrency : 1;
@@ -141,7 +141,7 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
       const data = new Map<string, string>();
       for (const d of req.data) data.set(d.name, await fetchText(d.url));
       const device = deviceFor(l, req);
-      const segment = needsSegmenter(req.cell.workload) ? await loadJiebaSegmenter(jiebaWasm) : undefined;
+      const segment = needsSegmenter(req.cell.workload) ? await loadJiebaSegmenter(jiebaData) : undefined;
       return runCell(req.id, req.cell, {
         backend,
         tokenizer,
@@ -165,5 +165,10 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
   }
 }
 
-const api: PageApi = { init, runCell: runOne };
+async function segment(texts: string[]): Promise<string[][]> {
+  const cut = await loadJiebaSegmenter(jiebaData);
+  return texts.map(cut);
+}
+
+const api: PageApi = { init, runCell: runOne, segment };
 (globalThis as unknown as Record<string, PageApi>)[PAGE_API] = api;

@@ -1,7 +1,7 @@
 /**
- * Chinese word segmentation, as `jieba.cut(text, cut_all=False)` (HMM on) does it. Injected
- * rather than imported because the segmenter is WASM that loads differently in Node (sync) and in
- * a browser (async init): runners/node/jieba-segmenter.ts gives the Node one (jieba-wasm, a
- * binding of jieba-rs, which ships jieba's dictionary and HMM).
+ * Chinese word segmentation, as Python jieba's `jieba.cut(text, cut_all=False)` (HMM on) does it.
+ * Injected rather than imported because its 5 MB dictionary is read from a file in Node and
+ * fetched in a browser: runners/node/jieba-segmenter.ts and runners/browser/page/jieba-segmenter.ts
+ * give the port in src/workloads/jieba over data/jieba.
  */
 export type Segmenter = (text: string) => string[];
