@@ -16,7 +16,10 @@ program
       'is appended to OUT/results.jsonl, so runs resume, shard and merge.',
   )
   .version(packageVersion())
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A usage error (unknown option or command, missing argument) is a user error: exit 2 like the
+  // others; --help and --version still exit 0. Subcommands inherit this.
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 program
   .command('run')
@@ -116,6 +119,16 @@ program
   .action(async (dirs: string[], o) => {
     const { mergeCommand } = await import('./merge-command.js');
     process.exitCode = await mergeCommand(dirs, o);
+  });
+
+program
+  .command('score')
+  .description("Score LongBench predictions as LongBench's eval.py does: PRED_DIR/<task>.jsonl (lines with pred, answers, all_classes, length) → PRED_DIR/result.json and a table")
+  .argument('<pred_dir>', 'folder of prediction files, one <task>.jsonl per task (LongBench pred.py writes pred/<model>/)')
+  .option('--e', 'LongBench-E: scores by length bucket 0-4k, 4-8k, 8k+ (eval.py --e)')
+  .action(async (dir: string, o: { e?: boolean }) => {
+    const { scoreCommand } = await import('./score-command.js');
+    process.exitCode = await scoreCommand(dir, { e: !!o.e });
   });
 
 program

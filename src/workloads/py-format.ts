@@ -43,3 +43,25 @@ function pyStr(v: unknown, name: string): string {
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   throw new Error(`template: field "{${name}}" holds ${Array.isArray(v) ? 'a list' : typeof v}; only strings, integers, booleans and null are formatted`);
 }
+
+/**
+ * Python's repr() of a float (what json.dump writes): the shortest digits that round-trip, as
+ * JavaScript's, but laid out as Python does: `40.0` for integers, exponent form below 1e-4 and
+ * from 1e16 with at least two exponent digits (`1e-05`, `1e+16`), `NaN`, `Infinity`.
+ */
+export function pyFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mant, exp] = Math.abs(x).toExponential().split('e') as [string, string];
+  const digits = mant.replace('.', '');
+  const decpt = Number(exp) + 1; // x = 0.d1d2… × 10^decpt
+  const sign = x < 0 ? '-' : '';
+  if (decpt <= -4 || decpt > 16) {
+    const e = decpt - 1;
+    return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  if (decpt <= 0) return `${sign}0.${'0'.repeat(-decpt)}${digits}`;
+  if (decpt >= digits.length) return `${sign}${digits}${'0'.repeat(decpt - digits.length)}.0`;
+  return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
+}

@@ -1,5 +1,6 @@
 import { LONGBENCH_METRICS, type MetricContext } from '../metrics/index.js';
 import { pyLstrip } from '../py-text.js';
+import { numpyMean, numpyRound } from '../numpy-float.js';
 import { pyRound } from '../py-round.js';
 import { LONGBENCH_E_BUCKETS, type LengthBucket, type TaskSpec } from './config.js';
 
@@ -33,25 +34,30 @@ export function taskScore(items: readonly number[]): number {
   return pyRound((100 * total) / items.length, 2);
 }
 
-/**
- * LongBench-E: the same score inside length buckets (<4000, <8000, else, by the record's
- * `length`). Python averages with np.mean (pairwise summation; at most an ulp from ours) and
- * prints NaN for an empty bucket; empty buckets are left out here.
- */
-export function scoreByLength(
-  items: readonly number[],
-  lengths: readonly number[],
-  buckets: readonly LengthBucket[] = LONGBENCH_E_BUCKETS,
-): Record<string, { score: number; n: number }> {
-  if (items.length !== lengths.length) throw new Error(`scoreByLength: ${items.length} scores but ${lengths.length} lengths`);
+/** LongBench-E's buckets (by the record's `length`: < 4000, < 8000, else), each in item order. */
+export function bucketItems(items: readonly number[], lengths: readonly number[], buckets: readonly LengthBucket[] = LONGBENCH_E_BUCKETS): Map<string, number[]> {
+  if (items.length !== lengths.length) throw new Error(`LongBench-E buckets: ${items.length} scores but ${lengths.length} lengths`);
   const groups = new Map<string, number[]>(buckets.map((b) => [b.name, []]));
   items.forEach((s, i) => {
     const b = buckets.find((x) => x.below === null || lengths[i]! < x.below);
     if (!b) throw new Error(`length ${lengths[i]} falls in no bucket`);
     groups.get(b.name)!.push(s);
   });
+  return groups;
+}
+
+/**
+ * LongBench-E: eval.py's `round(100 * np.mean(bucket), 2)` inside length buckets, with numpy's
+ * pairwise mean and rounding (numpy-float.ts). Python prints NaN for an empty bucket; empty
+ * buckets are left out here (`minicache-bench score --e` writes the NaN).
+ */
+export function scoreByLength(
+  items: readonly number[],
+  lengths: readonly number[],
+  buckets: readonly LengthBucket[] = LONGBENCH_E_BUCKETS,
+): Record<string, { score: number; n: number }> {
   const out: Record<string, { score: number; n: number }> = {};
-  for (const [name, xs] of groups) if (xs.length > 0) out[name] = { score: taskScore(xs), n: xs.length };
+  for (const [name, xs] of bucketItems(items, lengths, buckets)) if (xs.length > 0) out[name] = { score: numpyRound(100 * numpyMean(xs), 2), n: xs.length };
   return out;
 }
 
