@@ -106,12 +106,12 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
 
   const all = planCells(suite);
   let cells = all;
-  // A child of --isolate plans one cell (its own summary line says so).
-  const planned = opts.cell ? 1 : cells.length;
   if (opts.shard) {
     const { index, total } = parseShard(opts.shard);
     cells = shardOf(cells, index, total);
   }
+  // The cells this run owns: its shard's (a child of --isolate plans one cell).
+  const planned = opts.cell ? 1 : cells.length;
   if (opts.cell) {
     cells = cells.filter((c) => c.id === opts.cell);
     if (cells.length === 0) throw new HarnessError('run.cell', `no cell ${opts.cell} in ${suite.file}`, { file: suite.file }, 'list the cells with `minicache-bench validate SUITE`');

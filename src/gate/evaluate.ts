@@ -77,6 +77,7 @@ function evaluateRule(rule: GateRule, ctx: EvalContext): RuleVerdict {
 
 function checkRecord(rule: GateRule, def: MetricDef, r: CellResult, ctx: EvalContext): GateCheck[] {
   const base = { cellId: r.cellId, subject: cellSubject(r.cell) };
+  if (r.status !== 'ok' && def.scope === 'task' && !couldMeasureTask(rule, r, ctx)) return [];
   if (r.status === 'skipped') return [{ ...base, outcome: 'unusable', note: `cell skipped: ${r.reason}` }];
   if (r.status === 'errored') return [{ ...base, outcome: 'fail', note: `cell errored: ${r.error.message}` }];
   const ours = measure(def, r, rule);
@@ -96,6 +97,21 @@ function checkRecord(rule: GateRule, def: MetricDef, r: CellResult, ctx: EvalCon
     if (!t) return { ...base, task: m.subject || undefined, value: m.value, outcome: 'unusable' as const, note: `${rule.metric} missing in the ${refName}` };
     return compare(rule, base, m, t);
   });
+}
+
+/**
+ * Whether a cell that did not finish would have scored a task the rule covers: an errored lcc
+ * cell fails a rule on lcc, an errored perplexity or generate cell does not. Told by the tasks the
+ * cell lists, else by the finished cells of its workload and model; with neither, it counts.
+ */
+function couldMeasureTask(rule: GateRule, r: CellResult, ctx: EvalContext): boolean {
+  const pattern = rule.cells?.task;
+  const covered = (task: string) => pattern === undefined || matchesPattern(task, pattern);
+  const listed = (r.cell.workloadParams as Record<string, unknown> | undefined)?.tasks;
+  if (Array.isArray(listed)) return listed.some((t) => typeof t === 'string' && covered(t));
+  const siblings = ctx.records.filter((x): x is OkRecord => x.status === 'ok' && x.cell.workload === r.cell.workload && x.cell.model === r.cell.model);
+  if (siblings.length === 0) return true;
+  return siblings.some((x) => (x.tasks ?? []).some((t) => covered(t.task)));
 }
 
 function measure(def: MetricDef, r: OkRecord, rule: GateRule): Measurement[] {

@@ -80,7 +80,10 @@ describe.skipIf(!HAVE_STORIES || !HAVE_CLI)(`minicache-bench run (CLI, stories26
     const ids = [1, 2, 3].flatMap((i) => {
       const r = cli(['run', s, '--out', join(dir, `shard${i}`), '--shard', `${i}/3`]);
       expect(r.code, r.stderr).toBe(0);
-      return readResults(join(dir, `shard${i}`)).map((x) => x.cellId);
+      const own = readResults(join(dir, `shard${i}`)).map((x) => x.cellId);
+      // The summary counts the shard's own cells, not the suite's 12.
+      expect(r.stderr).toMatch(new RegExp(`^done: ${own.length} ok, 0 errored, 0 already done \\(of ${own.length} cells\\)`, 'm'));
+      return own;
     });
     const whole = cli(['run', s, '--out', join(dir, 'whole')]);
     expect(whole.code).toBe(0);

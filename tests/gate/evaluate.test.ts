@@ -45,6 +45,22 @@ describe('evaluateGate', () => {
     expect(report.verdicts[0]!.checks.filter((c) => c.outcome === 'fail')).toHaveLength(1);
   });
 
+  it('a rule on one task never counts errored or skipped cells of other workloads; an errored cell of the task\'s workload fails it', () => {
+    const withFailures = syntheticRun({ withFailures: true }); // an errored and a skipped sharegpt cell
+    const onLcc = rule({ metric: 'taskScore', kind: 'absolute', min: 0, cells: { task: 'lcc' } });
+    const report = evaluateGate({ records: withFailures, rules: [onLcc] });
+    expect(report.verdicts[0]!.checks.every((c) => c.task === 'lcc')).toBe(true);
+    expect(report.exitCode).toBe(0);
+    const lb = withFailures.find((r) => r.status === 'ok' && r.cell.workload === 'longbench-embedded' && r.cell.method === 'kivi2')!;
+    const broken = withFailures.map((r) => (r === lb ? { ...r, status: 'errored' as const, error: { name: 'Error', message: 'boom' } } : r)) as typeof withFailures;
+    const v = evaluateGate({ records: broken, rules: [onLcc] }).verdicts[0]!;
+    expect(v.outcome).toBe('fail');
+    expect(v.checks.filter((c) => c.outcome === 'fail').map((c) => c.note)).toEqual(['cell errored: boom']);
+    // A cell listing its tasks is told by them: errored with tasks [trec] it is not under a rule on lcc.
+    const listed = broken.map((r) => (r.cellId === lb.cellId ? { ...r, cell: { ...r.cell, workloadParams: { ...r.cell.workloadParams, tasks: ['trec'] } } } : r)) as typeof broken;
+    expect(evaluateGate({ records: listed, rules: [onLcc] }).exitCode).toBe(0);
+  });
+
   it('no rules at all is unusable, not a pass', () => {
     expect(evaluateGate({ records, rules: [] }).exitCode).toBe(2);
   });

@@ -35,14 +35,46 @@ function meanTokenMatch(r: OkRecord): number | undefined {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
 }
 
-/** Ablation rows: one per (labelled cell, measure). */
+/** The method parameter an ablation's label names (S is startLayer). */
+const PARAM_KEYS: Record<string, string> = { S: 'startLayer' };
+
+/**
+ * The main setting's value of an ablated parameter: the unlabelled cell's own parameter, or for a
+ * default start layer (null) the shallower layer of its first merged pair.
+ */
+function mainValue(r: OkRecord, param: string): number | undefined {
+  const v = (r.cell.methodParams as Record<string, unknown>)[PARAM_KEYS[param] ?? param];
+  if (typeof v === 'number') return v;
+  const pairs = r.diagnostics?.pairs;
+  return param === 'S' && v == null && pairs?.length ? Math.min(...pairs.map((p) => p.pair[0])) : undefined;
+}
+
+/**
+ * Ablation rows: one per (labelled cell, measure), and the main setting's (the unlabelled cell of
+ * the same method and setup) on every parameter its method is ablated over, so each line passes
+ * through the setting the other results use.
+ */
 export function ablationRows(records: readonly CellResult[]): Record<string, unknown>[] {
   const fp16 = fp16Index(records);
   const rows: Record<string, unknown>[] = [];
-  for (const r of okRecords(records)) {
+  const ok = okRecords(records);
+  const key = (r: OkRecord) => `${r.cell.method}\u0000${fp16PairKey(r.cell)}`;
+  const main = new Map(ok.filter((r) => !r.cell.label).map((r) => [key(r), r]));
+  const points: { r: OkRecord; param: string; value: number; setting: string }[] = [];
+  const seen = new Set<string>();
+  for (const r of ok) {
     const point = parseAblationLabel(r.cell.label);
     if (!point) continue;
-    const base = { param: point.param, value: point.value, method: r.cell.method, workload: r.cell.workload, label: r.cell.label };
+    points.push({ r, ...point, setting: 'ablation' });
+    const m = main.get(key(r));
+    const value = m && mainValue(m, point.param);
+    if (m && value !== undefined && !seen.has(`${key(r)}\u0000${point.param}`)) {
+      seen.add(`${key(r)}\u0000${point.param}`);
+      points.push({ r: m, param: point.param, value, setting: 'main setting' });
+    }
+  }
+  for (const { r, param, value, setting } of points) {
+    const base = { param, value, setting, method: r.cell.method, workload: r.cell.workload, label: r.cell.label ?? 'main setting' };
     rows.push({ ...base, measure: 'compression ratio (×)', y: r.metrics.compressionRatio });
     const rel = meanRelativeScore(r, fp16);
     if (rel !== undefined) rows.push({ ...base, measure: relativeLabel((r.tasks ?? []).map((t) => t.metric), true), y: rel });
@@ -71,6 +103,7 @@ export function ablationChart(records: readonly CellResult[]): VegaLiteSpec | nu
         // No fixed format: Vega picks the precision from the tick step (a fixed '.4~g' printed 1.315 on every tick of a 1.3148–1.3158 axis).
         y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'method', type: 'nominal' },
+        shape: { field: 'setting', type: 'nominal', title: null },
         detail: { field: 'workload', type: 'nominal' },
       },
     },
