@@ -68,6 +68,8 @@ export interface PageCellRequest {
   suite: string;
   repeats: number;
   warmup: number;
+  /** The suite's nonFinite (NaN/Inf in the K/V: error, the default, or count). */
+  nonFinite?: 'error' | 'count';
   /** The FP16 cell's output of the same group, kept by the host across page reloads. */
   baseline?: WorkloadOutput;
 }

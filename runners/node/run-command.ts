@@ -249,6 +249,7 @@ async function runHere(
             suite: suite.name,
             repeats: suite.repeats,
             warmup: suite.warmup,
+            ...(suite.nonFinite ? { nonFinite: suite.nonFinite } : {}),
             ...(baselines.has(baselineKey(c.spec)) ? { baseline: baselines.get(baselineKey(c.spec))! } : {}),
             onProgress,
             segment: (text: string) => loadJiebaSegmenter()(text),

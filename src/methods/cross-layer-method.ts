@@ -1,3 +1,4 @@
+import { checkLayerBlocks } from './guard.js';
 import type { CacheGeometry, KVBlock } from '../engine/kv-block.js';
 import { KernelHeap } from '../kernels/wasm/heap.js';
 import { RestoreBuffers } from './restore-buffers.js';
@@ -114,16 +115,7 @@ export class CrossLayerMethod implements KVCacheMethod {
 
   /** One block per layer, all of the same token count and of exactly the geometry's size. */
   private checkBlocks(blocks: readonly KVBlock[], what: string): number {
-    const g = this.geometry;
-    if (blocks.length !== g.layers) throw new Error(`${this.name}: expected ${g.layers} ${what} blocks (one per layer), got ${blocks.length}`);
-    const T = blocks[0]!.tokens;
-    const n = g.batch * g.kvHeads * T * g.headDim;
-    blocks.forEach((b, l) => {
-      if (b.tokens !== T || b.k.length !== n || b.v.length !== n) {
-        throw new Error(`${this.name}: ${what} block of layer ${l} must hold [${g.batch}, ${g.kvHeads}, ${T}, ${g.headDim}] floats in k and v`);
-      }
-    });
-    return T;
+    return checkLayerBlocks(this.name, this.geometry, blocks, what);
   }
 
   bytes(): ByteBreakdown {

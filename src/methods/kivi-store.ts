@@ -11,14 +11,15 @@ export interface KiviOptions {
   residual: number;
 }
 
-export function kiviOptionsProblem(o: { bits: unknown; groupSize: unknown; residual: unknown }, headDim?: number): string | null {
-  if (!isQuantBits(o.bits)) return `bits must be 2, 4 or 8, got ${String(o.bits)}`;
+/** What is wrong with KIVI options, and which parameter to change; null when nothing is. */
+export function kiviOptionsProblem(o: { bits: unknown; groupSize: unknown; residual: unknown }, headDim?: number): { param: 'bits' | 'groupSize' | 'residual'; message: string } | null {
+  if (!isQuantBits(o.bits)) return { param: 'bits', message: `bits must be 2, 4 or 8, got ${String(o.bits)}` };
   const g = groupSizeProblem(o.groupSize as number, o.bits);
-  if (g) return g;
+  if (g) return { param: 'groupSize', message: g };
   const G = o.groupSize as number;
   const R = o.residual as number;
-  if (!Number.isInteger(R) || R <= 0 || R % G !== 0) return `residual must be a positive multiple of the group size ${G}, got ${String(o.residual)}`;
-  if (headDim !== undefined && headDim % G !== 0) return `head dim ${headDim} is not a multiple of the group size ${G} (values are grouped along channels)`;
+  if (!Number.isInteger(R) || R <= 0 || R % G !== 0) return { param: 'residual', message: `residual must be a positive multiple of the group size ${G}, got ${String(o.residual)}` };
+  if (headDim !== undefined && headDim % G !== 0) return { param: 'groupSize', message: `head dim ${headDim} is not a multiple of the group size ${G} (values are grouped along channels)` };
   return null;
 }
 
@@ -43,7 +44,7 @@ export class KiviStore implements TensorStore {
 
   constructor(private readonly shape: StoreShape, readonly role: 'key' | 'value', readonly options: KiviOptions, readonly heap: KernelHeap = new KernelHeap()) {
     const problem = kiviOptionsProblem(options, shape.headDim);
-    if (problem) throw new Error(`kivi store: ${problem}`);
+    if (problem) throw new Error(`kivi store: ${problem.param}: ${problem.message}`);
     this.rows = shape.batch * shape.heads;
     this.D = shape.headDim;
     const { bits, groupSize: G, residual: R } = options;

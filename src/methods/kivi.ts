@@ -23,7 +23,9 @@ export function createKivi(name: string, geometry: CacheGeometry, params: Method
   const residual = params.residual as number;
   for (const [label, b] of [['keyBits', keyBits], ['valueBits', valueBits]] as const) {
     const problem = kiviOptionsProblem({ bits: b, groupSize, residual }, geometry.headDim);
-    if (problem) throw new Error(`${name}: ${label === 'keyBits' && params.keyBits == null ? 'bits' : label}: ${problem}`);
+    // A bits problem names the parameter that set these bits; group size and residual name themselves.
+    const param = problem?.param !== 'bits' ? problem?.param : params[label] == null ? 'bits' : label;
+    if (problem) throw new Error(`${name}: ${param}: ${problem.message}`);
   }
   return new KiviMethod(name, geometry, (shape, role, heap) =>
     new KiviStore(shape, role, { bits: role === 'key' ? keyBits : valueBits, groupSize, residual }, heap),

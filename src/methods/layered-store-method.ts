@@ -1,5 +1,6 @@
 import type { CacheGeometry, KVBlock } from '../engine/kv-block.js';
 import { KernelHeap } from '../kernels/wasm/heap.js';
+import { checkLayerBlocks } from './guard.js';
 import { RestoreBuffers } from './restore-buffers.js';
 import { addBytes, type ByteBreakdown, type KVCacheMethod, type MethodDiagnostics, type StoreFactory, type TensorStore } from './types.js';
 
@@ -26,10 +27,12 @@ export class LayeredStoreMethod implements KVCacheMethod {
   }
 
   prefill(layers: readonly KVBlock[]): void {
-    this.append(layers);
+    if (this.length > 0) throw new Error(`${this.name}: prefill called on a cache that already holds ${this.length} tokens`);
+    this.append(layers, 'prefill');
   }
 
-  append(layers: readonly KVBlock[]): void {
+  append(layers: readonly KVBlock[], what = 'append'): void {
+    checkLayerBlocks(this.name, this.geometry, layers, what);
     layers.forEach((b, l) => {
       this.keys[l]!.append(b.k, b.tokens);
       this.values[l]!.append(b.v, b.tokens);

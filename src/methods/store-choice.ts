@@ -30,7 +30,7 @@ export function storeFactory(choice: StoreChoice, headDim: number): StoreFactory
   if (kind === 'kivi') {
     const opts = { bits: bits!, groupSize: choice.groupSize, residual: choice.residual };
     const problem = kiviOptionsProblem(opts, headDim);
-    if (problem) throw new Error(`store ${choice.store}: ${problem}`);
+    if (problem) throw new Error(`store ${choice.store}: ${problem.param}: ${problem.message}`);
     return (shape, role, heap) => new KiviStore(shape, role, opts, heap);
   }
   const opts = { bits: bits!, groupSize: choice.groupSize };

@@ -1,3 +1,4 @@
+import type { NonFiniteStats } from '../methods/guard.js';
 import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
 
 /** Bumped when a record's shape changes; merge upgrades older records step by step. */
@@ -74,6 +75,8 @@ export interface Metrics {
   modelWeightBytes?: number;
   /** Repeat-level values (e.g. decode tokens/s of each repeat) for medians and CIs. */
   repeats?: Record<string, number[]>;
+  /** NaN/Inf values in the K/V handed to the method, with where the first sat (only under the suite's nonFinite: count). */
+  nonFiniteKv?: NonFiniteStats;
   [extra: string]: unknown;
 }
 

@@ -1,4 +1,5 @@
 import type { InferenceBackend, Tokenizer } from '../engine/backend.js';
+import { guardMethod, type NonFinitePolicy, type NonFiniteStats } from '../methods/guard.js';
 import { createMethod } from '../methods/registry.js';
 import { SCHEMA_VERSION, type CellResult, type CellSpec, type Provenance } from '../results/record.js';
 import { getWorkload } from './catalogue.js';
@@ -17,6 +18,8 @@ export interface CellEnv {
   signal?: AbortSignal;
   now?: () => number;
   segment?: (text: string) => string[];
+  /** What a method does with NaN/Inf in the K/V handed to it (the suite's nonFinite; default error). */
+  nonFinite?: NonFinitePolicy;
   /** Device-resident cache path and memory probe, passed to the workload as given by the runner. */
   device?: WorkloadContext['device'];
   memoryProbe?: WorkloadContext['memoryProbe'];
@@ -32,6 +35,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
   const startedAt = new Date().toISOString();
   const t0 = now();
   const base = { schemaVersion: SCHEMA_VERSION, cellId: id, suite: env.suite, cell, provenance: env.provenance, startedAt };
+  const nonFinite: NonFiniteStats = { values: 0 };
   try {
     const workload = getWorkload(cell.workload);
     if (!workload) throw new Error(`unknown workload "${cell.workload}"`);
@@ -39,7 +43,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       backend: env.backend,
       tokenizer: env.tokenizer,
       cell,
-      createMethod: (g) => createMethod(cell.method, g, cell.methodParams),
+      createMethod: (g) => guardMethod(createMethod(cell.method, g, cell.methodParams), { nonFinite: env.nonFinite ?? 'error', stats: nonFinite }),
       data: env.data,
       repeats: env.repeats,
       warmup: env.warmup,
@@ -54,7 +58,8 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       ...base,
       durationMs: now() - t0,
       status: 'ok',
-      metrics: output.metrics,
+      // NaN/Inf that reached the method (counted under nonFinite: count; the default ends the cell).
+      metrics: nonFinite.values > 0 ? { ...output.metrics, nonFiniteKv: { ...nonFinite } } : output.metrics,
       ...(output.tasks ? { tasks: output.tasks } : {}),
       ...(output.diagnostics ? { diagnostics: output.diagnostics } : {}),
       ...(output.sampleTokens ? { sampleTokens: output.sampleTokens } : {}),

@@ -115,6 +115,7 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
     ep: spec.ep ?? (spec.runner === 'browser' ? 'wasm' : 'cpu'),
     repeats: spec.repeats ?? 1,
     warmup: spec.warmup ?? 1,
+    ...(spec.nonFinite ? { nonFinite: spec.nonFinite } : {}),
     models,
     methods,
     workloads: workloadsResolved,

@@ -8,6 +8,7 @@ export interface SuiteSpec {
   ep?: 'cpu' | 'webgpu' | 'cuda' | 'wasm';
   repeats?: number;
   warmup?: number;
+  nonFinite?: 'error' | 'count';
   batch?: number | number[];
   models: { id?: string; card: string }[];
   methods: (string | MethodEntrySpec)[];
@@ -58,6 +59,8 @@ export interface ResolvedSuite {
   ep: 'cpu' | 'webgpu' | 'cuda' | 'wasm';
   repeats: number;
   warmup: number;
+  /** Present only when the suite sets it (default error), so suites without it keep their hash. */
+  nonFinite?: 'error' | 'count';
   models: ResolvedModel[];
   methods: ResolvedMethod[];
   workloads: ResolvedWorkload[];

@@ -156,3 +156,14 @@ describe('suiteHash', () => {
     expect(suiteHash(c)).not.toBe(suiteHash(a));
   });
 });
+
+describe('nonFinite', () => {
+  it('count or error is taken from the suite; left out, the resolved suite and its hash are as before', () => {
+    const plain = loadSuite(join(fixture({ 's.yaml': good }), 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    expect('nonFinite' in plain).toBe(false);
+    const count = loadSuite(join(fixture({ 's.yaml': `${good}nonFinite: count\n` }), 's.yaml'), nodeSuiteFiles, workloadCatalogue());
+    expect(count.nonFinite).toBe('count');
+    expect(suiteHash(count)).not.toBe(suiteHash(plain));
+    expect(errorOf(`${good}nonFinite: ignore\n`).format()).toMatch(/nonFinite/);
+  });
+});

@@ -97,6 +97,7 @@ export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSui
       suite: suite.name,
       repeats: suite.repeats,
       warmup: suite.warmup,
+      ...(suite.nonFinite ? { nonFinite: suite.nonFinite } : {}),
       ...(baselines.has(baselineKey(c.spec)) ? { baseline: baselines.get(baselineKey(c.spec))! } : {}),
     });
     for (const [i, cell] of cells.entries()) {

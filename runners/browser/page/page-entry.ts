@@ -150,6 +150,7 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
         suite: req.suite,
         repeats: req.repeats,
         warmup: req.warmup,
+        ...(req.nonFinite ? { nonFinite: req.nonFinite } : {}),
         ...(req.baseline ? { baseline: req.baseline } : {}),
         ...(device ? { device } : {}),
         ...(segment ? { segment } : {}),
