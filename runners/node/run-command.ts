@@ -11,6 +11,7 @@ import { legacySuiteHash, loadSuite, suiteHash } from '../../src/suite/load-suit
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
 import { parseShard, shardOf } from '../../src/shard/shard-of.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
+import { checkSameData, withDataIdentity } from './data-identity.js';
 import { loadJiebaSegmenter } from './jieba-segmenter.js';
 import { OrtDeviceDecoder } from './ort-gpu-decoder.js';
 import { nodeMemoryProbe } from './ort-gpu-memory.js';
@@ -101,6 +102,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
     );
   }
   if (opts.resume && previous.some((r) => r.provenance.suiteHash !== hash)) {
+    checkSameData(previousManifestSuite(outDir), suite, join(outDir, 'manifest.json'));
     throw new HarnessError('run.resume', `${outDir} holds results of a different suite (its hash differs)`, { file: sink.file }, 'use another --out');
   }
 
@@ -150,6 +152,15 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   return summary;
 }
 
+/** The resolved suite of a run folder's manifest.json, when it has a readable one. */
+function previousManifestSuite(outDir: string): ResolvedSuite | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as { suite?: ResolvedSuite }).suite;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * --resume --shard i/n continues that shard: a folder holding another shard (or a whole run) would
  * end up with a manifest naming shard i/n beside the other shard's records, and merge would misread it.
@@ -186,7 +197,7 @@ export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite
     suite = { ...suite, workloads: suite.workloads.map((w) => (w.name === 'longbench' ? { ...w, params: { ...w.params, dataDir: dir } } : w)) };
   }
   if (opts.override) suite = opts.override(suite);
-  return suite;
+  return withDataIdentity(suite);
 }
 
 /** Errors of loading a model that every cell of the run would hit alike (see ort-ep.ts). */

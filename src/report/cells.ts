@@ -1,3 +1,4 @@
+import { cellIdentity } from '../results/cell-id.js';
 import { canonicalJson } from '../results/canonical-json.js';
 import type { CellResult, CellSpec, OkRecord } from '../results/record.js';
 
@@ -9,7 +10,7 @@ export const FP16_METHOD = 'fp16';
  * method, its parameters and the label (an ablation's label does not change the FP16 cell).
  */
 export function fp16PairKey(cell: CellSpec): string {
-  const { method: _m, methodParams: _p, label: _l, ...rest } = cell;
+  const { method: _m, methodParams: _p, label: _l, ...rest } = cellIdentity(cell);
   return canonicalJson(rest);
 }
 

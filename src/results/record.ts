@@ -17,6 +17,11 @@ export interface CellSpec {
   ep: string;
   /** Free-form label from the suite's matrix (e.g. an ablation name). */
   label?: string;
+  /**
+   * Content hash of the data files the cell reads from a user's folder (LongBench's dataDir):
+   * it stands for the folder's path in the cell id, so where the data lives does not matter.
+   */
+  data?: string;
 }
 
 /** Where a result came from. Deterministic fields (everything but timestamps) identify the setup. */

@@ -1,6 +1,7 @@
 import type { InferenceBackend, Tokenizer } from '../engine/backend.js';
 import { guardMethod, type NonFinitePolicy, type NonFiniteStats } from '../methods/guard.js';
 import { createMethod } from '../methods/registry.js';
+import { cellIdentity } from '../results/cell-id.js';
 import { SCHEMA_VERSION, type CellResult, type CellSpec, type Provenance } from '../results/record.js';
 import { getWorkload } from './catalogue.js';
 import type { WorkloadContext, WorkloadOutput } from './workload.js';
@@ -83,7 +84,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
  * methods can be compared with it; groups keep their id order.
  */
 export function executionOrder<T extends { id: string; spec: CellSpec }>(cells: T[]): T[] {
-  const key = (c: CellSpec) => JSON.stringify([c.model, c.workload, c.workloadParams, c.batch, c.seed, c.ep]);
+  const key = baselineKey;
   const groups = new Map<string, T[]>();
   for (const c of cells) {
     const k = key(c.spec);
@@ -95,7 +96,9 @@ export function executionOrder<T extends { id: string; spec: CellSpec }>(cells: 
   return out;
 }
 
-export function baselineKey(c: CellSpec): string {
+/** Cells that differ only in method share it (their data known by content, as in cell ids). */
+export function baselineKey(cell: CellSpec): string {
+  const c = cellIdentity(cell);
   return JSON.stringify([c.model, c.workload, c.workloadParams, c.batch, c.seed, c.ep]);
 }
 

@@ -3,6 +3,7 @@ import schema from '../../configs/suite.schema.json' with { type: 'json' };
 import { didYouMean, HarnessError } from '../errors.js';
 import { getMethod, methodNames, resolveMethodParams } from '../methods/registry.js';
 import { canonicalJson, hash64 } from '../results/canonical-json.js';
+import { identityParams } from '../results/cell-id.js';
 import { formatPath, parseYamlWithPositions, pointerToPath, type PositionedDoc } from './parse-yaml.js';
 import { matchesMethod } from './plan.js';
 import type { ResolvedSuite, ResolvedWorkload, SuiteSpec } from './types.js';
@@ -128,8 +129,10 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
  * on two machines, a moved folder) hashes the same, and their results merge and resume.
  */
 export function suiteHash(suite: ResolvedSuite): string {
-  const { file: _file, models, ...rest } = suite;
-  return hash64(canonicalJson({ ...rest, models: models.map((m) => ({ id: m.id })) }));
+  const { file: _file, models, workloads, ...rest } = suite;
+  // Data read from a user's folder counts by its content, not by the folder's path.
+  const byContent = workloads.map((w) => (w.data ? { ...w, params: identityParams(w.params, true) } : w));
+  return hash64(canonicalJson({ ...rest, models: models.map((m) => ({ id: m.id })), workloads: byContent }));
 }
 
 /** The suite hash before it left out the model cards' paths: run folders written then still resume. */

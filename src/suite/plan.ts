@@ -28,6 +28,7 @@ export function planCells(suite: ResolvedSuite): PlannedCell[] {
             runner: suite.runner,
             ep: suite.ep,
             ...(m.label || w.label ? { label: [w.label, m.label].filter(Boolean).join('/') } : {}),
+            ...(w.data ? { data: w.data.hash } : {}),
           };
           cells.push({ id: cellId(spec), spec, modelCard: model.card });
         }

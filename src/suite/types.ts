@@ -47,6 +47,11 @@ export interface ResolvedWorkload {
   batch: number[];
   methods?: string[];
   params: Record<string, unknown>;
+  /**
+   * The data the workload reads from a user's folder, by content (the runner hashes the files):
+   * `hash` identifies the cells instead of the folder's path, `files` gives each file's sha256.
+   */
+  data?: { hash: string; files: Record<string, string> };
 }
 
 /** Includes merged, defaults applied, names checked. Hashing it gives the suite hash. */
