@@ -3,7 +3,7 @@ import { generateOnDevice, type DeviceGenerateResult } from '../engine/generate-
 import { createDeviceMethod, hasDeviceMethod } from '../gpu/device-registry.js';
 import { getMethod } from '../methods/registry.js';
 import type { DeviceDecoder } from '../gpu/device-types.js';
-import { bootstrapCi } from '../measure/bootstrap.js';
+import { bootstrapMedianCi } from '../measure/bootstrap.js';
 import { totalBytes } from '../methods/types.js';
 import type { Metrics } from '../results/record.js';
 import { peakOf, type MemorySample } from './memory.js';
@@ -131,7 +131,7 @@ export async function timedGeneration(
   };
   // Median decode throughput over repeats with a seeded percentile-bootstrap 95% interval.
   if (mid.length > 1) {
-    const ci = bootstrapCi(mid, median, { seed: `decode-tps:${ctx.cell.seed}`, resamples: 2000 });
+    const ci = bootstrapMedianCi(mid, { seed: `decode-tps:${ctx.cell.seed}`, resamples: 2000 });
     metrics.decodeTokensPerSecondCi = { lo: ci.lo, hi: ci.hi, confidence: 0.95, n: ci.n };
   }
   const mem = peakOf(memory);

@@ -7,7 +7,11 @@ export function textsFromJsonl(content: string | undefined): string[] {
   return content
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => (JSON.parse(l) as { text?: unknown }).text)
+    // Held-out text is {text}; a LongBench-format record ({context}) gives its document.
+    .map((l) => {
+      const r = JSON.parse(l) as { text?: unknown; context?: unknown };
+      return r.text ?? r.context;
+    })
     .filter((t): t is string => typeof t === 'string' && t.length > 0);
 }
 

@@ -36,7 +36,7 @@ export interface WorkloadOutput {
   diagnostics?: MethodDiagnostics;
   sampleTokens?: number[][];
   /** Per-item outputs kept in memory for the methods that compare against this one (not written). */
-  outputs?: { tokens: number[][]; texts?: string[] };
+  outputs?: { tokens: number[][]; texts?: string[]; nll?: { sum: number; count: number }[] };
 }
 
 export interface WorkloadDef {

@@ -7,7 +7,7 @@ import { isCodeSimLine, passagesOf } from '../../src/workloads/embedded/text-uni
 import { parseLongBenchRecord } from '../../src/workloads/longbench/record.js';
 import { buildPrompt } from '../../src/workloads/longbench/prompt.js';
 import { scoreTask } from '../../src/workloads/longbench/score.js';
-import { corpusPerplexity, perplexity } from '../../src/workloads/perplexity.js';
+import { corpusPerplexity, pairedCorpusPerplexityDiff, perplexity } from '../../src/workloads/perplexity.js';
 
 const fx = (name: string) => new URL(`../fixtures/longbench/heldout/${name}`, import.meta.url).pathname;
 const prose = readHeldoutFile(fx('prose.jsonl'));
@@ -103,6 +103,16 @@ describe('perplexity', () => {
     // docs with NLL/token ln 2 (10 tokens) and ln 8 (30 tokens): exp((10 ln2 + 30 ln8)/40) = 2^2.5
     expect(corpusPerplexity([{ sum: 10 * Math.log(2), count: 10 }, { sum: 30 * Math.log(8), count: 30 }])).toBeCloseTo(2 ** 2.5, 10);
     expect(() => perplexity({ sum: 0, count: 0 })).toThrow(/no scored tokens/);
+  });
+
+  it('paired difference to FP16: corpus perplexities of the same resampled documents, so identical runs differ by exactly 0', () => {
+    const fp16 = [{ sum: 20, count: 10 }, { sum: 60, count: 30 }, { sum: 5, count: 10 }, { sum: 40, count: 10 }];
+    const worse = fp16.map((d) => ({ sum: d.sum + 0.1 * d.count, count: d.count }));
+    expect(pairedCorpusPerplexityDiff(fp16, fp16, { seed: 1, resamples: 500 })).toMatchObject({ estimate: 0, lo: 0, hi: 0 });
+    const d = pairedCorpusPerplexityDiff(worse, fp16, { seed: 1, resamples: 500 });
+    expect(d.estimate).toBeCloseTo(corpusPerplexity(worse) - corpusPerplexity(fp16), 12);
+    expect(d.lo).toBeGreaterThan(0); // every resample is worse by e^0.1 per token
+    expect(() => pairedCorpusPerplexityDiff(worse, fp16.slice(1), { seed: 1 })).toThrow(/4 documents but 3/);
   });
 });
 

@@ -116,7 +116,7 @@ export function cellsTable(records: readonly CellResult[]): TableBlock | null {
 export function accuracyTable(records: readonly CellResult[]): TableBlock | null {
   const order = methodOrder(records);
   const fp16 = fp16Index(records);
-  // Score ÷ FP16 score, so tasks without a paired delta (perplexity) still read against FP16.
+  // Score ÷ FP16 score beside the paired delta, as a ratio reads across tasks of different scales.
   const vsFp16 = (r: (typeof records)[number], task: string, score: number): string | null => {
     if (r.status !== 'ok' || r.cell.method === 'fp16') return null;
     const ref = fp16.get(fp16PairKey(r.cell))?.tasks?.find((x) => x.task === task)?.score;

@@ -1,17 +1,24 @@
 import { generate } from '../../engine/generate.js';
+import { mean } from '../../measure/stats.js';
 import { totalBytes } from '../../methods/types.js';
+import type { TaskScore } from '../../results/record.js';
+import { corpusPerplexity, pairedCorpusPerplexityDiff, perplexity, type Nll } from '../../workloads/perplexity.js';
 import { textsFromJsonl } from '../prompt-text.js';
 import type { WorkloadDef } from '../workload.js';
 
 /**
  * Perplexity of long held-out documents read through the compressed cache: prefill a prefix
  * (exact), then feed the true continuation token by token, each step attending to the restored
- * cache. Lower is better; FP16 is the reference.
+ * cache. Lower is better; FP16 is the reference. The headline is the corpus perplexity
+ * (token-weighted); methods get the paired difference to FP16's with a bootstrap CI over documents.
+ * `text` is held-out prose ({text} lines) or a LongBench-format file ({context} lines), e.g. the
+ * embedded set's long documents, project:data/embedded-longbench/longdoc_ppl_heldout.jsonl.
  */
 export const perplexityWorkload: WorkloadDef = {
-  description: 'Teacher-forced perplexity of held-out documents through the compressed cache (prefix exact, continuation scored)',
+  description: 'Teacher-forced corpus perplexity of held-out documents through the compressed cache (prefix exact, continuation scored), paired difference to FP16',
   defaults: { text: 'model:heldout/prose.jsonl?', documents: 4, prefixLen: 256, scoredLen: 256 },
   dataFiles: (p) => [String(p.text)],
+  usesBaseline: true,
   async run(ctx) {
     const p = ctx.cell.workloadParams;
     const m = ctx.backend.model;
@@ -21,7 +28,7 @@ export const perplexityWorkload: WorkloadDef = {
       .filter((ids) => ids.length >= need + 1)
       .slice(0, Number(p.documents));
     if (docs.length === 0) throw new Error(`perplexity: no held-out document of ${need + 1}+ tokens (text: ${String(p.text)})`);
-    const items: number[] = [];
+    const nll: Nll[] = [];
     let bytes = {};
     let seqLen = 0;
     let baseline = 0;
@@ -38,12 +45,19 @@ export const perplexityWorkload: WorkloadDef = {
         onStep: (s, n) => ctx.onProgress?.(i * n + s * chunk.length, docs.length * n),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
-      for (const x of r.nll!) items.push(Math.exp(x.sum / x.count));
+      nll.push(...r.nll!.map((x) => ({ sum: x.sum, count: x.count })));
       bytes = r.bytes;
       seqLen = r.seqLen;
       baseline = r.kvBytesBaseline;
     }
-    const ppl = items.reduce((a, b) => a + b, 0) / items.length;
+    const ppl = corpusPerplexity(nll);
+    const perDocument = nll.map(perplexity);
+    const task: TaskScore = { task: 'perplexity', metric: 'perplexity', score: Math.round(ppl * 100) / 100, n: nll.length, items: perDocument };
+    const fp16 = ctx.baseline?.outputs?.nll;
+    if (ctx.cell.method !== 'fp16' && fp16 && fp16.length === nll.length) {
+      const ci = pairedCorpusPerplexityDiff(nll, fp16, { seed: 'delta/perplexity' });
+      task.deltaVsFp16 = { mean: ci.estimate, lo: ci.lo, hi: ci.hi };
+    }
     return {
       metrics: {
         kvBytes: totalBytes(bytes),
@@ -52,9 +66,12 @@ export const perplexityWorkload: WorkloadDef = {
         seqLen,
         kvBytesByComponent: bytes,
         perplexity: ppl,
+        perplexityDocumentMean: mean(perDocument),
+        scoredTokens: nll.reduce((a, x) => a + x.count, 0),
         modelWeightBytes: m.weightBytes,
       },
-      tasks: [{ task: 'perplexity', metric: 'perplexity', score: Math.round(ppl * 100) / 100, n: items.length, items }],
+      tasks: [task],
+      outputs: { tokens: [], nll },
     };
   },
 };
