@@ -1,10 +1,12 @@
 /**
  * Screenshot a report.html (for README): `node dist/ci/screenshot-report.js out/paper/report.html docs/images/report.png`.
- * Uses Debian's chromium (or CHROMIUM_PATH) through playwright-core; the page is opened from file://.
+ * Uses the Chromium the browser runner finds (CHROMIUM_PATH, Debian's, Playwright's) through
+ * playwright-core; the page is opened from file://.
  */
 import { chromium } from 'playwright-core';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { findChromium } from '../runners/browser/host/launch.js';
 
 const [input, output, height] = process.argv.slice(2);
 if (!input || !output) {
@@ -12,7 +14,7 @@ if (!input || !output) {
   process.exit(2);
 }
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  executablePath: findChromium().path,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 try {

@@ -63,8 +63,8 @@ const WEBGPU_HINT =
 const CUDA_HINT =
   'The npm package of onnxruntime-node ships CPU and WebGPU only; its CUDA provider is downloaded by its install script. ' +
   'Install it (needs CUDA 12 and cuDNN 9 on the machine, and access to api.nuget.org) with: ' +
-  'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node ' +
-  '(the environment variable overrides the project .npmrc setting onnxruntime-node-install=skip). ' +
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js ' +
+  "(this project's package.json denies that script at npm install time, so it is run by hand). " +
   'See https://onnxruntime.ai/docs/get-started/with-javascript/node.html';
 
 /** Rethrows a session-creation failure as an error that says how to make the EP work. */

@@ -5,12 +5,10 @@
  * "browser.newContext: Target page, context or browser has been closed".
  */
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { hostMarker } from '../../runners/browser/host/launch.js';
-import { HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, withStoriesSession } from './browser-fixture.js';
-
-const READY = HAVE_CHROMIUM && HAVE_STORIES;
-const WHY = !HAVE_CHROMIUM ? NO_CHROMIUM : '../shared/models/stories260K is absent';
+import { withStoriesSession } from './browser-fixture.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 /** Chromium's main process: launched by this process, with the runner's marker on its command line. */
 function browserPids(): number[] {
@@ -22,7 +20,7 @@ function browserPids(): number[] {
     .map(([pid]) => Number(pid));
 }
 
-describe.skipIf(!READY)(`browser runner when the browser exits${READY ? '' : ` (skipped: ${WHY})`}`, () => {
+describeWith([PARTS.chromium], 'browser runner when the browser exits', () => {
   it('ends the cell in flight as errored and runs the next cell in a new browser', async () => {
     await withStoriesSession('wasm', async (session, req) => {
       const [first] = browserPids();

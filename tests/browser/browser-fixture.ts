@@ -2,7 +2,7 @@
  * Shared set-up of the browser tests: where Chromium is, which models exist, and a helper that
  * runs a suite through the real `run` command (runner node or browser) into a temp folder.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,15 +20,8 @@ import { runCommand } from '../../runners/node/run-command.js';
 import { nodeSuiteFiles } from '../../runners/node/suite-files.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CHROMIUM = '/usr/bin/chromium';
-export const HAVE_CHROMIUM = existsSync(CHROMIUM);
-export const NO_CHROMIUM = `Debian's chromium is missing at ${CHROMIUM} (apt-get install -y chromium; .ci/run installs it)`;
-if (!HAVE_CHROMIUM) console.warn(`skipping the browser runner tests: ${NO_CHROMIUM}`);
-
-export const STORIES_CARD = join(ROOT, 'configs/models/stories260K.yaml');
-export const HAVE_STORIES = existsSync(join(ROOT, '../shared/models/stories260K/stories260K.bin'));
+export const STORIES_CARD = join(ROOT, 'models/stories260K');
 export const MINILLAMA = join(ROOT, 'models/minillama-12l');
-export const HAVE_MINILLAMA = existsSync(join(MINILLAMA, 'model.json'));
 
 export function tempDir(prefix = 'mcb-browser-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -4,13 +4,11 @@
  * not inside the first cell's timed prefill: a run's first cell (warmup 0, as in the smoke
  * suite) recorded a TTFT of 1.5 s against 7 ms for the next cell, and a third of its decode speed.
  */
-import { describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, ok, runSuite, STORIES_CARD } from './browser-fixture.js';
+import { expect, it } from 'vitest';
+import { ok, runSuite, STORIES_CARD } from './browser-fixture.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
-const READY = HAVE_CHROMIUM && HAVE_STORIES;
-const WHY = !HAVE_CHROMIUM ? NO_CHROMIUM : '../shared/models/stories260K is absent';
-
-describe.skipIf(!READY)(`browser runner first cell${READY ? '' : ` (skipped: ${WHY})`}`, () => {
+describeWith([PARTS.chromium], 'browser runner first cell', () => {
   it('the first cell of a wasm run does not pay for compiling the WASM in its timings', async () => {
     const records = await runSuite({ runner: 'browser', ep: 'wasm', card: STORIES_CARD, methods: ['fp16', 'minicache'], workloads: [{ name: 'generate', params: '{ prompts: ["Once upon"], maxNewTokens: 8, ignoreEos: true }' }] });
     const first = ok(records.get('generate fp16')).metrics;

@@ -5,17 +5,14 @@
  * running: the cell in flight was recorded as errored and the run went on in a new browser.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { hostMarker } from '../../runners/browser/host/launch.js';
-import { HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, readRecords, ROOT, STORIES_CARD, suiteYaml, tempDir } from './browser-fixture.js';
+import { readRecords, ROOT, STORIES_CARD, suiteYaml, tempDir } from './browser-fixture.js';
+import { CLI, describeWith, PARTS } from '../support/parts.js';
 
-const CLI = join(ROOT, 'dist/runners/node/cli.js');
-const READY = HAVE_CHROMIUM && HAVE_STORIES && existsSync(CLI);
-const WHY = !HAVE_CHROMIUM ? NO_CHROMIUM : !HAVE_STORIES ? '../shared/models/stories260K is absent' : 'dist/ is not built';
-
-describe.skipIf(!READY)(`browser runner on SIGHUP${READY ? '' : ` (skipped: ${WHY})`}`, () => {
+describeWith([PARTS.chromium, PARTS.cli], 'browser runner on SIGHUP', () => {
   it('stops the run: the cell in flight is not recorded and no browser is left', async () => {
     const dir = tempDir();
     const file = join(dir, 'suite.yaml');

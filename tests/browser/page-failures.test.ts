@@ -5,20 +5,17 @@
  * keeping the finished cells.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runCommand } from '../../runners/node/run-command.js';
 import { hostMarker } from '../../runners/browser/host/launch.js';
 import { readModelCard } from '../../runners/node/load-model.js';
-import { HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, readRecords, ROOT, STORIES_CARD, suiteYaml, tempDir, withStoriesSession } from './browser-fixture.js';
+import { readRecords, ROOT, STORIES_CARD, suiteYaml, tempDir, withStoriesSession } from './browser-fixture.js';
+import { CLI, describeWith, PARTS } from '../support/parts.js';
 
-const CLI = join(ROOT, 'dist/runners/node/cli.js');
-const READY = HAVE_CHROMIUM && HAVE_STORIES;
-const WHY = !HAVE_CHROMIUM ? NO_CHROMIUM : '../shared/models/stories260K is absent';
-
-describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY})`}`, () => {
+describeWith([PARTS.chromium, PARTS.cli], 'browser runner failures', () => {
   it('an exception in the page ends that cell as errored; the next model still runs', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'tok.json'), 'this is not a tokenizer.json');
@@ -81,7 +78,7 @@ describe.skipIf(!READY)(`browser runner failures${READY ? '' : ` (skipped: ${WHY
     });
   }, 300_000);
 
-  it.skipIf(!existsSync(CLI))('Ctrl-C closes the browser, keeps the finished cells and exits 130', async () => {
+  it('Ctrl-C closes the browser, keeps the finished cells and exits 130', async () => {
     const dir = tempDir();
     const file = join(dir, 'suite.yaml');
     const out = join(dir, 'out');

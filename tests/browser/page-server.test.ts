@@ -15,7 +15,7 @@ import { browserProvenance, timingCaveat } from '../../runners/browser/host/run-
 import { ORT_MODULE, startPageServer, type PageServer } from '../../runners/browser/host/server.js';
 import { collectProvenance } from '../../runners/node/provenance.js';
 import type { CellResult } from '../../src/results/record.js';
-import { HAVE_CHROMIUM, NO_CHROMIUM } from './browser-fixture.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 let server: PageServer;
 let file: string;
@@ -68,13 +68,34 @@ describe('finding Chromium', () => {
   it('--browser-path wins and must exist; WebGPU is switched on; the host is named on the command line', () => {
     expect(() => findChromium('/no/such/chrome')).toThrow(/no browser at --browser-path \/no\/such\/chrome/);
     expect(findChromium(process.execPath)).toEqual({ path: process.execPath, source: 'option' });
-    if (HAVE_CHROMIUM) expect(findChromium()).toEqual({ path: '/usr/bin/chromium', source: 'system' });
     expect(CHROMIUM_ARGS).toContain('--enable-unsafe-webgpu');
     expect(hostMarker(42)).toBe('--minicache-bench-host=42');
   });
+
+  it('CHROMIUM_PATH comes next, and a wrong one says how to install a browser', () => {
+    const before = process.env.CHROMIUM_PATH;
+    try {
+      process.env.CHROMIUM_PATH = process.execPath;
+      expect(findChromium()).toEqual({ path: process.execPath, source: 'env' });
+      expect(findChromium('/bin/sh')).toEqual({ path: '/bin/sh', source: 'option' });
+      process.env.CHROMIUM_PATH = '/no/such/chromium';
+      expect(() => findChromium()).toThrow(/no browser at CHROMIUM_PATH=\/no\/such\/chromium/);
+      const hint = (() => {
+        try {
+          findChromium();
+        } catch (e) {
+          return (e as { hint?: string }).hint;
+        }
+      })();
+      expect(hint).toMatch(/apt-get install -y chromium.*npx playwright-core install chromium/);
+    } finally {
+      if (before === undefined) delete process.env.CHROMIUM_PATH;
+      else process.env.CHROMIUM_PATH = before;
+    }
+  });
 });
 
-describe.skipIf(!HAVE_CHROMIUM)(`the runner page in Chromium${HAVE_CHROMIUM ? '' : ` (skipped: ${NO_CHROMIUM})`}`, () => {
+describeWith([PARTS.chromium], 'the runner page in Chromium', () => {
   it('wasm: cross-origin isolated, threaded, no adapter', async () => {
     const session = await BrowserSession.open(server, { ep: 'wasm' });
     try {

@@ -6,20 +6,18 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runCommand } from '../../runners/node/run-command.js';
 import type { CellResult } from '../../src/results/record.js';
-import { HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, readRecords, STORIES_CARD, suiteYaml, tempDir } from './browser-fixture.js';
-
-const READY = HAVE_CHROMIUM && HAVE_STORIES;
-const WHY = !HAVE_CHROMIUM ? NO_CHROMIUM : '../shared/models/stories260K is absent';
+import { readRecords, STORIES_CARD, suiteYaml, tempDir } from './browser-fixture.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 function tasks(r: CellResult | undefined): unknown {
   if (!r || r.status !== 'ok') throw new Error(`no ok record: ${JSON.stringify(r)?.slice(0, 300)}`);
   return (r as unknown as { tasks: unknown }).tasks;
 }
 
-describe.skipIf(!READY)(`browser runner --resume${READY ? '' : ` (skipped: ${WHY})`}`, () => {
+describeWith([PARTS.chromium], 'browser runner --resume', () => {
   it('a resumed LongBench cell still gets its agreement with FP16', async () => {
     const dir = tempDir();
     const file = join(dir, 'suite.yaml');

@@ -13,10 +13,11 @@
  * prints every cell's token match rate against Node CPU and requires the first token of every
  * sequence to be identical and the match rate to be at least AGREEMENT_TOLERANCE.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { OkRecord } from '../../src/results/record.js';
 import { tokenMatchRate } from '../../src/workloads/agreement.js';
-import { HAVE_CHROMIUM, HAVE_MINILLAMA, HAVE_STORIES, MINILLAMA, NO_CHROMIUM, ok, ROOT, runSuite, STORIES_CARD } from './browser-fixture.js';
+import { MINILLAMA, ok, ROOT, runSuite, STORIES_CARD } from './browser-fixture.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 export const AGREEMENT_TOLERANCE = 0.9;
 const RUNNERS = [
@@ -56,21 +57,21 @@ async function checkParity(label: string, card: string, workloads: { generate: s
   }
 }
 
-describe.skipIf(!HAVE_CHROMIUM)(`greedy tokens: Node CPU = browser wasm = browser webgpu${HAVE_CHROMIUM ? '' : ` (skipped: ${NO_CHROMIUM})`}`, () => {
-  it.skipIf(!HAVE_STORIES)(`stories260K, fp16 and minicache, a padded batch of 2, host and device cache paths${HAVE_STORIES ? '' : ' (skipped: ../shared/models/stories260K is absent)'}`, async () => {
+describeWith([PARTS.chromium], 'greedy tokens: Node CPU = browser wasm = browser webgpu', () => {
+  it('stories260K, fp16 and minicache, a padded batch of 2, host and device cache paths', async () => {
     await checkParity('stories260K', STORIES_CARD, {
       generate: '{ prompts: ["Once upon a time", "The little dog ran to the park and"], maxNewTokens: 24, ignoreEos: true }',
       sharegpt: '{ promptLen: 12, outputLen: 20 }',
     }, 2);
   }, 600_000);
 
-  it.skipIf(!HAVE_MINILLAMA)(`embedded minillama-12l, fp16 and minicache, host and device cache paths${HAVE_MINILLAMA ? '' : ` (skipped: ${MINILLAMA}/model.json is not in the repository yet)`}`, async () => {
+  it('embedded minillama-12l, fp16 and minicache, host and device cache paths', async () => {
     // Short: SwiftShader compiles shaders for every new cache length and runs a 12-layer model at
     // about one step per second.
     await checkParity('minillama-12l', MINILLAMA, { generate: '{ prompts: ["The history of the"], maxNewTokens: 8, ignoreEos: true }', sharegpt: '{ promptLen: 16, outputLen: 8 }' }, 1);
   }, 600_000);
 
-  it.skipIf(!HAVE_STORIES)('LongBench in the page: a Chinese task is scored with the page\'s jieba segmenter, as in Node', async () => {
+  it('LongBench in the page: a Chinese task is scored with the page\'s jieba segmenter, as in Node', async () => {
     const suite = {
       card: STORIES_CARD,
       methods: ['fp16'],

@@ -7,26 +7,23 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { HarnessError } from '../../src/errors.js';
 import { runCommand } from '../../runners/node/run-command.js';
-import { CHROMIUM, HAVE_CHROMIUM, HAVE_STORIES, NO_CHROMIUM, ROOT, STORIES_CARD, suiteYaml, tempDir } from './browser-fixture.js';
-
-const READY = HAVE_CHROMIUM && HAVE_STORIES;
-const WHY = !HAVE_CHROMIUM ? NO_CHROMIUM : '../shared/models/stories260K is absent';
-const CLI = join(ROOT, 'dist/runners/node/cli.js');
+import { ROOT, STORIES_CARD, suiteYaml, tempDir } from './browser-fixture.js';
+import { chromiumExecutable, CLI, describeWith, PARTS } from '../support/parts.js';
 
 function setUp(): { file: string; out: string; browser: string } {
   const dir = tempDir();
   const browser = join(dir, 'chromium-without-webgpu');
-  writeFileSync(browser, `#!/bin/sh\nexec ${CHROMIUM} --disable-features=WebGPU,Vulkan --disable-gpu --disable-software-rasterizer "$@"\n`);
+  writeFileSync(browser, `#!/bin/sh\nexec ${chromiumExecutable()} --disable-features=WebGPU,Vulkan --disable-gpu --disable-software-rasterizer "$@"\n`);
   chmodSync(browser, 0o755);
   const file = join(dir, 'suite.yaml');
   writeFileSync(file, suiteYaml({ runner: 'browser', ep: 'webgpu', card: STORIES_CARD, methods: ['fp16'], workloads: [{ name: 'generate', params: '{ prompts: ["Once"], maxNewTokens: 2 }' }] }));
   return { file, out: join(dir, 'out'), browser };
 }
 
-describe.skipIf(!READY)(`browser runner without WebGPU${READY ? '' : ` (skipped: ${WHY})`}`, () => {
+describeWith([PARTS.chromium, PARTS.cli], 'browser runner without WebGPU', () => {
   it('stops the run with a user error naming the cause and the way out', async () => {
     const { file, out, browser } = setUp();
     const err = await runCommand(file, { out, quiet: true, browserPath: browser }).catch((e: unknown) => e);
@@ -38,7 +35,7 @@ describe.skipIf(!READY)(`browser runner without WebGPU${READY ? '' : ` (skipped:
     expect(existsSync(join(out, 'results.jsonl'))).toBe(false);
   }, 120_000);
 
-  it.skipIf(!existsSync(CLI))('the CLI exits 2 without a stack trace', () => {
+  it('the CLI exits 2 without a stack trace', () => {
     const { file, out, browser } = setUp();
     const r = spawnSync(process.execPath, [CLI, 'run', file, '--out', out, '--browser-path', browser], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(2);

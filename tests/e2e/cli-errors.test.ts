@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cli, HAVE_CLI, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cli, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { CUDA_PROVIDER_INSTALLED, describeWith, itWhen, PARTS } from '../support/parts.js';
 
 const suite = (dir: string) =>
   writeSuite(
@@ -9,7 +10,7 @@ const suite = (dir: string) =>
     `name: errs\nrepeats: 1\nwarmup: 0\nmodels:\n  - card: ${join(ROOT, 'models/minillama-12l')}\nmethods: [fp16]\nworkloads:\n  - name: generate\n    params: { promptLen: 8, maxNewTokens: 2 }\n`,
   );
 
-describe.skipIf(!HAVE_CLI)('CLI: output paths that cannot be written', () => {
+describeWith([PARTS.cli], 'CLI: output paths that cannot be written', () => {
   it('run --out naming a file: exit 2, the path and no stack trace', () => {
     const dir = tempDir();
     const file = join(dir, 'a-file');
@@ -37,7 +38,7 @@ describe.skipIf(!HAVE_CLI)('CLI: output paths that cannot be written', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLI)('CLI: --isolate output', () => {
+describeWith([PARTS.cli], 'CLI: --isolate output', () => {
   it('--quiet --isolate prints one summary line for the run, not one per cell process', () => {
     const dir = tempDir();
     const s = writeSuite(
@@ -51,7 +52,7 @@ describe.skipIf(!HAVE_CLI)('CLI: --isolate output', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLI)('CLI: validate', () => {
+describeWith([PARTS.cli], 'CLI: validate', () => {
   it('checks the model cards too: a card with a misspelt field exits 2 naming its file, line and field', () => {
     const dir = tempDir();
     const card = join(dir, 'model.json');
@@ -87,7 +88,7 @@ describe.skipIf(!HAVE_CLI)('CLI: validate', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLI)('CLI: --ep-option', () => {
+describeWith([PARTS.cli], 'CLI: --ep-option', () => {
   it('a value that is not key=value is refused naming the flag, before any output is written', () => {
     const dir = tempDir();
     const out = join(dir, 'out');
@@ -99,7 +100,7 @@ describe.skipIf(!HAVE_CLI)('CLI: --ep-option', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLI)('CLI: --resume --shard', () => {
+describeWith([PARTS.cli], 'CLI: --resume --shard', () => {
   it('refuses to resume a folder of another shard (its manifest would name one shard beside the records of two)', () => {
     const dir = tempDir();
     const s = writeSuite(
@@ -117,7 +118,7 @@ describe.skipIf(!HAVE_CLI)('CLI: --resume --shard', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLI)('CLI: reproduce --fresh', () => {
+describeWith([PARTS.cli], 'CLI: reproduce --fresh', () => {
   it('refuses to delete an --out folder that holds more than a reproduction', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'notes.txt'), 'mine');
@@ -129,20 +130,19 @@ describe.skipIf(!HAVE_CLI)('CLI: reproduce --fresh', () => {
   });
 });
 
-// onnxruntime-node's CUDA provider library, present only where it was installed.
-const HAVE_CUDA_EP = existsSync(join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
+const WITH_CUDA = "onnxruntime-node's CUDA provider is installed here, so a run without it cannot be shown";
 
-describe.skipIf(!HAVE_CLI || HAVE_CUDA_EP)('CLI: an execution provider that cannot start', () => {
-  it('--ep cuda without its binaries stops the run with the install instruction, recording no cell', () => {
+describeWith([PARTS.cli], 'CLI: an execution provider that cannot start', () => {
+  itWhen(!CUDA_PROVIDER_INSTALLED, WITH_CUDA, '--ep cuda without its binaries stops the run with the install instruction, recording no cell', () => {
     const dir = tempDir();
     const out = join(dir, 'out');
     const r = cli(['run', suite(dir), '--out', out, '--ep', 'cuda']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/error: cannot start the CUDA execution provider[^\n]*\n  hint: [^\n]*ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+    expect(r.stderr).toMatch(/error: cannot start the CUDA execution provider[^\n]*\n  hint: [^\n]*ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/);
     expect(existsSync(join(out, 'results.jsonl')) ? readFileSync(join(out, 'results.jsonl'), 'utf8') : '').toBe('');
   });
 
-  it('the same with --isolate: the first cell process stops the run', () => {
+  itWhen(!CUDA_PROVIDER_INSTALLED, WITH_CUDA, 'the same with --isolate: the first cell process stops the run', () => {
     const dir = tempDir();
     const out = join(dir, 'out');
     const r = cli(['run', suite(dir), '--out', out, '--ep', 'cuda', '--isolate', '-q']);
@@ -153,7 +153,7 @@ describe.skipIf(!HAVE_CLI || HAVE_CUDA_EP)('CLI: an execution provider that cann
   });
 });
 
-describe.skipIf(!HAVE_CLI)('CLI: run into a folder that holds results', () => {
+describeWith([PARTS.cli], 'CLI: run into a folder that holds results', () => {
   it('suggests --resume only for a run of the same suite', () => {
     const dir = tempDir();
     const out = join(dir, 'out');
@@ -170,7 +170,7 @@ describe.skipIf(!HAVE_CLI)('CLI: run into a folder that holds results', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLI)('CLI: options of the other runner', () => {
+describeWith([PARTS.cli], 'CLI: options of the other runner', () => {
   it('--headed and --browser-path on the Node runner exit 2 naming the option, and write nothing', () => {
     const dir = tempDir();
     for (const extra of [['--headed'], ['--browser-path', '/usr/bin/chromium']]) {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { CLI } from '../support/parts.js';
+
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(ROOT, 'dist/runners/node/cli.js');
-export const STORIES_CARD = join(ROOT, 'configs/models/stories260K.yaml');
-export const HAVE_CLI = existsSync(CLI);
+export { CLI };
+export { STORIES_CARD } from '../model/stories-fixture.js';
 
 export function tempDir(prefix = 'mcb-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

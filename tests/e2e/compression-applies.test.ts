@@ -1,17 +1,16 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cli, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cli, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 const MODEL = join(ROOT, 'models/minillama-12l');
-const HAVE_MODEL = existsSync(join(MODEL, 'model.bin'));
 
 /**
  * Compression that silently stops applying is a known failure of peer tools: run every method
  * on the embedded model and check that each compressed method both holds fewer bytes than FP16
  * and changes what the model reads back (its perplexity through the restored cache differs).
  */
-describe.skipIf(!HAVE_CLI || !HAVE_MODEL)('compressed methods really compress (embedded model, CLI run)', () => {
+describeWith([PARTS.cli], 'compressed methods really compress (embedded model, CLI run)', () => {
   it('fp16, kivi2, kivi4, minicache, minicache+kivi4: bytes below FP16 and restored states differ', () => {
     const dir = tempDir();
     const suite = writeSuite(

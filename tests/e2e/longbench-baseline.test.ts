@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cliAsync, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 // LongBench cells carry their agreement with FP16's outputs and the paired difference to FP16.
 const suite = `name: lb-baseline
@@ -20,7 +21,7 @@ type Rec = { cellId: string; cell: { method: string }; tasks: { agreement?: unkn
 const records = (dir: string) => readResults<Rec>(dir);
 const comparisons = (dir: string) => Object.fromEntries(records(dir).map((r) => [r.cellId, r.tasks.map((t) => ({ agreement: t.agreement, deltaVsFp16: t.deltaVsFp16 }))]));
 
-describe.skipIf(!HAVE_CLI)('LongBench comparisons with FP16 survive sharding and --resume', () => {
+describeWith([PARTS.cli], 'LongBench comparisons with FP16 survive sharding and --resume', () => {
   it('a merged sharded run and a resumed run equal one run, agreement and paired difference included', async () => {
     const dir = tempDir();
     const s = writeSuite(dir, suite);

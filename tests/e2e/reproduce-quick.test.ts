@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cliAsync, HAVE_CLI, ROOT, tempDir } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cliAsync, tempDir } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
-const HAVE_MODEL = existsSync(join(ROOT, 'models/minillama-12l/model.bin'));
 
-describe.skipIf(!HAVE_CLI || !HAVE_MODEL)('minicache-bench reproduce --quick', () => {
+describeWith([PARTS.cli], 'minicache-bench reproduce --quick', () => {
   it('writes report.html with the five sections of the paper, our figures beside the paper’s', async () => {
     const out = join(tempDir(), 'paper');
     const r = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet']);

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { HAVE_STORIES, SKIP_REASON } from '../model/stories-fixture.js';
-import { cliAsync, HAVE_CLI, readResults, STORIES_CARD, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cliAsync, readResults, STORIES_CARD, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 interface Rec {
   cellId: string;
@@ -31,7 +31,7 @@ workloads:
 batch: [1, 2]
 `;
 
-describe.skipIf(!HAVE_STORIES || !HAVE_CLI)(`minicache-bench run --isolate (CLI, stories260K)${HAVE_STORIES ? '' : ` skipped: ${SKIP_REASON}`}`, () => {
+describeWith([PARTS.cli], 'minicache-bench run --isolate (CLI, stories260K)', () => {
   it('runs each cell in its own process, records it, and gives the same tokens and bytes as one process', async () => {
     const dir = tempDir();
     const s = writeSuite(dir, suite);

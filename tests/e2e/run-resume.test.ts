@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { HAVE_STORIES, SKIP_REASON } from '../model/stories-fixture.js';
-import { cli, cliKilledAfter, HAVE_CLI, readResults, STORIES_CARD, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cli, cliKilledAfter, readResults, STORIES_CARD, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 const suite = (maxNew: number) => `name: e2e
 seed: 3
@@ -21,7 +21,7 @@ workloads:
 batch: [1, 4, 8]
 `;
 
-describe.skipIf(!HAVE_STORIES || !HAVE_CLI)(`minicache-bench run (CLI, stories260K)${HAVE_STORIES ? '' : ` skipped: ${SKIP_REASON}`}`, () => {
+describeWith([PARTS.cli], 'minicache-bench run (CLI, stories260K)', () => {
   it('a killed run resumed with --resume completes with no cell duplicated or lost', async () => {
     const dir = tempDir();
     const s = writeSuite(dir, suite(200));

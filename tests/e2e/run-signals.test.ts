@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CLI, cliAsync, HAVE_CLI, lineCount, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { CLI, cliAsync, lineCount, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 // Three cells of a few seconds each on the embedded model.
 const suite = `name: signals
@@ -36,7 +37,7 @@ function runAndSignal(args: string[], file: string, signal: NodeJS.Signals, dela
   });
 }
 
-describe.skipIf(!HAVE_CLI)('run: interrupted by a signal', () => {
+describeWith([PARTS.cli], 'run: interrupted by a signal', () => {
   it('SIGTERM stops like Ctrl-C: exit 143, a message, valid results, and --resume finishes without duplicates', async () => {
     const dir = tempDir();
     const s = writeSuite(dir, suite);

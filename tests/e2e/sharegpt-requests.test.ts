@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cliAsync, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 const MODEL = join(ROOT, 'models/minillama-12l');
 const FIXTURE = join(ROOT, 'tests/fixtures/sharegpt/sharegpt-mini.json');
 
-describe.skipIf(!HAVE_CLI || !existsSync(join(MODEL, 'model.bin')))('sharegpt-requests workload (CLI, embedded model)', () => {
+describeWith([PARTS.cli], 'sharegpt-requests workload (CLI, embedded model)', () => {
   it('serves the embedded ShareGPT-like requests and a ShareGPT_V3 file, varied lengths, ignore-EOS', async () => {
     const dir = tempDir();
     const suite = writeSuite(

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { legacySuiteHash, loadSuite } from '../../src/suite/load-suite.js';
 import { nodeSuiteFiles } from '../../runners/node/suite-files.js';
-import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { cliAsync, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 const suite = `name: hash
 repeats: 1
@@ -17,7 +18,7 @@ workloads:
     params: { promptLen: 8, maxNewTokens: 2 }
 `;
 
-describe.skipIf(!HAVE_CLI)('suite hash', () => {
+describeWith([PARTS.cli], 'suite hash', () => {
   it('a run folder written with the older path-dependent suite hash still resumes, keeping that hash', async () => {
     const dir = tempDir();
     const s = writeSuite(dir, suite);

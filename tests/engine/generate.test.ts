@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { generate } from '../../src/engine/generate.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { loadModel } from '../../runners/node/load-model.js';
-import { GOLDEN_40, HAVE_STORIES, SKIP_REASON } from '../model/stories-fixture.js';
+import { GOLDEN_40, STORIES_CARD as CARD } from '../model/stories-fixture.js';
 
-const CARD = new URL('../../configs/models/stories260K.yaml', import.meta.url).pathname;
 const fp16 = (g: Parameters<typeof createMethod>[1]) => createMethod('fp16', g);
 
-describe.skipIf(!HAVE_STORIES)(`decode engine on stories260K${HAVE_STORIES ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
+describe('decode engine on stories260K', () => {
   it('greedy from BOS gives the 40 golden tokens through the fp16 cache', async () => {
     const { backend } = await loadModel(CARD);
     const r = await generate(backend, [[1]], { createMethod: fp16, maxNewTokens: 40, ignoreEos: true });

@@ -17,6 +17,9 @@ describe('CI workflow', () => {
     expect(runs('test')).toContain('apt-get install -y -qq chromium');
     expect(runs('test')).toContain('npm ci');
     expect(runs('test')).toContain('npm test');
+    // Strict: a browser test skipped for want of the Chromium this job installs fails the job.
+    const tests = wf.jobs.test!.steps.find((s) => s.run === 'npm test') as { env?: Record<string, string> };
+    expect(tests.env?.MINICACHE_TESTS_STRICT).toBe('1');
   });
 
   it('runs the smoke suite in as many shards as the merge step merges', () => {

@@ -2,14 +2,15 @@
  * packWords / unpackWords (the device's b-bit code packing) against the reference bit layout
  * (spec §3.2: element j at bit offset b·j of a 32-bit word), on words that exercise every sign
  * case of the int32 arithmetic: the top bit set, a zero or all-ones half, the extremes of int32.
- * Runs on the CPU EP, and on the WebGPU EP where VK_DRIVER_FILES names a Vulkan driver.
+ * Runs on the CPU EP, and on the WebGPU EP where VK_DRIVER_FILES names a Vulkan driver
+ * (vitest.config.ts names Chromium's SwiftShader where no other is named).
  */
 import * as ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { DataType, GraphKit, packWords, unpackWords } from '../../src/gpu/graph-kit.js';
 import { rng } from './helpers.js';
+import { itWith, PARTS } from '../support/parts.js';
 
-const haveVulkan = Boolean(process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES);
 
 function referenceWord(codes: readonly number[], bits: number): number {
   let w = 0;
@@ -58,7 +59,7 @@ async function roundTrip(ep: 'cpu' | 'webgpu', bits: number, rows: number[][]): 
 describe('device code packing', () => {
   for (const ep of ['cpu', 'webgpu'] as const) {
     for (const bits of [2, 4, 8]) {
-      it.skipIf(ep === 'webgpu' && !haveVulkan)(`${ep}: ${bits}-bit words match the reference layout both ways`, async () => {
+      itWith(ep === 'webgpu' ? [PARTS.vulkan] : [], `${ep}: ${bits}-bit words match the reference layout both ways`, async () => {
         const rows = wordsFor(bits);
         const { words, codes } = await roundTrip(ep, bits, rows);
         expect(Array.from(words)).toEqual(rows.map((r) => referenceWord(r, bits)));

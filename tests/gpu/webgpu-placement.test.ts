@@ -1,23 +1,21 @@
 /**
  * The cache-op graphs on onnxruntime's WebGPU EP (runs where VK_DRIVER_FILES names a Vulkan
- * driver; on a CPU machine Chromium's SwiftShader:
- * VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium).
+ * driver; on a CPU machine vitest.config.ts names Chromium's SwiftShader).
  *  1. Placement: every graph the methods build (fp16 storage, as on a GPU) is created with
  *     session.disable_cpu_ep_fallback, which refuses any node the WebGPU EP would hand to the CPU:
  *     no cache data passes through the host inside a cache op.
  *  2. Execution: SwiftShader has no shader-f16, so the same methods run with float32 storage on the
  *     WebGPU EP, tensors kept as gpu-buffer between ops, and restore what the reference restores.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { CacheGeometry } from '../../src/engine/kv-block.js';
 import type { DeviceTensor, GraphExec, GraphSpec } from '../../src/gpu/device-types.js';
 import { createDeviceMethod } from '../../src/gpu/device-registry.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { OrtGraphExec } from '../../runners/node/ort-device-cache.js';
 import { comparer, lockstep } from './helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
-const haveVulkan = Boolean(process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES);
-if (!haveVulkan) console.warn('skipping the WebGPU cache-op tests: set VK_DRIVER_FILES to a Vulkan driver (e.g. SwiftShader) to run them');
 
 /** Runs on the CPU EP and remembers every graph spec it was asked to run. */
 class RecordingExec implements GraphExec {
@@ -47,7 +45,7 @@ const CASES: [string, Record<string, unknown>][] = [
   ['minicache+kivi4', { residual: 8, groupSize: 8 }],
 ];
 
-describe.skipIf(!haveVulkan)('cache-op graphs on the WebGPU EP', () => {
+describeWith([PARTS.vulkan], 'cache-op graphs on the WebGPU EP', () => {
   const cpu = new OrtGraphExec('cpu', 'float16', { threads: 1 });
   const strict16 = new OrtGraphExec('webgpu', 'float16', { strictPlacement: true });
   const gpu32 = new OrtGraphExec('webgpu', 'float32', { strictPlacement: true });

@@ -1,18 +1,15 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generate, type GenerateResult } from '../../src/engine/generate.js';
 import { createMethod, getMethod, methodNames } from '../../src/methods/registry.js';
 import { totalBytes, type MethodParams } from '../../src/methods/types.js';
 import { loadModel } from '../../runners/node/load-model.js';
-import { HAVE_STORIES, SKIP_REASON } from '../model/stories-fixture.js';
+import { STORIES_CARD } from '../model/stories-fixture.js';
 
 /**
  * Spec §2.7 / decision 6: prefill is exact, so every method's first generated token equals the
  * fp16 baseline's; later tokens may differ, and compressed methods must hold fewer bytes.
  */
-const STORIES_CARD = new URL('../../configs/models/stories260K.yaml', import.meta.url).pathname;
 const EMBEDDED_CARD = new URL('../../models/minillama-12l/', import.meta.url).pathname;
-const HAVE_EMBEDDED = existsSync(`${EMBEDDED_CARD}model.json`);
 
 /**
  * Quantizer parameters for a short test: groups that fit the head dim (stories260K has D = 8)
@@ -53,11 +50,11 @@ const PROMPTS = [
 ];
 
 describe('first generated token equals fp16 for every method (exact prefill)', () => {
-  it.skipIf(!HAVE_STORIES)(`stories260K${HAVE_STORIES ? '' : ` (skipped: ${SKIP_REASON})`}`, async () => {
+  it('stories260K', async () => {
     await firstTokens(STORIES_CARD, PROMPTS);
   });
 
-  it.skipIf(!HAVE_EMBEDDED)(`embedded model minillama-12l${HAVE_EMBEDDED ? '' : ' (skipped: models/minillama-12l is not built yet)'}`, async () => {
+  it('embedded model minillama-12l', async () => {
     await firstTokens(EMBEDDED_CARD, PROMPTS);
   });
 });

@@ -4,10 +4,8 @@ import { roundHalf } from '../../src/kernels/half.js';
 import { parseLlama2c, type Llama2cConfig } from '../../src/model/llama2c.js';
 import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
 import { randomWeights, writeLlama2c } from './llama2c-checkpoint.js';
-import { GOLDEN_40, HAVE_STORIES, SKIP_REASON, readStories } from './stories-fixture.js';
+import { GOLDEN_40, readStories } from './stories-fixture.js';
 
-if (!HAVE_STORIES) console.warn(`skipping stories260K builder tests: ${SKIP_REASON}`);
-const itStories = HAVE_STORIES ? it : it.skip;
 
 function argmax(a: Float32Array, from = 0, n = a.length): number {
   let best = 0;
@@ -16,7 +14,7 @@ function argmax(a: Float32Array, from = 0, n = a.length): number {
 }
 
 describe('llama2.c → ONNX builder on stories260K (CPU EP)', () => {
-  itStories('greedy decode from BOS gives the README golden 40 tokens', async () => {
+  it('greedy decode from BOS gives the README golden 40 tokens', async () => {
     const model = parseLlama2c(readStories().weights);
     expect(model.fileDtype).toBe('float32');
     const { layers, kvHeads, headDim } = model.config;
@@ -64,7 +62,7 @@ async function firstLogits(bytes: Uint8Array, prompt: number[], kvHeads: number,
 const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]!)));
 
 describe('builder: graph interface and checkpoint variants', () => {
-  itStories('has Hugging Face I/O names and symbolic shapes in both logits modes', async () => {
+  it('has Hugging Face I/O names and symbolic shapes in both logits modes', async () => {
     const model = parseLlama2c(readStories().weights);
     for (const mode of ['last', 'all'] as const) {
       const s = await ort.InferenceSession.create(buildLlamaOnnx(model, { logits: mode }));
@@ -81,7 +79,7 @@ describe('builder: graph interface and checkpoint variants', () => {
     }
   });
 
-  itStories('an untied classifier (negative vocab, wcls after the RoPE tables) equal to the embedding gives the same logits', async () => {
+  it('an untied classifier (negative vocab, wcls after the RoPE tables) equal to the embedding gives the same logits', async () => {
     const tied = parseLlama2c(readStories().weights);
     const c = { ...tied.config, tiedClassifier: false };
     const untied = parseLlama2c(writeLlama2c(c, { ...tied.weights, wcls: tied.weights.tokenEmbedding.slice() }, 'float32'));
@@ -92,7 +90,7 @@ describe('builder: graph interface and checkpoint variants', () => {
     expect(maxDiff(await firstLogits(buildLlamaOnnx(untied), prompt, 4, 8, 5), await firstLogits(buildLlamaOnnx(tied), prompt, 4, 8, 5))).toBe(0);
   });
 
-  itStories('reads the float16 variant (no RoPE tables), upcasting to float32', async () => {
+  it('reads the float16 variant (no RoPE tables), upcasting to float32', async () => {
     const f32 = parseLlama2c(readStories().weights);
     const bytes = writeLlama2c(f32.config, f32.weights, 'float16');
     const f16 = parseLlama2c(bytes); // auto-detected by size

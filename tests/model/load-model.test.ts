@@ -8,10 +8,8 @@ import { buildLlamaOnnx, type LogitsMode } from '../../src/model/build-llama-onn
 import { parseLlama2c } from '../../src/model/llama2c.js';
 import { parseModelCard } from '../../src/model/model-card.js';
 import { loadModel } from '../../runners/node/load-model.js';
-import { GOLDEN_40, HAVE_STORIES, SKIP_REASON, STORIES_TOKENIZER, STORIES_WEIGHTS, readStories } from './stories-fixture.js';
+import { GOLDEN_40, STORIES_TOKENIZER, STORIES_WEIGHTS, readStories } from './stories-fixture.js';
 
-if (!HAVE_STORIES) console.warn(`skipping loadModel tests on stories260K: ${SKIP_REASON}`);
-const itStories = HAVE_STORIES ? it : it.skip;
 
 const tmp = mkdtempSync(join(tmpdir(), 'minicache-model-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -94,7 +92,7 @@ describe('model cards', () => {
 });
 
 describe('loadModel on stories260K', () => {
-  itStories('loads a bare llama2.c pair (card object) and generates the story from a tokenized prompt', async () => {
+  it('loads a bare llama2.c pair (card object) and generates the story from a tokenized prompt', async () => {
     const { backend, tokenizer, card } = await loadModel({ format: 'llama2c', weights: STORIES_WEIGHTS, tokenizer: STORIES_TOKENIZER, tokenizerFormat: 'llama2c', bos: 1, eos: [2] });
     try {
       expect(card.name).toBe('stories260K');
@@ -109,7 +107,7 @@ describe('loadModel on stories260K', () => {
     }
   });
 
-  itStories('loads a YAML card whose paths are relative to its folder', async () => {
+  it('loads a YAML card whose paths are relative to its folder', async () => {
     const dir = join(tmp, 'card-rel');
     mkdirSync(dir);
     writeFileSync(join(dir, 'model.yaml'), `name: tiny-stories\nformat: llama2c\nweights: ${relative(dir, STORIES_WEIGHTS)}\ntokenizer: ${relative(dir, STORIES_TOKENIZER)}\nlayers: 5\n`);
@@ -122,12 +120,12 @@ describe('loadModel on stories260K', () => {
     }
   });
 
-  itStories('checks card geometry against the checkpoint header', async () => {
+  it('checks card geometry against the checkpoint header', async () => {
     await expect(loadModel({ format: 'llama2c', weights: STORIES_WEIGHTS, tokenizer: STORIES_TOKENIZER, kvHeads: 8 })).rejects.toThrow(/"kvHeads" is 8 but the checkpoint says 4/);
   });
 
   for (const mode of ['last', 'all'] as LogitsMode[]) {
-    itStories(`runs a user ONNX model with HF naming (${mode} logits) from a card`, async () => {
+    it(`runs a user ONNX model with HF naming (${mode} logits) from a card`, async () => {
       const dir = join(tmp, `onnx-${mode}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'decoder.onnx'), buildLlamaOnnx(parseLlama2c(readStories().weights), { logits: mode }));
@@ -148,7 +146,7 @@ describe('loadModel on stories260K', () => {
     });
   }
 
-  itStories('explains I/O names that the graph lacks', async () => {
+  it('explains I/O names that the graph lacks', async () => {
     const dir = join(tmp, 'onnx-last');
     writeFileSync(
       join(dir, 'renamed.json'),

@@ -1,15 +1,11 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HarnessError } from '../../src/errors.js';
 import type { KVBlock } from '../../src/engine/kv-block.js';
 import { parseLlama2c } from '../../src/model/llama2c.js';
 import { describeEp, OrtBackend } from '../../runners/node/ort-backend.js';
-import { GOLDEN_40, HAVE_STORIES, SKIP_REASON, readStories } from './stories-fixture.js';
+import { GOLDEN_40, readStories } from './stories-fixture.js';
+import { CUDA_PROVIDER_INSTALLED, describeWith, itWhen, PARTS } from '../support/parts.js';
 
-if (!HAVE_STORIES) console.warn(`skipping OrtBackend tests: ${SKIP_REASON}`);
-const d = HAVE_STORIES ? describe : describe.skip;
 
 const KVH = 4;
 const D = 8;
@@ -69,7 +65,7 @@ async function greedy(backend: OrtBackend, prompts: number[][], steps: number) {
   return { tokens: out, firstLogits };
 }
 
-d('OrtBackend over the built stories260K graph (CPU EP)', () => {
+describe('OrtBackend over the built stories260K graph (CPU EP)', () => {
   let backend: OrtBackend;
   beforeAll(async () => {
     backend = await OrtBackend.fromLlama2c(parseLlama2c(readStories().weights), { name: 'stories260K', eos: [2] }, { ep: 'cpu' });
@@ -132,11 +128,9 @@ d('OrtBackend over the built stories260K graph (CPU EP)', () => {
   });
 });
 
-// onnxruntime-node's WebGPU EP needs a Vulkan driver named by VK_DRIVER_FILES (see the environment docs);
-// on a CPU machine Chromium's SwiftShader works: VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium
-const haveVulkan = Boolean(process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES);
-if (HAVE_STORIES && !haveVulkan) console.warn('skipping the WebGPU EP test: set VK_DRIVER_FILES to a Vulkan driver (e.g. SwiftShader) to run it');
-(HAVE_STORIES && haveVulkan ? describe : describe.skip)('OrtBackend on the WebGPU EP', () => {
+// onnxruntime-node's WebGPU EP needs a Vulkan driver named by VK_DRIVER_FILES (vitest.config.ts
+// names Chromium's SwiftShader on a machine without a GPU).
+describeWith([PARTS.vulkan], 'OrtBackend on the WebGPU EP', () => {
   it('greedy decode from BOS gives the golden tokens, batched with a padded row', async () => {
     const backend = await OrtBackend.fromLlama2c(parseLlama2c(readStories().weights), { name: 'stories260K' }, { ep: 'webgpu' });
     try {
@@ -151,15 +145,14 @@ if (HAVE_STORIES && !haveVulkan) console.warn('skipping the WebGPU EP test: set 
 });
 
 describe('execution provider errors and description', () => {
-  const cudaInstalled = existsSync(join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '../bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
-  (HAVE_STORIES && !cudaInstalled ? it : it.skip)('without the CUDA provider, cuda fails with install instructions', async () => {
+  itWhen(!CUDA_PROVIDER_INSTALLED, "onnxruntime-node's CUDA provider is installed here, so the run without it cannot be shown", 'without the CUDA provider, cuda fails with install instructions', async () => {
     const err = await OrtBackend.fromLlama2c(parseLlama2c(readStories().weights), { name: 's' }, { ep: 'cuda' }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(HarnessError);
     expect((err as HarnessError).code).toBe('ep.cuda-missing');
-    expect((err as HarnessError).hint).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+    expect((err as HarnessError).hint).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/);
   });
 
   it('describes the device behind an EP', () => {

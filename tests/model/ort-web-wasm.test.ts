@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import { buildLlamaOnnx } from '../../src/model/build-llama-onnx.js';
 import { parseLlama2c } from '../../src/model/llama2c.js';
-import { GOLDEN_40, HAVE_STORIES, SKIP_REASON, readStories } from './stories-fixture.js';
+import { GOLDEN_40, readStories } from './stories-fixture.js';
 
-if (!HAVE_STORIES) console.warn(`skipping the onnxruntime-web test: ${SKIP_REASON}`);
 
 // The browser runtime (onnxruntime-web's wasm EP, here run inside Node) executes the same built graph.
-(HAVE_STORIES ? describe : describe.skip)('built graph on onnxruntime-web (wasm EP)', () => {
+describe('built graph on onnxruntime-web (wasm EP)', () => {
   it('greedy decode from BOS gives the golden 40 tokens', async () => {
     ort.env.wasm.numThreads = 1;
     const s = await ort.InferenceSession.create(buildLlamaOnnx(parseLlama2c(readStories().weights)), { executionProviders: ['wasm'] });

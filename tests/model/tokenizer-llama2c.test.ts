@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Llama2cTokenizer } from '../../src/model/tokenizer-llama2c.js';
-import { GOLDEN_40, HAVE_STORIES, SKIP_REASON, readStories } from './stories-fixture.js';
+import { GOLDEN_40, readStories } from './stories-fixture.js';
 
-if (!HAVE_STORIES) console.warn(`skipping llama2.c tokenizer tests: ${SKIP_REASON}`);
-const d = HAVE_STORIES ? describe : describe.skip;
 
-d('llama2.c tokenizer (tok512.bin)', () => {
-  const bytes = HAVE_STORIES ? readStories().tokenizer : new Uint8Array(0);
-  const tok = HAVE_STORIES ? Llama2cTokenizer.fromBytes(bytes) : (undefined as never);
+describe('llama2.c tokenizer (tok512.bin)', () => {
+  const bytes = readStories().tokenizer;
+  const tok = Llama2cTokenizer.fromBytes(bytes);
 
   it('reads all 512 pieces and the special ids', () => {
     expect(tok.vocabSize).toBe(512);

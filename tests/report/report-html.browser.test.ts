@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,8 +10,8 @@ import { serializeResults } from '../../src/results/jsonl.js';
 import { reportCommand } from '../../runners/node/report-command.js';
 import { HOSTILE, hostileRecords } from './hostile-records.js';
 import { manifestFor, syntheticRun } from './synthetic-run.js';
+import { chromiumExecutable, MissingPartError, PARTS, skipNote } from '../support/parts.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let dir: string;
@@ -19,14 +19,15 @@ let browser: Browser;
 const records = hostileRecords(syntheticRun({ withFailures: true, withAblations: true }));
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  // The same browser the runner finds; its absence fails with what to install (tests/support/parts.ts).
+  if (!PARTS.chromium.present) throw new MissingPartError(skipNote(PARTS.chromium));
   dir = mkdtempSync(join(tmpdir(), 'report-html-'));
   writeFileSync(join(dir, 'results.jsonl'), serializeResults(records));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifestFor(records)));
   const quiet = { log: () => {}, error: (l: string) => console.error(l) };
   expect(await reportCommand(dir, { ...quiet })).toBe(0);
   expect(await reportCommand(dir, { ...quiet, layout: 'paper', out: join(dir, 'paper'), images: false })).toBe(0);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath: chromiumExecutable(), args: ARGS });
 });
 
 afterAll(async () => {

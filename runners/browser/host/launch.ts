@@ -1,7 +1,8 @@
 /**
  * Finding and launching Chromium for the browser runner (Playwright, playwright-core).
- * Which browser: --browser-path, else Debian's /usr/bin/chromium (what CI installs), else
- * Playwright's own Chromium where the user installed it (`npx playwright install chromium`).
+ * Which browser: --browser-path, else CHROMIUM_PATH, else Debian's /usr/bin/chromium (what CI
+ * installs), else Playwright's own Chromium where the user installed it
+ * (`npx playwright-core install chromium`).
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
@@ -17,6 +18,9 @@ export interface LaunchOptions {
 }
 
 export const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/** How to get a Chromium on each system (README, "Set-up", says the same). */
+export const INSTALL_CHROMIUM = "install Debian's (sudo apt-get install -y chromium) or, on any system, Playwright's (npx playwright-core install chromium)";
 
 /**
  * WebGPU on (headless Chromium has it behind --enable-unsafe-webgpu, which also lifts the GPU
@@ -46,10 +50,15 @@ export function hostMarker(pid = process.pid): string {
   return `--minicache-bench-host=${pid}`;
 }
 
-export function findChromium(browserPath?: string): { path: string; source: 'option' | 'system' | 'playwright' } {
+export function findChromium(browserPath?: string): { path: string; source: 'option' | 'env' | 'system' | 'playwright' } {
   if (browserPath) {
     if (!existsSync(browserPath)) throw new HarnessError('browser.missing', `no browser at --browser-path ${browserPath}`, undefined, 'give the path of a Chromium or Chrome executable');
     return { path: browserPath, source: 'option' };
+  }
+  const env = process.env.CHROMIUM_PATH;
+  if (env) {
+    if (!existsSync(env)) throw new HarnessError('browser.missing', `no browser at CHROMIUM_PATH=${env}`, undefined, `${INSTALL_CHROMIUM}, or point CHROMIUM_PATH at a Chromium or Chrome executable`);
+    return { path: env, source: 'env' };
   }
   const system = SYSTEM_CHROMIUM.find((p) => existsSync(p));
   if (system) return { path: system, source: 'system' };
@@ -64,7 +73,7 @@ export function findChromium(browserPath?: string): { path: string; source: 'opt
     'browser.missing',
     'no Chromium found for the browser runner',
     undefined,
-    `install Debian's (apt-get install -y chromium), or Playwright's (npx playwright install chromium), or pass --browser-path /path/to/chrome; looked at ${SYSTEM_CHROMIUM.join(', ')}${own ? ` and ${own}` : ''}`,
+    `${INSTALL_CHROMIUM}, or pass --browser-path /path/to/chrome (or set CHROMIUM_PATH); looked at ${SYSTEM_CHROMIUM.join(', ')}${own ? ` and ${own}` : ''}`,
   );
 }
 
