@@ -47,7 +47,7 @@ export async function gateCommand(dir: string, opts: GateCommandOptions = {}): P
   log(markdown);
   const summaryFile = opts.stepSummary ?? process.env.GITHUB_STEP_SUMMARY;
   if (summaryFile) appendFileSync(summaryFile, `${markdown}\n`);
-  for (const v of report.verdicts.filter((x) => x.outcome !== 'pass')) {
+  for (const v of report.verdicts.filter((x) => x.outcome !== 'pass' && x.outcome !== 'skipped')) {
     const what = v.outcome === 'unusable' ? 'unusable' : v.rule.level === 'error' ? 'FAILED' : 'warning';
     error(`gate: rule "${v.rule.name}" ${what}: ${v.summary}`);
   }

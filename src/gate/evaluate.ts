@@ -19,8 +19,12 @@ export interface GateInput {
  * Phases: match cells by pattern → find each cell's reference (FP16 cell of the same run, the
  * baseline cell with the same id, or the rule's bound) → measure (median over repeats for noisy
  * metrics, the value itself for deterministic ones) → compare → verdict per rule → exit code.
- * Missing data never passes: a rule that matches nothing, a cell without its reference, or a
- * skipped cell makes the rule unusable; an errored cell fails it.
+ * Missing data never passes: a cell without its reference or a skipped cell makes the rule
+ * unusable; an errored cell fails it. What was not asked for is skipped, with a note: a
+ * vs-baseline rule when no baseline is given, and (without a baseline) a rule that no cell of the
+ * run carries data for, such as a KIVI perplexity rule on a run without KIVI perplexity cells.
+ * With a baseline the run is held to the baseline's cells, so a rule that matches nothing is
+ * unusable there. A gate where every rule was skipped checked nothing: unusable.
  */
 export function evaluateGate(input: GateInput): GateReport {
   const ctx: EvalContext = {
@@ -31,11 +35,12 @@ export function evaluateGate(input: GateInput): GateReport {
   };
   const verdicts = input.rules.map((rule) => evaluateRule(rule, ctx));
   const inputErrors = [...(input.inputErrors ?? [])];
+  if (verdicts.length > 0 && verdicts.every((v) => v.outcome === 'skipped')) inputErrors.push('no rule applies to this run: every rule was skipped (see each rule\'s note)');
   return { verdicts, inputErrors, exitCode: exitCodeOf(verdicts, inputErrors) };
 }
 
 export function exitCodeOf(verdicts: readonly RuleVerdict[], inputErrors: readonly string[]): 0 | 1 | 2 {
-  if (inputErrors.length > 0 || verdicts.length === 0) return 2;
+  if (inputErrors.length > 0 || verdicts.length === 0 || verdicts.every((v) => v.outcome === 'skipped')) return 2;
   if (verdicts.some((v) => v.outcome === 'unusable')) return 2;
   if (verdicts.some((v) => v.outcome === 'fail' && v.rule.level === 'error')) return 1;
   return 0;
@@ -61,7 +66,7 @@ function cellMatches(rule: GateRule, r: CellResult): boolean {
 function evaluateRule(rule: GateRule, ctx: EvalContext): RuleVerdict {
   const def = metricDef(rule.metric);
   if (!def) return verdict(rule, [], `unknown metric "${rule.metric}"`);
-  if (rule.kind === 'vs-baseline' && !ctx.baseline) return verdict(rule, [], 'needs a baseline (--baseline DIR)');
+  if (rule.kind === 'vs-baseline' && !ctx.baseline) return skipped(rule, 'skipped: compares with a baseline run, and none was given (--baseline DIR)');
   const matched = ctx.records.filter((r) => cellMatches(rule, r) && !(rule.kind === 'vs-fp16' && r.cell.method === FP16_METHOD));
   const checks = matched.flatMap((r) => checkRecord(rule, def, r, ctx));
   if (rule.kind === 'vs-baseline') {
@@ -72,7 +77,19 @@ function evaluateRule(rule: GateRule, ctx: EvalContext): RuleVerdict {
       }
     }
   }
+  if (checks.length === 0 && !ctx.baseline) return skipped(rule, `skipped: no cell of this run has ${rule.metric}${rule.cells ? ` among ${patternText(rule)}` : ''}`);
   return verdict(rule, checks, `matches no cell with metric ${rule.metric}`);
+}
+
+function skipped(rule: GateRule, summary: string): RuleVerdict {
+  return { rule, outcome: 'skipped', checks: [], summary };
+}
+
+/** `method kivi2|kivi4, task perplexity`: a rule's cell pattern in a note. */
+function patternText(rule: GateRule): string {
+  return Object.entries(rule.cells ?? {})
+    .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join('|') : String(v)}`)
+    .join(', ');
 }
 
 function checkRecord(rule: GateRule, def: MetricDef, r: CellResult, ctx: EvalContext): GateCheck[] {

@@ -15,12 +15,14 @@ function bound(rule: GateRule): string {
 function badge(v: RuleVerdict): string {
   if (v.outcome === 'pass') return '✅ pass';
   if (v.outcome === 'unusable') return '⛔ unusable';
+  if (v.outcome === 'skipped') return '⏭️ skipped';
   return v.rule.level === 'error' ? '❌ fail' : '⚠️ warn';
 }
 
 /** The verdict of every rule as a Markdown table, then the failing checks rule by rule. */
 export function gateMarkdown(report: GateReport): string {
-  const status = report.exitCode === 0 ? 'passed' : report.exitCode === 1 ? 'FAILED (regression)' : 'UNUSABLE INPUT';
+  const skipped = report.verdicts.filter((v) => v.outcome === 'skipped').length;
+  const status = `${report.exitCode === 0 ? 'passed' : report.exitCode === 1 ? 'FAILED (regression)' : 'UNUSABLE INPUT'}${skipped ? ` (${skipped} of ${report.verdicts.length} rules skipped)` : ''}`;
   const out = [`### Gate: ${status}`, ''];
   for (const e of report.inputErrors) out.push(`- ⛔ ${mdText(e)}`);
   if (report.inputErrors.length) out.push('');

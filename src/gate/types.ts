@@ -38,6 +38,8 @@ export interface GateConfig {
 }
 
 export type CheckOutcome = 'pass' | 'fail' | 'unusable';
+/** A rule's outcome: its checks', or `skipped` when it does not apply to what was given (see evaluateGate). */
+export type RuleOutcome = CheckOutcome | 'skipped';
 
 /** One comparison of one cell (and task) under one rule. */
 export interface GateCheck {
@@ -56,7 +58,7 @@ export interface GateCheck {
 
 export interface RuleVerdict {
   rule: GateRule;
-  outcome: CheckOutcome;
+  outcome: RuleOutcome;
   checks: GateCheck[];
   /** One line for the table: the worst check, or why the rule could not be evaluated. */
   summary: string;

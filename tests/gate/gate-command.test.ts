@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeResults } from '../../src/results/jsonl.js';
 import type { CellResult } from '../../src/results/record.js';
+import { parse } from 'yaml';
 import { gateCommand } from '../../runners/node/gate-command.js';
 import { manifestFor, syntheticRun, tweak } from '../report/synthetic-run.js';
 
@@ -237,18 +238,20 @@ describe('gate', () => {
       expect(g.out).toContain('no baseline cell with the same setup');
     });
 
-    it('a vs-baseline rule without --baseline', async () => {
-      const g = await gate(writeRun('ok', records), { baseline: undefined });
-      expect(g.code).toBe(2);
-      expect(g.out).toContain('needs a baseline');
-    });
-
-    it('a rule that matches no cell', async () => {
+    it('a rule that matches no cell, when a baseline fixes which cells the run must hold', async () => {
       const cfg = join(root, 'nomatch.yaml');
       writeFileSync(cfg, 'rules:\n  - name: ghost\n    metric: compressionRatio\n    kind: absolute\n    cells: { method: no-such-method }\n    min: 1\n');
       const g = await gate(writeRun('ok', records), { config: cfg });
       expect(g.code).toBe(2);
       expect(g.out).toMatch(/⛔ unusable \| ghost/);
+    });
+
+    it('every rule skipped: nothing was checked', async () => {
+      const cfg = join(root, 'allskipped.yaml');
+      writeFileSync(cfg, 'rules:\n  - { name: b, metric: kvBytes, kind: vs-baseline, max: 1 }\n  - { name: ghost, metric: compressionRatio, kind: absolute, cells: { method: no-such-method }, min: 1 }\n');
+      const g = await gate(writeRun('ok', records), { config: cfg, baseline: undefined });
+      expect(g.code).toBe(2);
+      expect(g.out).toContain('no rule applies to this run: every rule was skipped');
     });
 
     it('a bad rules file, named by file:line', async () => {
@@ -277,6 +280,36 @@ describe('gate', () => {
 });
 
 describe('gate: default rules', () => {
+  it('pass a good run without --baseline: the baseline rules are skipped with a note, exit 0', async () => {
+    // ci/baseline is a real run of suites/smoke.yaml (what CI gates): a good run by definition.
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await gateCommand('ci/baseline', { log: (t) => out.push(t), error: (t) => err.push(t), stepSummary: join(root, 'defaults-summary.md') });
+    const text = out.join('\n');
+    expect(code, `${text}\n${err.join('\n')}`).toBe(0);
+    const rules = parse(readFileSync('configs/gates.yaml', 'utf8')).rules as { name: string; kind: string }[];
+    const baselineRules = rules.filter((r) => r.kind === 'vs-baseline');
+    expect(baselineRules.length).toBeGreaterThanOrEqual(5);
+    for (const r of baselineRules) expect(text).toMatch(new RegExp(`\\| ⏭️ skipped \\| ${r.name} \\|[^\\n]*none was given \\(--baseline DIR\\)`));
+    for (const r of rules.filter((x) => x.kind !== 'vs-baseline')) expect(text).toContain(`| ✅ pass | ${r.name} |`);
+    expect(text).toContain(`### Gate: passed (${baselineRules.length} of ${rules.length} rules skipped)`);
+    expect(err.join('\n')).toBe('');
+  });
+
+  it('skip, without a baseline, a rule that no cell of the run has data for; a failing rule still fails', async () => {
+    // The paper reproduction has no KIVI perplexity cell: that rule does not apply to it.
+    const noKiviPerplexity = records.filter((r) => !(r.cell.method.startsWith('kivi') && r.cell.workload === 'perplexity'));
+    const cfg = join(root, 'scoped.yaml');
+    writeFileSync(cfg, 'rules:\n  - { name: kivi-ppl, metric: taskScore, kind: vs-fp16, cells: { method: [kivi2, kivi4], task: perplexity }, max: 1.05 }\n  - { name: applies, metric: compressionRatio, kind: absolute, cells: { method: [\'*\', \'!fp16\'] }, min: 1.05 }\n');
+    const g = await gate(writeRun('scoped', noKiviPerplexity), { config: cfg, baseline: undefined });
+    expect(g.code).toBe(0);
+    expect(g.out).toMatch(/\| ⏭️ skipped \| kivi-ppl \|[^\n]*skipped: no cell of this run has taskScore among method kivi2.{1,2}kivi4, task perplexity/);
+    const broken = tweak(noKiviPerplexity, (r) => r.cell.method === 'kivi2', (r) => {
+      r.metrics.compressionRatio = 1;
+    });
+    expect((await gate(writeRun('scoped-bad', broken), { config: cfg, baseline: undefined })).code).toBe(1);
+  });
+
   it('without --config, outside the project folder, uses the rules this package ships', async () => {
     const cwd = process.cwd();
     process.chdir(mkdtempSync(join(tmpdir(), 'gate-cwd-')));
