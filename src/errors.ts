@@ -30,6 +30,48 @@ export class HarnessError extends Error {
   }
 }
 
+/**
+ * Every problem found in one pass over a file (a suite, a model card, gate rules), so the user
+ * fixes them all in one go; each keeps its own place and hint. With one problem it reads exactly
+ * as that problem.
+ */
+export class HarnessErrors extends HarnessError {
+  constructor(readonly errors: readonly HarnessError[]) {
+    const first = errors[0]!;
+    super(first.code, errors.length === 1 ? first.message : `${errors.length} problems`, first.location, first.hint);
+  }
+
+  override format(): string {
+    if (this.errors.length === 1) return this.errors[0]!.format();
+    return `${this.errors.length} problems:\n${this.errors.map((e) => `- ${e.format().replace(/\n/g, '\n  ')}`).join('\n')}`;
+  }
+}
+
+/** Collects problems while a check goes on, then throws them together. */
+export class Problems {
+  readonly list: HarnessError[] = [];
+
+  add(e: HarnessError): void {
+    // The same message at the same place once (a value included twice, a oneOf read twice).
+    if (!this.list.some((x) => x.format() === e.format())) this.list.push(e);
+  }
+
+  /** Takes the problems of a check that threw (one HarnessError or several); anything else is rethrown. */
+  absorb(e: unknown): void {
+    if (e instanceof HarnessErrors) for (const x of e.errors) this.add(x);
+    else if (e instanceof HarnessError) this.add(e);
+    else throw e;
+  }
+
+  get any(): boolean {
+    return this.list.length > 0;
+  }
+
+  throwIfAny(): void {
+    if (this.list.length) throw new HarnessErrors(this.list);
+  }
+}
+
 export function levenshtein(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
@@ -44,8 +86,10 @@ export function levenshtein(a: string, b: string): number {
   return dp[b.length]!;
 }
 
-/** "did you mean X?" for a misspelt name, or undefined when nothing is close. */
+/** "did you mean X?" for a misspelt name, or undefined when nothing is close. Names are case-sensitive, and a case-only slip says so. */
 export function didYouMean(name: string, known: readonly string[]): string | undefined {
+  const sameButCase = known.find((k) => k !== name && k.toLowerCase() === name.toLowerCase());
+  if (sameButCase !== undefined) return `did you mean "${sameButCase}"? (names are case-sensitive)`;
   let best: string | undefined;
   let bestD = Infinity;
   for (const k of known) {

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { HarnessError } from '../../src/errors.js';
+import { HarnessError, Problems } from '../../src/errors.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { readLlama2cConfig } from '../../src/model/llama2c.js';
 import type { ModelCard } from '../../src/model/model-card.js';
@@ -26,9 +26,11 @@ export function cardGeometry(card: ModelCard): { layers: number; kvHeads: number
 /**
  * `validate`: build each method of the suite on each model's cache geometry, so that a parameter
  * value the method refuses (kivi bits: 3, a group size that does not divide the head dim) is
- * reported at its place in the suite instead of failing every such cell at run time.
+ * reported at its place in the suite instead of failing every such cell at run time. Every
+ * method that cannot run is reported at once.
  */
 export function checkMethodsOnModels(suite: ResolvedSuite, cards: readonly ModelCard[]): void {
+  const problems = new Problems();
   for (const [mi, model] of suite.models.entries()) {
     const g = cardGeometry(cards[mi]!);
     if (!g) continue;
@@ -43,13 +45,14 @@ export function checkMethodsOnModels(suite: ResolvedSuite, cards: readonly Model
         } catch {
           /* the suite parsed once already; without a position the field still says where */
         }
-        throw new HarnessError(
+        problems.add(new HarnessError(
           'suite.method',
           `${m.label ?? m.name} cannot run on model ${model.id} (${g.layers} layers, ${g.kvHeads} KV heads, head dim ${g.headDim}): ${(e as Error).message}`,
           { file: suite.file, ...pos, field: `methods[${i}]` },
           'change the method parameters (`minicache-bench list` shows them), or run it on another model',
-        );
+        ));
       }
     }
   }
+  problems.throwIfAny();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { HarnessError } from '../../src/errors.js';
+import { HarnessError, Problems } from '../../src/errors.js';
+import type { ModelCard } from '../../src/model/model-card.js';
 import { getMethod, methodNames } from '../../src/methods/registry.js';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { planCells } from '../../src/suite/plan.js';
@@ -76,10 +77,19 @@ program
     const s = resolveSuite(suite, o);
     // A model card with a mistake fails every cell of its model at run time: say so here, file:line.
     const { readModelCard } = await import('./load-model.js');
-    const cards = s.models.map((m) => readModelCard(m.card));
+    const problems = new Problems();
+    const cards = s.models.map((m) => {
+      try {
+        return readModelCard(m.card);
+      } catch (e) {
+        problems.absorb(e); // every card's problems, not only the first card's
+        return undefined;
+      }
+    });
+    problems.throwIfAny();
     // A parameter value a method refuses (kivi bits: 3) would fail each of its cells at run time.
     const { checkMethodsOnModels } = await import('./check-methods.js');
-    checkMethodsOnModels(s, cards);
+    checkMethodsOnModels(s, cards as ModelCard[]);
     const cells = planCells(s);
     // The data files run would read first (held-out text, LongBench dataDir), so validate fails where run would.
     checkDataFiles(cells, s.file);

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { didYouMean, HarnessError } from '../errors.js';
+import { didYouMean, HarnessError, Problems } from '../errors.js';
 import { formatPath, parseYamlWithPositions, pointerToPath, type PositionedDoc } from '../suite/parse-yaml.js';
 import { gatesSchema } from './gates-schema.js';
 import { metricDef, metricNames } from './metric-catalog.js';
@@ -8,28 +8,43 @@ import type { GateConfig, GateRule } from './types.js';
 const validate = new Ajv({ allErrors: true, strict: false, useDefaults: true }).compile(gatesSchema);
 
 /**
- * gates.yaml text → rules, or a HarnessError naming `file:line:col field` and what was expected.
- * Phases: YAML with positions → schema (defaults applied: level error) → meaning (known metric,
- * thresholds that fit the metric and the kind).
+ * gates.yaml text → rules, or HarnessErrors naming `file:line:col field` and what was expected,
+ * every problem of a phase at once. Phases: YAML with positions → schema (defaults applied: level
+ * error) → meaning (known metric, thresholds that fit the metric and the kind).
  */
 export function parseGateConfig(text: string, file: string): GateConfig {
   const doc = parseYamlWithPositions(text, file);
   const value = doc.value as unknown;
-  if (!validate(value)) throw schemaError(doc, validate.errors ?? []);
+  const problems = new Problems();
+  // Rules the schema refuses are reported as such; the others are still checked for meaning.
+  const refused = new Set<number>();
+  if (!validate(value)) {
+    const errors = validate.errors ?? [];
+    for (const e of schemaErrors(doc, errors)) problems.add(e);
+    const ruleOf = (e: ErrorObject) => /^\/rules\/(\d+)/.exec(e.instancePath)?.[1];
+    if (errors.some((e) => ruleOf(e) === undefined)) problems.throwIfAny();
+    for (const e of errors) refused.add(Number(ruleOf(e)));
+  }
   const config = value as GateConfig;
   const names = new Set<string>();
   config.rules.forEach((rule, i) => {
-    checkRule(rule, (field, message, hint) => {
-      const path = ['rules', i, ...field];
-      const pos = doc.locate(path);
-      return new HarnessError('gates.rule', message, { file, line: pos?.line, col: pos?.col, field: formatPath(path) }, hint);
-    });
+    if (refused.has(i)) return;
+    try {
+      checkRule(rule, (field, message, hint) => {
+        const path = ['rules', i, ...field];
+        const pos = doc.locate(path);
+        return new HarnessError('gates.rule', message, { file, line: pos?.line, col: pos?.col, field: formatPath(path) }, hint);
+      });
+    } catch (e) {
+      problems.absorb(e);
+    }
     if (names.has(rule.name)) {
       const pos = doc.locate(['rules', i, 'name']);
-      throw new HarnessError('gates.rule', `duplicate rule name "${rule.name}"`, { file, line: pos?.line, col: pos?.col, field: `rules[${i}].name` });
+      problems.add(new HarnessError('gates.rule', `duplicate rule name "${rule.name}"`, { file, line: pos?.line, col: pos?.col, field: `rules[${i}].name` }));
     }
     names.add(rule.name);
   });
+  problems.throwIfAny();
   return config;
 }
 
@@ -44,6 +59,20 @@ function checkRule(rule: GateRule, error: MakeError): void {
   if (rule.equal && rule.kind === 'absolute') throw error(['equal'], 'equal: true needs a reference (kind vs-fp16 or vs-baseline)');
   if (rule.cells?.task !== undefined && def.scope !== 'task') throw error(['cells', 'task'], `${rule.metric} is not a per-task metric`);
   if (rule.min !== undefined && rule.max !== undefined && rule.min > rule.max) throw error(['min'], `min ${rule.min} is above max ${rule.max}`);
+}
+
+/** One problem per rule (or top-level place) the schema refuses. */
+function schemaErrors(doc: PositionedDoc, errors: ErrorObject[]): HarnessError[] {
+  const byPlace = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    // rules/3/cells/method → rules/3: one rule's problems are read together.
+    const place = e.instancePath.split('/').slice(0, 3).join('/');
+    byPlace.set(place, [...(byPlace.get(place) ?? []), e]);
+  }
+  return [...byPlace.values()].flatMap((group) => {
+    const extra = group.filter((e) => e.keyword === 'additionalProperties');
+    return extra.length ? extra.map((e) => schemaError(doc, [e])) : [schemaError(doc, group)];
+  });
 }
 
 function schemaError(doc: PositionedDoc, errors: ErrorObject[]): HarnessError {

@@ -19,7 +19,7 @@
  * Errors name the file, line and field. Paths stay as written; the loader resolves them
  * against the card's folder.
  */
-import { didYouMean, HarnessError } from '../errors.js';
+import { didYouMean, HarnessError, Problems } from '../errors.js';
 import { formatPath, parseYamlWithPositions, type PositionedDoc } from '../suite/parse-yaml.js';
 import { IO_NAME_KEYS, type DecoderIoNames } from './io-names.js';
 
@@ -91,13 +91,22 @@ export function parseModelCard(text: string, file: string): ModelCard {
   return validateModelCard(doc.value, file, doc.locate);
 }
 
-/** Checks a card object (parsed from a file, or built in code) and fills defaults. */
+/**
+ * Checks a card object (parsed from a file, or built in code) and fills defaults. Every problem
+ * is reported at once (HarnessErrors), each at its field.
+ */
 export function validateModelCard(value: unknown, file: string, locate: Locate = () => undefined): ModelCard {
-  const err = (path: (string | number)[], message: string, hint?: string): never => {
+  const problems = new Problems();
+  // Records a problem and goes on; the value it returns is never used, since the card is refused.
+  const err = (path: (string | number)[], message: string, hint?: string): undefined => {
     const pos = locate(path);
-    throw new HarnessError('model-card', message, { file, line: pos?.line, col: pos?.col, field: path.length ? formatPath(path) : undefined }, hint);
+    problems.add(new HarnessError('model-card', message, { file, line: pos?.line, col: pos?.col, field: path.length ? formatPath(path) : undefined }, hint));
+    return undefined;
   };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return err([], 'a model card must be a mapping of fields');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    err([], 'a model card must be a mapping of fields');
+    problems.throwIfAny();
+  }
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!FIELDS.includes(k)) err([k], `unknown field "${k}"`, didYouMean(k, FIELDS) ?? `allowed: ${FIELDS.join(', ')}`);
 
@@ -109,27 +118,28 @@ export function validateModelCard(value: unknown, file: string, locate: Locate =
   };
   const oneOf = <T extends string>(k: string, allowed: readonly T[], required: boolean): T | undefined => {
     const v = str(k, required);
-    if (v !== undefined && !allowed.includes(v as T)) err([k], `"${k}" must be one of ${allowed.join(', ')}, got "${v}"`, didYouMean(v, allowed));
+    if (v !== undefined && !allowed.includes(v as T)) return err([k], `"${k}" must be one of ${allowed.join(', ')}, got "${v}"`, didYouMean(v, allowed));
     return v as T | undefined;
   };
-  const int = (path: (string | number)[], v: unknown, min: number): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) err(path, `"${formatPath(path)}" must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-    return v as number;
+  const int = (path: (string | number)[], v: unknown, min: number): number | undefined => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) return err(path, `"${formatPath(path)}" must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    return v;
   };
   const num = (k: string): number | undefined => {
     const v = o[k];
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !(v > 0)) err([k], `"${k}" must be a positive number, got ${JSON.stringify(v)}`);
-    return v as number;
+    if (typeof v !== 'number' || !(v > 0)) return err([k], `"${k}" must be a positive number, got ${JSON.stringify(v)}`);
+    return v;
   };
 
-  const format = oneOf('format', ['onnx', 'llama2c'] as const, true)!;
+  const format = oneOf('format', ['onnx', 'llama2c'] as const, true);
   if (o.path !== undefined && o.weights !== undefined) err(['weights'], 'give the model file as "path" or "weights", not both');
   const pathKey = o.weights !== undefined ? 'weights' : 'path';
-  const path = str(pathKey, false) ?? err([], `missing required field "${format === 'llama2c' ? 'weights' : 'path'}" (the model file)`);
-  const tokenizer = str('tokenizer', true)!;
+  const path = str(pathKey, false) ?? (o[pathKey] === undefined ? err([], `missing required field "${format === 'llama2c' ? 'weights' : 'path'}" (the model file)`) : undefined);
+  const tokenizer = str('tokenizer', true);
   const tokenizerFormat =
-    oneOf('tokenizerFormat', ['hf', 'llama2c'] as const, false) ?? (tokenizer.endsWith('.json') ? 'hf' : format === 'llama2c' ? 'llama2c' : err(['tokenizerFormat'], 'missing "tokenizerFormat" (hf or llama2c)'));
+    oneOf('tokenizerFormat', ['hf', 'llama2c'] as const, false) ??
+    (o.tokenizerFormat !== undefined || tokenizer === undefined ? undefined : tokenizer.endsWith('.json') ? 'hf' : format === 'llama2c' ? 'llama2c' : err(['tokenizerFormat'], 'missing "tokenizerFormat" (hf or llama2c)'));
 
   if (format === 'onnx') for (const k of ONNX_REQUIRED) if (o[k] === undefined) err([k], `missing required field "${k}" (needed for ONNX models)`);
   const dims: Partial<Record<(typeof INTS)[number], number>> = {};
@@ -140,9 +150,9 @@ export function validateModelCard(value: unknown, file: string, locate: Locate =
   const eosRaw = o.eos === undefined ? [2] : Array.isArray(o.eos) ? o.eos : [o.eos];
   if (eosRaw.length === 0) err(['eos'], '"eos" needs at least one token id');
   const eos = eosRaw.map((v, i) => int(Array.isArray(o.eos) ? ['eos', i] : ['eos'], v, 0));
-  const ids: [(string | number)[], number][] = [[['bos'], bos], ...eos.map((e, i): [(string | number)[], number] => [Array.isArray(o.eos) ? ['eos', i] : ['eos'], e])];
+  const ids: [(string | number)[], number | undefined][] = [[['bos'], bos], ...eos.map((e, i): [(string | number)[], number | undefined] => [Array.isArray(o.eos) ? ['eos', i] : ['eos'], e])];
   for (const [path, id] of ids) {
-    if (dims.vocabSize !== undefined && id >= dims.vocabSize) err(path, `token id ${id} is outside the vocabulary of ${dims.vocabSize}`);
+    if (id !== undefined && dims.vocabSize !== undefined && id >= dims.vocabSize) err(path, `token id ${id} is outside the vocabulary of ${dims.vocabSize}`);
   }
 
   const dtype = oneOf('dtype', ['float32', 'float16', 'auto'] as const, false);
@@ -152,19 +162,27 @@ export function validateModelCard(value: unknown, file: string, locate: Locate =
   let inputNames: Partial<DecoderIoNames> | undefined;
   if (o.inputNames !== undefined) {
     if (format !== 'onnx') err(['inputNames'], '"inputNames" applies to ONNX models only');
-    if (typeof o.inputNames !== 'object' || o.inputNames === null || Array.isArray(o.inputNames)) err(['inputNames'], '"inputNames" must be a mapping');
+    const mapping = typeof o.inputNames === 'object' && o.inputNames !== null && !Array.isArray(o.inputNames);
+    if (!mapping) err(['inputNames'], '"inputNames" must be a mapping');
     inputNames = {};
-    for (const [k, v] of Object.entries(o.inputNames as Record<string, unknown>)) {
+    for (const [k, v] of mapping ? Object.entries(o.inputNames as Record<string, unknown>) : []) {
       if (!IO_NAME_KEYS.includes(k as keyof DecoderIoNames)) err(['inputNames', k], `unknown I/O name "${k}"`, didYouMean(k, IO_NAME_KEYS) ?? `allowed: ${IO_NAME_KEYS.join(', ')}`);
       if (typeof v !== 'string' || !v) err(['inputNames', k], `"inputNames.${k}" must be a non-empty string`);
-      if (/^(past|present)/.test(k) && !(v as string).includes('{i}')) err(['inputNames', k], `"inputNames.${k}" must contain {i} for the layer index, got "${v as string}"`);
+      else if (/^(past|present)/.test(k) && !v.includes('{i}')) err(['inputNames', k], `"inputNames.${k}" must contain {i} for the layer index, got "${v}"`);
       inputNames[k as keyof DecoderIoNames] = v as string;
     }
   }
+  const name = str('name', false);
+  const description = str('description', false);
+  const license = str('license', false);
+  const ropeTheta = num('ropeTheta');
+  const rmsEps = num('rmsEps');
+  problems.throwIfAny();
+  if (format === undefined || path === undefined || tokenizer === undefined || tokenizerFormat === undefined || bos === undefined) throw new Error('unreachable: a missing field is reported above');
 
   const baseName = path.replace(/\\/g, '/').split('/').pop()!.replace(/\.[^.]+$/, '');
   return {
-    name: str('name', false) ?? baseName,
+    name: name ?? baseName,
     format,
     path,
     ...(dtype !== undefined ? { dtype } : {}),
@@ -172,12 +190,12 @@ export function validateModelCard(value: unknown, file: string, locate: Locate =
     tokenizerFormat,
     ...dims,
     bos,
-    eos,
+    eos: eos as number[],
     ...(inputNames ? { inputNames } : {}),
-    ...(num('ropeTheta') !== undefined ? { ropeTheta: num('ropeTheta') } : {}),
-    ...(num('rmsEps') !== undefined ? { rmsEps: num('rmsEps') } : {}),
-    ...(str('description', false) !== undefined ? { description: str('description', false) } : {}),
-    ...(str('license', false) !== undefined ? { license: str('license', false) } : {}),
+    ...(ropeTheta !== undefined ? { ropeTheta } : {}),
+    ...(rmsEps !== undefined ? { rmsEps } : {}),
+    ...(description !== undefined ? { description } : {}),
+    ...(license !== undefined ? { license } : {}),
     file,
   };
 }

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import schema from '../../configs/suite.schema.json' with { type: 'json' };
-import { didYouMean, HarnessError } from '../errors.js';
+import { didYouMean, HarnessError, Problems } from '../errors.js';
 import { getMethod, methodNames, resolveMethodParams } from '../methods/registry.js';
 import { canonicalJson, hash64 } from '../results/canonical-json.js';
 import { identityParams } from '../results/cell-id.js';
@@ -30,15 +30,20 @@ const validateFragment = ajv.compile({ ...schema, $id: undefined, required: [] }
  * 3. merge includes under the suite's own fields and check the result;
  * 4. check method, workload and parameter names and model card paths;
  * 5. apply defaults.
+ * Every problem of a step is reported at once (HarnessErrors); a step runs only on a suite whose
+ * earlier steps found nothing, so no problem is a consequence of another.
  */
 export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCatalogue): ResolvedSuite {
   const docs: PositionedDoc[] = [];
-  const merged = loadWithIncludes(file, files, docs, 0);
-  checkSchema(validateFull, merged, docs);
+  const problems = new Problems();
+  const merged = loadWithIncludes(file, files, docs, 0, problems);
+  problems.throwIfAny();
+  checkSchema(validateFull, merged, docs, problems);
+  problems.throwIfAny();
   const spec = merged as unknown as SuiteSpec;
   const locate = (path: (string | number)[]) => locateIn(docs, path);
-  const fail = (path: (string | number)[], msg: string, hint?: string): never => {
-    throw new HarnessError('suite.invalid', msg, { ...locate(path), field: formatPath(path) }, hint);
+  const fail = (path: (string | number)[], msg: string, hint?: string): void => {
+    problems.add(new HarnessError('suite.invalid', msg, { ...locate(path), field: formatPath(path) }, hint));
   };
 
   const models = spec.models.map((m, i) => {
@@ -56,12 +61,14 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
   const methods = spec.methods.map((m, i) => {
     const entry = typeof m === 'string' ? { name: m } : m;
     const path = typeof m === 'string' ? ['methods', i] : ['methods', i, 'name'];
-    if (!getMethod(entry.name)) fail(path, `unknown method "${entry.name}"`, didYouMean(entry.name, methodNames()) ?? `known: ${methodNames().join(', ')}`);
     let params: Record<string, unknown> = {};
-    try {
-      params = resolveMethodParams(entry.name, entry.params ?? {});
-    } catch (e) {
-      fail(['methods', i, 'params'], (e as Error).message);
+    const method = getMethod(entry.name);
+    if (!method) fail(path, `unknown method "${entry.name}"`, didYouMean(entry.name, methodNames()) ?? `known: ${methodNames().join(', ')}`);
+    else {
+      const known = Object.keys(method.defaults);
+      const unknown = Object.keys(entry.params ?? {}).filter((k) => !known.includes(k));
+      for (const k of unknown) fail(['methods', i, 'params', k], `method "${entry.name}" has no parameter "${k}"`, didYouMean(k, known) ?? `known: ${known.join(', ') || 'none'}`);
+      if (unknown.length === 0) params = resolveMethodParams(entry.name, entry.params ?? {});
     }
     return { name: entry.name, ...(entry.label ? { label: entry.label } : {}), params };
   });
@@ -74,8 +81,11 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
     const path = typeof w === 'string' ? ['workloads', i] : ['workloads', i, 'name'];
     const cat = workloads[entry.name];
     if (!cat) fail(path, `unknown workload "${entry.name}"`, didYouMean(entry.name, Object.keys(workloads)) ?? `known: ${Object.keys(workloads).join(', ')}`);
-    for (const [k, v] of Object.entries(entry.params ?? {})) {
-      if (!(k in cat!.defaults)) fail(['workloads', i, 'params', k], `workload "${entry.name}" has no parameter "${k}"`, didYouMean(k, Object.keys(cat!.defaults)) ?? `known: ${Object.keys(cat!.defaults).join(', ')}`);
+    for (const [k, v] of cat ? Object.entries(entry.params ?? {}) : []) {
+      if (!(k in cat!.defaults)) {
+        fail(['workloads', i, 'params', k], `workload "${entry.name}" has no parameter "${k}"`, didYouMean(k, Object.keys(cat!.defaults)) ?? `known: ${Object.keys(cat!.defaults).join(', ')}`);
+        continue;
+      }
       // A parameter whose default has a type takes that type (promptLen: "abc" would silently run as NaN).
       const want = kindOf(cat!.defaults[k]);
       if (want !== 'null' && v !== null && kindOf(v) !== want) {
@@ -95,9 +105,11 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
       ...(entry.label ? { label: entry.label } : {}),
       batch: entry.batch !== undefined ? toList(entry.batch) : suiteBatch,
       ...(entry.methods ? { methods: entry.methods } : {}),
-      params: { ...cat!.defaults, ...(entry.params ?? {}) },
+      params: { ...cat?.defaults, ...(entry.params ?? {}) },
     };
   });
+  // The duplicate-cell check below compares resolved workloads: only meaningful on valid ones.
+  problems.throwIfAny();
 
   // Two entries that resolve to the same workload, parameters and label expand into the same cells.
   for (const [i, w] of workloadsResolved.entries()) {
@@ -106,6 +118,7 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
       fail(['workloads', i], `workload "${w.name}" repeats workloads[${j}] (same parameters and batch sizes): its cells would run twice`, 'remove it, or give it a label or other parameters');
     }
   }
+  problems.throwIfAny();
 
   return {
     name: spec.name,
@@ -157,7 +170,7 @@ function toList(b: number | number[]): number[] {
   return Array.isArray(b) ? b : [b];
 }
 
-function loadWithIncludes(file: string, files: SuiteFiles, docs: PositionedDoc[], depth: number): Record<string, unknown> {
+function loadWithIncludes(file: string, files: SuiteFiles, docs: PositionedDoc[], depth: number, problems: Problems): Record<string, unknown> {
   if (depth > 8) throw new HarnessError('suite.include', 'includes nested too deeply (a cycle?)', { file });
   let text: string;
   try {
@@ -170,16 +183,20 @@ function loadWithIncludes(file: string, files: SuiteFiles, docs: PositionedDoc[]
     throw new HarnessError('suite.invalid', 'a suite must be a YAML mapping (name:, models:, methods:, workloads:)', { file, line: 1 });
   }
   docs.push(doc);
-  checkSchema(validateFragment, doc.value, [doc]);
+  const before = problems.list.length;
+  checkSchema(validateFragment, doc.value, [doc], problems);
   const own = doc.value as Record<string, unknown>;
   let merged: Record<string, unknown> = {};
-  for (const [i, inc] of ((own.include as string[] | undefined) ?? []).entries()) {
+  // A fragment whose own fields are wrong may name its includes wrongly too: they wait for a fix.
+  const includes = problems.list.length === before && Array.isArray(own.include) ? (own.include as string[]) : [];
+  for (const [i, inc] of includes.entries()) {
     const path = files.resolve(file, inc);
     if (!files.exists(path)) {
       const pos = doc.locate(['include', i]);
-      throw new HarnessError('suite.include', `included file not found: ${path}`, { file, ...pos, field: `include[${i}]` });
+      problems.add(new HarnessError('suite.include', `included file not found: ${path}`, { file, ...pos, field: `include[${i}]` }));
+      continue;
     }
-    merged = { ...merged, ...loadWithIncludes(path, files, docs, depth + 1) };
+    merged = { ...merged, ...loadWithIncludes(path, files, docs, depth + 1, problems) };
   }
   const { include: _inc, ...rest } = own;
   return { ...merged, ...rest };
@@ -212,11 +229,23 @@ function hasPath(value: unknown, path: (string | number)[]): boolean {
 
 type Validator = ((v: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[] | null };
 
-function checkSchema(validate: Validator, value: unknown, docs: PositionedDoc[]): void {
+function checkSchema(validate: Validator, value: unknown, docs: PositionedDoc[], problems: Problems): void {
   if (validate(value)) return;
-  const errors = validate.errors ?? [];
-  // oneOf produces one error per branch; the most specific (deepest) is the useful one.
-  const e = [...errors].sort((a, b) => pointerToPath(b.instancePath).length - pointerToPath(a.instancePath).length || rank(a.keyword) - rank(b.keyword))[0]!;
+  // oneOf produces one error per branch: at each place the most specific (deepest, then by
+  // rank) is the useful one, and an error at a place above a reported one is its echo.
+  const errors = [...(validate.errors ?? [])].sort((a, b) => pointerToPath(b.instancePath).length - pointerToPath(a.instancePath).length || rank(a.keyword) - rank(b.keyword));
+  const reported: string[] = [];
+  for (const e of errors) {
+    // Where the problem is: an unknown or missing field is its own place, beside its siblings.
+    const field = e.keyword === 'additionalProperties' ? e.params.additionalProperty : e.keyword === 'required' ? e.params.missingProperty : undefined;
+    const at = field === undefined ? e.instancePath : `${e.instancePath}/${String(field)}`;
+    if (reported.some((r) => r === at || r.startsWith(`${at}/`))) continue;
+    reported.push(at);
+    problems.add(schemaProblem(e, value, docs));
+  }
+}
+
+function schemaProblem(e: NonNullable<Validator['errors']>[number], value: unknown, docs: PositionedDoc[]): HarnessError {
   const path = pointerToPath(e.instancePath);
   let msg = e.message ?? 'invalid';
   let hint: string | undefined;
@@ -230,10 +259,12 @@ function checkSchema(validate: Validator, value: unknown, docs: PositionedDoc[])
     msg = `missing required field "${String(e.params.missingProperty)}"`;
   } else if (e.keyword === 'enum') {
     msg = `${msg}: ${JSON.stringify(e.params.allowedValues)}`;
+    const got = valueAt(value, path);
+    if (typeof got === 'string') hint = didYouMean(got, (e.params.allowedValues as unknown[]).map(String));
   }
   const got = valueAt(value, path);
   if (e.keyword !== 'additionalProperties' && e.keyword !== 'required') msg += `, got ${JSON.stringify(got)}`;
-  throw new HarnessError('suite.invalid', msg, { ...locateIn(docs, path), field: formatPath(path) || '(top level)' }, hint);
+  return new HarnessError('suite.invalid', msg, { ...locateIn(docs, path), field: formatPath(path) || '(top level)' }, hint);
 }
 
 /**

@@ -20,6 +20,18 @@ describe('gate rules file', () => {
     expect(JSON.parse(readFileSync('configs/gates.schema.json', 'utf8'))).toEqual(JSON.parse(JSON.stringify(gatesSchema)));
   });
 
+  it('reports every problem of the file at once, each at its rule', () => {
+    const text = errorOf(
+      'rules:\n  - { name: a, metric: compresionRatio, kind: absolute, min: 1 }\n  - { name: b, metric: kvBytes, kind: vs-baseline, mx: 1 }\n  - { name: a, metric: kvBytes, kind: absolute, min: 2, max: 1 }\n  - { name: d, metric: kvBytes, kind: Absolute, max: 1 }\n',
+    );
+    expect(text).toMatch(/^5 problems:/);
+    expect(text).toMatch(/gates\.yaml:2:\d+ rules\[0\]\.metric: unknown metric "compresionRatio"\n {4}hint: did you mean "compressionRatio"\?/);
+    expect(text).toMatch(/gates\.yaml:3:\d+ rules\[1\]\S*: unknown field "mx"/);
+    expect(text).toMatch(/gates\.yaml:4:\d+ rules\[2\]\.min: min 2 is above max 1/);
+    expect(text).toMatch(/gates\.yaml:4:\d+ rules\[2\]\.name: duplicate rule name "a"/);
+    expect(text).toMatch(/gates\.yaml:5:\d+ rules\[3\]\.kind: expected one of/);
+  });
+
   for (const file of ['configs/gates.yaml', 'configs/gates-paper.yaml']) {
     it(`${file} parses`, () => {
       const cfg = parseGateConfig(readFileSync(file, 'utf8'), file);

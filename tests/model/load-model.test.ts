@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { InferenceBackend } from '../../src/engine/backend.js';
-import { HarnessError } from '../../src/errors.js';
+import { HarnessError, HarnessErrors } from '../../src/errors.js';
 import { buildLlamaOnnx, type LogitsMode } from '../../src/model/build-llama-onnx.js';
 import { parseLlama2c } from '../../src/model/llama2c.js';
 import { parseModelCard } from '../../src/model/model-card.js';
@@ -68,10 +68,15 @@ describe('model cards', () => {
     });
   });
 
-  it('names file, line and field of a misspelt field, with a suggestion', () => {
+  it('names file, line and field of a misspelt field, with a suggestion, and what it leaves missing', () => {
     const e = cardError(good.replace('layers: 2', 'layer: 2'));
-    expect(e.format()).toMatch(/^cards\/bad\.yaml:5:1 layer: unknown field "layer"/);
+    // Every problem at once: the misspelt field and the required field it leaves out.
+    expect(e.format()).toMatch(/^2 problems:\n- cards\/bad\.yaml:5:1 layer: unknown field "layer"\n {4}hint: did you mean "layers"\?\n- cards\/bad\.yaml:1:1 layers: missing required field "layers"/);
     expect(e.hint).toMatch(/did you mean "layers"/);
+    const three = cardError(good.replace('kvHeads: 2', 'kvHeads: two').replace('format: onnx', 'format: ONNX').replace('headDim: 8', 'headdim: 8'));
+    expect((three as HarnessErrors).errors.map((x) => x.location?.field)).toEqual(['headdim', 'format', 'kvHeads']);
+    expect(three.format()).toContain('did you mean "onnx"? (names are case-sensitive)');
+    expect(three.format()).toContain('did you mean "headDim"? (names are case-sensitive)');
   });
 
   it('rejects a wrong type and a missing required field', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HarnessError } from '../../src/errors.js';
+import { HarnessError, HarnessErrors } from '../../src/errors.js';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells } from '../../src/suite/plan.js';
@@ -97,6 +97,72 @@ describe('loadSuite', () => {
     const bad = errorOf('name: t\ninclude: [frag.yaml]\nmodels:\n  - card: model\nworkloads: [generate]\n', { 'frag.yaml': 'methods:\n  - fp16\nbatch: 0\n' });
     expect(bad.location?.file).toMatch(/frag\.yaml$/);
     expect(bad.location?.line).toBe(3);
+  });
+});
+
+describe('loadSuite: every problem of a file at once', () => {
+  it('schema problems: each unknown field and wrong value with its line, not only the first', () => {
+    const text = `name: t
+models:
+  - card: model/model.json
+methods:
+  - name: kivi
+    parms: { bits: 4 }
+    lable: x
+workloads:
+  - name: generate
+    params: { maxNewTokens: 4 }
+batch: [1, 2]
+repeets: 3
+runner: nodejs
+`;
+    const e = errorOf(text);
+    expect(e).toBeInstanceOf(HarnessErrors);
+    const lines = (e as HarnessErrors).errors.map((x) => x.format().split('\n')[0]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/s\.yaml:6:5 methods\[0\]\.parms: unknown field "parms"/),
+        expect.stringMatching(/s\.yaml:7:5 methods\[0\]\.lable: unknown field "lable"/),
+        expect.stringMatching(/s\.yaml:12:1 repeets: unknown field "repeets"/),
+        expect.stringMatching(/s\.yaml:13:\d+ runner: must be equal to one of the allowed values/),
+      ]),
+    );
+    expect(lines).toHaveLength(4);
+    expect(e.format()).toMatch(/^4 problems:\n- /);
+    expect(e.format()).toContain('hint: did you mean "params"?');
+    expect(e.format()).toContain('hint: did you mean "repeats"?');
+  });
+
+  it('name problems: methods, method and workload parameters, with hints for near misses and case-only slips', () => {
+    const text = `name: t
+models:
+  - card: model/model.json
+methods:
+  - FP16
+  - name: kivi
+    params: { Bits: 4, residul: 64 }
+workloads:
+  - name: Perplexity
+  - name: generate
+    params: { maxNewToken: 4 }
+    methods: [fp61]
+`;
+    const e = errorOf(text) as HarnessErrors;
+    const text2 = e.format();
+    expect(e.errors.map((x) => x.location?.field)).toEqual([
+      'methods[0]',
+      'methods[1].params.Bits',
+      'methods[1].params.residul',
+      'workloads[0].name',
+      'workloads[1].params.maxNewToken',
+      'workloads[1].methods[0]',
+    ]);
+    expect(text2).toMatch(/s\.yaml:5:5 methods\[0\]: unknown method "FP16"\n  {3}hint: did you mean "fp16"\? \(names are case-sensitive\)/);
+    expect(text2).toContain('did you mean "bits"? (names are case-sensitive)');
+    expect(text2).toContain('did you mean "residual"?');
+    expect(text2).toContain('did you mean "perplexity"? (names are case-sensitive)');
+    expect(text2).toContain('did you mean "maxNewTokens"?');
+    expect(text2).toMatch(/s\.yaml:12:\d+ workloads\[1\]\.methods\[0\]: no method labelled "fp61"/);
   });
 });
 
