@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CLI } from '../support/parts.js';
+import { CLI, PARTS } from '../support/parts.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export { CLI };
+/** Prefer describeWith([PARTS.cli], …) (tests/support/parts.ts): a missing build then fails, saying so, instead of skipping. */
+export const HAVE_CLI = PARTS.cli.present;
 export { STORIES_CARD } from '../model/stories-fixture.js';
 
 export function tempDir(prefix = 'mcb-e2e-'): string {

@@ -1,7 +1,8 @@
 import { appendFileSync, cpSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cliAsync, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 // Official-format LongBench data in a user's folder: cells know it by content, not by path.
 const suite = `name: lb-data
@@ -19,7 +20,7 @@ workloads:
 type Rec = { cellId: string; cell: { workloadParams: { dataDir: string }; data?: string }; provenance: { suiteHash: string } };
 const ids = (dir: string) => readResults<Rec>(dir).map((r) => r.cellId).sort();
 
-describe.skipIf(!HAVE_CLI)('LongBench data identity', () => {
+describeWith([PARTS.cli], 'LongBench data identity', () => {
   it('a moved data folder resumes, shards reading it from different paths merge, a changed file is refused naming it', async () => {
     const dir = tempDir();
     const s = writeSuite(dir, suite);

@@ -1,11 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cli, HAVE_CLI, tempDir } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cli, tempDir } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 const line = (pred: string, answers: string[], length: number) => JSON.stringify({ pred, answers, all_classes: null, length });
 
-describe.skipIf(!HAVE_CLI)('minicache-bench score PRED_DIR', () => {
+describeWith([PARTS.cli], 'minicache-bench score PRED_DIR', () => {
   it('reads <task>.jsonl predictions, writes result.json as eval.py does and prints the table', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'passage_count.jsonl'), [line('3', ['3'], 100), line('there are 4', ['3'], 9000)].join('\n') + '\n');
@@ -41,7 +42,7 @@ describe.skipIf(!HAVE_CLI)('minicache-bench score PRED_DIR', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLI)('usage errors', () => {
+describeWith([PARTS.cli], 'usage errors', () => {
   it('an unknown option, a missing argument or an unknown command exits 2 like every user error; --help exits 0', () => {
     for (const args of [['run', 'x.yaml', '--no-such-option'], ['score'], ['report'], ['frobnicate']]) {
       const r = cli(args);
