@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { expect, it } from 'vitest';
+import { cliAsync, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 const suite = (text: string) => `name: ppl
 seed: 0
@@ -21,7 +22,7 @@ type Rec = {
   tasks: { task: string; score: number; items: number[]; deltaVsFp16?: { mean: number; lo: number; hi: number } }[];
 };
 
-describe.skipIf(!HAVE_CLI)('perplexity cells', () => {
+describeWith([PARTS.cli], 'perplexity cells', () => {
   it('report the corpus perplexity (token-weighted) as the headline, the per-document mean beside it, and a paired difference to FP16 with a CI', async () => {
     const dir = tempDir();
     const r = await cliAsync(['run', writeSuite(dir, suite('model:heldout/prose.jsonl')), '--out', join(dir, 'out'), '-q']);
