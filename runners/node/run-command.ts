@@ -11,8 +11,10 @@ import { legacySuiteHash, loadSuite, suiteHash } from '../../src/suite/load-suit
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
 import { parseShard, shardOf } from '../../src/shard/shard-of.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
+import type { ShareGptSource } from '../../src/workloads/sharegpt/parse.js';
 import { checkSameData, withDataIdentity } from './data-identity.js';
 import { loadJiebaSegmenter } from './jieba-segmenter.js';
+import { indexShareGptFile } from './sharegpt-file.js';
 import { OrtDeviceDecoder } from './ort-gpu-decoder.js';
 import { nodeMemoryProbe } from './ort-gpu-memory.js';
 import { envEpOptions, type OrtEp } from './ort-ep.js';
@@ -241,6 +243,8 @@ async function runHere(
   // Device-resident cache path (issue 6): one fp16-KV device decoder per model, built when a cell first asks.
   const devices = new Map<string, Promise<OrtDeviceDecoder>>();
   const memory = nodeMemoryProbe({ gpu: suite.ep !== 'cpu' });
+  // Large ShareGPT files, indexed once per run (their pairs are read back one at a time).
+  const shareGptIndexes = new Map<string, Promise<ShareGptSource>>();
   try {
     for (const [i, cell] of todo.entries()) {
       if (opts.signal?.aborted) break;
@@ -270,6 +274,12 @@ async function runHere(
               return devices.get(cardPath)!;
             },
             memoryProbe: memory.probe,
+            shareGpt: (name, onProgress) => {
+              const path = dataPaths(c, suite.file).find((d) => d.name === name)?.path;
+              if (!path) return Promise.reject(new Error(`${name} is not a data file of this cell`));
+              if (!shareGptIndexes.has(path)) shareGptIndexes.set(path, indexShareGptFile(path, { onProgress }));
+              return shareGptIndexes.get(path)!;
+            },
           });
         // A child of --isolate does not rerun FP16: its memory must be its own cell's.
         const fp16 = opts.cell ? undefined : fp16PartnerToRerun(cell, all, baselines.has(baselineKey(cell.spec)));
@@ -416,10 +426,12 @@ export function checkDataFiles(cells: PlannedCell[], suiteFile: string): void {
   }
 }
 
-/** Read the files a cell's workload asks for (missing optional files are left out). */
+/** Read the files a cell's workload asks for (missing optional files are left out; large ones are streamed by the workload through shareGpt). */
 export function loadData(cell: PlannedCell, suiteFile: string): Map<string, string> {
   const data = new Map<string, string>();
+  const large = new Set(getWorkload(cell.spec.workload)!.largeFiles?.(cell.spec.workloadParams) ?? []);
   for (const d of dataPaths(cell, suiteFile)) {
+    if (large.has(d.name)) continue;
     if (!existsSync(d.path)) {
       if (d.optional) continue;
       throw new HarnessError('data.missing', `data file not found: ${d.path}`, { file: suiteFile, field: `workloads(${cell.spec.workload}).params` });

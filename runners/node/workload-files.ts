@@ -4,6 +4,7 @@ import { HarnessError } from '../../src/errors.js';
 import { parseHeldoutDoc, type HeldoutDoc } from '../../src/workloads/embedded/heldout.js';
 import { embeddedTask, isPerplexityTask } from '../../src/workloads/embedded/specs.js';
 import { parseLongBenchRecord, type LongBenchRecord, type ParseRecordOptions } from '../../src/workloads/longbench/record.js';
+import { JsonArraySplitter } from '../../src/workloads/sharegpt/array-splitter.js';
 import { emptySkipCounts, shareGptPair, type ShareGptPairs } from '../../src/workloads/sharegpt/parse.js';
 
 /**
@@ -70,59 +71,6 @@ export function readHeldoutFile(file: string): HeldoutDoc[] {
   return readJsonl(file).map(({ line, value }) => parseHeldoutDoc(value, { file, line }));
 }
 
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
-
-/**
- * Splits a top-level JSON array into its elements' byte ranges without parsing the whole file as
- * one string (ShareGPT_V3 is ~650 MB, more than V8's longest string). Strings and nesting are
- * tracked so commas and brackets inside them are not boundaries.
- */
-function* arrayElements(buf: Uint8Array, file: string): Generator<{ start: number; end: number; line: number }> {
-  let i = 0;
-  let line = 1;
-  const skipWs = () => {
-    while (i < buf.length && WS.has(buf[i]!)) {
-      if (buf[i] === 0x0a) line++;
-      i++;
-    }
-  };
-  skipWs();
-  if (buf[i] !== 0x5b /* [ */) {
-    const first = i < buf.length ? String.fromCharCode(buf[i]!) : '';
-    const got = first === '{' ? 'an object' : first === '' ? 'an empty file' : `a value starting with ${JSON.stringify(first)}`;
-    throw new HarnessError('WORKLOAD_DATA', `expected a JSON array of {id, conversations: [{from, value}, …]}, got ${got}`, { file, line }, 'ShareGPT_V3_unfiltered_cleaned_split.json is one JSON array');
-  }
-  i++;
-  skipWs();
-  if (buf[i] === 0x5d /* ] */) return;
-  for (;;) {
-    skipWs();
-    const start = i;
-    const startLine = line;
-    let depth = 0;
-    let inString = false;
-    for (; i < buf.length; i++) {
-      const c = buf[i]!;
-      if (c === 0x0a) line++;
-      if (inString) {
-        if (c === 0x5c /* \ */) i++;
-        else if (c === 0x22 /* " */) inString = false;
-      } else if (c === 0x22) inString = true;
-      else if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) {
-        if (depth === 0) break; // the array's closing bracket
-        depth--;
-      } else if (c === 0x2c /* , */ && depth === 0) break;
-    }
-    if (i >= buf.length) throw new HarnessError('WORKLOAD_DATA', 'unexpected end of file inside the top-level array (file truncated?)', { file, line: startLine });
-    let end = i;
-    while (end > start && WS.has(buf[end - 1]!)) end--;
-    yield { start, end, line: startLine };
-    if (buf[i] === 0x5d) return;
-    i++; // past the comma
-  }
-}
-
 /**
  * A ShareGPT_V3-format file: the first (prompt, completion) pair of every record. Records that
  * are not valid JSON, not objects or lack string turns are skipped and counted; a file that is not
@@ -132,18 +80,20 @@ export function readShareGptFile(file: string): ShareGptPairs {
   const buf = readBytes(file);
   const out: ShareGptPairs = { pairs: [], total: 0, skipped: emptySkipCounts() };
   const decoder = new TextDecoder('utf-8');
-  for (const el of arrayElements(buf, file)) {
+  const splitter = new JsonArraySplitter(file);
+  splitter.push(buf, (el) => {
     const index = out.total++;
     let value: unknown;
     try {
-      value = JSON.parse(decoder.decode(buf.subarray(el.start, el.end)));
+      value = JSON.parse(decoder.decode(el.bytes));
     } catch {
       out.skipped['invalid-json']++;
-      continue;
+      return;
     }
     const p = shareGptPair(value, index);
     if (typeof p === 'string') out.skipped[p]++;
     else out.pairs.push(p);
-  }
+  });
+  splitter.end();
   return out;
 }

@@ -24,6 +24,7 @@ export interface CellEnv {
   /** Device-resident cache path and memory probe, passed to the workload as given by the runner. */
   device?: WorkloadContext['device'];
   memoryProbe?: WorkloadContext['memoryProbe'];
+  shareGpt?: WorkloadContext['shareGpt'];
 }
 
 /**
@@ -54,6 +55,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       ...(env.segment ? { segment: env.segment } : {}),
       ...(env.device ? { device: env.device } : {}),
       ...(env.memoryProbe ? { memoryProbe: env.memoryProbe } : {}),
+      ...(env.shareGpt ? { shareGpt: env.shareGpt } : {}),
     });
     const record: CellResult = {
       ...base,

@@ -3,6 +3,7 @@ import type { CacheGeometry } from '../engine/kv-block.js';
 import type { KVCacheMethod, MethodDiagnostics } from '../methods/types.js';
 import type { CellSpec, Metrics, TaskScore } from '../results/record.js';
 import type { DeviceDecoder } from '../gpu/device-types.js';
+import type { ShareGptSource } from '../workloads/sharegpt/parse.js';
 import type { MemoryProbe } from './memory.js';
 
 /** What a workload gets from the host runner. Everything is already loaded: no I/O from here. */
@@ -28,6 +29,12 @@ export interface WorkloadContext {
   device?: () => Promise<DeviceDecoder>;
   /** Process / device memory readings from the runner (src/ does no I/O). */
   memoryProbe?: MemoryProbe;
+  /**
+   * A ShareGPT file the workload names in `largeFiles`, opened by the Node runner without reading
+   * it whole (an index of its pairs, read one at a time). Runners without it put the file's text
+   * in `data` instead.
+   */
+  shareGpt?: (name: string, onProgress?: (bytesRead: number, bytes: number) => void) => Promise<ShareGptSource>;
 }
 
 export interface WorkloadOutput {
@@ -48,6 +55,8 @@ export interface WorkloadDef {
    * the suite file's folder. Optional files end with '?'.
    */
   dataFiles(params: Record<string, unknown>): string[];
+  /** Those of dataFiles that may be too large to read whole (a 650 MB ShareGPT release): the Node runner gives them through `shareGpt`. */
+  largeFiles?(params: Record<string, unknown>): string[];
   run(ctx: WorkloadContext): Promise<WorkloadOutput>;
   /**
    * The records of other methods compare against the FP16 cell's output (`ctx.baseline`): a runner

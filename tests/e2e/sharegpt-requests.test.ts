@@ -42,4 +42,28 @@ workloads:
     const file = recs.find((x) => x.cell.label === 'file')!;
     expect(file.metrics.requestLengths.records).toBeGreaterThan(0);
   }, 300_000);
+
+  it('a ShareGPT file is streamed, not read whole: a broken record is skipped and counted, and the cell runs', async () => {
+    const dir = tempDir();
+    const suite = writeSuite(
+      dir,
+      `name: sgr-broken
+warmup: 0
+models:
+  - card: ${MODEL}
+methods: [fp16]
+workloads:
+  - name: sharegpt-requests
+    batch: 2
+    params: { source: file, file: ${join(ROOT, 'tests/fixtures/sharegpt/sharegpt-broken-element.json')} }
+`,
+    );
+    const out = join(dir, 'out');
+    const r = await cliAsync(['run', suite, '--out', out, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const [rec] = readResults(out) as unknown as { status: string; metrics: { requestLengths: { records: number; skippedRecords: Record<string, number> } } }[];
+    expect(rec!.status).toBe('ok');
+    expect(rec!.metrics.requestLengths.records).toBe(3);
+    expect(rec!.metrics.requestLengths.skippedRecords['invalid-json']).toBe(1);
+  }, 120_000);
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { indexShareGptFile } from '../../runners/node/sharegpt-file.js';
 import { readShareGptFile } from '../../runners/node/workload-files.js';
 import { parseShareGpt } from '../../src/workloads/sharegpt/parse.js';
 import { sampleShareGpt } from '../../src/workloads/sharegpt/sample.js';
@@ -113,5 +115,42 @@ describe('vLLM ShareGPT sampling', () => {
     const b = sampleShareGpt(pairs, { numRequests: 100, seed: 0, tokenizer: charTokenizer, shuffle: 'prng' });
     expect(a.requests).toEqual(b.requests);
     expect(a.requests.map((r) => r.id).sort()).toEqual(['#15', 'good-0', 'good-1', 'good-2', 'good-3', 'good-4', 'good-5', 'gpt-first']);
+  });
+});
+
+describe('ShareGPT file streamed with bounded memory (indexShareGptFile)', () => {
+  it('finds the same records in chunks of any size (1, 7 and 64 bytes), and samples exactly as the whole file parsed at once', async () => {
+    const whole = readShareGptFile(fixture('sharegpt-mini.json'));
+    for (const chunkBytes of [1, 7, 64]) {
+      const source = await indexShareGptFile(fixture('sharegpt-mini.json'), { chunkBytes });
+      expect([source.total, source.skipped, source.length]).toEqual([whole.total, whole.skipped, whole.pairs.length]);
+      expect(Array.from({ length: source.length }, (_, i) => source.get(i))).toEqual(whole.pairs);
+    }
+    const source = await indexShareGptFile(fixture('sharegpt-mini.json'), { chunkBytes: 7 });
+    for (const seed of [0, 3, 11]) {
+      for (const numRequests of [1, 5, 100]) {
+        expect(sampleShareGpt(source, { numRequests, seed, tokenizer: charTokenizer })).toEqual(sampleShareGpt(whole.pairs, { numRequests, seed, tokenizer: charTokenizer }));
+      }
+    }
+  });
+
+  it('reads back only the pairs the sampler reaches, and reports its progress in bytes', async () => {
+    const seen: number[] = [];
+    const source = await indexShareGptFile(fixture('sharegpt-mini.json'), { chunkBytes: 1000, onProgress: (done) => seen.push(done) });
+    expect(seen.at(-1)).toBe(statSync(fixture('sharegpt-mini.json')).size);
+    expect(seen.length).toBeGreaterThan(3);
+    const reads: number[] = [];
+    const counted = { ...source, get: (i: number) => (reads.push(i), source.get(i)) };
+    const s = sampleShareGpt(counted, { numRequests: 2, seed: 0, tokenizer: charTokenizer });
+    expect(s.requests).toHaveLength(2);
+    expect(reads).toHaveLength(s.considered);
+  });
+
+  it('broken, truncated and non-array files behave as readShareGptFile', async () => {
+    const broken = await indexShareGptFile(fixture('sharegpt-broken-element.json'), { chunkBytes: 5 });
+    expect([broken.total, broken.skipped['invalid-json'], broken.get(1).prompt]).toEqual([3, 1, 'Braces {[ in a string ]} and "quotes".']);
+    await expect(indexShareGptFile(fixture('sharegpt-truncated.json'))).rejects.toThrow(/unexpected end of file/);
+    await expect(indexShareGptFile(fixture('sharegpt-not-array.json'))).rejects.toThrow(/expected a JSON array .*got an object/);
+    await expect(indexShareGptFile(fixture('nope.json'))).rejects.toThrow(/cannot read/);
   });
 });

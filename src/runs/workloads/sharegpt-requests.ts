@@ -1,4 +1,4 @@
-import { parseShareGpt } from '../../workloads/sharegpt/parse.js';
+import { pairsSource, parseShareGpt } from '../../workloads/sharegpt/parse.js';
 import type { ServingRequest } from '../../workloads/sharegpt/request.js';
 import { sampleShareGpt } from '../../workloads/sharegpt/sample.js';
 import { syntheticRequests } from '../../workloads/sharegpt/synthetic.js';
@@ -12,8 +12,9 @@ import type { WorkloadDef } from '../workload.js';
  *  - source 'embedded': the project's ShareGPT-like requests — lengths drawn to match ShareGPT's
  *    distribution after vLLM's filter (mean ≈161 in / ≈338 out), prompts cut from held-out text;
  *  - source 'file': a ShareGPT_V3-format JSON file sampled with vLLM's rules (first human/assistant
- *    pair, seeded shuffle, length filter). The file is read whole, so give a subset of the full
- *    650 MB release (e.g. the first 20k records) — V8 strings stop near 512 MB.
+ *    pair, seeded shuffle, length filter). The Node runner streams it (the full 650 MB release
+ *    included) and reads back only the pairs the sampler reaches; a broken record is skipped and
+ *    counted. The browser page gets the file's text, so give it a subset.
  * Every request generates exactly its output length (ignore-EOS, as vLLM's throughput benchmark);
  * prompts are left-padded, so a request's budget is capped where the padded batch would pass the
  * model's context.
@@ -29,6 +30,7 @@ export const sharegptRequestsWorkload: WorkloadDef = {
     if (p.source !== 'embedded') throw new Error(`sharegpt-requests: source must be "embedded" or "file", got ${JSON.stringify(p.source)}`);
     return [String(p.text)];
   },
+  largeFiles: (p) => (p.source === 'file' && p.file ? [String(p.file)] : []),
   async run(ctx) {
     const p = ctx.cell.workloadParams;
     const B = ctx.cell.batch;
@@ -36,14 +38,10 @@ export const sharegptRequestsWorkload: WorkloadDef = {
     let sampling: Record<string, unknown> = {};
     if (p.source === 'file') {
       const name = String(p.file);
-      let json: unknown;
-      try {
-        json = JSON.parse(ctx.data.get(name) ?? '');
-      } catch (e) {
-        throw new Error(`${name}: not valid JSON (${(e as Error).message})`);
-      }
-      const parsed = parseShareGpt(json, name);
-      const sample = sampleShareGpt(parsed.pairs, { numRequests: B, seed: ctx.cell.seed, tokenizer: ctx.tokenizer });
+      const parsed = ctx.shareGpt
+        ? await ctx.shareGpt(name, (done, bytes) => ctx.onProgress?.(done, bytes, 'reading the ShareGPT file'))
+        : pairsSource(parseShareGpt(parseJson(ctx.data.get(name) ?? '', name), name));
+      const sample = sampleShareGpt(parsed, { numRequests: B, seed: ctx.cell.seed, tokenizer: ctx.tokenizer });
       if (sample.requests.length < B) throw new Error(`${name}: only ${sample.requests.length} requests pass vLLM's filter, the cell needs ${B}`);
       requests = sample.requests;
       sampling = { records: parsed.total, skippedRecords: parsed.skipped, considered: sample.considered, rejected: sample.rejected };
@@ -65,3 +63,11 @@ export const sharegptRequestsWorkload: WorkloadDef = {
     return output;
   },
 };
+
+function parseJson(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${name}: not valid JSON (${(e as Error).message})`);
+  }
+}

@@ -22,6 +22,23 @@ export interface ShareGptPairs {
   skipped: Record<ShareGptSkip, number>;
 }
 
+/**
+ * The valid pairs of a ShareGPT file, read by position: an in-memory list (pairsSource), or an
+ * index of byte ranges over a file the Node runner never holds whole (runners/node/sharegpt-file.ts).
+ */
+export interface ShareGptSource {
+  /** Records in the file's array. */
+  total: number;
+  skipped: Record<ShareGptSkip, number>;
+  /** Valid pairs, in file order. */
+  length: number;
+  get(i: number): ShareGptPair;
+}
+
+export function pairsSource(p: ShareGptPairs): ShareGptSource {
+  return { total: p.total, skipped: p.skipped, length: p.pairs.length, get: (i) => p.pairs[i]! };
+}
+
 export function emptySkipCounts(): Record<ShareGptSkip, number> {
   return { 'not-an-object': 0, 'no-conversations': 0, 'too-few-turns': 0, 'bad-turn': 0, 'invalid-json': 0 };
 }

@@ -1,7 +1,7 @@
 import type { Tokenizer } from '../../engine/backend.js';
 import { createPrng } from '../../measure/prng.js';
 import { PythonRandom } from '../python-random.js';
-import type { ShareGptPair } from './parse.js';
+import type { ShareGptPair, ShareGptSource } from './parse.js';
 import type { ServingRequest } from './request.js';
 
 export interface ShareGptSampleOptions {
@@ -35,12 +35,15 @@ export interface ShareGptSample {
  * BOS counts in both lengths), skipping prompt < 4, output < 4 (only when the output length is not
  * fixed), prompt > 1024 and prompt + output > 2048, until numRequests are accepted.
  */
-export function sampleShareGpt(pairs: readonly ShareGptPair[], opts: ShareGptSampleOptions): ShareGptSample {
+export function sampleShareGpt(pairs: readonly ShareGptPair[] | ShareGptSource, opts: ShareGptSampleOptions): ShareGptSample {
   const { numRequests, tokenizer, fixedOutputLen } = opts;
   if (!Number.isInteger(numRequests) || numRequests < 0) throw new RangeError(`numRequests must be a non-negative integer, got ${numRequests}`);
   if (fixedOutputLen !== undefined && fixedOutputLen < 4) throw new RangeError(`fixedOutputLen ${fixedOutputLen} is too small (vLLM: "output_len too small", minimum 4)`);
   const seed = opts.seed ?? 0;
-  const order = [...pairs];
+  // Shuffling positions gives the order shuffling the pairs would (the swaps depend only on the
+  // length), and lets a file-backed source read just the pairs the walk reaches.
+  const get = Array.isArray(pairs) ? (i: number) => (pairs as readonly ShareGptPair[])[i]! : (pairs as ShareGptSource).get;
+  const order = Array.from({ length: pairs.length }, (_, i) => i);
   if ((opts.shuffle ?? 'python') === 'python') new PythonRandom(seed).shuffle(order);
   else createPrng(seed).shuffle(order);
 
@@ -50,8 +53,9 @@ export function sampleShareGpt(pairs: readonly ShareGptPair[], opts: ShareGptSam
     rejected: { promptTooShort: 0, outputTooShort: 0, promptTooLong: 0, totalTooLong: 0 },
     exhausted: false,
   };
-  for (const pair of order) {
+  for (const at of order) {
     if (out.requests.length === numRequests) break;
+    const pair = get(at);
     out.considered++;
     const promptLen = tokenizer.encode(pair.prompt, { bos: true }).length;
     const outputLen = fixedOutputLen ?? tokenizer.encode(pair.completion, { bos: true }).length;
