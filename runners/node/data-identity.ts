@@ -25,9 +25,18 @@ function userFolder(w: ResolvedWorkload, suiteFile: string): string | undefined 
 }
 
 function identify(w: ResolvedWorkload, suiteFile: string): ResolvedWorkload {
-  let dir = userFolder(w, suiteFile);
   const workload = getWorkload(w.name);
-  if (!dir || !workload) return w;
+  if (!userFolder(w, suiteFile) || !workload) return w;
+  try {
+    workload.dataFiles(w.params);
+  } catch {
+    return w; // parameters the workload refuses: checkDataFiles reports them with their place
+  }
+  return identifyFiles(w, workload, suiteFile);
+}
+
+function identifyFiles(w: ResolvedWorkload, workload: NonNullable<ReturnType<typeof getWorkload>>, suiteFile: string): ResolvedWorkload {
+  let dir = userFolder(w, suiteFile)!;
   const files = (params: Record<string, unknown>) => workload.dataFiles(params).map((n) => n.replace(/\?$/, ''));
   // LongBench's data.zip unpacks into data/: take that folder when the files are there and not here.
   const data = join(dir, 'data');

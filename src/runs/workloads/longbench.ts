@@ -2,7 +2,7 @@ import { generate, type GenerateResult } from '../../engine/generate.js';
 import { totalBytes, type ByteBreakdown } from '../../methods/types.js';
 import type { TaskScore } from '../../results/record.js';
 import { EMBEDDED_TASKS, embeddedTask, isPerplexityTask } from '../../workloads/embedded/specs.js';
-import { chatTemplate, isLongBenchTask, LONGBENCH_TASKS, longBenchTask, type TaskSpec } from '../../workloads/longbench/config.js';
+import { chatTemplate, isLongBenchTask, LONGBENCH_E_TASKS, LONGBENCH_TASKS, longBenchTask, modelPromptSettings, type TaskSpec } from '../../workloads/longbench/config.js';
 import { prepareLongBenchPrompt } from '../../workloads/longbench/prompt.js';
 import { parseLongBenchRecord, type LongBenchRecord } from '../../workloads/longbench/record.js';
 import { scoreTask } from '../../workloads/longbench/score.js';
@@ -16,8 +16,37 @@ function taskSpec(name: string): TaskSpec {
   return spec;
 }
 
-function taskFile(dir: string, task: string): string {
-  return `${dir.replace(/\/$/, '')}/${task}.jsonl`;
+/** `<dataDir>/<task>.jsonl`, or LongBench-E's `<task>_e.jsonl`. */
+function taskFile(dir: string, task: string, e = false): string {
+  return `${dir.replace(/\/$/, '')}/${task}${e ? '_e' : ''}.jsonl`;
+}
+
+/** The tasks a cell runs: the given list, else every task of LongBench v1 (or of LongBench-E with e). */
+export function tasksOf(p: Record<string, unknown>): string[] {
+  if (Array.isArray(p.tasks)) return p.tasks as string[];
+  return [...(p.e ? LONGBENCH_E_TASKS : LONGBENCH_TASKS)];
+}
+
+/**
+ * maxLength and chat template: the suite's, else those LongBench's or KIVI's pred.py sets for the
+ * model named in promptSettings (configs/longbench/models.json, e.g. "kivi/Llama-2-7b-chat-hf"),
+ * else the model card's context less the task's new tokens, and no template.
+ */
+export function promptSettings(p: Record<string, unknown>): { maxLength: number | null; chatTemplate: string } {
+  const named = typeof p.promptSettings === 'string' ? p.promptSettings : null;
+  let fromModel: { maxLength: number; chatTemplate: string | null } | undefined;
+  if (named) {
+    const slash = named.indexOf('/');
+    const pipeline = named.slice(0, slash);
+    if (slash < 0 || (pipeline !== 'longbench-v1' && pipeline !== 'kivi')) throw new Error(`longbench: promptSettings must be "longbench-v1/<model>" or "kivi/<model>" (configs/longbench/models.json), got ${JSON.stringify(named)}`);
+    fromModel = modelPromptSettings(pipeline, named.slice(slash + 1));
+    if (fromModel.chatTemplate === null) throw new Error(`longbench: ${named} builds its prompts with its tokenizer's own code (chatglm), which is not built in; set chatTemplate and maxLength instead`);
+  }
+  const given = p.chatTemplate === undefined || p.chatTemplate === 'none' ? null : String(p.chatTemplate);
+  return {
+    maxLength: p.maxLength != null ? Number(p.maxLength) : (fromModel?.maxLength ?? null),
+    chatTemplate: given ?? fromModel?.chatTemplate ?? 'none',
+  };
 }
 
 function parseRecords(text: string, file: string, task: string): LongBenchRecord[] {
@@ -49,14 +78,21 @@ function longBenchWorkload(kind: 'official' | 'embedded'): WorkloadDef {
         : 'The embedded LongBench-format task set made from the embedded model’s held-out text',
     defaults: {
       dataDir: kind === 'official' ? null : 'project:data/embedded-longbench',
-      tasks: kind === 'official' ? LONGBENCH_TASKS : EMBEDDED_TASKS.filter((t) => !isPerplexityTask(embeddedTask(t))),
+      // official: null = all 21 v1 tasks, or LongBench-E's 13 with e (files <task>_e.jsonl, scores by length bucket too).
+      tasks: kind === 'official' ? null : EMBEDDED_TASKS.filter((t) => !isPerplexityTask(embeddedTask(t))),
+      ...(kind === 'official' ? { e: false } : {}),
       maxItems: kind === 'official' ? null : 20,
       maxLength: null,
       chatTemplate: 'none',
+      ...(kind === 'official' ? { promptSettings: null } : {}),
     },
     dataFiles: (p) => {
       if (!p.dataDir) throw new Error('longbench: give dataDir (the folder holding <task>.jsonl), e.g. with `run SUITE --longbench DIR` or `reproduce --longbench DIR`');
-      return (p.tasks as string[]).map((t) => taskFile(String(p.dataDir), t));
+      const tasks = tasksOf(p);
+      const notE = p.e ? tasks.filter((t) => !LONGBENCH_E_TASKS.includes(t)) : [];
+      if (notE.length > 0) throw new Error(`longbench: LongBench-E has no task ${notE.join(', ')} (its tasks: ${LONGBENCH_E_TASKS.join(', ')})`);
+      promptSettings(p); // a bad promptSettings fails here, before anything runs
+      return tasks.map((t) => taskFile(String(p.dataDir), t, Boolean(p.e)));
     },
     run: (ctx) => runLongBench(ctx),
     usesBaseline: true,
@@ -66,8 +102,9 @@ function longBenchWorkload(kind: 'official' | 'embedded'): WorkloadDef {
 async function runLongBench(ctx: WorkloadContext): Promise<WorkloadOutput> {
   const p = ctx.cell.workloadParams;
   const m = ctx.backend.model;
-  const tasks = p.tasks as string[];
-  const template = String(p.chatTemplate) === 'none' ? null : chatTemplate(String(p.chatTemplate));
+  const tasks = tasksOf(p);
+  const settings = promptSettings(p);
+  const template = settings.chatTemplate === 'none' ? null : chatTemplate(settings.chatTemplate);
   const newline = ctx.tokenizer.encode('\n').at(-1);
   const scores: TaskScore[] = [];
   const allTokens: number[][] = [];
@@ -79,14 +116,14 @@ async function runLongBench(ctx: WorkloadContext): Promise<WorkloadOutput> {
   let seqLen = 0;
   let bytes: ByteBreakdown = {};
   const plan = tasks.map((task) => {
-    const file = taskFile(String(p.dataDir), task);
+    const file = taskFile(String(p.dataDir), task, Boolean(p.e));
     const records = parseRecords(ctx.data.get(file) ?? '', file, task);
     return { task, spec: taskSpec(task), records: p.maxItems ? records.slice(0, Number(p.maxItems)) : records };
   });
   const totalItems = plan.reduce((s, t) => s + t.records.length, 0);
   let doneItems = 0;
   for (const { task, spec, records } of plan) {
-    const maxLength = Number(p.maxLength ?? m.maxContext - spec.maxNewTokens);
+    const maxLength = settings.maxLength ?? m.maxContext - spec.maxNewTokens;
     const prompts = records.map((r) => ctx.tokenizer.encode(prepareLongBenchPrompt(spec, r, { tokenizer: ctx.tokenizer, maxLength, chatTemplate: template }).text, { bos: true }));
     const outputs: number[][] = [];
     for (let i = 0; i < prompts.length; i += ctx.cell.batch) {
