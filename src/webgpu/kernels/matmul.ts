@@ -1,0 +1,276 @@
+/**
+ * Y[M, N] (op)= X[M, K] · W[N, K]ᵀ: activations f32, weights fp16 (rows as llama2.c and Hugging
+ * Face store them, [out, in]), f32 accumulation. Reference: matmul.ref.ts.
+ *
+ * Three kernels:
+ *  - tiled (M > SMALL_M on a GPU): 64×64 output tiles, 256 threads each computing a 4×4 block,
+ *    K in steps of 32 through workgroup memory. Prefill and large-batch decode.
+ *  - row-parallel (M ≤ SMALL_M on a GPU): one workgroup per output column n streams W's row once
+ *    for all M rows (batch-1 decode is a weight-bandwidth problem, not a FLOP one).
+ *  - register-tiled (software adapters): each thread computes 4 rows × 4 columns straight from
+ *    memory, no workgroup memory, no barriers. SwiftShader runs barriers as coroutine switches
+ *    (the tiled kernel ran ~80× slower than this one there), so CI gets this kernel; GPUs get the
+ *    other two. Tests check all three against the reference.
+ * Epilogues: 'store' (Y = acc), 'add' (Y += acc: the residual stream), 'swiglu' (W's rows
+ * interleave gate and up, Y[m, n/2] = silu(gate)·up: the feed-forward's w1/w3 in one pass).
+ * K must be a multiple of 8 (one 16-byte group of halves).
+ */
+import { dispatchGroups, LINEAR_GROUP, type GpuContext } from '../gpu-context.js';
+import { f16Enable, HALF8_STRUCT, halfBuffer } from './wgsl-common.js';
+
+export type MatmulEpilogue = 'store' | 'add' | 'swiglu';
+
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  epilogue: MatmulEpilogue;
+}
+
+/** Largest M served by the row-parallel kernel. */
+export const SMALL_M = 8;
+const ROW_THREADS = 128;
+
+function epilogue(op: MatmulEpilogue, N: number): { decl: string; store: (m: string, n: string, v: string) => string } {
+  if (op === 'swiglu') {
+    return {
+      decl: '',
+      // gate at even n, up at n + 1: one thread holds both.
+      store: () => '',
+    };
+  }
+  return {
+    decl: '',
+    store: (m, n, v) => (op === 'add' ? `Y[${m} * ${N}u + ${n}] = Y[${m} * ${N}u + ${n}] + ${v};` : `Y[${m} * ${N}u + ${n}] = ${v};`),
+  };
+}
+
+export function tiledMatmulWgsl(s: MatmulShape, f16: boolean): string {
+  const { M, N, K, epilogue: op } = s;
+  if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
+  if (op === 'swiglu' && N % 2 !== 0) throw new Error('matmul: swiglu needs an even N');
+  const tilesN = Math.ceil(N / 64);
+  const outCols = op === 'swiglu' ? N / 2 : N;
+  const ep = epilogue(op, N);
+  const store =
+    op === 'swiglu'
+      ? `for (var j = 0u; j < 4u; j += 2u) {
+          let n = n0 + tx * 4u + j;
+          if (n < ${N}u) { let g = acc[i][j]; let u = acc[i][j + 1u]; Y[m * ${outCols}u + n / 2u] = g / (1.0 + exp(-g)) * u; }
+        }`
+      : `for (var j = 0u; j < 4u; j++) {
+          let n = n0 + tx * 4u + j;
+          if (n < ${N}u) { ${ep.store('m', 'n', 'acc[i][j]')} }
+        }`;
+  return `${f16Enable(f16)}${HALF8_STRUCT}
+@group(0) @binding(0) var<storage, read> X: array<vec4f>;
+${halfBuffer('W', 1, f16)}
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+var<workgroup> xs: array<vec4f, 512>; // [k 0..31][m/4 0..15]
+var<workgroup> ws: array<vec4f, 512>; // [k 0..31][n/4 0..15]
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${LINEAR_GROUP}
+  let tm = wg / ${tilesN}u;
+  let tn = wg % ${tilesN}u;
+  let m0 = tm * 64u;
+  let n0 = tn * 64u;
+  let tx = tid % 16u;
+  let ty = tid / 16u;
+  let lr = tid / 4u;
+  let lc = (tid % 4u) * 8u;
+  var acc: array<vec4f, 4>;
+  for (var k0 = 0u; k0 < ${K}u; k0 += 32u) {
+    let k = k0 + lc;
+    let m = m0 + lr;
+    var a0 = vec4f(0.0);
+    var a1 = vec4f(0.0);
+    if (m < ${M}u && k < ${K}u) {
+      let base = (m * ${K}u + k) / 4u;
+      a0 = X[base];
+      a1 = X[base + 1u];
+    }
+    let n = n0 + lr;
+    var h = Half8(vec4f(0.0), vec4f(0.0));
+    if (n < ${N}u && k < ${K}u) { h = W8((n * ${K}u + k) / 8u); }
+    let col = lr / 4u;
+    let c = lr % 4u;
+    for (var j = 0u; j < 4u; j++) {
+      xs[(lc + j) * 16u + col][c] = a0[j];
+      xs[(lc + 4u + j) * 16u + col][c] = a1[j];
+      ws[(lc + j) * 16u + col][c] = h.lo[j];
+      ws[(lc + 4u + j) * 16u + col][c] = h.hi[j];
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      let a = xs[kk * 16u + ty];
+      let b = ws[kk * 16u + tx];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty * 4u + i;
+    if (m < ${M}u) {
+      ${store}
+    }
+  }
+}
+`;
+}
+
+export function rowMatmulWgsl(s: MatmulShape, f16: boolean): string {
+  const { M, N, K, epilogue: op } = s;
+  if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
+  if (M > SMALL_M) throw new Error(`matmul: row kernel serves M ≤ ${SMALL_M}, got ${M}`);
+  const K8 = K / 8;
+  const T = ROW_THREADS;
+  // swiglu: a workgroup computes the gate row (2j) and the up row (2j + 1) of one output column j.
+  const rows = op === 'swiglu' ? 2 : 1;
+  const outCols = op === 'swiglu' ? N / 2 : N;
+  const accs = Array.from({ length: rows }, (_, r) => `var acc${r}: array<f32, ${M}>;`).join('\n  ');
+  const loop = Array.from(
+    { length: rows },
+    (_, r) => `{
+      let w = W8((col * ${rows}u + ${r}u) * ${K8}u + i);
+      for (var m = 0u; m < ${M}u; m++) {
+        let xb = (m * ${K}u) / 4u + 2u * i;
+        acc${r}[m] += dot(w.lo, X[xb]) + dot(w.hi, X[xb + 1u]);
+      }
+    }`,
+  ).join('\n    ');
+  const reduce = Array.from(
+    { length: rows },
+    (_, r) => `for (var m = 0u; m < ${M}u; m++) { red[(${r}u * ${M}u + m) * ${T}u + tid] = acc${r}[m]; }`,
+  ).join('\n  ');
+  const final =
+    op === 'swiglu'
+      ? `let g = red[m * ${T}u]; let u = red[(${M}u + m) * ${T}u]; Y[m * ${outCols}u + col] = g / (1.0 + exp(-g)) * u;`
+      : op === 'add'
+        ? `Y[m * ${N}u + col] = Y[m * ${N}u + col] + red[m * ${T}u];`
+        : `Y[m * ${N}u + col] = red[m * ${T}u];`;
+  return `${f16Enable(f16)}${HALF8_STRUCT}
+@group(0) @binding(0) var<storage, read> X: array<vec4f>;
+${halfBuffer('W', 1, f16)}
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+var<workgroup> red: array<f32, ${rows * M * T}>;
+
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${LINEAR_GROUP}
+  let col = wg;
+  if (col >= ${outCols}u) { return; }
+  ${accs}
+  for (var i = tid; i < ${K8}u; i += ${T}u) {
+    ${loop}
+  }
+  ${reduce}
+  workgroupBarrier();
+  for (var s = ${T / 2}u; s > 0u; s = s >> 1u) {
+    if (tid < s) {
+      for (var r = 0u; r < ${rows * M}u; r++) { red[r * ${T}u + tid] += red[r * ${T}u + tid + s]; }
+    }
+    workgroupBarrier();
+  }
+  if (tid < ${M}u) {
+    let m = tid;
+    ${final}
+  }
+}
+`;
+}
+
+export function registerMatmulWgsl(s: MatmulShape, f16: boolean): string {
+  const { M, N, K, epilogue: op } = s;
+  if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
+  if (op === 'swiglu' && N % 4 !== 0) throw new Error('matmul: swiglu needs N to be a multiple of 4 here');
+  const tilesN = Math.ceil(N / 4);
+  const tilesM = Math.ceil(M / 4);
+  const outCols = op === 'swiglu' ? N / 2 : N;
+  const K8 = K / 8;
+  const store =
+    op === 'swiglu'
+      ? `for (var j = 0u; j < 4u; j += 2u) {
+          let n = n0 + j;
+          if (n < ${N}u) { let g = acc[i][j]; let u = acc[i][j + 1u]; Y[m * ${outCols}u + n / 2u] = g / (1.0 + exp(-g)) * u; }
+        }`
+      : `for (var j = 0u; j < 4u; j++) {
+          let n = n0 + j;
+          if (n < ${N}u) { ${op === 'add' ? `Y[m * ${N}u + n] = Y[m * ${N}u + n] + acc[i][j];` : `Y[m * ${N}u + n] = acc[i][j];`} }
+        }`;
+  return `${f16Enable(f16)}${HALF8_STRUCT}
+@group(0) @binding(0) var<storage, read> X: array<vec4f>;
+${halfBuffer('W', 1, f16)}
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${LINEAR_GROUP}
+  let t = wg * 64u + tid;
+  if (t >= ${tilesN * tilesM}u) { return; }
+  let n0 = (t % ${tilesN}u) * 4u;
+  let m0 = (t / ${tilesN}u) * 4u;
+  var acc: array<vec4f, 4>;
+  for (var i = 0u; i < ${K8}u; i++) {
+    var w: array<Half8, 4>;
+    for (var j = 0u; j < 4u; j++) { w[j] = W8(min(n0 + j, ${N - 1}u) * ${K8}u + i); }
+    for (var r = 0u; r < 4u; r++) {
+      let m = min(m0 + r, ${M - 1}u);
+      let a0 = X[m * ${K / 4}u + 2u * i];
+      let a1 = X[m * ${K / 4}u + 2u * i + 1u];
+      acc[r] += vec4f(dot(a0, w[0].lo) + dot(a1, w[0].hi), dot(a0, w[1].lo) + dot(a1, w[1].hi), dot(a0, w[2].lo) + dot(a1, w[2].hi), dot(a0, w[3].lo) + dot(a1, w[3].hi));
+    }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m < ${M}u) {
+      ${store}
+    }
+  }
+}
+`;
+}
+
+export type MatmulKernel = 'tiled' | 'row' | 'register';
+
+/** The kernel for a shape: register-tiled on software adapters, else row-parallel for small M. */
+export function pickMatmul(s: MatmulShape, software: boolean): MatmulKernel {
+  if (software) return 'register';
+  return s.M <= SMALL_M ? 'row' : 'tiled';
+}
+
+/** Workgroups a matmul of this shape dispatches with that kernel. */
+export function matmulGroups(s: MatmulShape, kernel: MatmulKernel): number {
+  if (kernel === 'row') return s.epilogue === 'swiglu' ? s.N / 2 : s.N;
+  if (kernel === 'register') return Math.ceil((Math.ceil(s.M / 4) * Math.ceil(s.N / 4)) / 64);
+  return Math.ceil(s.M / 64) * Math.ceil(s.N / 64);
+}
+
+export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel): string {
+  if (kernel === 'register') return registerMatmulWgsl(s, f16);
+  return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
+}
+
+/** A prepared matmul: pipeline and bind group made once, encoded each step. */
+export class MatmulOp {
+  private readonly pipeline: GPUComputePipeline;
+  private readonly group: GPUBindGroup;
+  private readonly groups: number;
+
+  constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel) {
+    const k = kernel ?? pickMatmul(s, ctx.adapter.fallback);
+    this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}`);
+    this.group = ctx.bindGroup(this.pipeline, [x, w, y]);
+    this.groups = matmulGroups(s, k);
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, this.group);
+    dispatchGroups(pass, this.groups);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * A KV cache held on the device in a method's own layout. The engine asks a store three things:
+ * how RoPE hands it each new token (written straight into its buffers, or left in the QKV rows
+ * for the store's append kernels), how decode attention reads its past (a PastReader and the
+ * buffers to bind for a layer), and what it holds, in bytes by component.
+ */
+import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
+import type { EngineBuffer, GpuContext } from './gpu-context.js';
+import { fp16PastReader, type PastReader } from './kernels/attention.js';
+import type { RopeWrite } from './kernels/rope.js';
+
+export interface StoreGeometry {
+  layers: number;
+  batch: number;
+  kvHeads: number;
+  headDim: number;
+  /** Slots per sequence the store is allocated for (prompt slots + new tokens). */
+  capacity: number;
+}
+
+export interface EngineKvStore {
+  readonly name: string;
+  readonly geometry: StoreGeometry;
+  /** 'fp16': RoPE writes each token's K/V into kvBuffers(layer) at its slot. */
+  readonly ropeWrite: RopeWrite;
+  kvBuffers(layer: number): { k: GPUBuffer; v: GPUBuffer };
+  reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] };
+  /**
+   * Bytes held for `tokens` slots per sequence, by component (the byte accounting of the host
+   * method the store implements), and the bytes allocated beyond them (preallocated headroom).
+   */
+  bytes(tokens: number): { held: ByteBreakdown; headroom: number };
+  diagnostics(): MethodDiagnostics;
+  dispose(): void;
+}
+
+/** FP16 cache: K and V of every layer as [B, KV, capacity, D] fp16, appended in place. */
+export class Fp16Store implements EngineKvStore {
+  readonly name = 'fp16';
+  readonly ropeWrite = 'fp16' as const;
+  private readonly k: EngineBuffer[] = [];
+  private readonly v: EngineBuffer[] = [];
+
+  constructor(
+    ctx: GpuContext,
+    readonly geometry: StoreGeometry,
+  ) {
+    const { layers, batch, kvHeads, headDim, capacity } = geometry;
+    const bytes = batch * kvHeads * capacity * headDim * 2;
+    for (let l = 0; l < layers; l++) {
+      this.k.push(ctx.alloc('kvStore', bytes, `fp16 K l${l}`));
+      this.v.push(ctx.alloc('kvStore', bytes, `fp16 V l${l}`));
+    }
+  }
+
+  kvBuffers(layer: number) {
+    return { k: this.k[layer]!.buffer, v: this.v[layer]!.buffer };
+  }
+
+  reader(layer: number) {
+    const g = this.geometry;
+    return { reader: fp16PastReader({ kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity }), buffers: [this.k[layer]!.buffer, this.v[layer]!.buffer] };
+  }
+
+  bytes(tokens: number) {
+    const g = this.geometry;
+    const per = (n: number) => 2 * g.layers * g.batch * g.kvHeads * n * g.headDim * 2;
+    return { held: { data: per(tokens) }, headroom: per(g.capacity) - per(tokens) };
+  }
+
+  diagnostics(): MethodDiagnostics {
+    return {};
+  }
+
+  dispose(): void {
+    for (const b of [...this.k, ...this.v]) b.destroy();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Encodes the decoder body for M rows (T tokens of M/T sequences): embedding, then per layer
+ * RMSNorm → QKV → RoPE (handing the new K/V to the cache) → attention → Wo (+x) → RMSNorm →
+ * W13 with SwiGLU → W2 (+x). Pipelines and bind groups are made here once; the returned function
+ * only records dispatches. Prefill (no reader) attends causally over the pass's own K/V; decode
+ * (T = 1, a reader) over the store's past plus the current token.
+ */
+import type { EngineBuffer, GpuContext } from './gpu-context.js';
+import { decodeAttentionGroups, decodeAttentionWgsl, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
+import { MatmulOp } from './kernels/matmul.js';
+import { embedWgsl, encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
+import { encodeRope, ropeWgsl, type RopeWrite } from './kernels/rope.js';
+import { paddedHidden, type DeviceWeights, type EngineModelConfig } from './model.js';
+
+export interface StackBuffers {
+  /** Residual stream [M, dim]. */
+  x: EngineBuffer;
+  /** Normed input of a block [M, dim]. */
+  h: EngineBuffer;
+  qkv: EngineBuffer;
+  att: EngineBuffer;
+  /** SwiGLU output [M, hidden]. */
+  act: EngineBuffer;
+  cosSin: EngineBuffer;
+  starts: EngineBuffer;
+}
+
+export interface StackSpec {
+  M: number;
+  T: number;
+  /** Sequences in this pass (M / T). */
+  batch: number;
+  prm: EngineBuffer;
+  ids: EngineBuffer;
+  cap: number;
+  ropeWrite: RopeWrite;
+  /** The buffers RoPE writes for layer l ('fp16': K, V caches; 'f32': one [M, 2·KV·D] buffer). */
+  ropeOut: (layer: number) => GPUBuffer[];
+  /** Decode: how attention reads layer l's past. */
+  reader?: (layer: number) => { reader: PastReader; buffers: GPUBuffer[] };
+}
+
+export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: DeviceWeights, bufs: StackBuffers, spec: StackSpec): (pass: GPUComputePassEncoder) => void {
+  const { dim, heads: H, kvHeads: KV, headDim: D } = cfg;
+  const { M, T, batch, prm, ids, cap, ropeWrite } = spec;
+  const { x, h, qkv, att, act, cosSin, starts } = bufs;
+  const hid = paddedHidden(cfg);
+  const R = (H + 2 * KV) * D;
+  const shape = { heads: H, kvHeads: KV, headDim: D };
+  const embedP = ctx.pipeline(embedWgsl({ rows: M, dim, f16: ctx.f16 }), 'embed');
+  const embedG = ctx.bindGroup(embedP, [ids, w.embed, x]);
+  const normP = ctx.pipeline(rmsnormWgsl({ rows: M, dim, eps: cfg.rmsEps }), 'rmsnorm');
+  const ropeP = ctx.pipeline(ropeWgsl({ rows: M, T, heads: H, kvHeads: KV, headDim: D, layout: cfg.ropeLayout, write: ropeWrite, cap }), 'rope');
+  const prefillP = spec.reader ? null : ctx.pipeline(prefillAttentionWgsl({ ...shape, batch, T }), 'attention prefill');
+  const ops = w.layers.map((lw, l) => {
+    const norm1 = ctx.bindGroup(normP, [x, lw.attnNorm, h]);
+    const mmQkv = new MatmulOp(ctx, { M, N: R, K: dim, epilogue: 'store' }, h.buffer, lw.wqkv.buffer, qkv.buffer, 'qkv');
+    const rope = ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
+    let attend: (pass: GPUComputePassEncoder) => void;
+    if (spec.reader) {
+      const rd = spec.reader(l);
+      const p = ctx.pipeline(decodeAttentionWgsl({ ...shape, batch, reader: rd.reader }), `attention decode ${rd.reader.key}`);
+      const g = ctx.bindGroup(p, [qkv, starts, prm, att, ...rd.buffers]);
+      const groups = decodeAttentionGroups({ ...shape, batch });
+      attend = (pass) => encodeGroups(pass, p, g, groups);
+    } else {
+      const g = ctx.bindGroup(prefillP!, [qkv, starts, prm, att]);
+      const groups = prefillAttentionGroups({ ...shape, batch, T });
+      attend = (pass) => encodeGroups(pass, prefillP!, g, groups);
+    }
+    const mmO = new MatmulOp(ctx, { M, N: dim, K: dim, epilogue: 'add' }, att.buffer, lw.wo.buffer, x.buffer, 'wo');
+    const norm2 = ctx.bindGroup(normP, [x, lw.ffnNorm, h]);
+    const mm13 = new MatmulOp(ctx, { M, N: 2 * hid, K: dim, epilogue: 'swiglu' }, h.buffer, lw.w13.buffer, act.buffer, 'w13');
+    const mm2 = new MatmulOp(ctx, { M, N: dim, K: hid, epilogue: 'add' }, act.buffer, lw.w2.buffer, x.buffer, 'w2');
+    return (pass: GPUComputePassEncoder) => {
+      encodeRows(pass, normP, norm1, M);
+      mmQkv.encode(pass);
+      encodeRope(pass, ropeP, rope, M);
+      attend(pass);
+      mmO.encode(pass);
+      encodeRows(pass, normP, norm2, M);
+      mm13.encode(pass);
+      mm2.encode(pass);
+    };
+  });
+  return (pass) => {
+    encodeRows(pass, embedP, embedG, M);
+    for (const op of ops) op(pass);
+  };
+}
