@@ -23,8 +23,26 @@ git worktree add -q --detach "$work/tree" "$commit"
 ln -s "$root/node_modules" "$work/tree/node_modules"
 (cd "$work/tree" && npx tsc -p tsconfig.json)
 
-DEVICE_PACK_EXCLUDE="${DEVICE_PACK_EXCLUDE:-binaryen assemblyscript typescript onnxruntime-web playwright-core @esbuild esbuild jieba-wasm rollup @rollup @resvg vitest @vitest vite vite-node @huggingface vega vega-lite vega-embed @types protobufjs chai}" \
-  "$root/../shared/tools/device-pack"
+excl="${DEVICE_PACK_EXCLUDE:-binaryen assemblyscript typescript onnxruntime-web playwright-core @esbuild esbuild jieba-wasm rollup @rollup @resvg vitest @vitest vite vite-node @huggingface vega vega-lite vega-embed @types @webgpu protobufjs chai}"
+DEVICE_PACK_EXCLUDE="$excl" "$root/../shared/tools/device-pack"
+
+# Tighter than device-pack's own: Node and Dawn stripped of symbols, x86 BCJ filter and xz -9e
+# (about 8 MiB less; boot.sh's `xz -dc` reads either). The WebGPU engine's dawn.node and
+# onnxruntime-node's library both travel, so they can be compared in one process.
+tmp=$(mktemp -d)
+cp "$(readlink -f "$(command -v node)")" "$tmp/node" && strip --strip-all "$tmp/node"
+xz -T0 --x86 --lzma2=preset=9e -c "$tmp/node" > .device/node.xz
+ex=(--exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32'
+    --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' --exclude='node_modules/webgpu/dist/win32-*'
+    --exclude='node_modules/webgpu/dist/darwin-*' --exclude='node_modules/webgpu/dist/linux-arm64' --exclude='*.map' --exclude='*.d.ts'
+    --exclude='node_modules/.cache' --exclude='node_modules/webgpu/dist/linux-x64/dawn.node')
+for p in $excl; do ex+=(--exclude="node_modules/$p"); done
+mkdir -p "$tmp/nm/node_modules/webgpu/dist/linux-x64"
+cp node_modules/webgpu/dist/linux-x64/dawn.node "$tmp/nm/node_modules/webgpu/dist/linux-x64/" && strip --strip-unneeded "$tmp/nm/node_modules/webgpu/dist/linux-x64/dawn.node"
+tar "${ex[@]}" -cf "$tmp/nm.tar" node_modules
+tar -C "$tmp/nm" -rf "$tmp/nm.tar" node_modules/webgpu/dist/linux-x64/dawn.node
+xz -T0 --x86 --lzma2=preset=9e -c "$tmp/nm.tar" > .device/node_modules.tar.xz
+rm -rf "$tmp"
 
 rm -rf .devdist
 cp -r "$work/tree/dist" .devdist
