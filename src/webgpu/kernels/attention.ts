@@ -157,19 +157,22 @@ fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f { return unpack2x16float(Vc[((b
   };
 }
 
-/** A float32 past [B, KV, P, D] uploaded by the host (the path for methods kept on the host). */
-export function f32PastReader(o: { kvHeads: number; headDim: number; past: number }): PastReader {
-  const { kvHeads: KV, headDim: D, past: P } = o;
+/**
+ * A float32 past [B, KV, P, D] uploaded by the host (the path for methods kept on the host). P is
+ * the step's slot (prm.slot), so one pipeline serves every step.
+ */
+export function f32PastReader(o: { kvHeads: number; headDim: number }): PastReader {
+  const { kvHeads: KV, headDim: D } = o;
   return {
-    key: `f32:${KV}:${D}:${P}`,
+    key: `f32:${KV}:${D}`,
     bindings: 2,
     wgsl: (f) => `@group(0) @binding(${f}) var<storage, read> Kp: array<vec4f>;
 @group(0) @binding(${f + 1}) var<storage, read> Vp: array<vec2f>;
 fn k8(b: u32, kvh: u32, j: u32, i: u32) -> Half8 {
-  let r = ((b * ${KV}u + kvh) * ${P}u + j) * ${D / 4}u + 2u * i;
+  let r = ((b * ${KV}u + kvh) * prm.slot + j) * ${D / 4}u + 2u * i;
   return Half8(Kp[r], Kp[r + 1u]);
 }
-fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f { return Vp[((b * ${KV}u + kvh) * ${P}u + j) * ${D / 2}u + w]; }
+fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f { return Vp[((b * ${KV}u + kvh) * prm.slot + j) * ${D / 2}u + w]; }
 `,
   };
 }
