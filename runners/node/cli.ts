@@ -31,6 +31,14 @@ program
   .option('--shard <i/n>', 'run only shard i of n (deterministic partition by cell id; combine with `merge`)')
   .addOption(new Option('--ep <ep>', 'execution provider (overrides the suite)').choices(['cpu', 'webgpu', 'cuda', 'wasm']))
   .addOption(new Option('--runner <runner>', 'where the engine runs (overrides the suite)').choices(['node', 'browser']))
+  .addOption(
+    new Option('--engine <engine>', 'what runs the model (overrides the suite): onnxruntime (its graph on --ep), webgpu (the WGSL engine, KV cache on the GPU), or onnxruntime,webgpu for both').choices([
+      'onnxruntime',
+      'webgpu',
+      'onnxruntime,webgpu',
+      'webgpu,onnxruntime',
+    ]),
+  )
   .option('--ep-option <key=value>', 'onnxruntime provider option, repeatable (e.g. validationMode=disabled for webgpu); same as MINICACHE_EP_OPTIONS, recorded in provenance', (v: string, acc: string[]) => {
     if (v.indexOf('=') <= 0) throw new InvalidArgumentError('expected key=value, e.g. --ep-option validationMode=disabled');
     return [...acc, v];
@@ -45,7 +53,11 @@ program
   .addHelpText(
     'after',
     '\nExecution providers: node runner: cpu (default), webgpu (Dawn over Vulkan), cuda (needs onnxruntime-node with CUDA);\n' +
-      'browser runner: wasm, webgpu. Interrupt with Ctrl-C: finished cells are kept; rerun with --resume.',
+      'browser runner: wasm, webgpu. They apply to --engine onnxruntime (the default).\n' +
+      'Engines: onnxruntime runs the model as an ONNX graph; webgpu runs it on the project\'s WGSL engine (llama2.c\n' +
+      'models) with the KV cache on the GPU: pick it on a GPU for throughput and memory figures. Without a GPU it\n' +
+      'runs on SwiftShader (chromium\'s software Vulkan): correct, slow, labelled as such.\n' +
+      'Interrupt with Ctrl-C: finished cells are kept; rerun with --resume.',
   )
   .action(async (suite: string, o) => {
     if (o.epOption?.length) process.env.MINICACHE_EP_OPTIONS = [process.env.MINICACHE_EP_OPTIONS, ...o.epOption].filter(Boolean).join(',');

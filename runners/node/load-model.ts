@@ -58,7 +58,7 @@ export function readModelCard(card: string | Record<string, unknown>, baseDir = 
   return out;
 }
 
-function loadTokenizer(card: ModelCard, vocabSize: number): Tokenizer {
+export function loadTokenizer(card: ModelCard, vocabSize: number): Tokenizer {
   const bytes = readFileSync(card.tokenizer);
   try {
     const tok: Tokenizer =

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
-import { SCHEMA_VERSION, type CellResult } from '../../src/results/record.js';
+import { ENGINES, SCHEMA_VERSION, type CellResult, type Engine } from '../../src/results/record.js';
 import { workloadCatalogue, getWorkload } from '../../src/runs/catalogue.js';
 import { baselineKey, erroredRecord, executionOrder, fp16PartnerToRerun, runCell } from '../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../src/runs/workload.js';
@@ -19,6 +19,8 @@ import { OrtDeviceDecoder } from './ort-gpu-decoder.js';
 import { nodeMemoryProbe } from './ort-gpu-memory.js';
 import { envEpOptions, type OrtEp } from './ort-ep.js';
 import { loadModel } from './load-model.js';
+import { loadEngine } from './load-engine.js';
+import type { WebGpuEngine } from '../../src/webgpu/engine.js';
 import { Progress } from './progress.js';
 import { collectProvenance, projectRoot } from './provenance.js';
 import { ResultsSink } from './results-sink.js';
@@ -29,6 +31,8 @@ export interface RunOptions {
   resume?: boolean;
   shard?: string;
   ep?: string;
+  /** Engines to run (comma-separated): onnxruntime, webgpu. Overrides the suite's engine. */
+  engine?: string;
   runner?: string;
   quiet?: boolean;
   /** Official LongBench data folder for the suite's longbench workloads. */
@@ -191,6 +195,7 @@ function checkSameShard(outDir: string, shard: string): void {
 export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite {
   let suite = loadSuite(resolve(suitePath), nodeSuiteFiles, workloadCatalogue());
   if (opts.ep) suite = { ...suite, ep: opts.ep as ResolvedSuite['ep'] };
+  if (opts.engine) suite = { ...suite, engines: opts.engine.split(',').map((e) => e.trim()) as Engine[] };
   if (opts.runner) suite = { ...suite, runner: opts.runner as ResolvedSuite['runner'] };
   if (opts.longbench) {
     const dir = resolve(opts.longbench);
@@ -203,7 +208,7 @@ export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite
 }
 
 /** Errors of loading a model that every cell of the run would hit alike (see ort-ep.ts). */
-const EP_UNAVAILABLE = new Set(['ep.cuda-missing', 'ep.webgpu-unavailable']);
+const EP_UNAVAILABLE = new Set(['ep.cuda-missing', 'ep.webgpu-unavailable', 'engine.webgpu-unavailable']);
 
 /** Runs cells in this process (FP16 first in each group, so later cells find their baseline), appending each record. */
 async function runHere(
@@ -238,7 +243,7 @@ async function runHere(
     return;
   }
 
-  const models = new Map<string, Promise<{ backend: InferenceBackend; tokenizer: Tokenizer }>>();
+  const models = new Map<string, Promise<{ backend: InferenceBackend; tokenizer: Tokenizer; engine?: WebGpuEngine }>>();
   const baselines = new Map<string, WorkloadOutput>();
   // Device-resident cache path (issue 6): one fp16-KV device decoder per model, built when a cell first asks.
   const devices = new Map<string, Promise<OrtDeviceDecoder>>();
@@ -253,8 +258,11 @@ async function runHere(
       let output: WorkloadOutput | undefined;
       try {
         const cardPath = cardFile(cell.modelCard);
-        if (!models.has(cardPath)) models.set(cardPath, loadModel(cardPath, { ep: suite.ep as 'cpu' | 'webgpu' | 'cuda' }));
-        const { backend, tokenizer } = await models.get(cardPath)!;
+        // one loaded model per card and engine: onnxruntime's session on the EP, or the WebGPU engine
+        const onEngine = cell.spec.engine === 'webgpu';
+        const modelKey = `${onEngine ? 'webgpu' : 'onnxruntime'}:${cardPath}`;
+        if (!models.has(modelKey)) models.set(modelKey, onEngine ? loadEngine(cardPath) : loadModel(cardPath, { ep: suite.ep as 'cpu' | 'webgpu' | 'cuda' }));
+        const { backend, tokenizer, engine } = await models.get(modelKey)!;
         const exec = (c: PlannedCell, onProgress: (d: number, t: number, note?: string) => void) =>
           runCell(c.id, c.spec, {
             backend,
@@ -273,6 +281,7 @@ async function runHere(
               if (!devices.has(cardPath)) devices.set(cardPath, OrtDeviceDecoder.fromCard(cardPath, backend.model, { ep: suite.ep as OrtEp }));
               return devices.get(cardPath)!;
             },
+            ...(engine ? { engine } : {}),
             memoryProbe: memory.probe,
             shareGpt: (name, onProgress) => {
               const path = dataPaths(c, suite.file).find((d) => d.name === name)?.path;
@@ -373,7 +382,7 @@ export function cellName(s: PlannedCell['spec']): string {
 
 function describe(c: PlannedCell): string {
   const s = c.spec;
-  return `${s.model} ${s.workload} ${cellName(s)} b=${s.batch}`;
+  return `${s.model} ${s.workload} ${cellName(s)} b=${s.batch}${s.engine === 'webgpu' ? ' [webgpu engine]' : ''}`;
 }
 
 function headline(r: CellResult): string {
@@ -386,6 +395,8 @@ function headline(r: CellResult): string {
 }
 
 function checkEp(suite: ResolvedSuite): void {
+  const bad = (suite.engines ?? []).filter((e) => !ENGINES.includes(e));
+  if (bad.length) throw new HarnessError('run.engine', `unknown engine "${bad[0]}"`, { file: suite.file, field: 'engine' }, `choose ${ENGINES.join(' or ')}`);
   const ok = suite.runner === 'browser' ? ['wasm', 'webgpu'] : ['cpu', 'webgpu', 'cuda'];
   if (!ok.includes(suite.ep)) {
     throw new HarnessError('run.ep', `execution provider "${suite.ep}" is not available in the ${suite.runner} runner (choose ${ok.join(' or ')})`, { file: suite.file, field: 'ep' });

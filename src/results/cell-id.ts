@@ -16,9 +16,14 @@ export function identityParams(params: Record<string, unknown>, identifiedByCont
   return out;
 }
 
-/** The cell as it is identified: its spec, with data known by content instead of by path. */
+/**
+ * The cell as it is identified: its spec, with data known by content instead of by path, and the
+ * default engine (onnxruntime) left out, so cells planned before engines existed keep their ids.
+ */
 export function cellIdentity(cell: CellSpec): CellSpec {
-  return cell.data === undefined ? cell : { ...cell, workloadParams: identityParams(cell.workloadParams, true) };
+  const { engine, ...rest } = cell;
+  const base: CellSpec = engine === undefined || engine === 'onnxruntime' ? rest : cell;
+  return base.data === undefined ? base : { ...base, workloadParams: identityParams(base.workloadParams, true) };
 }
 
 /** Deterministic id of a cell: the hash of its resolved spec (data by content). Resume, shard and merge key on it. */

@@ -4,6 +4,9 @@ import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
 /** Bumped when a record's shape changes; merge upgrades older records step by step. */
 export const SCHEMA_VERSION = 1;
 
+export type Engine = 'onnxruntime' | 'webgpu';
+export const ENGINES: readonly Engine[] = ['onnxruntime', 'webgpu'];
+
 /** One unit of work, fully resolved. Its canonical JSON hashes to the cell id. */
 export interface CellSpec {
   model: string;
@@ -22,6 +25,12 @@ export interface CellSpec {
    * it stands for the folder's path in the cell id, so where the data lives does not matter.
    */
   data?: string;
+  /**
+   * What runs the model: 'onnxruntime' (the graph path, CPU/WASM/WebGPU EPs) or 'webgpu' (the
+   * project's WGSL engine). Every new record carries it; records written before it existed are
+   * onnxruntime's. Left out of the cell id when 'onnxruntime', so earlier runs keep their ids.
+   */
+  engine?: Engine;
 }
 
 /** Where a result came from. Deterministic fields (everything but timestamps) identify the setup. */
@@ -32,6 +41,8 @@ export interface Provenance {
   versions: Record<string, string>;
   node?: string;
   runner: 'node' | 'browser';
+  /** What ran the model (records before engines existed: onnxruntime). */
+  engine?: Engine;
   executionProvider: string;
   /** Provider options the run set (MINICACHE_EP_OPTIONS), absent when onnxruntime's defaults ran. */
   executionProviderOptions?: Record<string, string>;

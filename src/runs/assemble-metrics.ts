@@ -1,4 +1,5 @@
-import { generate, type GenerateOptions, type GenerateResult } from '../engine/generate.js';
+import type { GenerateOptions, GenerateResult } from '../engine/generate.js';
+import { generateForCell, type CellGeneration } from './generation.js';
 import { generateOnDevice, type DeviceGenerateResult } from '../engine/generate-device.js';
 import { createDeviceMethod, hasDeviceMethod } from '../gpu/device-registry.js';
 import { getMethod } from '../methods/registry.js';
@@ -10,7 +11,11 @@ import { peakOf, type MemorySample } from './memory.js';
 import { median, servingMetrics } from './serving-metrics.js';
 import type { WorkloadContext, WorkloadOutput } from './workload.js';
 
-/** Where the KV cache lives between decode steps: 'host' (generate(): JS stores, restored through the host) or 'device'. */
+/**
+ * Where the KV cache lives between decode steps on onnxruntime: 'host' (generate(): JS stores,
+ * restored through the host) or 'device' (cache-op graphs on the EP). On the WebGPU engine
+ * 'device' (and 'auto') mean the engine's store, 'host' the host method (CellGeneration.cachePath).
+ */
 export type CachePath = 'host' | 'device';
 
 /**
@@ -21,6 +26,7 @@ export function resolveCachePath(ctx: WorkloadContext, want: unknown): CachePath
   const choice = want ?? 'auto';
   if (choice !== 'auto' && choice !== 'host' && choice !== 'device') throw new Error(`cache must be auto, host or device, got ${JSON.stringify(want)}`);
   if (choice === 'host') return 'host';
+  if (ctx.engine) return 'device';
   const possible = Boolean(ctx.device) && hasDeviceMethod(ctx.cell.method);
   if (choice === 'device') {
     if (!ctx.device) throw new Error('cache: device needs a runner that offers the device-resident cache path: the Node runner, or the browser runner on WebGPU with a llama2.c model');
@@ -62,8 +68,9 @@ export async function timedGeneration(
   opts: TimedOptions,
 ): Promise<{ output: WorkloadOutput; last: GenerateResult }> {
   const { cache = 'host', fenceCacheOps = true, ...genOpts } = opts;
-  const decoder: DeviceDecoder | undefined = cache === 'device' ? await ctx.device!() : undefined;
-  const runs: GenerateResult[] = [];
+  const decoder: DeviceDecoder | undefined = cache === 'device' && !ctx.engine ? await ctx.device!() : undefined;
+  const runs: CellGeneration[] = [];
+  ctx.engine?.ctx.resetPeak();
   const memory: MemorySample[] = [];
   const total = ctx.warmup + ctx.repeats;
   for (let i = 0; i < total; i++) {
@@ -79,13 +86,17 @@ export async function timedGeneration(
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onStep: (s: number, n: number) => ctx.onProgress?.(i * n + s, total * n, i < ctx.warmup ? 'warm-up' : `repeat ${i - ctx.warmup + 1}/${ctx.repeats}`),
     };
-    const r = decoder
-      ? await generateOnDevice(decoder, ctx.backend.model, prompts, {
-          ...common,
-          // Fenced: each cache op's device work finishes inside its own time (cacheOpMsPerStep is its cost).
-          createMethod: (g) => createDeviceMethod(ctx.cell.method, g, ctx.cell.methodParams, decoder.exec, { fence: fenceCacheOps }),
-        })
-      : await generate(ctx.backend, prompts, { ...common, createMethod: ctx.createMethod });
+    const r: CellGeneration = decoder
+      ? {
+          ...(await generateOnDevice(decoder, ctx.backend.model, prompts, {
+            ...common,
+            // Fenced: each cache op's device work finishes inside its own time (cacheOpMsPerStep is its cost).
+            createMethod: (g) => createDeviceMethod(ctx.cell.method, g, ctx.cell.methodParams, decoder.exec, { fence: fenceCacheOps }),
+          })),
+          cachePath: 'device',
+        }
+      : // on the engine, cache 'host' keeps the host method even where a device store exists
+        await generateForCell(ctx, prompts, common, { hostCache: cache === 'host' });
     if (ctx.memoryProbe) memory.push(await ctx.memoryProbe());
     if (!warm) runs.push(r);
   }
@@ -111,7 +122,8 @@ export async function timedGeneration(
     tpot: s.tpot,
     itl: s.itl,
     e2e: s.e2e,
-    cacheOpMsPerStep: median(serving.map((x) => x.cacheOpMsPerStep)),
+    // the engine runs a step's cache work inside the step's one command buffer: no separate figure
+    ...(last.cachePath === 'engine' ? {} : { cacheOpMsPerStep: median(serving.map((x) => x.cacheOpMsPerStep)) }),
     modelMsPerStep: median(serving.map((x) => x.modelMsPerStep)),
     modelWeightBytes: ctx.backend.model.weightBytes,
     generatedTokens: last.tokens.reduce((a, t) => a + t.length, 0),
@@ -120,11 +132,11 @@ export async function timedGeneration(
       prefillTokensPerSecond: serving.map((x) => x.prefillTokensPerSecond),
       ttftMs: serving.map((x) => x.ttft.mean),
       tpotMs: serving.map((x) => x.tpot.mean),
-      cacheOpMsPerStep: serving.map((x) => x.cacheOpMsPerStep),
+      ...(last.cachePath === 'engine' ? {} : { cacheOpMsPerStep: serving.map((x) => x.cacheOpMsPerStep) }),
       modelMsPerStep: serving.map((x) => x.modelMsPerStep),
     },
     batch: prompts.length,
-    cachePath: cache,
+    cachePath: last.cachePath,
     ...(decoder ? { cacheOpsFenced: fenceCacheOps } : {}),
     outputTokensPerSecond: median(serving.map((x) => x.outputTokensPerSecond)),
     totalTokensPerSecond: median(serving.map((x) => x.totalTokensPerSecond)),
@@ -141,7 +153,8 @@ export async function timedGeneration(
     metrics.deviceMemorySource = mem.deviceSource;
     if (mem.deviceStartBytes !== undefined) metrics.deviceMemoryAtStartBytes = mem.deviceStartBytes;
   }
-  if (decoder) Object.assign(metrics, deviceMetrics(last as DeviceGenerateResult, decoder));
+  if (decoder) Object.assign(metrics, deviceMetrics(last as unknown as DeviceGenerateResult, decoder));
+  if (ctx.engine) Object.assign(metrics, engineMetrics(runs, ctx));
   return {
     output: {
       metrics,
@@ -169,6 +182,22 @@ function deviceMetrics(r: DeviceGenerateResult, decoder: DeviceDecoder): Partial
     restoreTransientBytes: r.peakRestoreBytes,
     presentTransientBytes: r.presentBytes,
     executionProvider: decoder.executionProvider,
+  };
+}
+
+/**
+ * Engine facts: device bytes the engine allocated, by category, at the cell's peak (weights, the
+ * KV store as allocated, scratch), the store's preallocated headroom beyond kvBytes, and steps
+ * queued past a stop that the host saw only later.
+ */
+function engineMetrics(runs: CellGeneration[], ctx: WorkloadContext): Partial<Metrics> {
+  const last = runs[runs.length - 1]!;
+  const e = last.engine;
+  return {
+    engine: 'webgpu',
+    deviceBytesByCategory: ctx.engine!.ctx.peakByCategory(),
+    adapter: ctx.engine!.ctx.adapter,
+    ...(e ? { kvHeadroomBytes: e.kvHeadroomBytes, speculativeSteps: Math.max(...runs.map((r) => r.engine?.speculativeSteps ?? 0)) } : {}),
   };
 }
 

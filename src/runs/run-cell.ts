@@ -23,6 +23,8 @@ export interface CellEnv {
   nonFinite?: NonFinitePolicy;
   /** Device-resident cache path and memory probe, passed to the workload as given by the runner. */
   device?: WorkloadContext['device'];
+  /** The WebGPU engine, for cells with engine: webgpu. */
+  engine?: WorkloadContext['engine'];
   memoryProbe?: WorkloadContext['memoryProbe'];
   shareGpt?: WorkloadContext['shareGpt'];
 }
@@ -36,7 +38,10 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
   const now = env.now ?? (() => performance.now());
   const startedAt = new Date().toISOString();
   const t0 = now();
-  const base = { schemaVersion: SCHEMA_VERSION, cellId: id, suite: env.suite, cell, provenance: env.provenance, startedAt };
+  // A cell on the WebGPU engine records the engine and its adapter (Dawn's, or the page's).
+  const provenance: Provenance = env.engine ? { ...env.provenance, engine: 'webgpu', adapter: env.engine.ctx.adapter } : { ...env.provenance, engine: 'onnxruntime' };
+  const base = { schemaVersion: SCHEMA_VERSION, cellId: id, suite: env.suite, cell: { ...cell, engine: cell.engine ?? 'onnxruntime' }, provenance, startedAt };
+  env.engine?.ctx.resetPeak();
   const nonFinite: NonFiniteStats = { values: 0 };
   try {
     const workload = getWorkload(cell.workload);
@@ -54,6 +59,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       ...(env.signal ? { signal: env.signal } : {}),
       ...(env.segment ? { segment: env.segment } : {}),
       ...(env.device ? { device: env.device } : {}),
+      ...(env.engine ? { engine: env.engine } : {}),
       ...(env.memoryProbe ? { memoryProbe: env.memoryProbe } : {}),
       ...(env.shareGpt ? { shareGpt: env.shareGpt } : {}),
     });
@@ -62,7 +68,13 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       durationMs: now() - t0,
       status: 'ok',
       // NaN/Inf that reached the method (counted under nonFinite: count; the default ends the cell).
-      metrics: nonFinite.values > 0 ? { ...output.metrics, nonFiniteKv: { ...nonFinite } } : output.metrics,
+      metrics: {
+        ...output.metrics,
+        // NaN/Inf that reached the method (counted under nonFinite: count; the default ends the cell).
+        ...(nonFinite.values > 0 ? { nonFiniteKv: { ...nonFinite } } : {}),
+        // device bytes the engine allocated by category, for workloads that do not report them
+        ...(env.engine && !output.metrics.deviceBytesByCategory ? { engine: 'webgpu', deviceBytesByCategory: env.engine.ctx.peakByCategory() } : {}),
+      },
       ...(output.tasks ? { tasks: output.tasks } : {}),
       ...(output.diagnostics ? { diagnostics: output.diagnostics } : {}),
       ...(output.sampleTokens ? { sampleTokens: output.sampleTokens } : {}),

@@ -5,6 +5,7 @@ import type { CellSpec, Metrics, TaskScore } from '../results/record.js';
 import type { DeviceDecoder } from '../gpu/device-types.js';
 import type { ShareGptSource } from '../workloads/sharegpt/parse.js';
 import type { MemoryProbe } from './memory.js';
+import type { WebGpuEngine } from '../webgpu/engine.js';
 
 /** What a workload gets from the host runner. Everything is already loaded: no I/O from here. */
 export interface WorkloadContext {
@@ -27,6 +28,11 @@ export interface WorkloadContext {
    * the runner offers that path; workloads with a `cache` parameter decide whether to use it.
    */
   device?: () => Promise<DeviceDecoder>;
+  /**
+   * The WebGPU engine holding this cell's model (cells with engine: webgpu). `backend` is then the
+   * engine too (EngineBackend), for methods and workloads the device stores do not serve.
+   */
+  engine?: WebGpuEngine;
   /** Process / device memory readings from the runner (src/ does no I/O). */
   memoryProbe?: MemoryProbe;
   /**

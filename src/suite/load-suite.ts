@@ -130,6 +130,7 @@ export function loadSuite(file: string, files: SuiteFiles, workloads: WorkloadCa
     repeats: spec.repeats ?? 1,
     warmup: spec.warmup ?? 1,
     ...(spec.nonFinite ? { nonFinite: spec.nonFinite } : {}),
+    ...(spec.engine !== undefined ? { engines: toList(spec.engine) } : {}),
     models,
     methods,
     workloads: workloadsResolved,
@@ -166,7 +167,7 @@ function kindOf(v: unknown): string {
   return v === null || v === undefined ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
-function toList(b: number | number[]): number[] {
+function toList<T>(b: T | T[]): T[] {
   return Array.isArray(b) ? b : [b];
 }
 

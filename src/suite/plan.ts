@@ -9,10 +9,11 @@ export interface PlannedCell {
   modelCard: string;
 }
 
-/** Expand models × workloads × methods × batch sizes into cells, sorted by id (shards rely on it). */
+/** Expand models × engines × workloads × methods × batch sizes into cells, sorted by id (shards rely on it). */
 export function planCells(suite: ResolvedSuite): PlannedCell[] {
   const cells: PlannedCell[] = [];
   for (const model of suite.models) {
+    for (const engine of suite.engines ?? ['onnxruntime']) {
     for (const w of suite.workloads) {
       for (const m of suite.methods) {
         if (w.methods && !w.methods.some((pattern) => matchesMethod(pattern, m))) continue;
@@ -26,13 +27,16 @@ export function planCells(suite: ResolvedSuite): PlannedCell[] {
             batch,
             seed: suite.seed,
             runner: suite.runner,
-            ep: suite.ep,
+            // the WGSL engine is WebGPU whatever onnxruntime's provider is
+            ep: engine === 'webgpu' ? 'webgpu' : suite.ep,
+            engine,
             ...(m.label || w.label ? { label: [w.label, m.label].filter(Boolean).join('/') } : {}),
             ...(w.data ? { data: w.data.hash } : {}),
           };
           cells.push({ id: cellId(spec), spec, modelCard: model.card });
         }
       }
+    }
     }
   }
   return cells.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

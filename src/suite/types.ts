@@ -1,3 +1,5 @@
+import type { Engine } from '../results/record.js';
+
 /** The suite as the user wrote it (after includes are merged); optional fields may be absent. */
 export interface SuiteSpec {
   name: string;
@@ -6,6 +8,8 @@ export interface SuiteSpec {
   seed?: number;
   runner?: 'node' | 'browser';
   ep?: 'cpu' | 'webgpu' | 'cuda' | 'wasm';
+  /** What runs the model: onnxruntime (default) or webgpu (the WGSL engine); a list runs both. */
+  engine?: Engine | Engine[];
   repeats?: number;
   warmup?: number;
   nonFinite?: 'error' | 'count';
@@ -62,6 +66,8 @@ export interface ResolvedSuite {
   seed: number;
   runner: 'node' | 'browser';
   ep: 'cpu' | 'webgpu' | 'cuda' | 'wasm';
+  /** Present only when the suite (or --engine) names engines, so suites without it keep their hash. */
+  engines?: Engine[];
   repeats: number;
   warmup: number;
   /** Present only when the suite sets it (default error), so suites without it keep their hash. */

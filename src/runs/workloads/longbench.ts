@@ -1,4 +1,5 @@
-import { generate, type GenerateResult } from '../../engine/generate.js';
+import type { GenerateResult } from '../../engine/generate.js';
+import { generateForCell } from '../generation.js';
 import { totalBytes, type ByteBreakdown } from '../../methods/types.js';
 import type { TaskScore } from '../../results/record.js';
 import { EMBEDDED_TASKS, embeddedTask, isPerplexityTask } from '../../workloads/embedded/specs.js';
@@ -128,8 +129,7 @@ async function runLongBench(ctx: WorkloadContext): Promise<WorkloadOutput> {
     const outputs: number[][] = [];
     for (let i = 0; i < prompts.length; i += ctx.cell.batch) {
       const chunk = prompts.slice(i, i + ctx.cell.batch);
-      const r: GenerateResult = await generate(ctx.backend, chunk, {
-        createMethod: ctx.createMethod,
+      const r: GenerateResult = await generateForCell(ctx, chunk, {
         maxNewTokens: spec.maxNewTokens,
         ...(spec.stopAtNewline && newline !== undefined ? { stopTokens: [newline] } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),

@@ -1,4 +1,4 @@
-import { generate } from '../../engine/generate.js';
+import { generateForCell } from '../generation.js';
 import { mean } from '../../measure/stats.js';
 import { totalBytes } from '../../methods/types.js';
 import type { TaskScore } from '../../results/record.js';
@@ -37,8 +37,7 @@ export const perplexityWorkload: WorkloadDef = {
       const chunk = docs.slice(i, i + B);
       const prompts = chunk.map((d) => d.slice(0, Number(p.prefixLen)));
       const forced = chunk.map((d) => d.slice(Number(p.prefixLen), need));
-      const r = await generate(ctx.backend, prompts, {
-        createMethod: ctx.createMethod,
+      const r = await generateForCell(ctx, prompts, {
         maxNewTokens: Number(p.scoredLen),
         ignoreEos: true,
         teacherForce: forced,
