@@ -235,7 +235,9 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
     // 1. scores: thread tid scores token c0 + tid for every head of the group
     let j = c0 + tid;
     if (j <= n) {
+      // zeroed by hand: SwiftShader kept the previous chunk's values in an uninitialised var here
       var d: array<f32, ${G}>;
+      for (var hh = 0u; hh < ${G}u; hh++) { d[hh] = 0.0; }
       for (var i = 0u; i < ${D / 8}u; i++) {
         var k: Half8;
         if (j < n) { k = k8(b, kvh, j, i); } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }

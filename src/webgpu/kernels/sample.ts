@@ -152,7 +152,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   }
   let kept = total(b, m, th, 0u, tid);
   let u = f32(hash(hash(${s.seed >>> 0}u ^ hash(prm.step)) ^ hash(b + 0x9e3779b9u)) >> 8u) / 16777216.0;
-  let target = u * kept;
+  let goal = u * kept;
   // exclusive scan of each thread's kept mass, in id order
   var mine = 0.0;
   for (var e = 0u; e < ${per}u; e++) {
@@ -167,11 +167,11 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
     var chosen = ri[0];
     for (var t = 0u; t < ${WG}u; t++) {
       let next = acc + rv[t];
-      if (target < next) {
+      if (goal < next) {
         var c = acc;
         for (var e = 0u; e < ${per}u; e++) {
           let i = t * ${per}u + e;
-          if (i < ${V}u) { let v = p(b, i, m); if (v >= th) { c += v; if (target < c) { chosen = i; break; } } }
+          if (i < ${V}u) { let v = p(b, i, m); if (v >= th) { c += v; if (goal < c) { chosen = i; break; } } }
         }
         break;
       }
