@@ -1,0 +1,97 @@
+/**
+ * The engine's greedy tokens against onnxruntime CPU's (the harness's reference path, FP16
+ * method) on the embedded model and stories260K: batch 1, and a batch of 8 prompts of different
+ * lengths (left padding). Tolerance (docs/webgpu-engine.md): tokens are equal, or the first
+ * divergence is an argmax flip whose two logits onnxruntime puts within 0.01 of each other
+ * (fp16 rounding of a cached value, or f32 summation order, can flip a near tie). On SwiftShader
+ * every sequence is equal.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
+import { generate } from '../../src/engine/generate.js';
+import { createMethod } from '../../src/methods/registry.js';
+import type { GpuContext } from '../../src/webgpu/gpu-context.js';
+import { generateOnEngine } from '../../src/webgpu/generate-engine.js';
+import { loadEngine, type LoadedEngine } from '../../runners/node/load-engine.js';
+import { loadModel } from '../../runners/node/load-model.js';
+import { GOLDEN_40, STORIES_CARD } from '../model/stories-fixture.js';
+import { EMBEDDED_DIR, gpu, gpuErrors } from './gpu-fixture.js';
+
+const TOLERANCE = 0.01;
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await gpu();
+});
+afterAll(() => expect(gpuErrors).toEqual([]));
+
+/** Where two token lists first differ, and onnxruntime's gap between the two tokens' logits there. */
+async function divergence(backend: InferenceBackend, prompt: number[], ref: number[], got: number[]): Promise<{ at: number; gap: number } | null> {
+  const at = ref.findIndex((t, i) => got[i] !== t);
+  if (at < 0 && ref.length === got.length) return null;
+  const ids = [...prompt, ...ref.slice(0, at)];
+  const T = ids.length;
+  const g = { layers: backend.model.layers, batch: 1, kvHeads: backend.model.kvHeads, headDim: backend.model.headDim };
+  const empty = Array.from({ length: g.layers }, () => ({ k: new Float32Array(0), v: new Float32Array(0), tokens: 0 }));
+  const out = await backend.forward({
+    batch: 1,
+    tokens: T,
+    inputIds: BigInt64Array.from(ids, BigInt),
+    attentionMask: new BigInt64Array(T).fill(1n),
+    positionIds: BigInt64Array.from({ length: T }, (_, i) => BigInt(i)),
+    past: empty,
+  });
+  return { at, gap: Math.abs(out.logits[ref[at]!]! - out.logits[got[at]!]!) };
+}
+
+async function compare(engine: LoadedEngine, ort: { backend: InferenceBackend }, prompts: number[][], maxNewTokens: number) {
+  const e = await generateOnEngine(engine.engine, prompts, { maxNewTokens });
+  const o = await generate(ort.backend, prompts, { maxNewTokens, createMethod: (g) => createMethod('fp16', g, {}) });
+  let equal = 0;
+  for (let b = 0; b < prompts.length; b++) {
+    const d = await divergence(ort.backend, prompts[b]!, o.tokens[b]!, e.tokens[b]!);
+    if (!d) equal++;
+    else expect(d.gap, `sequence ${b} diverges at token ${d.at}`).toBeLessThan(TOLERANCE);
+  }
+  return { equal, engine: e, ort: o };
+}
+
+function promptsOf(tok: Tokenizer, texts: string[]): number[][] {
+  return texts.map((t) => tok.encode(t, { bos: true }));
+}
+
+const TEXTS = [
+  'Once upon a time, there was a little girl named Lily.',
+  'The',
+  'In the beginning',
+  'def fibonacci(n):\n    if n < 2:\n        return n',
+  'It was a bright cold day in April, and the clocks were striking thirteen. Winston Smith, his chin nuzzled into his breast',
+  'A',
+  'She looked at the sky and said',
+  'Tom and his dog went to the park to play with a red ball. The dog ran',
+];
+
+describe('engine greedy tokens equal onnxruntime CPU', () => {
+  it('embedded model: batch 1 and a left-padded batch of 8', async () => {
+    const engine = await loadEngine(EMBEDDED_DIR);
+    const ort = await loadModel(EMBEDDED_DIR);
+    const prompts = promptsOf(ort.tokenizer, TEXTS);
+    const one = await compare(engine, ort, [prompts[0]!], 24);
+    expect(one.equal).toBe(1);
+    const eight = await compare(engine, ort, prompts, 24);
+    expect(eight.equal).toBeGreaterThanOrEqual(ctx.adapter.fallback ? 8 : 7);
+    await ort.backend.dispose();
+    engine.engine.dispose();
+  });
+
+  it('stories260K: the README golden 40 tokens from BOS, and a left-padded batch of 8', async () => {
+    const engine = await loadEngine(STORIES_CARD);
+    const ort = await loadModel(STORIES_CARD);
+    const r = await generateOnEngine(engine.engine, [[1]], { maxNewTokens: 40 });
+    expect(r.tokens[0]).toEqual(GOLDEN_40);
+    const eight = await compare(engine, ort, promptsOf(ort.tokenizer, TEXTS), 20);
+    expect(eight.equal).toBeGreaterThanOrEqual(ctx.adapter.fallback ? 8 : 7);
+    await ort.backend.dispose();
+    engine.engine.dispose();
+  });
+});
