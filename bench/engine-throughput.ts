@@ -22,7 +22,7 @@ import { parseLlama2c } from '../src/model/llama2c.js';
 import { fixedLengthPrompts, textsFromJsonl } from '../src/runs/prompt-text.js';
 import { median } from '../src/runs/serving-metrics.js';
 import type { GpuContext } from '../src/webgpu/gpu-context.js';
-import { decodeAttentionWgsl, fp16PastReader } from '../src/webgpu/kernels/attention.js';
+import { DecodeAttention, decodePartialBytes, fp16PastReader } from '../src/webgpu/kernels/attention.js';
 import { WebGpuEngine } from '../src/webgpu/engine.js';
 import { generateOnEngine } from '../src/webgpu/generate-engine.js';
 import { llama2cEngineConfig, llama2cWeightSource } from '../src/webgpu/sources/llama2c-source.js';
@@ -114,7 +114,7 @@ const parsed = parseLlama2c(new Uint8Array(readFileSync(card.path)), { dtype: ca
 const cfg = llama2cEngineConfig(parsed, { name: card.name, bos: card.bos, eos: card.eos, maxContext: card.maxContext, ropeTheta: card.ropeTheta, rmsEps: card.rmsEps });
 const engine = await WebGpuEngine.load(ctx, cfg, llama2cWeightSource(parsed));
 const L = cfg.layers;
-const dispatchesPerStep = 1 + 8 * L + 3;
+const dispatchesPerStep = 1 + 9 * L + 3;
 const floorMs = await dispatchFloor(ctx, dispatchesPerStep);
 report.dispatchFloor = { dispatches: dispatchesPerStep, ms: floorMs, usPerDispatch: (floorMs * 1000) / dispatchesPerStep };
 console.log(`dispatch floor: ${dispatchesPerStep} empty dispatches in one pass: ${floorMs.toFixed(3)} ms (${((floorMs * 1000) / dispatchesPerStep).toFixed(2)} µs each)`);
@@ -213,14 +213,11 @@ if (ortRun) {
   const prm = ctx.alloc('scratch', 16, 'prm');
   ctx.write(prm, Uint32Array.of(n, 0, 0, 0));
   const out = ctx.alloc('scratch', B * H * D * 4, 'out');
-  const p = ctx.pipeline(decodeAttentionWgsl({ heads: H, kvHeads: KV, headDim: D, batch: B, reader: fp16PastReader({ kvHeads: KV, headDim: D, cap }) }), 'attention');
-  const groups = Ks.map((k, l) => ctx.bindGroup(p, [qkv, starts, prm, out, k, Vs[l]!]));
+  const shape = { heads: H, kvHeads: KV, headDim: D, batch: B, cap, reader: fp16PastReader({ kvHeads: KV, headDim: D, cap }) };
+  const partial = ctx.alloc('scratch', decodePartialBytes(shape), 'partials');
+  const ops = Ks.map((k, l) => new DecodeAttention(ctx, shape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: [k.buffer, Vs[l]!.buffer] }));
   const body = (pass: GPUComputePassEncoder) => {
-    pass.setPipeline(p);
-    for (const g of groups) {
-      pass.setBindGroup(0, g);
-      pass.dispatchWorkgroups(B * KV);
-    }
+    for (const op of ops) op.encode(pass);
   };
   await timePass(body, 2);
   const runs: number[] = [];
@@ -230,7 +227,7 @@ if (ortRun) {
   const gbps = read / ms / 1e6;
   report.decodeAttention = { tokens: n, msAllLayers: ms, bytesRead: read, GBps: gbps, ofReadBandwidth: gbps / bw };
   console.log(`decode attention, ${L} layers, batch ${B}, ${n} cached tokens: ${ms.toFixed(3)} ms, ${(read / 2 ** 20).toFixed(0)} MiB of fp16 K/V at ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / bw).toFixed(0)}% of plain read`);
-  for (const x of [...Ks, ...Vs, qkv, starts, prm, out]) x.destroy();
+  for (const x of [...Ks, ...Vs, qkv, starts, prm, out, partial]) x.destroy();
 }
 
 // 5. per-step fixed cost: batch 1, 16-token past

@@ -13,7 +13,7 @@ import type { ForwardRequest, ForwardResult, InferenceBackend, ModelInfo } from 
 import type { KVBlock } from '../engine/kv-block.js';
 import type { EngineBuffer } from './gpu-context.js';
 import type { WebGpuEngine } from './engine.js';
-import { f32PastReader } from './kernels/attention.js';
+import { decodePartialBytes, f32PastReader } from './kernels/attention.js';
 import { MatmulOp } from './kernels/matmul.js';
 import { encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { ropeTable } from './kernels/rope.js';
@@ -98,7 +98,8 @@ export class EngineBackend implements InferenceBackend {
           return v;
         });
       }
-      const body = buildLayerStack(ctx, cfg, eng.weights, { x, h, qkv, att, act, cosSin, starts: st }, {
+      const partial = P > 0 ? alloc(decodePartialBytes({ heads: H, kvHeads: KV, headDim: D, batch: B, cap: n }), 'attention partials') : undefined;
+      const body = buildLayerStack(ctx, cfg, eng.weights, { x, h, qkv, att, act, cosSin, starts: st, ...(partial ? { partial } : {}) }, {
         M,
         T,
         batch: B,
@@ -106,6 +107,7 @@ export class EngineBackend implements InferenceBackend {
         ids,
         // the cache capacity only matters to fp16 writes: 0 keeps one pipeline for every step
         cap: 0,
+        attentionCap: n,
         ropeWrite: 'f32',
         ropeOut: (l) => [kvOut[l]!.buffer],
         ...(P > 0 ? { reader: (l: number) => ({ reader: f32PastReader({ kvHeads: KV, headDim: D }), buffers: [pastK[l]!.buffer, pastV[l]!.buffer] }) } : {}),

@@ -6,7 +6,7 @@
  * (T = 1, a reader) over the store's past plus the current token.
  */
 import type { EngineBuffer, GpuContext } from './gpu-context.js';
-import { decodeAttentionGroups, decodeAttentionWgsl, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
+import { DecodeAttention, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
 import { MatmulOp } from './kernels/matmul.js';
 import { embedWgsl, encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { encodeRope, ropeWgsl, type RopeWrite } from './kernels/rope.js';
@@ -23,6 +23,8 @@ export interface StackBuffers {
   act: EngineBuffer;
   cosSin: EngineBuffer;
   starts: EngineBuffer;
+  /** Decode: split partials of the attention (decodePartialBytes at the attention's capacity). */
+  partial?: EngineBuffer;
 }
 
 export interface StackSpec {
@@ -36,6 +38,8 @@ export interface StackSpec {
   ropeWrite: RopeWrite;
   /** The buffers RoPE writes for layer l ('fp16': K, V caches; 'f32': one [M, 2·KV·D] buffer). */
   ropeOut: (layer: number) => GPUBuffer[];
+  /** Decode: the slots attention is dispatched for (default cap). */
+  attentionCap?: number;
   /** Decode: how attention reads layer l's past. */
   reader?: (layer: number) => { reader: PastReader; buffers: GPUBuffer[] };
 }
@@ -59,10 +63,9 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
     let attend: (pass: GPUComputePassEncoder) => void;
     if (spec.reader) {
       const rd = spec.reader(l);
-      const p = ctx.pipeline(decodeAttentionWgsl({ ...shape, batch, reader: rd.reader }), `attention decode ${rd.reader.key}`);
-      const g = ctx.bindGroup(p, [qkv, starts, prm, att, ...rd.buffers]);
-      const groups = decodeAttentionGroups({ ...shape, batch });
-      attend = (pass) => encodeGroups(pass, p, g, groups);
+      if (!bufs.partial) throw new Error('webgpu engine: decode attention needs a partials buffer');
+      const da = new DecodeAttention(ctx, { ...shape, batch, cap: spec.attentionCap ?? cap, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: bufs.partial.buffer, out: att.buffer, past: rd.buffers });
+      attend = (pass) => da.encode(pass);
     } else {
       const g = ctx.bindGroup(prefillP!, [qkv, starts, prm, att]);
       const groups = prefillAttentionGroups({ ...shape, batch, T });

@@ -12,6 +12,7 @@
  */
 import type { SamplingSpec } from '../engine/sampler.js';
 import { dispatchGroups, type EngineBuffer, type GpuContext } from './gpu-context.js';
+import { decodePartialBytes } from './kernels/attention.js';
 import { MatmulOp } from './kernels/matmul.js';
 import { encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { ropeTable } from './kernels/rope.js';
@@ -127,7 +128,8 @@ export class EngineSession {
     }
 
     const eps = cfg.rmsEps;
-    const bufs: StackBuffers = { x, h, qkv, att, act, cosSin, starts: this.starts };
+    const partial = scratch(decodePartialBytes({ heads: H, kvHeads: KV, headDim: D, batch: B, cap }), 'attention partials');
+    const bufs: StackBuffers = { x, h, qkv, att, act, cosSin, starts: this.starts, partial };
     const layerOps = (M: number, T: number, prm: EngineBuffer, idsBuf: EngineBuffer, decode: boolean) =>
       buildLayerStack(ctx, cfg, w, bufs, {
         M,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeHalf } from '../../src/kernels/half.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
-import { decodeAttentionGroups, decodeAttentionWgsl, f32PastReader, fp16PastReader, prefillAttentionGroups, prefillAttentionWgsl } from '../../src/webgpu/kernels/attention.js';
+import { DecodeAttention, decodePartialBytes, f32PastReader, fp16PastReader, prefillAttentionGroups, prefillAttentionWgsl } from '../../src/webgpu/kernels/attention.js';
 import { MatmulOp, type MatmulEpilogue, type MatmulKernel } from '../../src/webgpu/kernels/matmul.js';
 import { embedWgsl, rmsnormWgsl } from '../../src/webgpu/kernels/norm-embed.js';
 import { attentionRef, embedRef, matmulRef, rmsnormRef, ropeRef, sampleRef } from '../../src/webgpu/kernels/reference.js';
@@ -222,8 +222,15 @@ describe('attention', () => {
     expect(relErr(got, want)).toBeLessThan(2e-6);
   });
 
-  for (const store of ['fp16', 'f32'] as const) {
-    it(`decode over a ${store} past (${store === 'fp16' ? 'the fp16 cache' : 'a host past'}) plus the current token, padding masked`, async () => {
+  for (const [store, H, KV, D] of [
+    ['fp16', 4, 2, 16],
+    ['f32', 4, 2, 16],
+    ['fp16', 8, 2, 32],
+    ['fp16', 4, 4, 128],
+    ['f32', 8, 2, 128],
+  ] as const) {
+    it(`decode over a ${store} past (${store === 'fp16' ? 'the fp16 cache' : 'a host past'}) plus the current token, padding masked, ${H} heads over ${KV}, head dim ${D}`, async () => {
+      const R = (H + 2 * KV) * D;
       const B = 3;
       const n = 150; // past slots: more than one 128-token chunk
       const cap = n + 5;
@@ -254,8 +261,13 @@ describe('attention', () => {
         reader = f32PastReader({ kvHeads: KV, headDim: D });
       }
       const out = buf(B * H * D * 4);
-      const shape = { heads: H, kvHeads: KV, headDim: D, batch: B };
-      await run(ctx.pipeline(decodeAttentionWgsl({ ...shape, reader }), 'decode'), [buf(QKV).buffer, buf(starts).buffer, buf(Uint32Array.of(n, 0, 0, 0)).buffer, out.buffer, ...bindings], decodeAttentionGroups(shape));
+      const shape = { heads: H, kvHeads: KV, headDim: D, batch: B, cap, reader };
+      const op = new DecodeAttention(ctx, shape, { qkv: buf(QKV).buffer, starts: buf(starts).buffer, prm: buf(Uint32Array.of(n, 0, 0, 0)).buffer, partial: buf(decodePartialBytes(shape)).buffer, out: out.buffer, past: bindings });
+      const enc = ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      op.encode(pass);
+      pass.end();
+      ctx.device.queue.submit([enc.finish()]);
       const got = await ctx.readF32(out, B * H * D);
       const want = attentionRef({
         batch: B,

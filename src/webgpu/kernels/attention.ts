@@ -11,10 +11,12 @@
  *   graph's prefill). One workgroup per (sequence, KV head, tile of queries); 64 threads each own
  *   one (query, head) row; K/V tiles go through workgroup memory; online softmax.
  * decode: one query token per sequence over the past held by a store (read through a PastReader,
- *   without materialising it) plus the current token's exact K/V from the QKV row. One
- *   workgroup per (sequence, KV head); 128 tokens per chunk: each thread scores one token for all
- *   G query heads sharing the KV head, then threads own output lanes (head, 2 channels) and
- *   accumulate p·V over the chunk.
+ *   without materialising it) plus the current token's exact K/V from the QKV row. Split over the
+ *   past (flash-decoding): a workgroup per (sequence, KV head, 64 slots) scores its slots for the
+ *   G query heads sharing the KV head (a thread a slot), then threads own output lanes (head, two
+ *   channels) and accumulate p·V; a second dispatch merges the splits. A workgroup per (sequence,
+ *   KV head) over the whole past read the cache at 8% of the H100's bandwidth (256 workgroups for
+ *   132 SMs at batch 128): splitting gives the GPU enough of them.
  */
 import { dispatchGroups, LINEAR_GROUP } from '../gpu-context.js';
 import { f32Lit, HALF8_STRUCT } from './wgsl-common.js';
@@ -177,153 +179,244 @@ fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f { return Vp[((b * ${KV}u + kvh)
   };
 }
 
-const DEC_WG = 128;
+/** Tokens per decode-attention workgroup: a step's past is split over ceil(slots / DEC_TB) workgroups per (sequence, KV head). */
+export const DEC_TB = 64;
 
-export function decodeAttentionWgsl(s: AttentionShape & { batch: number; reader: PastReader }): string {
-  const { heads: H, kvHeads: KV, headDim: D, batch: B, reader } = s;
+/** Floats of one split's partial result: G·D accumulators, then G maxima, then G sums. */
+export function partialStride(s: AttentionShape): number {
+  const G = s.heads / s.kvHeads;
+  return G * s.headDim + 2 * G;
+}
+
+/** Splits per (sequence, KV head) at a capacity of `cap` slots (the current token included). */
+export function decodeSplits(cap: number): number {
+  return Math.max(1, Math.ceil(cap / DEC_TB));
+}
+
+/**
+ * Decode attention, split over the past (flash-decoding): workgroup (b, kvh, split) scores its
+ * DEC_TB slots for the G query heads of the KV head, softmaxes them locally and writes the
+ * unnormalised p·V with its max and sum; decodeCombineWgsl merges the splits. Splits past the
+ * current slot return at once, so one dispatch size (the capacity's) serves every step.
+ */
+export function decodeAttentionWgsl(s: AttentionShape & { batch: number; cap: number; reader: PastReader }): string {
+  const { heads: H, kvHeads: KV, headDim: D, batch: B, reader, cap } = s;
   const G = H / KV;
   if (!Number.isInteger(G)) throw new Error(`attention: ${H} heads over ${KV} KV heads`);
   if (D % 8 !== 0) throw new Error(`attention: head dim ${D} must be a multiple of 8`);
-  const CH = DEC_WG;
+  const WG = DEC_TB;
+  const TB = DEC_TB;
+  const S = decodeSplits(cap);
   const R = rowLen(s);
+  const PS = partialStride(s);
   const lanes = (G * D) / 2;
-  const slices = lanes >= DEC_WG ? 1 : DEC_WG / lanes;
-  const perThread = lanes >= DEC_WG ? lanes / DEC_WG : 1;
-  if (lanes >= DEC_WG ? lanes % DEC_WG !== 0 : DEC_WG % lanes !== 0) throw new Error(`attention: ${G}×${D} output lanes do not tile ${DEC_WG} threads`);
-  // threads per head in the segmented reductions over a chunk's scores
-  const seg = G >= DEC_WG ? 1 : DEC_WG / G;
-  if (DEC_WG % G !== 0 && G < DEC_WG) throw new Error(`attention: group of ${G} heads does not divide ${DEC_WG}`);
-  const perSeg = (G * CH) / DEC_WG; // scores each thread folds before the tree
+  const slices = lanes >= WG ? 1 : WG / lanes;
+  const perThread = lanes >= WG ? lanes / WG : 1;
+  if (lanes >= WG ? lanes % WG !== 0 : WG % lanes !== 0) throw new Error(`attention: ${G}×${D} output lanes do not tile ${WG} threads`);
+  if (G > WG || WG % G !== 0) throw new Error(`attention: a group of ${G} query heads per KV head is not supported`);
+  const seg = WG / G; // threads per head in the reductions over a split's scores
+  const perSeg = G; // scores each thread folds before the tree
   const scale = f32Lit(1 / Math.sqrt(D));
+  const laneMod = slices > 1 ? lanes : WG;
   return `${HALF8_STRUCT}struct Prm { slot: u32, b0: u32 }
 @group(0) @binding(0) var<storage, read> QKV: array<f32>;
 @group(0) @binding(1) var<storage, read> starts: array<u32>;
 @group(0) @binding(2) var<storage, read> prm: Prm;
-@group(0) @binding(3) var<storage, read_write> O: array<vec2f>;
+@group(0) @binding(3) var<storage, read_write> Part: array<f32>;
 ${reader.wgsl(4)}
 var<workgroup> qs: array<vec4f, ${(G * D) / 4}>;
-var<workgroup> sc: array<f32, ${G * CH}>;
-var<workgroup> red: array<f32, ${DEC_WG}>;
+var<workgroup> sc: array<f32, ${G * TB}>;
+var<workgroup> red: array<f32, ${WG}>;
 var<workgroup> mS: array<f32, ${G}>;
 var<workgroup> lS: array<f32, ${G}>;
-var<workgroup> cS: array<f32, ${G}>;
-var<workgroup> part: array<vec2f, ${slices > 1 ? DEC_WG : 1}>;
+var<workgroup> part: array<vec2f, ${slices > 1 ? WG : 1}>;
 
 fn curK(row: u32, kvh: u32, c: u32) -> vec4f {
   let o = row + ${H * D}u + kvh * ${D}u + 4u * c;
   return vec4f(QKV[o], QKV[o + 1u], QKV[o + 2u], QKV[o + 3u]);
 }
 
-@compute @workgroup_size(${DEC_WG})
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
   ${LINEAR_GROUP}
-  if (wg >= ${B * KV}u) { return; }
-  let b = wg / ${KV}u;
-  let kvh = wg % ${KV}u;
+  if (wg >= ${B * KV * S}u) { return; }
+  let b = wg / ${KV * S}u;
+  let kvh = (wg / ${S}u) % ${KV}u;
+  let t0 = (wg % ${S}u) * ${TB}u;
   let n = prm.slot;
+  if (t0 > n) { return; }
   let row = b * ${R}u;
   let start = starts[b];
-  for (var i = tid; i < ${(G * D) / 4}u; i += ${DEC_WG}u) {
+  let out = wg * ${PS}u;
+  for (var i = tid; i < ${(G * D) / 4}u; i += ${WG}u) {
     let o = row + kvh * ${G * D}u + 4u * i;
     qs[i] = vec4f(QKV[o], QKV[o + 1u], QKV[o + 2u], QKV[o + 3u]);
   }
-  if (tid < ${G}u) { mS[tid] = -3.0e38; lS[tid] = 0.0; }
-  var acc: array<vec2f, ${perThread}>;
-  let slice = tid / ${slices > 1 ? lanes : DEC_WG}u;
   workgroupBarrier();
-  for (var c0 = start; c0 <= n; c0 += ${CH}u) {
-    // 1. scores: thread tid scores token c0 + tid for every head of the group
-    let j = c0 + tid;
-    if (j <= n) {
-      // zeroed by hand: SwiftShader kept the previous chunk's values in an uninitialised var here
-      var d: array<f32, ${G}>;
-      for (var hh = 0u; hh < ${G}u; hh++) { d[hh] = 0.0; }
-      for (var i = 0u; i < ${D / 8}u; i++) {
-        var k: Half8;
-        if (j < n) { k = k8(b, kvh, j, i); } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
-        for (var hh = 0u; hh < ${G}u; hh++) {
-          d[hh] += dot(qs[hh * ${D / 4}u + 2u * i], k.lo) + dot(qs[hh * ${D / 4}u + 2u * i + 1u], k.hi);
-        }
+  // 1. scores: thread tid scores slot t0 + tid for every head of the group
+  let j = t0 + tid;
+  if (j <= n && j >= start) {
+    // zeroed by hand: SwiftShader kept an earlier iteration's values in an uninitialised var
+    var d: array<f32, ${G}>;
+    for (var hh = 0u; hh < ${G}u; hh++) { d[hh] = 0.0; }
+    for (var i = 0u; i < ${D / 8}u; i++) {
+      var k: Half8;
+      if (j < n) { k = k8(b, kvh, j, i); } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
+      for (var hh = 0u; hh < ${G}u; hh++) {
+        d[hh] += dot(qs[hh * ${D / 4}u + 2u * i], k.lo) + dot(qs[hh * ${D / 4}u + 2u * i + 1u], k.hi);
       }
-      for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${CH}u + tid] = d[hh] * ${scale}; }
-    } else {
-      for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${CH}u + tid] = -3.0e38; }
     }
-    workgroupBarrier();
-    // 2. chunk max per head (segments of ${seg} threads per head)
-    {
-      let hh = tid / ${seg}u;
-      var mx = -3.0e38;
-      for (var e = 0u; e < ${perSeg}u; e++) { mx = max(mx, sc[tid * ${perSeg}u + e]); }
-      red[tid] = mx;
-      workgroupBarrier();
-      for (var st = ${seg / 2}u; st > 0u; st = st >> 1u) {
-        if (tid % ${seg}u < st) { red[tid] = max(red[tid], red[tid + st]); }
-        workgroupBarrier();
-      }
-      if (tid % ${seg}u == 0u && hh < ${G}u) {
-        let mNew = max(mS[hh], red[tid]);
-        cS[hh] = exp(mS[hh] - mNew);
-        mS[hh] = mNew;
-      }
-      workgroupBarrier();
-      // 3. probabilities and their sum
-      var sum = 0.0;
-      for (var e = 0u; e < ${perSeg}u; e++) {
-        let idx = tid * ${perSeg}u + e;
-        let p = exp(sc[idx] - mS[idx / ${CH}u]);
-        sc[idx] = p;
-        sum += p;
-      }
-      red[tid] = sum;
-      workgroupBarrier();
-      for (var st = ${seg / 2}u; st > 0u; st = st >> 1u) {
-        if (tid % ${seg}u < st) { red[tid] += red[tid + st]; }
-        workgroupBarrier();
-      }
-      if (tid % ${seg}u == 0u && hh < ${G}u) { lS[hh] = lS[hh] * cS[hh] + red[tid]; }
-      workgroupBarrier();
-    }
-    // 4. p·V: lane = (head, channel pair); slices split the chunk's tokens
-    for (var t = 0u; t < ${perThread}u; t++) {
-      let lane = (tid % ${slices > 1 ? lanes : DEC_WG}u) + t * ${DEC_WG}u;
-      let hh = lane / ${D / 2}u;
-      let w = lane % ${D / 2}u;
-      var a = acc[t] * cS[hh];
-      let cnt = min(${CH}u, n + 1u - c0);
-      for (var jj = slice; jj < cnt; jj += ${slices}u) {
-        let jt = c0 + jj;
-        var v: vec2f;
-        if (jt < n) { v = v2(b, kvh, jt, w); } else { let o = row + ${(H + KV) * D}u + kvh * ${D}u + 2u * w; v = vec2f(QKV[o], QKV[o + 1u]); }
-        a += sc[hh * ${CH}u + jj] * v;
-      }
-      acc[t] = a;
-    }
+    for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${TB}u + tid] = d[hh] * ${scale}; }
+  } else {
+    for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${TB}u + tid] = -3.0e38; }
+  }
+  workgroupBarrier();
+  // 2. max and sum per head over the split (segments of ${seg} threads per head)
+  let hq = tid / ${seg}u;
+  var mx = -3.0e38;
+  for (var e = 0u; e < ${perSeg}u; e++) { mx = max(mx, sc[tid * ${perSeg}u + e]); }
+  red[tid] = mx;
+  workgroupBarrier();
+  for (var st = ${seg / 2}u; st > 0u; st = st >> 1u) {
+    if (tid % ${seg}u < st) { red[tid] = max(red[tid], red[tid + st]); }
     workgroupBarrier();
   }
-  // combine slices and normalise
+  if (tid % ${seg}u == 0u) { mS[hq] = red[tid]; }
+  workgroupBarrier();
+  var sum = 0.0;
+  for (var e = 0u; e < ${perSeg}u; e++) {
+    let idx = tid * ${perSeg}u + e;
+    let p = select(0.0, exp(sc[idx] - mS[idx / ${TB}u]), sc[idx] > -1.0e38);
+    sc[idx] = p;
+    sum += p;
+  }
+  red[tid] = sum;
+  workgroupBarrier();
+  for (var st = ${seg / 2}u; st > 0u; st = st >> 1u) {
+    if (tid % ${seg}u < st) { red[tid] += red[tid + st]; }
+    workgroupBarrier();
+  }
+  if (tid % ${seg}u == 0u) { lS[hq] = red[tid]; }
+  workgroupBarrier();
+  // 3. p·V: lane = (head, channel pair); slices split the split's slots
+  let slice = tid / ${laneMod}u;
+  let cnt = min(${TB}u, n + 1u - t0);
   for (var t = 0u; t < ${perThread}u; t++) {
-    let lane = (tid % ${slices > 1 ? lanes : DEC_WG}u) + t * ${DEC_WG}u;
+    let lane = tid % ${laneMod}u + t * ${WG}u;
     let hh = lane / ${D / 2}u;
     let w = lane % ${D / 2}u;
+    var a = vec2f(0.0);
+    for (var jj = slice; jj < cnt; jj += ${slices}u) {
+      let p = sc[hh * ${TB}u + jj];
+      if (p > 0.0) {
+        let jt = t0 + jj;
+        var v: vec2f;
+        if (jt < n) { v = v2(b, kvh, jt, w); } else { let o = row + ${(H + KV) * D}u + kvh * ${D}u + 2u * w; v = vec2f(QKV[o], QKV[o + 1u]); }
+        a += p * v;
+      }
+    }
     ${
       slices > 1
-        ? `part[tid] = acc[t];
+        ? `part[tid] = a;
     workgroupBarrier();
     if (slice == 0u) {
       var s = part[tid];
       for (var k = 1u; k < ${slices}u; k++) { s += part[tid + k * ${lanes}u]; }
-      O[(b * ${H}u + kvh * ${G}u + hh) * ${D / 2}u + w] = s / lS[hh];
+      Part[out + hh * ${D}u + 2u * w] = s.x;
+      Part[out + hh * ${D}u + 2u * w + 1u] = s.y;
     }`
-        : `O[(b * ${H}u + kvh * ${G}u + hh) * ${D / 2}u + w] = acc[t] / lS[hh];`
+        : `Part[out + hh * ${D}u + 2u * w] = a.x;
+    Part[out + hh * ${D}u + 2u * w + 1u] = a.y;`
     }
+  }
+  if (tid < ${G}u) {
+    Part[out + ${G * D}u + tid] = mS[tid];
+    Part[out + ${G * D + G}u + tid] = lS[tid];
   }
 }
 `;
 }
 
-export function decodeAttentionGroups(s: AttentionShape & { batch: number }): number {
-  return s.batch * s.kvHeads;
+export function decodeAttentionGroups(s: AttentionShape & { batch: number; cap: number }): number {
+  return s.batch * s.kvHeads * decodeSplits(s.cap);
+}
+
+/** Merges a step's splits into O [B, H, D]: max of maxima, rescaled sums and accumulators. */
+export function decodeCombineWgsl(s: AttentionShape & { batch: number; cap: number }): string {
+  const { heads: H, kvHeads: KV, headDim: D, batch: B, cap } = s;
+  const G = H / KV;
+  const S = decodeSplits(cap);
+  const PS = partialStride(s);
+  const lanes = (G * D) / 2;
+  return `struct Prm { slot: u32, b0: u32 }
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
+@group(0) @binding(1) var<storage, read> prm: Prm;
+@group(0) @binding(2) var<storage, read_write> O: array<vec2f>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${LINEAR_GROUP}
+  let i = wg * 64u + tid;
+  if (i >= ${B * KV * lanes}u) { return; }
+  let bk = i / ${lanes}u;
+  let lane = i % ${lanes}u;
+  let hh = lane / ${D / 2}u;
+  let w = lane % ${D / 2}u;
+  let ns = min(${S}u, prm.slot / ${DEC_TB}u + 1u);
+  var m = -3.0e38;
+  for (var sp = 0u; sp < ns; sp++) { m = max(m, Part[(bk * ${S}u + sp) * ${PS}u + ${G * D}u + hh]); }
+  var l = 0.0;
+  var acc = vec2f(0.0);
+  for (var sp = 0u; sp < ns; sp++) {
+    let base = (bk * ${S}u + sp) * ${PS}u;
+    let ls = Part[base + ${G * D + G}u + hh];
+    if (ls > 0.0) {
+      let f = exp(Part[base + ${G * D}u + hh] - m);
+      l += ls * f;
+      acc += f * vec2f(Part[base + hh * ${D}u + 2u * w], Part[base + hh * ${D}u + 2u * w + 1u]);
+    }
+  }
+  let b = bk / ${KV}u;
+  let kvh = bk % ${KV}u;
+  O[(b * ${H}u + kvh * ${G}u + hh) * ${D / 2}u + w] = acc / l;
+}
+`;
+}
+
+export function decodeCombineGroups(s: AttentionShape & { batch: number }): number {
+  return Math.ceil((s.batch * s.kvHeads * ((s.heads / s.kvHeads) * s.headDim) / 2) / 64);
+}
+
+/** Bytes of the split partials of one decode-attention dispatch (shared by every layer). */
+export function decodePartialBytes(s: AttentionShape & { batch: number; cap: number }): number {
+  return s.batch * s.kvHeads * decodeSplits(s.cap) * partialStride(s) * 4;
+}
+
+/** The two dispatches of a decode attention, pipelines and bind groups made once. */
+export class DecodeAttention {
+  private readonly split: GPUComputePipeline;
+  private readonly combine: GPUComputePipeline;
+  private readonly g1: GPUBindGroup;
+  private readonly g2: GPUBindGroup;
+  private readonly n1: number;
+  private readonly n2: number;
+
+  constructor(
+    ctx: { pipeline(code: string, label: string): GPUComputePipeline; bindGroup(p: GPUComputePipeline, b: GPUBuffer[]): GPUBindGroup },
+    shape: AttentionShape & { batch: number; cap: number; reader: PastReader },
+    io: { qkv: GPUBuffer; starts: GPUBuffer; prm: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; past: GPUBuffer[] },
+  ) {
+    this.split = ctx.pipeline(decodeAttentionWgsl(shape), `attention decode ${shape.reader.key}`);
+    this.combine = ctx.pipeline(decodeCombineWgsl(shape), 'attention combine');
+    this.g1 = ctx.bindGroup(this.split, [io.qkv, io.starts, io.prm, io.partial, ...io.past]);
+    this.g2 = ctx.bindGroup(this.combine, [io.partial, io.prm, io.out]);
+    this.n1 = decodeAttentionGroups(shape);
+    this.n2 = decodeCombineGroups(shape);
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    encodeGroups(pass, this.split, this.g1, this.n1);
+    encodeGroups(pass, this.combine, this.g2, this.n2);
+  }
 }
 
 export function encodeGroups(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup, groups: number): void {
