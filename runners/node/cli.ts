@@ -50,6 +50,15 @@ program
   .option('--isolate', "node runner: run each cell in its own process, so its peak RSS and GPU memory are its own (in one process later cells inherit earlier cells' memory); slower start per cell")
   .addOption(new Option('--cell <id>', 'run only this cell (used by --isolate)').hideHelp())
   .addOption(new Option('--resolved-from <manifest>', "take the resolved suite from a run's manifest.json (used by --isolate)").hideHelp())
+  .addOption(
+    new Option('--round <k/n>', 'run round k of n of the cell: one timed repeat, for the parent to combine (used by --isolate)')
+      .hideHelp()
+      .argParser((v: string) => {
+        const m = /^(\d+)\/(\d+)$/.exec(v);
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new InvalidArgumentError('expected k/n with 1 <= k <= n');
+        return { index: Number(m[1]) - 1, of: Number(m[2]) };
+      }),
+  )
   .addHelpText(
     'after',
     '\nExecution providers: node runner: cpu (default), webgpu (Dawn over Vulkan), cuda (needs onnxruntime-node with CUDA);\n' +

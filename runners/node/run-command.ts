@@ -3,9 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
-import { ENGINES, SCHEMA_VERSION, type CellResult, type Engine } from '../../src/results/record.js';
+import { ENGINES, SCHEMA_VERSION, type CellResult, type Engine, type OkRecord } from '../../src/results/record.js';
 import { workloadCatalogue, getWorkload } from '../../src/runs/catalogue.js';
+import { combineRepeats } from '../../src/runs/combine-repeats.js';
 import { baselineKey, erroredRecord, executionOrder, fp16PartnerToRerun, runCell } from '../../src/runs/run-cell.js';
+import { planWork, type WorkItem } from '../../src/runs/work-plan.js';
 import type { WorkloadOutput } from '../../src/runs/workload.js';
 import { legacySuiteHash, loadSuite, suiteHash } from '../../src/suite/load-suite.js';
 import { planCells, type PlannedCell } from '../../src/suite/plan.js';
@@ -21,7 +23,7 @@ import { envEpOptions, type OrtEp } from './ort-ep.js';
 import { loadModel } from './load-model.js';
 import { loadEngine } from './load-engine.js';
 import type { WebGpuEngine } from '../../src/webgpu/engine.js';
-import { Progress } from './progress.js';
+import { Progress, type ProgressMessage } from './progress.js';
 import { collectProvenance, projectRoot } from './provenance.js';
 import { ResultsSink } from './results-sink.js';
 import { cardFile, nodeSuiteFiles } from './suite-files.js';
@@ -55,7 +57,15 @@ export interface RunOptions {
   cell?: string;
   /** Internal (a child of --isolate): take the resolved suite from this run's manifest.json (the parent's overrides included). */
   resolvedFrom?: string;
+  /** Internal (a child of --isolate): run one round (one timed repeat) of the cell, for its parent to combine. */
+  round?: { index: number; of: number };
 }
+
+/** What a cell's own process (--isolate) sends its parent over the IPC channel. */
+type ChildMessage = ProgressMessage | { kind: 'record'; record: CellResult };
+
+/** Set by a parent of --isolate for its children: send progress and records over IPC (not to the terminal and results.jsonl). */
+const ISOLATE_IPC = 'MINICACHE_PROGRESS_IPC';
 
 export interface RunSummary {
   outDir: string;
@@ -147,15 +157,58 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
     });
   }
   const summary: RunSummary = { outDir, planned, skipped: cells.length - todo.length, ok: 0, errored: 0 };
-  if (opts.isolate) {
-    const only = opts.isolate.only ?? (() => true);
-    const here = todo.filter((c) => !only(c));
-    if (here.length > 0) await runHere(here, suite, sink, opts, provenance, summary, all);
-    if (!opts.signal?.aborted) await runIsolated(suitePath, todo.filter(only), sink, opts, summary, suite, provenance);
-    return summary;
+  // Timed cells run in rounds, methods interleaved (planWork). A child of --isolate runs the one
+  // item its parent gave it.
+  const items: WorkItem<PlannedCell>[] = opts.cell ? todo.map((cell) => (opts.round ? { cell, round: opts.round } : { cell })) : planWork(todo, suite.repeats);
+  const isolated = opts.isolate ? (opts.isolate.only ?? (() => true)) : () => false;
+  const here = items.filter((i) => !isolated(i.cell));
+  const apart = items.filter((i) => isolated(i.cell));
+  const progress = Progress.auto(Boolean(opts.quiet), items.length);
+  const rounds = new Rounds();
+  try {
+    if (here.length > 0) await runHere(here, suite, sink, opts, provenance, summary, all, progress, rounds);
+    if (apart.length > 0 && !opts.signal?.aborted) await runIsolated(suitePath, apart, sink, opts, summary, suite, provenance, progress, here.length, rounds);
+  } finally {
+    progress.stop();
   }
-  await runHere(todo, suite, sink, opts, provenance, summary, all);
   return summary;
+}
+
+/**
+ * The rounds of interleaved cells: each round's record waits here until the cell's last round,
+ * then the cell's one record is their combination. A failed round ends its cell (errored), and
+ * its later rounds are not run.
+ */
+class Rounds {
+  private readonly pending = new Map<string, OkRecord[]>();
+  private readonly failed = new Set<string>();
+
+  /** A later round of a cell whose earlier round failed. */
+  skip(item: WorkItem<PlannedCell>): boolean {
+    return item.round !== undefined && this.failed.has(item.cell.id);
+  }
+
+  /** The record to keep for this item's outcome, or undefined while its cell still has rounds to run. */
+  add(item: WorkItem<PlannedCell>, record: CellResult): CellResult | undefined {
+    if (!item.round) return record;
+    const id = item.cell.id;
+    if (record.status !== 'ok') {
+      this.failed.add(id);
+      this.pending.delete(id);
+      return record.status === 'errored' ? { ...record, error: { ...record.error, message: `round ${item.round.index + 1} of ${item.round.of}: ${record.error.message}` } } : record;
+    }
+    const list = [...(this.pending.get(id) ?? []), record];
+    if (item.round.index < item.round.of - 1) {
+      this.pending.set(id, list);
+      return undefined;
+    }
+    this.pending.delete(id);
+    return combineRepeats(list);
+  }
+}
+
+function itemLabel(item: WorkItem<PlannedCell>): string {
+  return `${describe(item.cell)}${item.round ? ` (round ${item.round.index + 1}/${item.round.of})` : ''}`;
 }
 
 /** The resolved suite of a run folder's manifest.json, when it has a readable one. */
@@ -210,36 +263,50 @@ export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite
 /** Errors of loading a model that every cell of the run would hit alike (see ort-ep.ts). */
 const EP_UNAVAILABLE = new Set(['ep.cuda-missing', 'ep.webgpu-unavailable', 'engine.webgpu-unavailable']);
 
-/** Runs cells in this process (FP16 first in each group, so later cells find their baseline), appending each record. */
+/**
+ * Runs items in this process (FP16 first in each group, so later cells find their baseline),
+ * appending each cell's record as it is complete.
+ */
 async function runHere(
-  todo: PlannedCell[],
+  items: WorkItem<PlannedCell>[],
   suite: ResolvedSuite,
   sink: ResultsSink,
   opts: RunOptions,
   provenance: CellResult['provenance'],
   summary: RunSummary,
-  all: readonly PlannedCell[] = todo,
+  all: readonly PlannedCell[],
+  progress: Progress,
+  rounds: Rounds,
 ): Promise<void> {
-  const progress = Progress.auto(Boolean(opts.quiet), todo.length);
+  // A record is kept in results.jsonl; a child of --isolate with an IPC channel hands it to its parent instead.
+  const viaParent = Boolean(opts.cell && process.send && process.env[ISOLATE_IPC] === '1');
+  const keep = (item: WorkItem<PlannedCell>, record: CellResult, caveat = '') => {
+    if (viaParent) {
+      process.send!({ kind: 'record', record } satisfies ChildMessage);
+      return;
+    }
+    const complete = rounds.add(item, record);
+    if (!complete) {
+      progress.itemEnd(record.status, headline(record));
+      return;
+    }
+    sink.append(complete);
+    if (complete.status === 'ok') summary.ok++;
+    else summary.errored++;
+    progress.itemEnd(complete.status, complete.status === 'ok' ? headline(complete) + caveat : complete.status === 'errored' ? complete.error.message.split('\n')[0]! : '');
+  };
+
   if (suite.runner === 'browser') {
     // The same cells, run in a Playwright-launched Chromium page (runners/browser); records land here.
     const { runCellsInBrowser, timingCaveat } = await import('../browser/host/run-browser.js');
-    try {
-      await runCellsInBrowser(todo, suite, provenance, { headed: opts.headed, browserPath: opts.browserPath, signal: opts.signal }, {
-        onBrowser: ({ browser, env }) => opts.quiet || process.stderr.write(`browser: ${browser}, ep ${suite.ep}${env.adapter ? `, adapter ${env.adapter.description || env.adapter.vendor}${env.adapter.fallback ? ' (software fallback: timings are not GPU timings)' : ''}` : ''}\n`),
-        onCellStart: (i, cell) => progress.cellStart(i, describe(cell)),
-        onProgress: (d, t, note) => progress.update(d, t, note),
-        onRecord: (record) => {
-          sink.append(record);
-          if (record.status === 'ok') summary.ok++;
-          else summary.errored++;
-          progress.cellEnd(record.status, record.status === 'ok' ? headline(record) + timingCaveat(record) : record.status === 'errored' ? record.error.message.split('\n')[0]! : '');
-        },
-        onLog: (line) => opts.quiet || process.stderr.write(`${line}\n`),
-      });
-    } finally {
-      progress.stop();
-    }
+    await runCellsInBrowser(items, suite, provenance, { headed: opts.headed, browserPath: opts.browserPath, signal: opts.signal }, {
+      onBrowser: ({ browser, env }) => progress.line(`browser: ${browser}, ep ${suite.ep}${env.adapter ? `, adapter ${env.adapter.description || env.adapter.vendor}${env.adapter.fallback ? ' (software fallback: timings are not GPU timings)' : ''}` : ''}`),
+      onCellStart: (i, item) => progress.itemStart(i, itemLabel(item)),
+      onProgress: (d, t, note) => progress.update(d, t, note),
+      onRecord: (record, item) => keep(item, record, timingCaveat(record)),
+      skip: (item) => rounds.skip(item),
+      onLog: (line) => progress.line(line),
+    });
     return;
   }
 
@@ -251,9 +318,11 @@ async function runHere(
   // Large ShareGPT files, indexed once per run (their pairs are read back one at a time).
   const shareGptIndexes = new Map<string, Promise<ShareGptSource>>();
   try {
-    for (const [i, cell] of todo.entries()) {
+    for (const [i, item] of items.entries()) {
       if (opts.signal?.aborted) break;
-      progress.cellStart(i, describe(cell));
+      if (rounds.skip(item)) continue;
+      const cell = item.cell;
+      progress.itemStart(i, itemLabel(item));
       let record: CellResult;
       let output: WorkloadOutput | undefined;
       try {
@@ -270,9 +339,9 @@ async function runHere(
             data: loadData(c, suite.file),
             provenance,
             suite: suite.name,
-            repeats: suite.repeats,
+            // One round of an interleaved cell times one repeat (after its warm-up).
+            repeats: item.round ? 1 : suite.repeats,
             warmup: suite.warmup,
-            ...(suite.nonFinite ? { nonFinite: suite.nonFinite } : {}),
             ...(baselines.has(baselineKey(c.spec)) ? { baseline: baselines.get(baselineKey(c.spec))! } : {}),
             onProgress,
             segment: (text: string) => loadJiebaSegmenter()(text),
@@ -307,13 +376,9 @@ async function runHere(
       }
       if (opts.signal?.aborted) break; // an aborted cell is not recorded: --resume reruns it
       if (record.status === 'ok' && cell.spec.method === 'fp16' && output) baselines.set(baselineKey(cell.spec), output);
-      sink.append(record);
-      if (record.status === 'ok') summary.ok++;
-      else summary.errored++;
-      progress.cellEnd(record.status, record.status === 'ok' ? headline(record) : record.status === 'errored' ? record.error.message.split('\n')[0]! : '');
+      keep(item, record);
     }
   } finally {
-    progress.stop();
     for (const m of models.values()) await m.then((x) => x.backend.dispose()).catch(() => {});
     for (const d of devices.values()) await d.then((x) => x.dispose()).catch(() => {});
     memory.stop();
@@ -321,34 +386,49 @@ async function runHere(
 }
 
 /**
- * --isolate: one child process per cell, each `run SUITE --out DIR --resume --cell ID` with this
- * run's options. Records land in the same results.jsonl; an interrupted run resumes as usual.
+ * --isolate: one child process per item (a cell, or one round of an interleaved cell), each
+ * `run SUITE --out DIR --resume --cell ID [--round k/n]` with this run's options. A child sends
+ * its progress and its record over the IPC channel; this process keeps the records (combining a
+ * cell's rounds), so an interrupted run resumes as usual.
  */
 async function runIsolated(
   suitePath: string,
-  todo: PlannedCell[],
+  items: WorkItem<PlannedCell>[],
   sink: ResultsSink,
   opts: RunOptions,
   summary: RunSummary,
   suite: ResolvedSuite,
   provenance: CellResult['provenance'],
+  progress: Progress,
+  offset: number,
+  rounds: Rounds,
 ): Promise<RunSummary> {
   if (suite.runner !== 'node') throw new HarnessError('run.isolate', '--isolate runs cells as separate node processes: use it with the node runner');
-  if (todo.some((c) => c.spec.workload === 'longbench' || c.spec.workload === 'longbench-embedded') && !opts.quiet) {
-    process.stderr.write('isolate: LongBench cells run without the FP16 outputs of another process, so their agreement with FP16 is not computed\n');
+  if (items.some((i) => i.cell.spec.workload === 'longbench' || i.cell.spec.workload === 'longbench-embedded')) {
+    progress.line('isolate: LongBench cells run without the FP16 outputs of another process, so their agreement with FP16 is not computed');
   }
   // The children take the resolved suite (every override applied) from the manifest this run wrote.
   const forwarded = ['--resolved-from', join(summary.outDir, 'manifest.json'), ...(opts.quiet ? ['--quiet'] : [])];
-  for (const [i, cell] of todo.entries()) {
+  for (const [k, item] of items.entries()) {
     if (opts.signal?.aborted) break;
-    if (!opts.quiet) process.stderr.write(`isolate: cell ${i + 1}/${todo.length} (${describe(cell)}) in its own process\n`);
+    if (rounds.skip(item)) continue;
+    const cell = item.cell;
+    progress.itemStart(offset + k, `${itemLabel(item)}, own process`);
     const [cmd, ...pre] = opts.isolate!.self;
-    const before = sink.read().length;
+    let delivered: CellResult | undefined;
+    const round = item.round ? ['--round', `${item.round.index + 1}/${item.round.of}`] : [];
     const code = await new Promise<number | null>((done) => {
-      // The child shares the terminal (progress bars) and the process group (Ctrl-C reaches it too).
-      const child = spawn(cmd!, [...pre, 'run', suitePath, '--out', summary.outDir, '--resume', '--cell', cell.id, ...forwarded], { stdio: 'inherit' });
+      // The child shares the terminal (errors) and the process group (Ctrl-C reaches it too).
+      const child = spawn(cmd!, [...pre, 'run', suitePath, '--out', summary.outDir, '--resume', '--cell', cell.id, ...round, ...forwarded], {
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, [ISOLATE_IPC]: '1' },
+      });
+      child.on('message', (m: ChildMessage) => {
+        if (m.kind === 'progress') progress.update(m.done, m.total, m.note);
+        else if (m.kind === 'record') delivered = m.record;
+      });
       // A signal sent to this process alone (kill PID, a CI timeout) must stop the child too: left
-      // running, it would record its cell after this run ended, beside a --resume's record of it.
+      // running, it would finish its cell after this run ended.
       const stop = () => child.kill('SIGTERM');
       opts.signal?.addEventListener('abort', stop, { once: true });
       child.on('close', (c) => {
@@ -362,15 +442,17 @@ async function runIsolated(
       // The child stopped on a problem that is not its cell's (its error, with a hint, is printed above).
       throw new HarnessError('run.isolate', `the process of cell ${cell.id} stopped with exit code 2 (its error is above); the remaining cells were not run`, undefined, 'fix that, then rerun with --resume');
     }
-    // This child's record (a resumed run may also hold an older errored one of the same cell).
-    let record = sink.read().slice(before).find((r) => r.cellId === cell.id);
-    if (!record) {
-      // The child died before it could record anything (out of memory, a crash in native code).
-      record = erroredRecord(cell.id, cell.spec, suite.name, { ...provenance, isolated: true }, new Error(`the cell's process exited with code ${code ?? 'unknown'} before recording a result`));
-      sink.append(record);
+    // The child died before it could send anything (out of memory, a crash in native code).
+    const record = delivered ?? erroredRecord(cell.id, cell.spec, suite.name, { ...provenance, isolated: true }, new Error(`the cell's process exited with code ${code ?? 'unknown'} before recording a result`));
+    const complete = rounds.add(item, record);
+    if (!complete) {
+      progress.itemEnd(record.status, headline(record));
+      continue;
     }
-    if (record.status === 'ok') summary.ok++;
+    sink.append(complete);
+    if (complete.status === 'ok') summary.ok++;
     else summary.errored++;
+    progress.itemEnd(complete.status, complete.status === 'ok' ? headline(complete) : complete.status === 'errored' ? complete.error.message.split('\n')[0]! : '');
   }
   return summary;
 }

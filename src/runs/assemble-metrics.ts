@@ -4,9 +4,9 @@ import { generateOnDevice, type DeviceGenerateResult } from '../engine/generate-
 import { createDeviceMethod, hasDeviceMethod } from '../gpu/device-registry.js';
 import { getMethod } from '../methods/registry.js';
 import type { DeviceDecoder } from '../gpu/device-types.js';
-import { bootstrapMedianCi } from '../measure/bootstrap.js';
 import { totalBytes } from '../methods/types.js';
 import type { Metrics } from '../results/record.js';
+import { decodeTpsCi } from './combine-repeats.js';
 import { peakOf, type MemorySample } from './memory.js';
 import { median, servingMetrics } from './serving-metrics.js';
 import type { WorkloadContext, WorkloadOutput } from './workload.js';
@@ -84,7 +84,7 @@ export async function timedGeneration(
       ...genOpts,
       ...(warm ? { maxNewTokens: decoder ? deviceWarmupTokens(withDefaults, maxNew) : 4 } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onStep: (s: number, n: number) => ctx.onProgress?.(i * n + s, total * n, i < ctx.warmup ? 'warm-up' : `repeat ${i - ctx.warmup + 1}/${ctx.repeats}`),
+      onStep: (s: number, n: number) => ctx.onProgress?.(i * n + s, total * n, i < ctx.warmup ? 'warm-up' : ctx.repeats === 1 ? 'timed' : `repeat ${i - ctx.warmup + 1}/${ctx.repeats}`),
     };
     const r: CellGeneration = decoder
       ? {
@@ -142,10 +142,8 @@ export async function timedGeneration(
     totalTokensPerSecond: median(serving.map((x) => x.totalTokensPerSecond)),
   };
   // Median decode throughput over repeats with a seeded percentile-bootstrap 95% interval.
-  if (mid.length > 1) {
-    const ci = bootstrapMedianCi(mid, { seed: `decode-tps:${ctx.cell.seed}`, resamples: 2000 });
-    metrics.decodeTokensPerSecondCi = { lo: ci.lo, hi: ci.hi, confidence: 0.95, n: ci.n };
-  }
+  const ci = decodeTpsCi(mid, ctx.cell.seed);
+  if (ci) metrics.decodeTokensPerSecondCi = ci;
   const mem = peakOf(memory);
   if (mem.peakRssBytes !== undefined) metrics.peakRssBytes = mem.peakRssBytes;
   if (mem.deviceBytes !== undefined) {

@@ -69,4 +69,10 @@ export interface WorkloadDef {
    * that did not run that FP16 cell in this process (a shard, a resumed run) runs it again, unrecorded.
    */
   usesBaseline?: boolean;
+  /**
+   * Its cells time `repeats` runs after `warmup` (timedGeneration). A runner may run such a cell
+   * one repeat at a time, interleaved with the other methods of its group (planWork), and combine
+   * the repeats afterwards (combineRepeats).
+   */
+  timed?: boolean;
 }

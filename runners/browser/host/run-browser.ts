@@ -12,6 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { CellResult, Provenance } from '../../../src/results/record.js';
 import { baselineKey, fp16PartnerToRerun } from '../../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../../src/runs/workload.js';
+import type { WorkItem } from '../../../src/runs/work-plan.js';
 import { planCells, type PlannedCell } from '../../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../../src/suite/types.js';
 import { readModelCard } from '../../node/load-model.js';
@@ -34,10 +35,12 @@ export interface BrowserRunOptions {
 export interface BrowserRunHooks {
   /** The browser is up: its version and adapter are known. */
   onBrowser?: (info: { browser: string; env: PageEnvironment }) => void;
-  onCellStart?: (index: number, cell: PlannedCell) => void;
+  onCellStart?: (index: number, item: WorkItem<PlannedCell>) => void;
   onProgress?: (done: number, total: number, note?: string) => void;
-  /** A finished cell; not called for a cell cut short by abort (--resume reruns it). */
-  onRecord: (record: CellResult) => void;
+  /** A finished item (a cell, or one round of it); not called for one cut short by abort (--resume reruns it). */
+  onRecord: (record: CellResult, item: WorkItem<PlannedCell>) => void;
+  /** A later round of a cell whose earlier round failed: not run. */
+  skip?: (item: WorkItem<PlannedCell>) => boolean;
   /** Page console errors and runner notices. */
   onLog?: (line: string) => void;
 }
@@ -71,8 +74,12 @@ function hostError(cell: PlannedCell, suite: ResolvedSuite, provenance: Provenan
   return erroredRecord(cell.id, cell.spec, suite.name, provenance, e);
 }
 
-export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSuite, base: Provenance, opts: BrowserRunOptions, hooks: BrowserRunHooks): Promise<void> {
-  if (cells.length === 0 || opts.signal?.aborted) return;
+/**
+ * Runs the items in one browser page, in order: whole cells, or one round (one timed repeat) of an
+ * interleaved cell, whose records the caller combines (planWork, combineRepeats).
+ */
+export async function runCellsInBrowser(items: WorkItem<PlannedCell>[], suite: ResolvedSuite, base: Provenance, opts: BrowserRunOptions, hooks: BrowserRunHooks): Promise<void> {
+  if (items.length === 0 || opts.signal?.aborted) return;
   const ep = suite.ep as BrowserEp;
   const server = await startPageServer({ bundle: await pageBundle() });
   let session: BrowserSession | undefined;
@@ -86,7 +93,7 @@ export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSui
     const baselines = new Map<string, WorkloadOutput>();
     // Every cell of the suite, to find a cell's FP16 partner when it is not among these cells.
     const all = planCells(suite);
-    const request = (c: PlannedCell): PageCellRequest => ({
+    const request = (c: PlannedCell, repeats = suite.repeats): PageCellRequest => ({
       id: c.id,
       cell: c.spec,
       model: modelSource(c, server),
@@ -95,14 +102,16 @@ export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSui
         .map((d) => ({ name: d.name, url: server.register(d.path) })),
       provenance,
       suite: suite.name,
-      repeats: suite.repeats,
+      repeats,
       warmup: suite.warmup,
       ...(suite.nonFinite ? { nonFinite: suite.nonFinite } : {}),
       ...(baselines.has(baselineKey(c.spec)) ? { baseline: baselines.get(baselineKey(c.spec))! } : {}),
     });
-    for (const [i, cell] of cells.entries()) {
+    for (const [i, item] of items.entries()) {
       if (opts.signal?.aborted) break;
-      hooks.onCellStart?.(i, cell);
+      if (hooks.skip?.(item)) continue;
+      const cell = item.cell;
+      hooks.onCellStart?.(i, item);
       let record: CellResult;
       let output: WorkloadOutput | undefined;
       try {
@@ -113,14 +122,14 @@ export async function runCellsInBrowser(cells: PlannedCell[], suite: ResolvedSui
           if (again.record.status === 'ok' && again.output) baselines.set(baselineKey(cell.spec), again.output);
           if (opts.signal?.aborted) break;
         }
-        ({ record, output } = await session.runCell(request(cell), (e) => hooks.onProgress?.(fp16 ? e.total + e.done : e.done, fp16 ? 2 * e.total : e.total, e.note)));
+        ({ record, output } = await session.runCell(request(cell, item.round ? 1 : suite.repeats), (e) => hooks.onProgress?.(fp16 ? e.total + e.done : e.done, fp16 ? 2 * e.total : e.total, e.note)));
       } catch (e) {
         if (opts.signal?.aborted) break;
         record = hostError(cell, suite, provenance, e);
       }
       if (opts.signal?.aborted) break; // an aborted cell is not recorded: --resume reruns it
       if (record.status === 'ok' && cell.spec.method === 'fp16' && output) baselines.set(baselineKey(cell.spec), output);
-      hooks.onRecord(record);
+      hooks.onRecord(record, item);
     }
   } finally {
     opts.signal?.removeEventListener('abort', abort);

@@ -17,6 +17,7 @@ export const generateWorkload: WorkloadDef = {
     temperature: 0,
   },
   dataFiles: (p) => (p.prompts ? [] : [String(p.text)]),
+  timed: true,
   async run(ctx) {
     const p = ctx.cell.workloadParams;
     const { tokenizer: tok, backend } = ctx;

@@ -22,6 +22,7 @@ import type { WorkloadDef } from '../workload.js';
 export const sharegptRequestsWorkload: WorkloadDef = {
   description: 'ShareGPT requests of varied lengths (embedded ShareGPT-like set, or a ShareGPT_V3 JSON file with vLLM sampling) as one static batch',
   defaults: { source: 'embedded', file: null, text: 'model:heldout/prose.jsonl?' },
+  timed: true,
   dataFiles: (p) => {
     if (p.source === 'file') {
       if (!p.file) throw new Error('sharegpt-requests: source "file" needs file (a ShareGPT_V3-format JSON array)');

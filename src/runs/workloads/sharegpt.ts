@@ -33,6 +33,7 @@ export const sharegptWorkload: WorkloadDef = {
     maxBatch: 4096,
   },
   dataFiles: (p) => [String(p.text)],
+  timed: true,
   async run(ctx) {
     const p = ctx.cell.workloadParams;
     const cache = resolveCachePath(ctx, p.cache);
