@@ -14,11 +14,14 @@ nav a { color: #1a73e8; text-decoration: none; }
 figure.chart { margin: 16px 0 28px; }
 figure.chart .vega { overflow-x: auto; min-height: 60px; }
 .table-wrap { overflow-x: auto; margin: 12px 0 28px; }
-table { border-collapse: collapse; font-size: 13px; }
+table { border-collapse: collapse; font-size: 13px; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; white-space: nowrap; }
+/* Cells wrap (long ids and notes break anywhere), so a wide table fits the page instead of scrolling. */
+th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: var(--band); position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+#table-headline td { min-width: 9em; }
 td.empty { color: var(--muted); }
 details { margin: 12px 0 24px; }
 pre { background: var(--band); padding: 12px; overflow-x: auto; font-size: 12px; max-height: 480px; }

@@ -1,6 +1,6 @@
 import { cellIdentity } from '../results/cell-id.js';
 import { canonicalJson } from '../results/canonical-json.js';
-import type { CellResult, CellSpec, OkRecord } from '../results/record.js';
+import type { CellResult, CellSpec, OkRecord, TaskScore } from '../results/record.js';
 
 /** The FP16 baseline method's name: every "relative to FP16" view pairs cells with it. */
 export const FP16_METHOD = 'fp16';
@@ -71,4 +71,25 @@ export function lowerIsBetter(metric: string): boolean {
 export function relativeToFp16(score: number, fp16Score: number, metric: string): number | undefined {
   if (lowerIsBetter(metric)) return score === 0 ? undefined : fp16Score / score;
   return fp16Score === 0 ? undefined : score / fp16Score;
+}
+
+/**
+ * A task score at or below this (LongBench scores run 0–100) means FP16 itself does not do the
+ * task: the model is too small for it, and a difference to FP16 says nothing about the cache.
+ */
+export const FLOOR_SCORE = 1;
+
+/** A higher-is-better task whose FP16 score is at the floor: "beyond this model", never a CI. */
+export function atFloor(fp16Score: number | undefined, metric: string): boolean {
+  return fp16Score !== undefined && !lowerIsBetter(metric) && fp16Score <= FLOOR_SCORE;
+}
+
+/** What the reports print for a task at the floor, in place of a difference and its interval. */
+export const BEYOND_MODEL = 'beyond this model';
+
+/** A task's paired difference to FP16 oriented so that positive is better (lower-is-better deltas flipped). */
+export function deltaBetter(t: TaskScore): { mean: number; lo: number; hi: number } | undefined {
+  const d = t.deltaVsFp16;
+  if (!d) return undefined;
+  return lowerIsBetter(t.metric) ? { mean: -d.mean, lo: -d.hi, hi: -d.lo } : d;
 }

@@ -1,7 +1,8 @@
 import type { CellResult, OkRecord } from '../results/record.js';
 import { representativeByMethod } from './charts/compression.js';
 import { methodOrder, noisyValue, okRecords } from './charts/common.js';
-import { fp16Index, fp16PairKey, workloadMode } from './cells.js';
+import { atFloor, deltaBetter, fp16Index, fp16PairKey, lowerIsBetter, relativeToFp16, workloadMode } from './cells.js';
+import { ratioFlag, ratioSpread, repeatSpread, type NoiseFlag, type Spread } from './noise.js';
 
 /** The headline numbers of one method, shared by the summary table, summary.md and the paper comparison. */
 export interface MethodSummary {
@@ -13,14 +14,25 @@ export interface MethodSummary {
   decodeTps?: number;
   atBatch?: number;
   speedupVsFp16?: number;
+  /** The speed-up's range over the repeats (paired by round when interleaved), and its flag. */
+  speedup?: Spread;
+  speedupFlag?: NoiseFlag;
+  /** Decode tokens/s over the repeats. */
+  decode?: Spread;
   /** 1 − peak RSS ÷ FP16 peak RSS at that batch. */
   memorySavingVsFp16?: number;
   /** Both peak RSS values of that comparison come from cells run alone in their own process (--isolate). */
   rssIsolated?: boolean;
   kvSavingVsFp16?: number;
-  /** Mean over tasks of the paired difference to FP16 (score points), and the worst task. */
+  /**
+   * Mean over higher-is-better tasks of the paired difference to FP16 (score points, + = better),
+   * and the worst task; tasks FP16 itself cannot do (atFloor) are left out and counted.
+   */
   meanTaskDelta?: number;
   worstTask?: { task: string; mean: number; lo: number; hi: number };
+  floorTasks: number;
+  /** Perplexity through the cache against FP16's: FP16 ÷ ours (higher is better, 1 = as FP16). */
+  perplexityVsFp16?: number;
   tasks: number;
   cells: number;
   errored: number;
@@ -36,6 +48,7 @@ export function methodSummaries(records: readonly CellResult[]): MethodSummary[]
     const s: MethodSummary = {
       method,
       tasks: 0,
+      floorTasks: 0,
       cells: mine.length,
       errored: mine.filter((r) => r.status === 'errored').length,
       skipped: mine.filter((r) => r.status === 'skipped').length,
@@ -53,7 +66,12 @@ export function methodSummaries(records: readonly CellResult[]): MethodSummary[]
       s.atBatch = top.cell.batch;
       const ref = fp16.get(fp16PairKey(top.cell));
       const refTps = ref && noisyValue(ref, 'decodeTokensPerSecond');
-      if (ref && refTps) s.speedupVsFp16 = s.decodeTps! / refTps;
+      s.decode = repeatSpread(top, 'decodeTokensPerSecond');
+      if (ref && refTps) {
+        s.speedup = ratioSpread(top, ref, 'decodeTokensPerSecond');
+        s.speedupVsFp16 = s.speedup?.value ?? s.decodeTps! / refTps;
+        if (s.speedup) s.speedupFlag = ratioFlag(s.speedup);
+      }
       const rss = noisyValue(top, 'peakRssBytes');
       const refRss = ref && noisyValue(ref, 'peakRssBytes');
       if (rss !== undefined && refRss) {
@@ -62,7 +80,21 @@ export function methodSummaries(records: readonly CellResult[]): MethodSummary[]
       }
       if (ref) s.kvSavingVsFp16 = 1 - top.metrics.kvBytes / ref.metrics.kvBytes;
     }
-    const deltas = ok.filter((r) => r.cell.method === method).flatMap((r) => (r.tasks ?? []).filter((t) => t.deltaVsFp16).map((t) => ({ task: t.task, ...t.deltaVsFp16! })));
+    const deltas: { task: string; mean: number; lo: number; hi: number }[] = [];
+    const floor = new Set<string>();
+    for (const r of ok.filter((x) => x.cell.method === method)) {
+      const ref = fp16.get(fp16PairKey(r.cell));
+      for (const t of r.tasks ?? []) {
+        const base = ref?.tasks?.find((x) => x.task === t.task)?.score;
+        if (lowerIsBetter(t.metric)) {
+          if (t.task === 'perplexity' && base !== undefined && method !== 'fp16') s.perplexityVsFp16 = relativeToFp16(t.score, base, t.metric);
+          continue;
+        }
+        if (atFloor(base, t.metric)) floor.add(t.task);
+        else if (deltaBetter(t)) deltas.push({ task: t.task, ...deltaBetter(t)! });
+      }
+    }
+    s.floorTasks = method === 'fp16' ? 0 : floor.size;
     s.tasks = new Set(ok.filter((r) => r.cell.method === method).flatMap((r) => (r.tasks ?? []).map((t) => t.task))).size;
     if (deltas.length) {
       s.meanTaskDelta = deltas.reduce((a, d) => a + d.mean, 0) / deltas.length;

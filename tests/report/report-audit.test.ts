@@ -91,14 +91,14 @@ describe('provenance says how cells ran', () => {
     expect(Object.fromEntries(provTable(records).rows.map((r) => [r[0], r[1]]))['own process per cell (--isolate)']).toMatch(/^no: cells shared a process/);
   });
 
-  it('the paper-claims memory row calls peak RSS process-wide only when the cells shared a process', () => {
-    expect(summaryMarkdown(isolated)).toMatch(/peak RSS at batch 128 \(each cell in its own process\)/);
-    expect(summaryMarkdown(records)).toMatch(/peak RSS at batch 128 \(process-wide: cells run earlier in the same process count too\)/);
+  it('the headline memory row calls peak RSS process-wide only when the cells shared a process', () => {
+    expect(summaryMarkdown(isolated)).toMatch(/peak RSS [−+][\d.]+%[^|]* at batch 128 \(each cell in its own process\)/);
+    expect(summaryMarkdown(records)).toMatch(/peak RSS [−+][\d.]+%[^|]* at batch 128 \(process-wide: cells run earlier in the same process count too\)/);
   });
 });
 
 describe('ablation chart axes', () => {
-  it('tick labels stay distinct when the values differ only in the 4th decimal (the paper run\'s t ablation)', async () => {
+  it('start at 0 and show FP16\'s 1, so a change in the 4th decimal (the paper run\'s t ablation) looks as small as it is', async () => {
     const main = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'minicache' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
     const cells = [
       [0.2, 1.315493],
@@ -109,10 +109,14 @@ describe('ablation chart axes', () => {
       delete v.tasks;
       return v;
     });
+    const spec = CHARTS.ablation.build(cells) as { spec: { layer: { encoding: { y: { field: string; scale?: { zero?: boolean } } } }[] } };
+    expect(spec.spec.layer.map((l) => l.encoding.y.field)).toEqual(['fp16', 'y']);
+    expect(spec.spec.layer[1]!.encoding.y.scale?.zero).toBe(true);
+    // Drawn: the y axis runs from 0 (ticks 0.0, 0.5, 1.0), not over 1.3148–1.3158.
     const svg = await chartSvg(CHARTS.ablation.build(cells)!);
-    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!).filter((t) => /^1\.3/.test(t));
-    expect(labels.length).toBeGreaterThan(2);
-    expect(new Set(labels).size).toBe(labels.length);
+    const ticks = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    expect(ticks).toEqual(expect.arrayContaining(['0.0', '0.5', '1.0']));
+    expect(ticks.filter((t) => t.startsWith('1.31'))).toEqual([]);
   });
 });
 
@@ -211,15 +215,32 @@ describe('charts/ after a second report into the same folder', () => {
 });
 
 describe('accuracy table against FP16', () => {
-  it('gives every task a ratio to FP16, perplexity included (it has no paired delta)', () => {
-    const fp16 = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'fp16' && r.cell.workload === 'longbench-embedded')!;
-    const mc = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'minicache' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
-    const ppl = (r: OkRecord, score: number): OkRecord => ({ ...r, tasks: [{ task: 'perplexity', metric: 'perplexity', score, n: 4 }] });
-    const table = buildReport([ppl(fp16, 10.81), ppl(mc, 33.24)]).sections.flatMap((s) => s.blocks).find((b): b is TableBlock => b.kind === 'table' && b.id === 'accuracy')!;
-    const col = table.columns.findIndex((c) => c.header === 'score ÷ FP16 score');
+  const fp16 = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'fp16' && r.cell.workload === 'longbench-embedded')!;
+  const mc = records.find((r): r is OkRecord => r.status === 'ok' && r.cell.method === 'minicache' && r.cell.workload === 'longbench-embedded' && !r.cell.label)!;
+  const table = (rs: CellResult[]) => buildReport(rs).sections.flatMap((s) => s.blocks).find((b): b is TableBlock => b.kind === 'table' && b.id === 'accuracy')!;
+
+  it('reads one way for every metric: perplexity 3× FP16\'s is 0.325×, not 3.07×, and its difference is negative', () => {
+    const ppl = (r: OkRecord, score: number, delta?: { mean: number; lo: number; hi: number }): OkRecord => ({ ...r, tasks: [{ task: 'perplexity', metric: 'perplexity', score, n: 4, ...(delta ? { deltaVsFp16: delta } : {}) }] });
+    const t = table([ppl(fp16, 10.81), ppl(mc, 33.24, { mean: 22.43, lo: 18, hi: 27 })]);
+    const col = t.columns.findIndex((c) => c.header === 'vs FP16 (higher is better)');
+    const d = t.columns.findIndex((c) => c.header.startsWith('Δ vs FP16, + = better'));
     expect(col).toBeGreaterThan(0);
-    expect(table.rows.find((r) => r[0] === 'minicache')![col]).toBe('3.07×');
-    expect(table.rows.find((r) => r[0] === 'fp16')![col]).toBeNull();
+    const row = t.rows.find((r) => r[0] === 'minicache')!;
+    expect(row[col]).toBe('0.325×');
+    expect(row[d]).toBe('-22.4 [-27, -18]');
+    expect(row[t.columns.findIndex((c) => c.header === 'metric')]).toBe('perplexity (lower is better)');
+    expect(t.rows.find((r) => r[0] === 'fp16')![col]).toBeNull();
+  });
+
+  it('a task FP16 scores at the floor on says "beyond this model", never "0 [0, 0]"', () => {
+    const at0 = (r: OkRecord, score: number): OkRecord => ({ ...r, tasks: [{ task: 'passage_count', metric: 'count_score', score, n: 8, deltaVsFp16: { mean: 0, lo: 0, hi: 0 } }] });
+    const t = table([at0(fp16, 0), at0(mc, 0)]);
+    const row = t.rows.find((r) => r[0] === 'minicache')!;
+    expect(row[t.columns.findIndex((c) => c.header === 'vs FP16 (higher is better)')]).toBe('beyond this model');
+    expect(row[t.columns.findIndex((c) => c.header.startsWith('Δ vs FP16'))]).toBe('beyond this model');
+    expect(summaryMarkdown([at0(fp16, 0), at0(mc, 0)])).not.toContain('0 [0, 0]');
+    const chart = CHARTS.accuracyDelta.build([at0(fp16, 0), at0(mc, 0)]);
+    expect(chart).toBeNull();
   });
 });
 

@@ -43,11 +43,16 @@ interface PageVisit {
   bodyText: string;
   scripts: number;
   injected: number;
+  /** Tables wider than their place on a 1400 px wide window (they should wrap instead). */
+  overflowing: string[];
+  /** Tables in document order, and where the first chart sits among them. */
+  firstTable: string | undefined;
+  headlineBeforeCharts: boolean;
 }
 
 /** Open a report from file:// with every network request aborted, and wait for each chart to settle. */
 async function visit(file: string): Promise<PageVisit> {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const requests: string[] = [];
   const consoleErrors: string[] = [];
   const url = pathToFileURL(file).href;
@@ -71,6 +76,15 @@ async function visit(file: string): Promise<PageVisit> {
     bodyText: document.body.innerText,
     scripts: document.querySelectorAll('script:not([type])').length,
     injected: document.querySelectorAll('img, iframe, body > svg, [onload], [onerror]').length,
+    overflowing: Array.from(document.querySelectorAll('.table-wrap'))
+      .filter((e) => e.scrollWidth > e.clientWidth + 1)
+      .map((e) => `${e.id} (${e.scrollWidth} > ${e.clientWidth} px)`),
+    firstTable: document.querySelector('.table-wrap')?.id,
+    headlineBeforeCharts: (() => {
+      const head = document.querySelector('#table-headline');
+      const chart = document.querySelector('[data-chart]');
+      return Boolean(head && chart && head.compareDocumentPosition(chart) & Node.DOCUMENT_POSITION_FOLLOWING);
+    })(),
   }));
   await context.close();
   return { requests, consoleErrors, ...result };
@@ -91,6 +105,13 @@ describe('report.html in Chromium from file://, network blocked', () => {
       }
       expect(v.consoleErrors).toEqual([]);
       expect(v.requests).toEqual([pathToFileURL(file).href]);
+    });
+
+    it(`${layout} layout: leads with the answer, and every table fits a 1400 px window (cells wrap)`, async () => {
+      const v = await visit(layout === 'default' ? join(dir, 'report.html') : join(dir, 'paper', 'report.html'));
+      expect(v.firstTable).toBe('table-headline');
+      expect(v.headlineBeforeCharts).toBe(true);
+      expect(v.overflowing).toEqual([]);
     });
   }
 

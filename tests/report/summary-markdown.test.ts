@@ -8,9 +8,15 @@ describe('summary.md', () => {
   const records = syntheticRun({ withFailures: true });
   const md = summaryMarkdown(records);
 
-  it('has per-method compression, decode tok/s and accuracy deltas', () => {
+  it('leads with the paper\'s claims, verdicts and why, before the per-method table', () => {
+    expect(md.indexOf("### The paper's claims and what this run measured")).toBeGreaterThan(0);
+    expect(md.indexOf("### The paper's claims")).toBeLessThan(md.indexOf('### Per method'));
+    expect(md).toMatch(/\| decode throughput vs FP16, 4-bit MiniCache \| ≈5× [^|]+\| [\d.]+× \\\[[\d.]+–[\d.]+\\\] at batch 128 \(3 repeats\) \| [^|]+ \| [^|]+ \|/);
+  });
+
+  it('has per-method compression, decode tok/s and its ratio to FP16 with the range of the repeats, and accuracy deltas', () => {
     const row = md.split('\n').find((l) => l.startsWith('| minicache+kivi4 |'))!;
-    expect(row).toMatch(/\| 4\.1× @ 1800 \| [\d,.]+ @ b128 \| [\d.]+× \| -?[\d.]+ \| \S+ -?[\d.]+ \[/);
+    expect(row).toMatch(/\| 4\.1× @ 1800 \| [\d,.]+ @ b128 \| [\d.]+× \[[\d.]+–[\d.]+\] \| -?[\d.]+ \| \S+ -?[\d.]+ \[/);
     expect(md).toContain('| fp16 |');
   });
 
@@ -43,15 +49,16 @@ describe('summary.md', () => {
 });
 
 describe('report model', () => {
-  it('default layout: charts first, then tables, provenance last', () => {
+  it('default layout: the answer (the paper\'s claims beside ours) first, then charts, tables, provenance last', () => {
     const model = buildReport(syntheticRun({ withFailures: true }));
-    expect(model.sections.map((s) => s.id)).toEqual(['charts', 'tables', 'provenance']);
-    expect(model.sections[0]!.blocks.every((b) => b.kind === 'chart')).toBe(true);
+    expect(model.sections.map((s) => s.id)).toEqual(['headline', 'charts', 'tables', 'provenance']);
+    expect(model.sections[0]!.blocks.map((b) => b.kind === 'table' && b.id)).toEqual(['headline']);
+    expect(model.sections[1]!.blocks.every((b) => b.kind === 'chart')).toBe(true);
   });
 
-  it('paper layout: the five results of the paper, then cells and provenance', () => {
+  it('paper layout: the answer, the five results of the paper, then cells and provenance', () => {
     const model = buildReport(syntheticRun({ withAblations: true }), { layout: 'paper' });
-    expect(model.sections.map((s) => s.id)).toEqual(['table1', 'fig5', 'fig1a', 'ablations', 'merge-strategy', 'cells', 'provenance']);
+    expect(model.sections.map((s) => s.id)).toEqual(['headline', 'table1', 'fig5', 'fig1a', 'ablations', 'merge-strategy', 'cells', 'provenance']);
   });
 
   it('paper layout leaves out sections without data', () => {

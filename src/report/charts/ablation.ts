@@ -84,7 +84,11 @@ export function ablationRows(records: readonly CellResult[]): Record<string, unk
   return rows;
 }
 
-/** Ablations over t / γ / S (cells labelled `ablation:<param>=<value>`): each measure against each parameter. */
+/**
+ * Ablations over t / γ / S (cells labelled `ablation:<param>=<value>`): each measure against each
+ * parameter. Every measure is 1 for FP16 (compression ratio, score relative to FP16, token match),
+ * so each panel's axis starts at 0 and shows FP16's 1: a change of 0.06% cannot look steep.
+ */
 export function ablationChart(records: readonly CellResult[]): VegaLiteSpec | null {
   const values = ablationRows(records);
   if (values.length === 0) return null;
@@ -97,15 +101,19 @@ export function ablationChart(records: readonly CellResult[]): VegaLiteSpec | nu
     spec: {
       width: 220,
       height: 140,
-      mark: { type: 'line', point: true, tooltip: true },
-      encoding: {
-        x: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: false } },
-        // No fixed format: Vega picks the precision from the tick step (a fixed '.4~g' printed 1.315 on every tick of a 1.3148–1.3158 axis).
-        y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'method', type: 'nominal' },
-        shape: { field: 'setting', type: 'nominal', title: null },
-        detail: { field: 'workload', type: 'nominal' },
-      },
+      layer: [
+        // FP16's 1, from the panel's own data (a datum layer makes Vega-Lite warn under independent facet scales).
+        { transform: [{ calculate: '1', as: 'fp16' }], mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { field: 'fp16', type: 'quantitative' } } },
+        {
+          mark: { type: 'line', point: true, tooltip: true },
+          encoding: {
+            x: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: false } },
+            y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: null, scale: { zero: true } },
+            color: { field: 'method', type: 'nominal' },
+            detail: { field: 'workload', type: 'nominal' },
+          },
+        },
+      ],
     },
   };
 }

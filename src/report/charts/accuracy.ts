@@ -1,19 +1,28 @@
 import type { CellResult } from '../../results/record.js';
-import { fp16Index, fp16PairKey, relativeToFp16 } from '../cells.js';
+import { atFloor, deltaBetter, fp16Index, fp16PairKey, lowerIsBetter, relativeToFp16 } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { DEFAULT_PAPER_MODEL, PAPER_LONGBENCH_TASKS, PAPER_METHOD_NAMES, paperLongBench } from '../paper-numbers.js';
 import { methodColorScale, methodOrder, okRecords, oursLabel } from './common.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
-/** Per-task paired difference to FP16 (mean and CI from TaskScore.deltaVsFp16), one row per task. */
+/**
+ * Per-task paired difference to FP16 (mean and CI from TaskScore.deltaVsFp16), one row per task,
+ * oriented so that right of 0 is better for every metric (perplexity: FP16 − ours), one panel per
+ * metric (their units differ). Tasks FP16 itself scores at the floor on are left out: a difference
+ * there says nothing about the cache (the accuracy table lists them as beyond the model).
+ */
 export function accuracyDeltaChart(records: readonly CellResult[]): VegaLiteSpec | null {
+  const fp16 = fp16Index(records);
   const values: Record<string, unknown>[] = [];
   for (const r of okRecords(records)) {
     if (r.cell.method === 'fp16' || r.cell.label) continue;
+    const ref = fp16.get(fp16PairKey(r.cell));
     for (const t of r.tasks ?? []) {
-      if (!t.deltaVsFp16) continue;
-      values.push({ method: r.cell.method, task: t.task, metric: t.metric, n: t.n, mean: t.deltaVsFp16.mean, lo: t.deltaVsFp16.lo, hi: t.deltaVsFp16.hi, model: r.cell.model });
+      const d = deltaBetter(t);
+      if (!d || atFloor(ref?.tasks?.find((x) => x.task === t.task)?.score, t.metric)) continue;
+      const panel = `${t.metric}: ${lowerIsBetter(t.metric) ? 'FP16 − ours' : 'ours − FP16'} (+ = better)`;
+      values.push({ method: r.cell.method, task: t.task, metric: t.metric, panel, n: t.n, mean: d.mean, lo: d.lo, hi: d.hi, model: r.cell.model, zero: 0 });
     }
   }
   if (values.length === 0) return null;
@@ -21,35 +30,36 @@ export function accuracyDeltaChart(records: readonly CellResult[]): VegaLiteSpec
   const y = { field: 'task', type: 'nominal', title: 'task' } as const;
   const yOffset = { field: 'method', type: 'nominal', sort: methods } as const;
   const color = { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods } as const;
+  const layer = [
+    { mark: { type: 'rule', color: '#888' }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
+    { mark: { type: 'rule' }, encoding: { y, yOffset, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, color } },
+    {
+      mark: { type: 'point', filled: true, tooltip: true },
+      encoding: {
+        y,
+        yOffset,
+        x: { field: 'mean', type: 'quantitative', title: 'difference to FP16 on the same items (+ = better)' },
+        color,
+        tooltip: [
+          { field: 'method', type: 'nominal' },
+          { field: 'task', type: 'nominal' },
+          { field: 'metric', type: 'nominal' },
+          { field: 'n', type: 'quantitative' },
+          { field: 'mean', type: 'quantitative', format: '.4f' },
+          { field: 'lo', type: 'quantitative', format: '.4f' },
+          { field: 'hi', type: 'quantitative', format: '.4f' },
+        ],
+      },
+    },
+  ];
+  // One panel per metric, each with its own axes (a facet with independent band scales makes Vega-Lite warn).
+  const panels = [...new Set(values.map((v) => String(v.panel)))];
   return {
     $schema: SCHEMA,
-    title: 'Accuracy vs FP16 per task (paired difference, 95% CI)',
+    title: 'Accuracy vs FP16 per task (paired difference, 95% CI; right of 0 is better)',
     data: { values },
-    width: 420,
-    height: { step: 12 },
-    layer: [
-      { mark: { type: 'rule', color: '#888' }, encoding: { x: { datum: 0, type: 'quantitative' } } },
-      { mark: { type: 'rule' }, encoding: { y, yOffset, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, color } },
-      {
-        mark: { type: 'point', filled: true, tooltip: true },
-        encoding: {
-          y,
-          yOffset,
-          x: { field: 'mean', type: 'quantitative', title: 'score − FP16 score (same items)' },
-          color,
-          tooltip: [
-            { field: 'method', type: 'nominal' },
-            { field: 'task', type: 'nominal' },
-            { field: 'metric', type: 'nominal' },
-            { field: 'n', type: 'quantitative' },
-            { field: 'mean', type: 'quantitative', format: '.4f' },
-            { field: 'lo', type: 'quantitative', format: '.4f' },
-            { field: 'hi', type: 'quantitative', format: '.4f' },
-          ],
-        },
-      },
-    ],
-  };
+    vconcat: panels.map((panel) => ({ title: panel, transform: [{ filter: { field: 'panel', equal: panel } }], width: 420, height: { step: 12 }, layer })),
+  } as VegaLiteSpec;
 }
 
 /** Rows of "score as % of FP16" per (method, task): ours from the run, the paper's from its LongBench table. */

@@ -25,13 +25,13 @@ export const CHARTS = {
   throughputVsBatch: {
     id: 'throughput-vs-batch',
     title: 'Decode throughput vs batch',
-    caption: 'Median of repeats; vertical rules span the repeats\' min–max.',
+    caption: 'Median of the timed repeats; vertical rules span the repeats\' min–max. ¹ marks a point from one repeat (no spread measured).',
     build: throughputVsBatchChart,
   },
   speedupVsBatch: {
     id: 'speedup-vs-batch',
     title: 'Speed-up over FP16 vs batch',
-    caption: 'Decode tokens/s divided by the FP16 cell with the same model, workload and batch. Dashed: the paper\'s headline (different model and hardware).',
+    caption: 'Decode tokens/s divided by the FP16 cell with the same model, workload and batch: the median ratio, rules spanning its range over the repeats (paired round by round when the methods were interleaved, else slowest over fastest). ¹: one repeat, no spread measured; ≈: the range is wider than the distance from 1×, so the difference is within the noise. Dashed: the paper\'s headline (different model and hardware).',
     build: speedupVsBatchChart,
   },
   throughputEqualMemory: {
@@ -55,7 +55,7 @@ export const CHARTS = {
   accuracyDelta: {
     id: 'accuracy-vs-fp16',
     title: 'Accuracy vs FP16 per task',
-    caption: 'Paired per-item difference to FP16 on the same items, with its 95% confidence interval.',
+    caption: 'Paired per-item difference to FP16 on the same items, with its 95% confidence interval, oriented so that right of 0 is better for every metric (perplexity: FP16 − ours); one panel per metric. Tasks FP16 scores 1 or less on are left out: beyond this model (see the accuracy table).',
     build: accuracyDeltaChart,
   },
   accuracyVsPaper: {
@@ -85,7 +85,7 @@ export const CHARTS = {
   ablation: {
     id: 'ablations',
     title: 'Ablations over t, γ and S',
-    caption: 'Cells labelled ablation:<param>=<value>.',
+    caption: 'Cells labelled ablation:<param>=<value>. Every measure is 1 for FP16 (dashed), and every axis starts at 0, so small changes look small.',
     build: ablationChart,
   },
   mergeStrategy: {

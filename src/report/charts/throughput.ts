@@ -2,6 +2,7 @@ import type { CellResult, OkRecord } from '../../results/record.js';
 import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_SERVING } from '../paper-numbers.js';
+import { flagMark, ratioFlag, ratioSpread } from '../noise.js';
 import { CHART_HEIGHT, CHART_WIDTH, DASH_LEGEND, fp16BaselineLayer, methodColorScale, methodOrder, noisyValue, okRecords, repeatRange } from './common.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -18,7 +19,8 @@ export function throughputVsBatchChart(records: readonly CellResult[]): VegaLite
   const values = cells.map((r) => {
     const range = repeatRange(r, 'decodeTokensPerSecond');
     const tps = noisyValue(r, 'decodeTokensPerSecond')!;
-    return { method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, tps, lo: range?.lo ?? tps, hi: range?.hi ?? tps, repeats: r.metrics.repeats?.decodeTokensPerSecond?.length ?? 1 };
+    const repeats = r.metrics.repeats?.decodeTokensPerSecond?.length ?? 1;
+    return { method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, tps, lo: range?.lo ?? tps, hi: range?.hi ?? tps, repeats, mark: repeats < 2 ? flagMark('one repeat').trim() : '' };
   });
   const color = { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods } as const;
   const x = { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' } as const;
@@ -45,44 +47,69 @@ export function throughputVsBatchChart(records: readonly CellResult[]): VegaLite
             { field: 'workload', type: 'nominal' },
             { field: 'batch', type: 'quantitative' },
             { field: 'tps', type: 'quantitative', format: ',.1f', title: 'tokens/s (median)' },
+            { field: 'lo', type: 'quantitative', format: ',.1f', title: 'slowest repeat' },
+            { field: 'hi', type: 'quantitative', format: ',.1f', title: 'fastest repeat' },
             { field: 'repeats', type: 'quantitative' },
           ],
         },
       },
+      // A point from one timed repeat has no spread to draw: it is marked, not left to look certain.
+      { transform: [{ filter: "datum.mark != ''" }], mark: { type: 'text', dx: 7, dy: -7, fontSize: 12 }, encoding: { x, y: { field: 'tps', type: 'quantitative' }, text: { field: 'mark' }, color } },
     ],
   };
 }
 
-/** Speed-up over the FP16 cell with the same setup, with the paper's ≈5× at batch serving as a reference line. */
+/**
+ * Speed-up over the FP16 cell with the same setup, with its range over the repeats (paired round
+ * by round when the methods were interleaved), and the paper's ≈5× at batch serving as a
+ * reference line. A point from one repeat, or whose range is wider than its distance from 1×, is
+ * marked (¹, ≈).
+ */
 export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpec | null {
   const fp16 = fp16Index(records);
   const values: Record<string, unknown>[] = [];
   for (const r of fixedBatch(records)) {
     const ref = fp16.get(fp16PairKey(r.cell));
-    const refTps = ref ? noisyValue(ref, 'decodeTokensPerSecond') : undefined;
-    if (!refTps || r.cell.method === 'fp16') continue;
-    values.push({ method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, speedup: noisyValue(r, 'decodeTokensPerSecond')! / refTps });
+    if (!ref || r.cell.method === 'fp16' || !noisyValue(ref, 'decodeTokensPerSecond')) continue;
+    const s = ratioSpread(r, ref, 'decodeTokensPerSecond');
+    if (!s) continue;
+    const flag = ratioFlag(s);
+    values.push({ method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, speedup: s.value, lo: s.lo, hi: s.hi, repeats: s.n, paired: s.paired, flag: flag ?? '', mark: flagMark(flag).trim() });
   }
   if (values.length === 0) return null;
   const methods = methodOrder(records).filter((m) => values.some((v) => v.method === m));
   const paperLabel = `paper: ≈${PAPER_SERVING.throughputSpeedup}× (4-bit MiniCache vs FP16, ${PAPER_SERVING.model}, ${PAPER_SERVING.setting})`;
+  const x = { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' } as const;
+  const color = { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods } as const;
   return {
     $schema: SCHEMA,
     title: 'Decode speed-up over FP16 at the same batch',
     width: CHART_WIDTH,
     height: CHART_HEIGHT,
     layer: [
+      { data: { values }, mark: { type: 'rule', strokeOpacity: 0.6, strokeWidth: 2 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
       {
         data: { values },
         mark: { type: 'line', point: true, tooltip: true },
         encoding: {
-          x: { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' },
-          y: { field: 'speedup', type: 'quantitative', title: 'tokens/s ÷ FP16 tokens/s' },
-          color: { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods },
+          x,
+          y: { field: 'speedup', type: 'quantitative', title: 'tokens/s ÷ FP16 tokens/s (median, range of repeats)' },
+          color,
           strokeDash: { field: 'workload', type: 'nominal', legend: DASH_LEGEND },
           detail: { field: 'model', type: 'nominal' },
+          tooltip: [
+            { field: 'method', type: 'nominal' },
+            { field: 'batch', type: 'quantitative' },
+            { field: 'speedup', type: 'quantitative', format: '.3f' },
+            { field: 'lo', type: 'quantitative', format: '.3f', title: 'lowest' },
+            { field: 'hi', type: 'quantitative', format: '.3f', title: 'highest' },
+            { field: 'repeats', type: 'quantitative' },
+            { field: 'paired', type: 'nominal', title: 'paired by round' },
+            { field: 'flag', type: 'nominal' },
+          ],
         },
       },
+      { data: { values }, transform: [{ filter: "datum.mark != ''" }], mark: { type: 'text', dx: 8, dy: -8, fontSize: 13, fontWeight: 'bold' }, encoding: { x, y: { field: 'speedup', type: 'quantitative' }, text: { field: 'mark' }, color } },
       fp16BaselineLayer(1, 'FP16 (1×)'),
       {
         data: { values: [{ y: PAPER_SERVING.throughputSpeedup, label: paperLabel }] },

@@ -3,15 +3,17 @@ import { chartBlock, CHARTS } from '../charts/index.js';
 import type { ReportBlock, ReportSection } from '../model.js';
 import { DEFAULT_PAPER_MODEL } from '../paper-numbers.js';
 import { accuracyTable, cellsTable, failuresTable, methodSummaryTable } from '../tables/results-tables.js';
-import { longBenchComparisonTable, paperClaimsTable, paperFig1bTable } from '../tables/paper-tables.js';
+import { headlineTable } from '../tables/headline.js';
+import { longBenchComparisonTable, paperFig1bTable } from '../tables/paper-tables.js';
 import { provenanceBlocks } from '../tables/provenance.js';
 import type { Layout } from './types.js';
 
 const present = <T>(xs: (T | null)[]): T[] => xs.filter((x): x is T => x !== null);
 
 /**
- * The paper-reproduction report: one section per result of the paper, each with its charts and
- * tables, then every cell and provenance. Cells are recognised by method and label (src/report/labels.ts):
+ * The paper-reproduction report: the answer first (each claim, ours beside it, verdict and why),
+ * then one section per result of the paper, each with its charts and tables, then every cell and
+ * provenance. Cells are recognised by method and label (src/report/labels.ts):
  *   Table 1     unlabelled cells with LongBench tasks (lcc, repobench-p, …)
  *   Fig. 5      unlabelled serving cells (decodeTokensPerSecond) over batch; memory-budget mode for equal memory
  *   Fig. 1a     diagnostics.pairs (the similarity workload, or MiniCache's merged pairs)
@@ -25,7 +27,9 @@ export const paperLayout: Layout = ({ records, manifest, paperModel = DEFAULT_PA
   const table1Intro = vsPaper
     ? `Task scores against FP16 and against the paper's ${paperModel} numbers (relative to each one's FP16, since the models differ).`
     : 'Task scores against FP16. None of these tasks is one of the paper\'s LongBench tasks (lcc, repobench-p, passage_retrieval_en, …), so no paper numbers are shown beside them.';
+  const headline = headlineTable(records, paperModel);
   return [
+    ...(headline ? [{ id: 'headline', title: 'The answer: the paper\'s claims and what this run measured', blocks: [headline] }] : []),
     ...section('table1', 'Table 1 — LongBench', table1Intro, [
       ...chartBlock({ ...CHARTS.accuracyVsPaper, build: (r) => accuracyVsPaperChart(r, paperModel) }, records),
       ...chartBlock(CHARTS.accuracyDelta, records),
@@ -38,7 +42,7 @@ export const paperLayout: Layout = ({ records, manifest, paperModel = DEFAULT_PA
       ...chartBlock(CHARTS.memorySaving, records),
       ...chartBlock(CHARTS.throughputEqualMemory, records),
       ...chartBlock(CHARTS.compression, records),
-      ...present([paperClaimsTable(records), methodSummaryTable(records)]),
+      ...present([methodSummaryTable(records)]),
     ]),
     ...section('fig1a', 'Fig. 1a — cross-layer similarity', 'Cosine similarity of adjacent layers\' keys and values; high similarity in the deeper half is what makes merging work.', [
       ...chartBlock(CHARTS.similarityVsPaper, records),

@@ -1,37 +1,16 @@
 import type { CellResult } from '../../results/record.js';
-import { fp16Index, fp16PairKey } from '../cells.js';
-import { okRecords, oursLabel } from '../charts/common.js';
+import { atFloor, BEYOND_MODEL, fp16Index, fp16PairKey } from '../cells.js';
+import { okRecords } from '../charts/common.js';
 import { fmtNumber } from '../markdown.js';
-import { methodSummaries } from '../method-summary.js';
 import type { TableBlock } from '../model.js';
 import {
   DEFAULT_PAPER_MODEL,
-  PAPER_COMPRESSION,
   PAPER_FIG1B,
   PAPER_LONGBENCH_TASKS,
   PAPER_METHOD_NAMES,
-  PAPER_SERVING,
   paperLongBench,
   paperLongBenchAverage,
 } from '../paper-numbers.js';
-
-/** The paper's headline claims beside ours, each labelled with the paper's setting and our models. */
-export function paperClaimsTable(records: readonly CellResult[]): TableBlock | null {
-  const summaries = methodSummaries(records);
-  const ours = oursLabel(records);
-  const rows: (string | null)[][] = [];
-  for (const s of summaries) {
-    const paper = PAPER_COMPRESSION[s.method];
-    if (paper && s.compressionRatio !== undefined) rows.push([`compression ratio, ${s.method}`, `${paper.ratio}× (${paper.source})`, `${fmtNumber(s.compressionRatio)}× at seqLen ${s.seqLen}`]);
-  }
-  const mc = summaries.find((s) => s.method === PAPER_SERVING.method);
-  const setting = `${PAPER_SERVING.model}, ${PAPER_SERVING.setting}`;
-  if (mc?.speedupVsFp16 !== undefined) rows.push(['decode throughput vs FP16, 4-bit MiniCache', `≈${PAPER_SERVING.throughputSpeedup}× (${setting})`, `${fmtNumber(mc.speedupVsFp16)}× at batch ${mc.atBatch}`]);
-  if (mc?.memorySavingVsFp16 !== undefined) rows.push(['memory vs FP16, 4-bit MiniCache', `−${PAPER_SERVING.memoryReduction * 100}% (${setting})`, `${signedPercent(-mc.memorySavingVsFp16)} peak RSS at batch ${mc.atBatch} ${mc.rssIsolated ? '(each cell in its own process)' : '(process-wide: cells run earlier in the same process count too)'}`]);
-  if (mc?.kvSavingVsFp16 !== undefined) rows.push(['KV cache bytes vs FP16, 4-bit MiniCache', '–', `${signedPercent(-mc.kvSavingVsFp16)} at batch ${mc.atBatch}`]);
-  if (rows.length === 0) return null;
-  return { kind: 'table', id: 'paper-claims', title: 'The paper\'s headline numbers beside ours', columns: [{ header: 'claim' }, { header: 'paper (its model)' }, { header: ours }], rows };
-}
 
 /** A change as a signed percentage: −62.7% for a saving, +0.902% for a growth. */
 export function signedPercent(change: number): string {
@@ -62,7 +41,7 @@ export function longBenchComparisonTable(records: readonly CellResult[], paperMo
         r.cell.method,
         PAPER_LONGBENCH_TASKS[task]!,
         fmtNumber(t.score, 4),
-        refScore ? `${fmtNumber((100 * t.score) / refScore)}%` : null,
+        atFloor(refScore, t.metric) ? BEYOND_MODEL : refScore ? `${fmtNumber((100 * t.score) / refScore)}%` : null,
         p === undefined ? null : fmtNumber(p, 4),
         p !== undefined && pBase ? `${fmtNumber((100 * p) / pBase)}%` : null,
       ]);

@@ -1,44 +1,51 @@
-import type { CellResult, Provenance } from '../../results/record.js';
-import { cellSubject, fp16Index, fp16PairKey, plannedWithoutRecord, workloadMode } from '../cells.js';
+import type { CellResult, OkRecord, Provenance, TaskScore } from '../../results/record.js';
+import { atFloor, BEYOND_MODEL, cellSubject, deltaBetter, FLOOR_SCORE, FP16_METHOD, fp16Index, fp16PairKey, lowerIsBetter, plannedWithoutRecord, relativeToFp16, workloadMode } from '../cells.js';
 import { methodOrder, noisyValue, okRecords } from '../charts/common.js';
 import { fmtBytes, fmtNumber } from '../markdown.js';
 import { methodSummaries } from '../method-summary.js';
+import { FLAG_LEGEND, flagMark, fmtSpread } from '../noise.js';
 import type { TableBlock } from '../model.js';
 
 const pct = (x: number | undefined) => (x === undefined ? null : `${(x * 100).toFixed(1)}%`);
 
-/** Headline numbers per method. */
+/** Headline numbers per method, every ratio reading one way (higher is better), timed ones with their range. */
 export function methodSummaryTable(records: readonly CellResult[]): TableBlock | null {
-  const rows = methodSummaries(records).map((s) => [
+  const summaries = methodSummaries(records);
+  const rows = summaries.map((s) => [
     s.method,
     s.compressionRatio === undefined ? null : `${fmtNumber(s.compressionRatio)}×`,
     s.seqLen ?? null,
-    s.decodeTps === undefined ? null : fmtNumber(s.decodeTps),
+    s.decode === undefined ? null : `${fmtSpread(s.decode, fmtNumber)}${s.decode.n < 2 ? flagMark('one repeat') : ''}`,
     s.atBatch ?? null,
-    s.speedupVsFp16 === undefined ? null : `${fmtNumber(s.speedupVsFp16)}×`,
+    s.method === FP16_METHOD || s.speedup === undefined ? null : `${fmtSpread(s.speedup, fmtNumber, '×')}${flagMark(s.speedupFlag)}`,
     pct(s.kvSavingVsFp16),
     pct(s.memorySavingVsFp16),
-    s.meanTaskDelta === undefined ? null : fmtNumber(s.meanTaskDelta),
+    s.meanTaskDelta === undefined ? (s.floorTasks ? BEYOND_MODEL : null) : fmtNumber(s.meanTaskDelta),
     s.worstTask ? `${s.worstTask.task} ${fmtNumber(s.worstTask.mean)} [${fmtNumber(s.worstTask.lo)}, ${fmtNumber(s.worstTask.hi)}]` : null,
+    s.floorTasks || null,
+    s.perplexityVsFp16 === undefined ? null : `${fmtNumber(s.perplexityVsFp16)}×`,
     `${s.cells - s.errored - s.skipped}/${s.cells}`,
   ]);
   if (rows.length === 0) return null;
+  const flagged = summaries.some((s) => s.speedupFlag || (s.decode && s.decode.n < 2));
   return {
     kind: 'table',
     id: 'method-summary',
     title: 'Per method',
-    caption: 'Compression at the longest sequence measured; throughput and savings at the largest fixed batch, against the FP16 cell with the same setup; accuracy deltas in score points (paired, 95% CI).',
+    caption: `Compression at the longest sequence measured; throughput (median [min–max] over the repeats) and savings at the largest fixed batch, against the FP16 cell with the same setup (ratios paired round by round when the methods were interleaved). Every comparison reads one way: above 1× and above 0 are better than FP16. Task deltas in score points (paired, 95% CI), leaving out tasks FP16 scores ${FLOOR_SCORE} or less on (${BEYOND_MODEL}).${flagged ? ` ${FLAG_LEGEND}` : ''}`,
     columns: [
       { header: 'method' },
       { header: 'compression', numeric: true },
       { header: 'at seqLen', numeric: true },
-      { header: 'decode tok/s', numeric: true },
+      { header: 'decode tok/s [range]', numeric: true },
       { header: 'at batch', numeric: true },
-      { header: 'speed-up vs FP16', numeric: true },
+      { header: 'decode vs FP16 [range]', numeric: true },
       { header: 'KV saved', numeric: true },
       { header: 'peak RSS saved', numeric: true },
-      { header: 'mean Δ vs FP16', numeric: true },
+      { header: 'mean task Δ (+ = better)', numeric: true },
       { header: 'worst task Δ [CI]' },
+      { header: `tasks ${BEYOND_MODEL}`, numeric: true },
+      { header: 'perplexity vs FP16 (FP16 ÷ ours)', numeric: true },
       { header: 'cells ok', numeric: true },
     ],
     rows,
@@ -116,11 +123,19 @@ export function cellsTable(records: readonly CellResult[]): TableBlock | null {
 export function accuracyTable(records: readonly CellResult[]): TableBlock | null {
   const order = methodOrder(records);
   const fp16 = fp16Index(records);
-  // Score ÷ FP16 score beside the paired delta, as a ratio reads across tasks of different scales.
-  const vsFp16 = (r: (typeof records)[number], task: string, score: number): string | null => {
-    if (r.status !== 'ok' || r.cell.method === 'fp16') return null;
-    const ref = fp16.get(fp16PairKey(r.cell))?.tasks?.find((x) => x.task === task)?.score;
-    return ref ? `${fmtNumber(score / ref)}×` : null;
+  const refOf = (r: OkRecord, task: string) => fp16.get(fp16PairKey(r.cell))?.tasks?.find((x) => x.task === task)?.score;
+  // One direction for every metric: higher is better (perplexity: FP16 ÷ ours), so a loss never reads as a gain.
+  const vsFp16 = (r: OkRecord, t: TaskScore): string | null => {
+    if (r.cell.method === 'fp16') return null;
+    const ref = refOf(r, t.task);
+    if (atFloor(ref, t.metric)) return BEYOND_MODEL;
+    const rel = ref === undefined ? undefined : relativeToFp16(t.score, ref, t.metric);
+    return rel === undefined ? null : `${fmtNumber(rel)}×`;
+  };
+  const delta = (r: OkRecord, t: TaskScore): string | null => {
+    if (atFloor(refOf(r, t.task), t.metric) && r.cell.method !== 'fp16') return BEYOND_MODEL;
+    const d = deltaBetter(t);
+    return d ? `${fmtNumber(d.mean)} [${fmtNumber(d.lo)}, ${fmtNumber(d.hi)}]` : null;
   };
   const rows = okRecords(records)
     .filter((r) => !r.cell.label && r.tasks?.length)
@@ -130,11 +145,11 @@ export function accuracyTable(records: readonly CellResult[]): TableBlock | null
         r.cell.method,
         r.cell.workload,
         t.task,
-        t.metric,
+        `${t.metric} (${lowerIsBetter(t.metric) ? 'lower' : 'higher'} is better)`,
         t.n,
         fmtNumber(t.score, 4),
-        vsFp16(r, t.task, t.score),
-        t.deltaVsFp16 ? `${fmtNumber(t.deltaVsFp16.mean)} [${fmtNumber(t.deltaVsFp16.lo)}, ${fmtNumber(t.deltaVsFp16.hi)}]` : null,
+        vsFp16(r, t),
+        delta(r, t),
         t.agreement ? pct(t.agreement.tokenMatch) : null,
       ]),
     );
@@ -143,6 +158,7 @@ export function accuracyTable(records: readonly CellResult[]): TableBlock | null
     kind: 'table',
     id: 'accuracy',
     title: 'Accuracy per task',
+    caption: `Both comparisons read one way for every metric: above 1× and above 0 are better than FP16 (for perplexity the ratio is FP16 ÷ ours and the difference FP16 − ours). A task FP16 scores ${FLOOR_SCORE} or less on is "${BEYOND_MODEL}": a difference there says nothing about the cache.`,
     columns: [
       { header: 'method' },
       { header: 'workload' },
@@ -150,8 +166,8 @@ export function accuracyTable(records: readonly CellResult[]): TableBlock | null
       { header: 'metric' },
       { header: 'n', numeric: true },
       { header: 'score', numeric: true },
-      { header: 'score ÷ FP16 score', numeric: true },
-      { header: 'Δ vs FP16 [95% CI]', numeric: true },
+      { header: 'vs FP16 (higher is better)', numeric: true },
+      { header: 'Δ vs FP16, + = better [95% CI]', numeric: true },
       { header: 'token match with FP16', numeric: true },
     ],
     rows,
