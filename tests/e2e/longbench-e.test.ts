@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { promptSettings, tasksOf } from '../../src/runs/workloads/longbench.js';
 import { LONGBENCH_E_TASKS, LONGBENCH_TASKS } from '../../src/workloads/longbench/config.js';
-import { cliAsync, HAVE_CLI, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { cliAsync, readResults, ROOT, tempDir, writeSuite } from './cli-helpers.js';
+import { describeWith, PARTS } from '../support/parts.js';
 
 describe('longbench workload: LongBench-E and models.json prompt settings', () => {
   it('tasks default to all 21 v1 tasks, or the 13 of LongBench-E with e', () => {
@@ -23,7 +24,7 @@ describe('longbench workload: LongBench-E and models.json prompt settings', () =
   });
 });
 
-describe.skipIf(!HAVE_CLI)('LongBench-E in a run', () => {
+describeWith([PARTS.cli], 'LongBench-E in a run', () => {
   it('e: true reads <task>_e.jsonl and scores by length bucket; a task LongBench-E lacks is refused before running', async () => {
     const dir = tempDir();
     const data = join(dir, 'lb');
