@@ -132,6 +132,15 @@ program
   });
 
 program
+  .command('show')
+  .description("Print a run's answer in the terminal: the paper's claims beside ours (verdict and why), then the per-method table")
+  .argument('<dir>', 'a run folder holding results.jsonl')
+  .action(async (dir: string) => {
+    const { showCommand } = await import('./show-command.js');
+    process.exitCode = showCommand(dir);
+  });
+
+program
   .command('gate')
   .description('Check results against rules (vs FP16 in the run, vs a baseline run, absolute); exit 0 pass, 1 regression, 2 unusable input')
   .argument('<dir>', 'a run folder holding results.jsonl')

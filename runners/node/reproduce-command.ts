@@ -8,6 +8,7 @@ import type { ResolvedSuite } from '../../src/suite/types.js';
 import { projectRoot } from './provenance.js';
 import { reportCommand } from './report-command.js';
 import { runCommand } from './run-command.js';
+import { showCommand } from './show-command.js';
 
 /** What a reproduction folder holds (run outputs and the report); --fresh deletes only such a folder. */
 const RUN_OUTPUTS = new Set(['results.jsonl', 'manifest.json', 'report.html', 'summary.md', 'charts']);
@@ -51,7 +52,10 @@ export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
   const isolate = o.isolate !== false && o.self ? { self: o.self, only: (c: PlannedCell) => c.spec.workload === 'sharegpt' } : undefined;
   const summary = await runCommand(suiteFile, { out, resume: true, ...(o.ep ? { ep: o.ep } : {}), quiet: Boolean(o.quiet), override, ...(isolate ? { isolate } : {}) });
   process.stderr.write(`reproduce: ${summary.ok} cells ran, ${summary.skipped} reused, ${summary.errored} errored\n`);
-  return Math.max(await reportCommand(out, { layout: 'paper' }), summary.errored > 0 ? 1 : 0);
+  const reported = await reportCommand(out, { layout: 'paper' });
+  // The answer in the terminal too (what `minicache-bench show DIR` prints).
+  if (reported === 0 && !o.quiet) showCommand(out, { log: (t) => process.stdout.write(`\n${t}\n`) });
+  return Math.max(reported, summary.errored > 0 ? 1 : 0);
 }
 
 /**
