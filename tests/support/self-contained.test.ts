@@ -67,3 +67,14 @@ describe('install', () => {
   });
 });
 
+
+describe('README', () => {
+  it('lists every suite in suites/ (the GPU sessions\' files by their pattern)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('Suites in `suites/`'), readme.indexOf('## Models'));
+    const files = readdirSync(join(ROOT, 'suites')).filter((f) => f.endsWith('.yaml'));
+    const gpu = files.filter((f) => f.startsWith('gpu-h200'));
+    expect(section).toContain(`\`gpu-h200*.yaml\` (${gpu.length} files)`);
+    expect(files.filter((f) => !f.startsWith('gpu-h200') && !section.includes(`\`${f}\``))).toEqual([]);
+  });
+});
