@@ -110,6 +110,8 @@ export function ablationChart(records: readonly CellResult[]): VegaLiteSpec | nu
             x: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: false } },
             y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: null, scale: { zero: true } },
             color: { field: 'method', type: 'nominal' },
+            // The main setting's point (the unlabelled cell) stands apart from the ablation points.
+            shape: { field: 'setting', type: 'nominal', title: null },
             detail: { field: 'workload', type: 'nominal' },
           },
         },
