@@ -54,7 +54,7 @@ export class WebGpuEngine {
   /** A session (all its buffers allocated now) with a store made by `store` for its geometry. */
   session(opts: SessionOptions, store: StoreFactory = fp16StoreFactory): EngineSession {
     const c = this.config;
-    const st = store(this.ctx, { layers: c.layers, batch: opts.batch, kvHeads: c.kvHeads, headDim: c.headDim, capacity: opts.capacity });
+    const st = store(this.ctx, { layers: c.layers, batch: opts.batch, kvHeads: c.kvHeads, headDim: c.headDim, capacity: opts.capacity, promptSlots: opts.promptSlots });
     try {
       return new EngineSession(this.ctx, c, this.weights, st, opts);
     } catch (e) {

@@ -7,7 +7,6 @@
 import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
 import type { EngineBuffer, GpuContext } from './gpu-context.js';
 import { fp16PastReader, type PastReader } from './kernels/attention.js';
-import type { RopeWrite } from './kernels/rope.js';
 
 export interface StoreGeometry {
   layers: number;
@@ -16,14 +15,35 @@ export interface StoreGeometry {
   headDim: number;
   /** Slots per sequence the store is allocated for (prompt slots + new tokens). */
   capacity: number;
+  /** Padded prompt length of the session (slots the prefill writes). */
+  promptSlots: number;
 }
+
+/** Session buffers a store's kernels bind (given once, before any ops are asked for). */
+export interface StoreIo {
+  /** QKV rows of the pass (decode: [B, (H + 2·KV)·D] f32, rotated). */
+  qkv: GPUBuffer;
+  starts: GPUBuffer;
+  /** The decode step's parameters (slot = n, the current token's slot). */
+  decodePrm: GPUBuffer;
+  heads: number;
+}
+
+export type Ops = (pass: GPUComputePassEncoder) => void;
 
 export interface EngineKvStore {
   readonly name: string;
   readonly geometry: StoreGeometry;
-  /** 'fp16': RoPE writes each token's K/V into kvBuffers(layer) at its slot. */
-  readonly ropeWrite: RopeWrite;
-  kvBuffers(layer: number): { k: GPUBuffer; v: GPUBuffer };
+  /** Prefill: RoPE writes each layer's prompt K/V as fp16 into these ([B, KV, cap, D]). */
+  prefillTarget(layer: number): { k: GPUBuffer; v: GPUBuffer; cap: number };
+  /** Prefill of sequences b0 … b0 + count − 1: work after the layer's RoPE (compressing the prompt's K/V). */
+  prefillOps?(layer: number, sub: { b0: number; count: number; prm: GPUBuffer }): Ops | undefined;
+  /** Decode: 'fp16' — RoPE writes the new token into decodeTarget(layer) at its slot; 'none' — appendOps takes it from the QKV rows after attention. */
+  readonly decodeWrite: 'fp16' | 'none';
+  decodeTarget(layer: number): { k: GPUBuffer; v: GPUBuffer; cap: number } | undefined;
+  /** Decode: work after the layer's attention (storing the new token). */
+  appendOps?(layer: number): Ops | undefined;
+  bind?(io: StoreIo): void;
   reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] };
   /**
    * Bytes held for `tokens` slots per sequence, by component (the byte accounting of the host
@@ -37,7 +57,7 @@ export interface EngineKvStore {
 /** FP16 cache: K and V of every layer as [B, KV, capacity, D] fp16, appended in place. */
 export class Fp16Store implements EngineKvStore {
   readonly name = 'fp16';
-  readonly ropeWrite = 'fp16' as const;
+  readonly decodeWrite = 'fp16' as const;
   private readonly k: EngineBuffer[] = [];
   private readonly v: EngineBuffer[] = [];
 
@@ -53,8 +73,12 @@ export class Fp16Store implements EngineKvStore {
     }
   }
 
-  kvBuffers(layer: number) {
-    return { k: this.k[layer]!.buffer, v: this.v[layer]!.buffer };
+  prefillTarget(layer: number) {
+    return { k: this.k[layer]!.buffer, v: this.v[layer]!.buffer, cap: this.geometry.capacity };
+  }
+
+  decodeTarget(layer: number) {
+    return this.prefillTarget(layer);
   }
 
   reader(layer: number) {

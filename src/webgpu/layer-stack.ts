@@ -42,6 +42,8 @@ export interface StackSpec {
   attentionCap?: number;
   /** Decode: how attention reads layer l's past. */
   reader?: (layer: number) => { reader: PastReader; buffers: GPUBuffer[] };
+  /** Work a cache store adds to layer l: after RoPE at prefill, after attention at decode. */
+  storeOps?: (layer: number) => ((pass: GPUComputePassEncoder) => void) | undefined;
 }
 
 export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: DeviceWeights, bufs: StackBuffers, spec: StackSpec): (pass: GPUComputePassEncoder) => void {
@@ -71,6 +73,7 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
       const groups = prefillAttentionGroups({ ...shape, batch, T });
       attend = (pass) => encodeGroups(pass, prefillP!, g, groups);
     }
+    const store = spec.storeOps?.(l);
     const mmO = new MatmulOp(ctx, { M, N: dim, K: dim, epilogue: 'add' }, att.buffer, lw.wo.buffer, x.buffer, 'wo');
     const norm2 = ctx.bindGroup(normP, [x, lw.ffnNorm, h]);
     const mm13 = new MatmulOp(ctx, { M, N: 2 * hid, K: dim, epilogue: 'swiglu' }, h.buffer, lw.w13.buffer, act.buffer, 'w13');
@@ -79,7 +82,9 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
       encodeRows(pass, normP, norm1, M);
       mmQkv.encode(pass);
       encodeRope(pass, ropeP, rope, M);
+      if (!spec.reader) store?.(pass);
       attend(pass);
+      if (spec.reader) store?.(pass);
       mmO.encode(pass);
       encodeRows(pass, normP, norm2, M);
       mm13.encode(pass);

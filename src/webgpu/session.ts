@@ -130,20 +130,25 @@ export class EngineSession {
     const eps = cfg.rmsEps;
     const partial = scratch(decodePartialBytes({ heads: H, kvHeads: KV, headDim: D, batch: B, cap }), 'attention partials');
     const bufs: StackBuffers = { x, h, qkv, att, act, cosSin, starts: this.starts, partial };
-    const layerOps = (M: number, T: number, prm: EngineBuffer, idsBuf: EngineBuffer, decode: boolean) =>
+    store.bind?.({ qkv: qkv.buffer, starts: this.starts.buffer, decodePrm: this.prm.buffer, heads: H });
+    const layerOps = (M: number, T: number, prm: EngineBuffer, idsBuf: EngineBuffer, decode: boolean, b0 = 0) =>
       buildLayerStack(ctx, cfg, w, bufs, {
         M,
         T,
         batch: decode ? B : M / T,
         prm,
         ids: idsBuf,
-        cap,
-        ropeWrite: store.ropeWrite,
+        // RoPE hands each token's K/V to the store: into its fp16 target at prefill, and at decode
+        // too for a store that writes there (fp16); others take the new token from QKV (appendOps).
+        cap: decode ? (store.decodeTarget(0)?.cap ?? 0) : store.prefillTarget(0).cap,
+        attentionCap: cap,
+        ropeWrite: decode ? store.decodeWrite : 'fp16',
         ropeOut: (l) => {
-          const kv = store.kvBuffers(l);
-          return [kv.k, kv.v];
+          const t = decode ? store.decodeTarget(l) : store.prefillTarget(l);
+          return t ? [t.k, t.v] : [];
         },
         ...(decode ? { reader: (l: number) => store.reader(l) } : {}),
+        storeOps: (l) => (decode ? store.appendOps?.(l) : store.prefillOps?.(l, { b0, count: M / T, prm: prm.buffer })),
       });
 
     // prefill, one sub-batch at a time: the final norm writes each sequence's last slot into `last`
@@ -153,7 +158,7 @@ export class EngineSession {
       ctx.write(prm, Uint32Array.of(0, b0, 0, 0));
       const idsBuf = scratch(nb * P * 4, `prefill ids ${b0}`);
       this.prefillIds.push(idsBuf);
-      const body = layerOps(nb * P, P, prm, idsBuf, false);
+      const body = layerOps(nb * P, P, prm, idsBuf, false, b0);
       const lastP = ctx.pipeline(rmsnormWgsl({ rows: nb, dim, eps, inStride: P, inOffset: P - 1, outOffset: b0 }), 'rmsnorm last');
       const lastG = ctx.bindGroup(lastP, [x, w.norm, last]);
       this.prefillPasses.push((pass) => {
