@@ -12,6 +12,7 @@ import { generate } from '../../src/engine/generate.js';
 import { createMethod } from '../../src/methods/registry.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
 import { generateOnEngine } from '../../src/webgpu/generate-engine.js';
+import { engineStoreFor } from '../../src/webgpu/store-registry.js';
 import { loadEngine, type LoadedEngine } from '../../runners/node/load-engine.js';
 import { loadModel } from '../../runners/node/load-model.js';
 import { GOLDEN_40, STORIES_CARD } from '../model/stories-fixture.js';
@@ -44,9 +45,11 @@ async function divergence(backend: InferenceBackend, prompt: number[], ref: numb
   return { at, gap: Math.abs(out.logits[ref[at]!]! - out.logits[got[at]!]!) };
 }
 
-async function compare(engine: LoadedEngine, ort: { backend: InferenceBackend }, prompts: number[][], maxNewTokens: number) {
-  const e = await generateOnEngine(engine.engine, prompts, { maxNewTokens });
-  const o = await generate(ort.backend, prompts, { maxNewTokens, createMethod: (g) => createMethod('fp16', g, {}) });
+async function compare(engine: LoadedEngine, ort: { backend: InferenceBackend }, prompts: number[][], maxNewTokens: number, method = 'fp16', params: Record<string, unknown> = {}) {
+  const store = engineStoreFor(method, params, engine.engine.config.headDim);
+  if (!store) throw new Error(`${method} has no device store`);
+  const e = await generateOnEngine(engine.engine, prompts, { maxNewTokens, store });
+  const o = await generate(ort.backend, prompts, { maxNewTokens, createMethod: (g) => createMethod(method, g, params) });
   let equal = 0;
   for (let b = 0; b < prompts.length; b++) {
     const d = await divergence(ort.backend, prompts[b]!, o.tokens[b]!, e.tokens[b]!);
@@ -83,6 +86,23 @@ describe('engine greedy tokens equal onnxruntime CPU', () => {
     await ort.backend.dispose();
     engine.engine.dispose();
   });
+
+  // Every method the engine holds on the device, against the same method on the host path. A
+  // residual of 32 makes the 40-token decode cross key flushes and value evictions.
+  for (const [method, params] of [
+    ['kivi2', { residual: 32 }],
+    ['kivi4', { residual: 32 }],
+  ] as [string, Record<string, unknown>][]) {
+    it(`${method} on the device equals ${method} on the host path (embedded model, 8 left-padded prompts)`, async () => {
+      const engine = await loadEngine(EMBEDDED_DIR);
+      const ort = await loadModel(EMBEDDED_DIR);
+      const r = await compare(engine, ort, promptsOf(ort.tokenizer, TEXTS), 40, method, params);
+      expect(r.equal).toBeGreaterThanOrEqual(ctx.adapter.fallback ? 8 : 7);
+      expect(r.engine.bytesHeld).toEqual(r.ort.bytes);
+      await ort.backend.dispose();
+      engine.engine.dispose();
+    });
+  }
 
   it('stories260K: the README golden 40 tokens from BOS, and a left-padded batch of 8', async () => {
     const engine = await loadEngine(STORIES_CARD);
