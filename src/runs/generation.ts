@@ -16,7 +16,7 @@ export type CellGeneration = GenerateResult & { cachePath: CachePath; engine?: E
 
 export async function generateForCell(ctx: WorkloadContext, prompts: number[][], opts: Omit<GenerateOptions, 'createMethod'>, how: { hostCache?: boolean } = {}): Promise<CellGeneration> {
   if (ctx.engine) {
-    const store = how.hostCache ? undefined : engineStoreFor(ctx.cell.method, ctx.cell.methodParams);
+    const store = how.hostCache ? undefined : engineStoreFor(ctx.cell.method, ctx.cell.methodParams, ctx.engine.config.headDim);
     if (store) {
       const r = await generateOnEngine(ctx.engine, prompts, { ...opts, store });
       return { ...r, cachePath: 'engine', engine: r };
