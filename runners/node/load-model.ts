@@ -9,7 +9,7 @@ import type { Tokenizer } from '../../src/engine/backend.js';
 import { HarnessError } from '../../src/errors.js';
 import { parseLlama2c, type Llama2cModel } from '../../src/model/llama2c.js';
 import { parseModelCard, validateModelCard, type ModelCard } from '../../src/model/model-card.js';
-import { HfTokenizer } from '../../src/model/tokenizer-hf.js';
+import { JsonTokenizer } from '../../src/model/tokenizer-json.js';
 import { Llama2cTokenizer } from '../../src/model/tokenizer-llama2c.js';
 import { OrtBackend } from './ort-backend.js';
 import type { OrtEp, OrtSessionTuning } from './ort-ep.js';
@@ -58,13 +58,24 @@ export function readModelCard(card: string | Record<string, unknown>, baseDir = 
   return out;
 }
 
+/** tokenizer_config.json beside a tokenizer.json (its chat template and decode settings), when there is one. */
+export function readTokenizerConfig(tokenizerPath: string): Record<string, unknown> | undefined {
+  const file = join(dirname(tokenizerPath), 'tokenizer_config.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new HarnessError('model-card', `tokenizer_config.json is not valid JSON: ${(e as Error).message}`, { file });
+  }
+}
+
 export function loadTokenizer(card: ModelCard, vocabSize: number): Tokenizer {
   const bytes = readFileSync(card.tokenizer);
   try {
     const tok: Tokenizer =
       card.tokenizerFormat === 'llama2c'
         ? Llama2cTokenizer.fromBytes(new Uint8Array(bytes), vocabSize, { bos: card.bos, eos: card.eos[0] })
-        : new HfTokenizer(bytes.toString('utf8'), { bos: card.bos, eos: card.eos[0] });
+        : new JsonTokenizer(bytes.toString('utf8'), { bos: card.bos, eos: card.eos[0], config: readTokenizerConfig(card.tokenizer) });
     if (tok.vocabSize > vocabSize) throw new Error(`the tokenizer has ${tok.vocabSize} tokens, more than the model's vocabulary of ${vocabSize}`);
     return tok;
   } catch (e) {

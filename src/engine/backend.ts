@@ -53,10 +53,18 @@ export interface InferenceBackend {
   dispose(): Promise<void>;
 }
 
-/** Turns text into token ids and back. Implementations: llama2.c tokenizer.bin, HF tokenizer.json. */
+/** One message of a chat, as chat templates take them. */
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+/** Turns text into token ids and back. Implementations: llama2.c tokenizer.bin, HF tokenizer.json (through @huggingface/tokenizers). */
 export interface Tokenizer {
   readonly vocabSize: number;
   /** Encode text; `bos` prepends the BOS id. */
   encode(text: string, opts?: { bos?: boolean }): number[];
   decode(ids: readonly number[], opts?: { skipSpecial?: boolean }): string;
+  /** The model's own chat template (tokenizer_config.json), where the model folder has one. */
+  applyChatTemplate?(messages: readonly ChatMessage[]): string;
 }

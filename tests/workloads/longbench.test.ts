@@ -84,6 +84,18 @@ describe('LongBench fixture files: read, prompt, truncate, score', () => {
     expect(none.text).toBe(none.prompt);
   });
 
+  it("the model's own chat template (chatTemplate: tokenizer) renders one user message, as KIVI's build_chat for Llama-3-Instruct", () => {
+    const withTemplate = { ...charTokenizer, applyChatTemplate: (m: readonly { role: string; content: string }[]) => `<u>${m.map((x) => `${x.role}:${x.content}`).join('')}</u>` };
+    const own = chatTemplate('tokenizer', withTemplate);
+    const hot = readLongBenchTask(dir, 'hotpotqa').records[0]!;
+    const p = prepareLongBenchPrompt(longBenchTask('hotpotqa'), hot, { tokenizer: withTemplate, maxLength: MAX, chatTemplate: own });
+    expect(p.text).toBe(`<u>user:${p.prompt}</u>`);
+    expect(p.chatApplied).toBe(true);
+    const trec = readLongBenchTask(dir, 'trec').records[0]!;
+    expect(prepareLongBenchPrompt(longBenchTask('trec'), trec, { tokenizer: withTemplate, maxLength: MAX, chatTemplate: own }).chatApplied).toBe(false);
+    expect(() => chatTemplate('tokenizer', charTokenizer)).toThrow(/has no chat template .*tokenizer_config\.json/);
+  });
+
   // Predictions per task with per-item scores worked out by hand.
   const cases: [string, string[], number[], number][] = [
     // "The Miller Lane." → "miller lane" (F1 1); "It was 1846 I think" vs "1846": P 1/5, R 1 → 1/3

@@ -9,7 +9,7 @@ import { buildLlamaOnnx } from '../../../src/model/build-llama-onnx.js';
 import { HF_IO_NAMES, resolveIoNames } from '../../../src/model/io-names.js';
 import { parseLlama2c, type Llama2cModel } from '../../../src/model/llama2c.js';
 import type { ModelCard } from '../../../src/model/model-card.js';
-import { HfTokenizer } from '../../../src/model/tokenizer-hf.js';
+import { JsonTokenizer } from '../../../src/model/tokenizer-json.js';
 import { Llama2cTokenizer } from '../../../src/model/tokenizer-llama2c.js';
 import type { BrowserEp, PageModelSource } from '../protocol.js';
 import { fetchBytes } from './fetch-bytes.js';
@@ -27,7 +27,7 @@ async function loadTokenizer(card: ModelCard, vocabSize: number): Promise<Tokeni
   const tok: Tokenizer =
     card.tokenizerFormat === 'llama2c'
       ? Llama2cTokenizer.fromBytes(bytes, vocabSize, { bos: card.bos, eos: card.eos[0] })
-      : new HfTokenizer(new TextDecoder().decode(bytes), { bos: card.bos, eos: card.eos[0] });
+      : new JsonTokenizer(new TextDecoder().decode(bytes), { bos: card.bos, eos: card.eos[0] });
   if (tok.vocabSize > vocabSize) throw new Error(`${card.file}: the tokenizer has ${tok.vocabSize} tokens, more than the model's vocabulary of ${vocabSize}`);
   return tok;
 }

@@ -105,7 +105,7 @@ async function runLongBench(ctx: WorkloadContext): Promise<WorkloadOutput> {
   const m = ctx.backend.model;
   const tasks = tasksOf(p);
   const settings = promptSettings(p);
-  const template = settings.chatTemplate === 'none' ? null : chatTemplate(settings.chatTemplate);
+  const template = settings.chatTemplate === 'none' ? null : chatTemplate(settings.chatTemplate, ctx.tokenizer);
   const newline = ctx.tokenizer.encode('\n').at(-1);
   const scores: TaskScore[] = [];
   const allTokens: number[][] = [];

@@ -51,17 +51,34 @@ export function longBenchTask(name: string): TaskSpec {
   };
 }
 
-/** A chat template as a prefix and suffix around the (truncated) prompt. */
+/**
+ * A chat template: a prefix and suffix around the (truncated) prompt, or the model's own Jinja
+ * template rendered over one user message (`render`).
+ */
 export interface ChatTemplate {
   prefix: string;
   suffix: string;
+  render?: (prompt: string) => string;
 }
 
 export type ChatTemplateName = keyof typeof chatTemplates;
 
-export function chatTemplate(name: string): ChatTemplate {
+/**
+ * The chat-template name that means the model's own template (tokenizer_config.json
+ * `chat_template`), applied as KIVI's latest build_chat does for Llama-3-Instruct:
+ * apply_chat_template([{role: user, content: prompt}], tokenize=False, add_generation_prompt=True).
+ */
+export const MODEL_CHAT_TEMPLATE = 'tokenizer';
+
+/** A template by name; `tokenizer` needs the cell's tokenizer (its tokenizer_config.json template). */
+export function chatTemplate(name: string, tokenizer?: { applyChatTemplate?(messages: readonly { role: string; content: string }[]): string }): ChatTemplate {
+  if (name === MODEL_CHAT_TEMPLATE) {
+    const apply = tokenizer?.applyChatTemplate?.bind(tokenizer);
+    if (!apply) throw new Error('chat template "tokenizer": this model\'s tokenizer has no chat template (it comes from tokenizer_config.json beside tokenizer.json)');
+    return { prefix: '', suffix: '', render: (prompt) => apply([{ role: 'user', content: prompt }]) };
+  }
   const t = (chatTemplates as Record<string, { prefix: string; suffix: string }>)[name];
-  if (!t) throw new Error(`unknown chat template "${name}" (known: ${Object.keys(chatTemplates).join(', ')})`);
+  if (!t) throw new Error(`unknown chat template "${name}" (known: ${[...Object.keys(chatTemplates), MODEL_CHAT_TEMPLATE].join(', ')})`);
   return { prefix: t.prefix, suffix: t.suffix };
 }
 

@@ -41,7 +41,8 @@ export function truncateMiddle(prompt: string, tokenizer: Tokenizer, maxLength: 
 
 /** Wraps the (already truncated) prompt in a chat template, or leaves it as is. */
 export function applyChatTemplate(prompt: string, template: ChatTemplate | null): string {
-  return template ? template.prefix + prompt + template.suffix : prompt;
+  if (!template) return prompt;
+  return template.render ? template.render(prompt) : template.prefix + prompt + template.suffix;
 }
 
 export interface PreparedPrompt extends TruncateResult {
@@ -65,6 +66,6 @@ export interface PrepareOptions extends TruncateOptions {
 export function prepareLongBenchPrompt(task: TaskSpec, record: LongBenchRecord, opts: PrepareOptions): PreparedPrompt {
   const formatted = buildPrompt(task, record);
   const t = truncateMiddle(formatted, opts.tokenizer, opts.maxLength, opts);
-  const useChat = task.chat && opts.chatTemplate !== null && (opts.chatTemplate.prefix !== '' || opts.chatTemplate.suffix !== '');
+  const useChat = task.chat && opts.chatTemplate !== null && (opts.chatTemplate.render !== undefined || opts.chatTemplate.prefix !== '' || opts.chatTemplate.suffix !== '');
   return { ...t, text: useChat ? applyChatTemplate(t.prompt, opts.chatTemplate) : t.prompt, chatApplied: useChat };
 }
