@@ -9,7 +9,9 @@ import type { Tokenizer } from '../../src/engine/backend.js';
 import { HarnessError } from '../../src/errors.js';
 import { parseLlama2c, type Llama2cModel } from '../../src/model/llama2c.js';
 import { parseModelCard, validateModelCard, type ModelCard } from '../../src/model/model-card.js';
+import { ByteTokenizer } from '../../src/model/tokenizer-bytes.js';
 import { JsonTokenizer } from '../../src/model/tokenizer-json.js';
+import { HF_CONFIG, hfFolderName, isHfFolder, readHfConfig } from './hf-folder.js';
 import { Llama2cTokenizer } from '../../src/model/tokenizer-llama2c.js';
 import { OrtBackend } from './ort-backend.js';
 import type { OrtEp, OrtSessionTuning } from './ort-ep.js';
@@ -34,8 +36,10 @@ function findCardFile(pathOrDir: string): string {
   if (!existsSync(pathOrDir)) throw new HarnessError('model-card', `no model card or folder at ${pathOrDir}`, { file: pathOrDir });
   if (!statSync(pathOrDir).isDirectory()) return pathOrDir;
   const hit = CARD_FILE_NAMES.map((n) => join(pathOrDir, n)).find((p) => existsSync(p));
-  if (!hit) throw new HarnessError('model-card', `the folder has no model card`, { file: pathOrDir }, `add one of ${CARD_FILE_NAMES.join(', ')}`);
-  return hit;
+  if (hit) return hit;
+  // A Hugging Face folder needs no card: its config.json stands for one.
+  if (isHfFolder(pathOrDir)) return join(pathOrDir, HF_CONFIG);
+  throw new HarnessError('model-card', `the folder has no model card`, { file: pathOrDir }, `add one of ${CARD_FILE_NAMES.join(', ')}, or give a Hugging Face folder (config.json, safetensors, tokenizer.json)`);
 }
 
 /** Reads and validates a card; its paths come back absolute. */
@@ -44,13 +48,15 @@ export function readModelCard(card: string | Record<string, unknown>, baseDir = 
   let base: string;
   if (typeof card === 'string') {
     const file = findCardFile(card);
-    parsed = parseModelCard(readFileSync(file, 'utf8'), file);
+    // A Hugging Face folder given as itself (its config.json): a card with the folder's defaults.
+    parsed = basename(file) === HF_CONFIG ? validateModelCard({ format: 'hf', path: '.' }, file) : parseModelCard(readFileSync(file, 'utf8'), file);
     base = dirname(resolve(file));
   } else {
     parsed = validateModelCard(card, typeof card.file === 'string' ? card.file : '<model card object>');
     base = typeof card.file === 'string' ? dirname(resolve(card.file)) : baseDir;
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  if (parsed.format === 'hf') return resolveHfCard(parsed, abs(parsed.path), abs);
   const out = { ...parsed, path: abs(parsed.path), tokenizer: abs(parsed.tokenizer) };
   const field = parsed.format === 'llama2c' ? 'weights' : 'path';
   if (!existsSync(out.path)) throw new HarnessError('model-card', `model file not found: ${out.path}`, { file: parsed.file, field });
@@ -69,7 +75,42 @@ export function readTokenizerConfig(tokenizerPath: string): Record<string, unkno
   }
 }
 
+/**
+ * An hf card with its folder read: name, BOS/EOS and context from config.json unless the card sets
+ * them, the folder's tokenizer.json unless the card names one (none: dummy weights only).
+ */
+function resolveHfCard(card: ModelCard, dir: string, abs: (p: string) => string): ModelCard {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new HarnessError('model-card', `no model folder at ${dir}`, { file: card.file, field: 'path' });
+  const { config, file } = readHfConfig(dir);
+  const dummy = card.weights === 'dummy';
+  let tokenizer = card.tokenizer ? abs(card.tokenizer) : join(dir, 'tokenizer.json');
+  let tokenizerFormat = card.tokenizerFormat;
+  if (!existsSync(tokenizer)) {
+    if (card.tokenizer) throw new HarnessError('model-card', `tokenizer file not found: ${tokenizer}`, { file: card.file, field: 'tokenizer' });
+    if (!dummy) throw new HarnessError('model-card', `the model folder has no tokenizer.json: ${tokenizer}`, { file: card.file, field: 'tokenizer' }, 'copy the model\'s tokenizer.json (and tokenizer_config.json) into the folder, or name one with "tokenizer" in a model card');
+    tokenizer = '';
+    tokenizerFormat = 'bytes';
+  }
+  if (card.maxContext !== undefined && card.maxContext > config.maxContext) throw new HarnessError('model-card', `"maxContext" ${card.maxContext} exceeds config.json's max_position_embeddings ${config.maxContext}`, { file: card.file, field: 'maxContext' });
+  const geometry: Record<string, number> = { layers: config.layers, heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim, vocabSize: config.vocabSize, dim: config.dim, hiddenDim: config.hiddenDim };
+  for (const [k, v] of Object.entries(geometry)) {
+    const given = card[k as keyof ModelCard];
+    if (given !== undefined && given !== v) throw new HarnessError('model-card', `"${k}" is ${String(given)} but ${file} says ${v}`, { file: card.file, field: k });
+  }
+  return {
+    ...card,
+    name: card.name || hfFolderName(dir),
+    path: dir,
+    tokenizer,
+    tokenizerFormat,
+    ...geometry,
+    maxContext: card.maxContext ?? config.maxContext,
+    ...(card.idsFromConfig ? { bos: config.bos, eos: config.eos } : {}),
+  };
+}
+
 export function loadTokenizer(card: ModelCard, vocabSize: number): Tokenizer {
+  if (card.tokenizerFormat === 'bytes') return new ByteTokenizer(vocabSize, card.bos);
   const bytes = readFileSync(card.tokenizer);
   try {
     const tok: Tokenizer =
@@ -103,6 +144,9 @@ function onnxWeightBytes(path: string): number {
 
 export async function loadModel(card: string | Record<string, unknown>, opts: LoadModelOptions = {}): Promise<LoadedModel> {
   const c = readModelCard(card, opts.baseDir);
+  if (c.format === 'hf') {
+    throw new HarnessError('engine.model', `${c.name} is a Hugging Face folder${c.weights === 'dummy' ? ' with dummy weights' : ''}: it runs on the webgpu engine`, { file: c.file, field: 'format' }, 'run it with --engine webgpu (suite: engine: webgpu), or export an ONNX decoder for onnxruntime (README, Models)');
+  }
   const tuning = { ep: opts.ep ?? 'cpu', threads: opts.threads, logSeverityLevel: opts.logSeverityLevel } as const;
   if (c.format === 'llama2c') {
     let weights: Llama2cModel;

@@ -330,7 +330,7 @@ async function runHere(
         // one loaded model per card and engine: onnxruntime's session on the EP, or the WebGPU engine
         const onEngine = cell.spec.engine === 'webgpu';
         const modelKey = `${onEngine ? 'webgpu' : 'onnxruntime'}:${cardPath}`;
-        if (!models.has(modelKey)) models.set(modelKey, onEngine ? loadEngine(cardPath) : loadModel(cardPath, { ep: suite.ep as 'cpu' | 'webgpu' | 'cuda' }));
+        if (!models.has(modelKey)) models.set(modelKey, onEngine ? loadEngine(cardPath, { onProgress: (d, t, note) => progress.update(d, t, note) }) : loadModel(cardPath, { ep: suite.ep as 'cpu' | 'webgpu' | 'cuda' }));
         const { backend, tokenizer, engine } = await models.get(modelKey)!;
         const exec = (c: PlannedCell, onProgress: (d: number, t: number, note?: string) => void) =>
           runCell(c.id, c.spec, {

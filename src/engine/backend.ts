@@ -16,6 +16,8 @@ export interface ModelInfo {
   eos: number[];
   /** Bytes of the model weights as loaded (reported beside cache bytes). */
   weightBytes: number;
+  /** 'dummy': seeded values in the model's shapes (throughput and memory only); absent for real weights. */
+  weights?: 'dummy';
 }
 
 /**

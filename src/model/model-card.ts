@@ -23,14 +23,21 @@ import { didYouMean, HarnessError, Problems } from '../errors.js';
 import { formatPath, parseYamlWithPositions, type PositionedDoc } from '../suite/parse-yaml.js';
 import { IO_NAME_KEYS, type DecoderIoNames } from './io-names.js';
 
-export type ModelFormat = 'onnx' | 'llama2c';
-export type TokenizerFormat = 'hf' | 'llama2c';
+export type ModelFormat = 'onnx' | 'llama2c' | 'hf';
+/** 'bytes': no tokenizer file (a dummy-weight model): text is encoded byte by byte (ids 3 + byte). */
+export type TokenizerFormat = 'hf' | 'llama2c' | 'bytes';
 
 export interface ModelCard {
   name: string;
   format: ModelFormat;
-  /** The model file: ONNX graph or llama2.c checkpoint (card fields `path` or `weights`). */
+  /** The model file: ONNX graph or llama2.c checkpoint (card fields `path` or `weights`); for `hf`, the folder holding config.json. */
   path: string;
+  /** hf only: 'dummy' runs seeded values in the config's shapes instead of the folder's safetensors. */
+  weights?: 'dummy';
+  /** Seed of dummy weights (default 0). */
+  seed?: number;
+  /** hf: bos/eos were not given in the card, so config.json's bos_token_id / eos_token_id apply. */
+  idsFromConfig?: boolean;
   /** llama2.c element type; 'auto' (default) tells by the file size. */
   dtype?: 'float32' | 'float16' | 'auto';
   tokenizer: string;
@@ -72,6 +79,7 @@ const FIELDS = [
   'inputNames',
   'ropeTheta',
   'rmsEps',
+  'seed',
   'description',
   'license',
 ];
@@ -132,14 +140,29 @@ export function validateModelCard(value: unknown, file: string, locate: Locate =
     return v;
   };
 
-  const format = oneOf('format', ['onnx', 'llama2c'] as const, true);
-  if (o.path !== undefined && o.weights !== undefined) err(['weights'], 'give the model file as "path" or "weights", not both');
-  const pathKey = o.weights !== undefined ? 'weights' : 'path';
-  const path = str(pathKey, false) ?? (o[pathKey] === undefined ? err([], `missing required field "${format === 'llama2c' ? 'weights' : 'path'}" (the model file)`) : undefined);
-  const tokenizer = str('tokenizer', true);
+  const format = oneOf('format', ['onnx', 'llama2c', 'hf'] as const, true);
+  const hf = format === 'hf';
+  let path: string | undefined;
+  let dummy = false;
+  if (hf) {
+    // A Hugging Face folder: `path` is the folder (default: the card's own), `weights: dummy` the only weights value.
+    path = str('path', false) ?? '.';
+    if (o.weights !== undefined) {
+      if (o.weights === 'dummy') dummy = true;
+      else err(['weights'], `"weights" of an hf card can only be "dummy" (seeded values in config.json's shapes), got ${JSON.stringify(o.weights)}`, 'leave it out to read the folder\'s safetensors');
+    }
+  } else {
+    if (o.path !== undefined && o.weights !== undefined) err(['weights'], 'give the model file as "path" or "weights", not both');
+    const pathKey = o.weights !== undefined ? 'weights' : 'path';
+    path = str(pathKey, false) ?? (o[pathKey] === undefined ? err([], `missing required field "${format === 'llama2c' ? 'weights' : 'path'}" (the model file)`) : undefined);
+  }
+  if (o.seed !== undefined && !dummy) err(['seed'], '"seed" applies to dummy weights only (weights: dummy)');
+  const seed = o.seed === undefined ? undefined : int(['seed'], o.seed, 0);
+  // hf: the folder's tokenizer.json by default (the loader looks); none at all is allowed for dummy weights
+  const tokenizer = hf ? str('tokenizer', false) ?? '' : str('tokenizer', true);
   const tokenizerFormat =
-    oneOf('tokenizerFormat', ['hf', 'llama2c'] as const, false) ??
-    (o.tokenizerFormat !== undefined || tokenizer === undefined ? undefined : tokenizer.endsWith('.json') ? 'hf' : format === 'llama2c' ? 'llama2c' : err(['tokenizerFormat'], 'missing "tokenizerFormat" (hf or llama2c)'));
+    oneOf('tokenizerFormat', ['hf', 'llama2c', 'bytes'] as const, false) ??
+    (o.tokenizerFormat !== undefined || tokenizer === undefined ? undefined : hf ? 'hf' : tokenizer.endsWith('.json') ? 'hf' : format === 'llama2c' ? 'llama2c' : err(['tokenizerFormat'], 'missing "tokenizerFormat" (hf or llama2c)'));
 
   if (format === 'onnx') for (const k of ONNX_REQUIRED) if (o[k] === undefined) err([k], `missing required field "${k}" (needed for ONNX models)`);
   const dims: Partial<Record<(typeof INTS)[number], number>> = {};
@@ -157,7 +180,7 @@ export function validateModelCard(value: unknown, file: string, locate: Locate =
 
   const dtype = oneOf('dtype', ['float32', 'float16', 'auto'] as const, false);
   if (dtype !== undefined && format !== 'llama2c') err(['dtype'], '"dtype" applies to llama2c checkpoints only (an ONNX graph declares its own types)');
-  for (const k of ['ropeTheta', 'rmsEps']) if (o[k] !== undefined && format !== 'llama2c') err([k], `"${k}" applies to llama2c checkpoints only`);
+  for (const k of ['ropeTheta', 'rmsEps']) if (o[k] !== undefined && format !== 'llama2c') err([k], `"${k}" applies to llama2c checkpoints only${hf ? ' (an hf folder takes them from config.json)' : ''}`);
 
   let inputNames: Partial<DecoderIoNames> | undefined;
   if (o.inputNames !== undefined) {
@@ -182,9 +205,12 @@ export function validateModelCard(value: unknown, file: string, locate: Locate =
 
   const baseName = path.replace(/\\/g, '/').split('/').pop()!.replace(/\.[^.]+$/, '');
   return {
-    name: name ?? baseName,
+    // an hf card without a name takes its folder's (the loader knows it)
+    name: name ?? (hf ? '' : baseName),
     format,
     path,
+    ...(dummy ? { weights: 'dummy' as const, seed: seed ?? 0 } : {}),
+    ...(hf && o.bos === undefined && o.eos === undefined ? { idsFromConfig: true } : {}),
     ...(dtype !== undefined ? { dtype } : {}),
     tokenizer,
     tokenizerFormat,

@@ -14,8 +14,22 @@ export type CachePath = 'host' | 'device' | 'engine' | 'engine-host';
 
 export type CellGeneration = GenerateResult & { cachePath: CachePath; engine?: EngineGenerateResult };
 
+/**
+ * Mistral attends over a sliding window of its last `sliding_window` tokens; the engine attends
+ * over the whole context, which is the same only while prompt + output fit the window. A longer
+ * generation is refused rather than run with attention the model was not trained with.
+ */
+export function checkSlidingWindow(window: number | undefined, prompts: readonly number[][], maxNewTokens: number | readonly number[]): void {
+  if (window === undefined) return;
+  const longest = Math.max(0, ...prompts.map((p, i) => p.length + (typeof maxNewTokens === 'number' ? maxNewTokens : (maxNewTokens[i] ?? 0))));
+  if (longest > window) {
+    throw new Error(`this model attends over a sliding window of ${window} tokens (config.json sliding_window), and the engine has no windowed attention: prompt + output reach ${longest} tokens; use shorter prompts or outputs (at most ${window} in all)`);
+  }
+}
+
 export async function generateForCell(ctx: WorkloadContext, prompts: number[][], opts: Omit<GenerateOptions, 'createMethod'>, how: { hostCache?: boolean } = {}): Promise<CellGeneration> {
   if (ctx.engine) {
+    checkSlidingWindow(ctx.engine.config.slidingWindow, prompts, opts.maxNewTokens);
     const store = how.hostCache ? undefined : engineStoreFor(ctx.cell.method, ctx.cell.methodParams, ctx.engine.config.headDim);
     if (store) {
       const r = await generateOnEngine(ctx.engine, prompts, { ...opts, store });

@@ -7,6 +7,7 @@ import type { ModelInfo } from '../engine/backend.js';
 import { decodeHalf } from '../kernels/half.js';
 import type { DeviceBytesByCategory, GpuContext } from './gpu-context.js';
 import { Fp16Store, type EngineKvStore, type StoreGeometry } from './kv-store.js';
+import { uploadFilledWeights } from './fill-weights.js';
 import { uploadWeights, type DeviceWeights, type EngineModelConfig, type WeightSource } from './model.js';
 import { EngineSession, type SessionOptions } from './session.js';
 
@@ -29,7 +30,8 @@ export class WebGpuEngine {
   ) {}
 
   static async load(ctx: GpuContext, config: EngineModelConfig, src: WeightSource, onProgress?: (done: number, total: number) => void): Promise<WebGpuEngine> {
-    const w = await uploadWeights(ctx, config, src, halfToFloat, onProgress);
+    // dummy weights are made on the device; a checkpoint streams from the host tensor by tensor
+    const w = src.dummy ? await uploadFilledWeights(ctx, config, src, onProgress) : await uploadWeights(ctx, config, src, halfToFloat, onProgress);
     await ctx.finish();
     return new WebGpuEngine(ctx, config, w);
   }
@@ -48,6 +50,7 @@ export class WebGpuEngine {
       bos: c.bos,
       eos: c.eos,
       weightBytes: this.weights.bytes,
+      ...(c.weights === 'dummy' ? { weights: 'dummy' as const } : {}),
     };
   }
 

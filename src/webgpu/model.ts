@@ -29,6 +29,14 @@ export interface EngineModelConfig {
   tiedClassifier: boolean;
   bos: number;
   eos: number[];
+  /**
+   * Mistral's sliding-window span (config.json sliding_window). The engine attends over the whole
+   * context, which equals windowed attention only while prompt + output fit the window: longer
+   * cells are refused (src/runs/generation.ts).
+   */
+  slidingWindow?: number;
+  /** 'dummy': seeded values instead of a checkpoint (throughput and memory only; reports mark it). */
+  weights?: 'checkpoint' | 'dummy';
 }
 
 /** Raw tensor names as checkpoints hold them ([out, in] matrices). */
@@ -44,6 +52,12 @@ export interface WeightSource {
   layer(name: LayerTensor, layer: number): Promise<Float32Array | Uint16Array>;
   /** Called once the engine holds everything (streaming sources close files here). */
   close?(): Promise<void>;
+  /**
+   * Optional: the values are made on the device instead (seeded dummy weights, fill-weights.ts):
+   * matrices N(0, std²) from a counter-based hash of (seed, tensor, index), norm weights `norm`.
+   * global() and layer() are then not called.
+   */
+  dummy?: { seed: number; std: number; norm: number };
 }
 
 export interface LayerWeights {

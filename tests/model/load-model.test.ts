@@ -89,6 +89,25 @@ describe('model cards', () => {
     expect(cardError(good + 'inputNames:\n  pastKey: past.key\n').message).toMatch(/must contain \{i\}/);
   });
 
+  it('hf cards: the folder by default, weights only "dummy" (with its seed), no tokenizer needed', () => {
+    expect(parseModelCard('format: hf\nweights: dummy\nseed: 7\n', 'x.yaml')).toMatchObject({ format: 'hf', path: '.', weights: 'dummy', seed: 7, name: '', tokenizer: '', idsFromConfig: true });
+    expect(parseModelCard('name: mine\nformat: hf\npath: ../llama\nbos: 1\neos: 2\n', 'x.yaml')).not.toHaveProperty('idsFromConfig');
+    const bad = cardError('format: hf\nweights: model.safetensors\nropeTheta: 5\n');
+    expect((bad as HarnessErrors).errors.map((x) => x.format())).toEqual([
+      expect.stringMatching(/weights: "weights" of an hf card can only be "dummy"/),
+      expect.stringMatching(/ropeTheta: "ropeTheta" applies to llama2c checkpoints only \(an hf folder takes them from config\.json\)/),
+    ]);
+    expect(cardError('format: llama2c\nweights: a.bin\ntokenizer: t.bin\nseed: 1\n').message).toMatch(/"seed" applies to dummy weights only/);
+  });
+
+  it('refuses an hf folder on onnxruntime, with the engine to use', async () => {
+    const dir = join(tmp, 'hf-dummy');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['LlamaForCausalLM'], hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 2, vocab_size: 300, max_position_embeddings: 64 }));
+    writeFileSync(join(dir, 'model.yaml'), 'format: hf\nweights: dummy\n');
+    await expect(loadModel(dir)).rejects.toThrow(/hf-dummy is a Hugging Face folder with dummy weights: it runs on the webgpu engine/);
+  });
+
   it('reports a missing model file against the card', async () => {
     writeFileSync(join(tmp, 'model.yaml'), 'format: llama2c\nweights: nowhere.bin\ntokenizer: tok.bin\n');
     await expect(loadModel(tmp)).rejects.toMatchObject({ code: 'model-card', location: { field: 'weights' } });
