@@ -14,7 +14,7 @@ export interface MethodSummary {
   decodeTps?: number;
   atBatch?: number;
   speedupVsFp16?: number;
-  /** The speed-up's range over the repeats (paired by round when interleaved), and its flag. */
+  /** The speed-up (ratio of medians) with its range over the repeats, and its flag. */
   speedup?: Spread;
   speedupFlag?: NoiseFlag;
   /** Decode tokens/s over the repeats. */

@@ -1,22 +1,24 @@
 /**
  * How sure a timed figure is. Serving cells record every timed repeat (metrics.repeats); a ratio
- * to FP16 gets the range of its repeats, paired round by round when the run interleaved the
- * methods (combineRepeats: repeat i of each method ran in the same round, so a machine that
- * slowed down for a while slows both sides of the ratio). A figure from one repeat, or whose range
- * is wider than the difference it shows, is flagged wherever it is printed or drawn.
+ * to FP16 is the ratio of the medians, with the range from the slowest of ours over the fastest
+ * of FP16's to the fastest over the slowest. That range is wide on purpose: on a shared machine
+ * the load changes within seconds, so even repeats run in the same round (interleaved) cannot be
+ * paired, and npm start run twice gave per-round ratios of 0.45–0.79 and 0.84–1.0 for one cell.
+ * A figure from one repeat, or whose range is wider than the difference it shows, is flagged
+ * wherever it is printed or drawn.
  */
 import type { OkRecord } from '../results/record.js';
 import { median } from '../gate/metric-catalog.js';
 
 export interface Spread {
-  /** The figure: median of the paired ratios, or of the repeats. */
+  /** The figure: the median of the repeats, or the ratio of the two medians. */
   value: number;
   lo: number;
   hi: number;
   /** Repeats behind it (the fewer of the two sides for a ratio). */
   n: number;
-  /** Paired round by round (interleaved repeats), rather than slowest-over-fastest bounds. */
-  paired: boolean;
+  /** Both sides' repeats ran in rounds, the methods taking turns (metrics.interleavedRounds). */
+  interleaved: boolean;
 }
 
 export type NoiseFlag = 'one repeat' | 'within noise';
@@ -38,24 +40,16 @@ function perRepeat(r: OkRecord, name: string): number[] {
 export function repeatSpread(r: OkRecord, name: string): Spread | undefined {
   const xs = perRepeat(r, name);
   if (xs.length === 0) return undefined;
-  return { value: median(xs), lo: Math.min(...xs), hi: Math.max(...xs), n: xs.length, paired: false };
+  return { value: median(xs), lo: Math.min(...xs), hi: Math.max(...xs), n: xs.length, interleaved: Number(r.metrics.interleavedRounds) > 1 };
 }
 
-/**
- * ours ÷ reference for one figure (decode tokens/s, peak RSS). With interleaved rounds the ratios
- * of each round: their median and range. Otherwise the ratio of medians, bounded by the slowest
- * over the fastest repeat and the fastest over the slowest.
- */
+/** ours ÷ reference for one figure (decode tokens/s, peak RSS): ratio of medians, slowest-over-fastest to fastest-over-slowest. */
 export function ratioSpread(ours: OkRecord, ref: OkRecord, name: string): Spread | undefined {
   const a = perRepeat(ours, name);
   const b = perRepeat(ref, name);
   if (a.length === 0 || b.length === 0 || b.some((x) => !(x > 0))) return undefined;
-  const rounds = ours.metrics.interleavedRounds;
-  if (typeof rounds === 'number' && rounds > 1 && ref.metrics.interleavedRounds === rounds && a.length === b.length) {
-    const r = a.map((x, i) => x / b[i]!);
-    return { value: median(r), lo: Math.min(...r), hi: Math.max(...r), n: r.length, paired: true };
-  }
-  return { value: median(a) / median(b), lo: Math.min(...a) / Math.max(...b), hi: Math.max(...a) / Math.min(...b), n: Math.min(a.length, b.length), paired: false };
+  const interleaved = Number(ours.metrics.interleavedRounds) > 1 && ours.metrics.interleavedRounds === ref.metrics.interleavedRounds;
+  return { value: median(a) / median(b), lo: Math.min(...a) / Math.max(...b), hi: Math.max(...a) / Math.min(...b), n: Math.min(a.length, b.length), interleaved };
 }
 
 /** The flag of a ratio whose "no difference" is `neutral` (1 for a speed-up). */

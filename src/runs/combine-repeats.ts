@@ -23,8 +23,8 @@ export function decodeTpsCi(perRepeat: readonly number[], seed: number): { lo: n
 /**
  * One record from the records of a cell's rounds (each one timed repeat, run interleaved with the
  * other methods of its group): what timedGeneration would have recorded for all repeats in one go.
- * - per-repeat figures (metrics.repeats) are concatenated in round order, so repeat i of every
- *   method of the group ran in the same round: ratios between methods pair by index;
+ * - per-repeat figures (metrics.repeats) are concatenated in round order (repeat i of every
+ *   method of the group ran in round i);
  * - serving medians and the decode CI are recomputed over them; latency distributions, tokens and
  *   diagnostics come from the round with the median decode throughput;
  * - peak RSS is kept per round (each round is its own process under --isolate) and reported as

@@ -31,7 +31,7 @@ export const CHARTS = {
   speedupVsBatch: {
     id: 'speedup-vs-batch',
     title: 'Speed-up over FP16 vs batch',
-    caption: 'Decode tokens/s divided by the FP16 cell with the same model, workload and batch: the median ratio, rules spanning its range over the repeats (paired round by round when the methods were interleaved, else slowest over fastest). ¹: one repeat, no spread measured; ≈: the range is wider than the distance from 1×, so the difference is within the noise. Dashed: the paper\'s headline (different model and hardware).',
+    caption: 'Decode tokens/s divided by the FP16 cell with the same model, workload and batch: the ratio of the medians, rules spanning our slowest repeat over FP16\'s fastest to our fastest over FP16\'s slowest. ¹: one repeat, no spread measured; ≈: the range is wider than the distance from 1×, so the difference is within the noise. Dashed: the paper\'s headline (different model and hardware).',
     build: speedupVsBatchChart,
   },
   throughputEqualMemory: {

@@ -60,9 +60,9 @@ export function throughputVsBatchChart(records: readonly CellResult[]): VegaLite
 }
 
 /**
- * Speed-up over the FP16 cell with the same setup, with its range over the repeats (paired round
- * by round when the methods were interleaved), and the paper's ≈5× at batch serving as a
- * reference line. A point from one repeat, or whose range is wider than its distance from 1×, is
+ * Speed-up over the FP16 cell with the same setup (ratio of medians), with its range over the
+ * repeats (slowest over fastest to fastest over slowest), and the paper's ≈5× at batch serving as
+ * a reference line. A point from one repeat, or whose range is wider than its distance from 1×, is
  * marked (¹, ≈).
  */
 export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpec | null {
@@ -74,7 +74,7 @@ export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpe
     const s = ratioSpread(r, ref, 'decodeTokensPerSecond');
     if (!s) continue;
     const flag = ratioFlag(s);
-    values.push({ method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, speedup: s.value, lo: s.lo, hi: s.hi, repeats: s.n, paired: s.paired, flag: flag ?? '', mark: flagMark(flag).trim() });
+    values.push({ method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, speedup: s.value, lo: s.lo, hi: s.hi, repeats: s.n, interleaved: s.interleaved, flag: flag ?? '', mark: flagMark(flag).trim() });
   }
   if (values.length === 0) return null;
   const methods = methodOrder(records).filter((m) => values.some((v) => v.method === m));
@@ -104,7 +104,7 @@ export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpe
             { field: 'lo', type: 'quantitative', format: '.3f', title: 'lowest' },
             { field: 'hi', type: 'quantitative', format: '.3f', title: 'highest' },
             { field: 'repeats', type: 'quantitative' },
-            { field: 'paired', type: 'nominal', title: 'paired by round' },
+            { field: 'interleaved', type: 'nominal', title: 'methods interleaved' },
             { field: 'flag', type: 'nominal' },
           ],
         },

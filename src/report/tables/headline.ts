@@ -79,7 +79,7 @@ function servingPair(records: readonly CellResult[]): { mc: OkRecord; fp16: OkRe
 }
 
 function repeatsNote(s: Spread): string {
-  return s.n < 2 ? '1 repeat' : `${s.n} repeats${s.paired ? ', methods interleaved' : ''}`;
+  return s.n < 2 ? '1 repeat' : `${s.n} repeats${s.interleaved ? ', methods interleaved' : ''}`;
 }
 
 function throughputClaim(records: readonly CellResult[]): Claim | undefined {
@@ -259,7 +259,7 @@ export function headlineTable(records: readonly CellResult[], paperModel = DEFAU
     kind: 'table',
     id: 'headline',
     title: "The paper's claims and what this run measured",
-    caption: `Paper: its own model and hardware; ours: ${oursLabel(records).replace(/^ours /, '')}. Ranges are the repeats' (ratios paired round by round when the methods were interleaved); figures from one repeat, or whose range is wider than their difference from FP16, say so.`,
+    caption: `Paper: its own model and hardware; ours: ${oursLabel(records).replace(/^ours \((.*)\)$/, '$1')}. Ranges are the repeats' (for a ratio: our slowest repeat over FP16's fastest to our fastest over FP16's slowest); figures from one repeat, or whose range is wider than their difference from FP16, say so.`,
     columns: [{ header: 'claim (paper)' }, { header: 'paper' }, { header: oursLabel(records) }, { header: 'verdict' }, { header: 'why' }],
     rows: claims.map((c) => [c.claim, c.paper, c.ours, c.verdict, c.why]),
   };

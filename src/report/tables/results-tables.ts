@@ -32,7 +32,7 @@ export function methodSummaryTable(records: readonly CellResult[]): TableBlock |
     kind: 'table',
     id: 'method-summary',
     title: 'Per method',
-    caption: `Compression at the longest sequence measured; throughput (median [min–max] over the repeats) and savings at the largest fixed batch, against the FP16 cell with the same setup (ratios paired round by round when the methods were interleaved). Every comparison reads one way: above 1× and above 0 are better than FP16. Task deltas in score points (paired, 95% CI), leaving out tasks FP16 scores ${FLOOR_SCORE} or less on (${BEYOND_MODEL}).${flagged ? ` ${FLAG_LEGEND}` : ''}`,
+    caption: `Compression at the longest sequence measured; throughput (median [min–max] over the repeats) and savings at the largest fixed batch, against the FP16 cell with the same setup (ratio of medians; its range runs from our slowest repeat over FP16's fastest to our fastest over FP16's slowest). Every comparison reads one way: above 1× and above 0 are better than FP16. Task deltas in score points (paired, 95% CI), leaving out tasks FP16 scores ${FLOOR_SCORE} or less on (${BEYOND_MODEL}).${flagged ? ` ${FLAG_LEGEND}` : ''}`,
     columns: [
       { header: 'method' },
       { header: 'compression', numeric: true },
