@@ -18,7 +18,7 @@ table { border-collapse: collapse; font-size: 13px; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 /* Cells wrap (long ids and notes break anywhere), so a wide table fits the page instead of scrolling. */
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-th { background: var(--band); position: sticky; top: 0; }
+th { background: var(--band); position: sticky; top: 0; overflow-wrap: normal; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
 #table-headline td { min-width: 9em; }

@@ -6,6 +6,20 @@ import { textTable, wrap } from '../../src/report/text-table.js';
 import { plannedWithoutRecord } from '../../src/report/cells.js';
 import { readRunDir } from '../../reports/run-dir.js';
 
+const SHORT: Record<string, string> = {
+  compression: 'ratio',
+  'at seqLen': 'seqLen',
+  'decode tok/s [range]': 'tok/s [range]',
+  'at batch': 'batch',
+  'decode vs FP16 [range]': 'vs FP16 [range]',
+  'peak RSS saved': 'RSS saved',
+  'mean task Δ (+ = better)': 'task Δ',
+  'worst task Δ [CI]': 'worst task Δ [CI]',
+  'tasks beyond this model': 'beyond',
+  'perplexity vs FP16 (FP16 ÷ ours)': 'ppl FP16÷ours',
+  'cells ok': 'ok',
+};
+
 /**
  * `minicache-bench show DIR`: the report's answer in the terminal — each paper claim with ours,
  * the verdict and why, then the per-method table. Exit 0, or 2 when the run folder cannot be read.
@@ -41,7 +55,11 @@ export function showCommand(dir: string, opts: { log?: (text: string) => void; e
     }
   }
   const table = methodSummaryTable(records);
-  if (table) out.push(textTable(table, width), '');
+  if (table) {
+    // A terminal is narrower than a page: the same table under short headers.
+    const columns = table.columns.map((c) => ({ ...c, header: SHORT[c.header] ?? c.header }));
+    out.push(textTable({ ...table, columns }, width), '');
+  }
   out.push(`Full report: minicache-bench report ${dir}`);
   log(out.join('\n'));
   return 0;
