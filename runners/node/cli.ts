@@ -114,6 +114,9 @@ program
     const cells = planCells(s);
     // The data files run would read first (held-out text, LongBench dataDir), so validate fails where run would.
     checkDataFiles(cells, s.file);
+    // Cells a dummy-weight model cannot run (accuracy workloads, the onnxruntime engine), as run refuses them.
+    const { checkDummyCells } = await import('./check-dummy.js');
+    checkDummyCells(cells, s.file);
     for (const c of cells) console.log(`${c.id}  ${c.spec.model} ${c.spec.workload} ${cellName(c.spec)} batch=${c.spec.batch}${c.spec.engine === 'webgpu' ? ' engine=webgpu' : ''}`);
     console.log(`${s.name}: ${cells.length} cells`);
   });

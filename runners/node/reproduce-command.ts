@@ -1,4 +1,6 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { getWorkload, workloadCatalogue } from '../../src/runs/catalogue.js';
+import { loadSuite } from '../../src/suite/load-suite.js';
 import { join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import { modelIdFromPath } from '../../src/suite/load-suite.js';
@@ -7,7 +9,12 @@ import type { PlannedCell } from '../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
 import { projectRoot } from './provenance.js';
 import { reportCommand } from './report-command.js';
+import { readModelCard } from './load-model.js';
 import { runCommand } from './run-command.js';
+import { nodeSuiteFiles } from './suite-files.js';
+
+/** The paper-scale serving workloads (Fig. 5 over batch, at FP16@128's budget and at an 80 GB card's) that replace paper.yaml's for a Hugging Face model. */
+export const PAPER_SCALE_SERVING = join(projectRoot, 'suites', 'fig5-7b-dummy.yaml');
 import { showCommand } from './show-command.js';
 
 /** What a reproduction folder holds (run outputs and the report); --fresh deletes only such a folder. */
@@ -64,13 +71,40 @@ export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
  * resolved embedded parameters name embedded tasks, so they cannot be kept), with the suite's
  * item and length limits.
  */
-export function reproduceOverride(o: Pick<ReproduceOptions, 'model' | 'longbench'>): (suite: ResolvedSuite) => ResolvedSuite {
+/**
+ * A Hugging Face model (a folder, or an hf card with dummy weights) runs on the WGSL engine, and its
+ * Fig.-5 cells are the paper's scale: batch 1 to 128 and the largest batch at FP16@128's and at an
+ * 80 GB card's KV budget (suites/fig5-7b-dummy.yaml), in place of the embedded model's small sweep.
+ * Dummy weights run only those: the accuracy sections need real weights.
+ */
+function paperScale(s: ResolvedSuite, card: string, quiet = false): ResolvedSuite {
+  let c;
+  try {
+    c = readModelCard(card);
+  } catch {
+    return s; // the run reports a card that does not load, at its cells
+  }
+  if (c.format !== 'hf') return s;
+  const fig5 = loadSuite(PAPER_SCALE_SERVING, nodeSuiteFiles, workloadCatalogue());
+  // its workloads run that suite's methods (fp16, kivi2, minicache+kivi4), not every method of paper.yaml
+  const serving = fig5.workloads.filter((w) => w.name === 'sharegpt').map((w) => ({ ...w, methods: w.methods ?? fig5.methods.map((m) => m.label ?? m.name) }));
+  let workloads = [...s.workloads.filter((w) => w.name !== 'sharegpt'), ...serving];
+  if (c.weights === 'dummy') {
+    const dropped = workloads.filter((w) => getWorkload(w.name)?.needsRealWeights).map((w) => w.name);
+    workloads = workloads.filter((w) => !getWorkload(w.name)?.needsRealWeights);
+    if (dropped.length && !quiet) process.stderr.write(`reproduce: ${c.name} has dummy weights: only the Fig. 5 section runs (${[...new Set(dropped)].join(', ')} need real weights)\n`);
+  }
+  return { ...s, engines: ['webgpu'], workloads };
+}
+
+export function reproduceOverride(o: Pick<ReproduceOptions, 'model' | 'longbench' | 'quiet'>): (suite: ResolvedSuite) => ResolvedSuite {
   return (suite) => {
     let s = suite;
     if (o.model) {
       const card = resolve(o.model);
       if (!existsSync(card)) throw new HarnessError('cli.model', `--model: no model card or folder at ${card}`);
       s = { ...s, models: [{ id: modelIdFromPath(card), card }] };
+      s = paperScale(s, card, o.quiet);
     }
     if (o.longbench) {
       const dir = resolve(o.longbench);

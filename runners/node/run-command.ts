@@ -15,6 +15,7 @@ import { parseShard, shardOf } from '../../src/shard/shard-of.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
 import type { ShareGptSource } from '../../src/workloads/sharegpt/parse.js';
 import { checkSameData, withDataIdentity } from './data-identity.js';
+import { checkDummyCells } from './check-dummy.js';
 import { loadJiebaSegmenter } from './jieba-segmenter.js';
 import { indexShareGptFile } from './sharegpt-file.js';
 import { OrtDeviceDecoder } from './ort-gpu-decoder.js';
@@ -137,6 +138,7 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
   const done = new Set(previous.filter((r) => r.status === 'ok').map((r) => r.cellId));
   const todo = executionOrder(cells.filter((c) => !done.has(c.id)));
   checkDataFiles(todo, suite.file);
+  checkDummyCells(todo, suite.file);
 
   const epOptions = suite.runner === 'node' ? envEpOptions() : undefined;
   const provenance = {

@@ -32,6 +32,14 @@ export function workloadMode(cell: CellSpec): string {
   return typeof mode === 'string' ? mode : 'fixed-batch';
 }
 
+/** Marks a model that ran dummy weights wherever reports name it (tables, chart series and titles). */
+export const DUMMY_MARK = ' (dummy weights)';
+
+/** The model as reports name it: with DUMMY_MARK when the record ran dummy weights. */
+export function modelLabel(r: Pick<CellResult, 'cell' | 'provenance'>): string {
+  return r.provenance?.weights === 'dummy' ? `${r.cell.model}${DUMMY_MARK}` : r.cell.model;
+}
+
 /** A short human name for a cell: `model · method · workload · b8 · label`. */
 export function cellSubject(cell: CellSpec): string {
   const parts = [cell.model, cell.method, cell.workload, `b${cell.batch}`];

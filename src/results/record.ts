@@ -56,6 +56,8 @@ export interface Provenance {
   seed: number;
   /** The cell ran alone in its own process (`run --isolate`): its peak RSS and device memory are its own. */
   isolated?: boolean;
+  /** 'dummy': the model ran seeded values in its shapes (throughput and memory only); absent for real weights. */
+  weights?: 'dummy';
 }
 
 export interface LatencyStats {

@@ -39,13 +39,18 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
   const startedAt = new Date().toISOString();
   const t0 = now();
   // A cell on the WebGPU engine records the engine and its adapter (Dawn's, or the page's).
-  const provenance: Provenance = env.engine ? { ...env.provenance, engine: 'webgpu', adapter: env.engine.ctx.adapter } : { ...env.provenance, engine: 'onnxruntime' };
+  const dummy = env.backend.model.weights === 'dummy';
+  const provenance: Provenance = {
+    ...(env.engine ? { ...env.provenance, engine: 'webgpu' as const, adapter: env.engine.ctx.adapter } : { ...env.provenance, engine: 'onnxruntime' as const }),
+    ...(dummy ? { weights: 'dummy' as const } : {}),
+  };
   const base = { schemaVersion: SCHEMA_VERSION, cellId: id, suite: env.suite, cell: { ...cell, engine: cell.engine ?? 'onnxruntime' }, provenance, startedAt };
   env.engine?.ctx.resetPeak();
   const nonFinite: NonFiniteStats = { values: 0 };
   try {
     const workload = getWorkload(cell.workload);
     if (!workload) throw new Error(`unknown workload "${cell.workload}"`);
+    if (dummy && workload.needsRealWeights) throw new Error(dummyRefusal(cell.workload, cell.model));
     const output = await workload.run({
       backend: env.backend,
       tokenizer: env.tokenizer,
@@ -72,6 +77,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
         ...output.metrics,
         // NaN/Inf that reached the method (counted under nonFinite: count; the default ends the cell).
         ...(nonFinite.values > 0 ? { nonFiniteKv: { ...nonFinite } } : {}),
+        ...(dummy ? { weights: 'dummy' } : {}),
         // device bytes the engine allocated by category, for workloads that do not report them
         ...(env.engine && !output.metrics.deviceBytesByCategory ? { engine: 'webgpu', deviceBytesByCategory: env.engine.ctx.peakByCategory() } : {}),
       },
@@ -91,6 +97,11 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
       },
     };
   }
+}
+
+/** Why a workload that measures what the weights know cannot run on dummy weights. */
+export function dummyRefusal(workload: string, model: string): string {
+  return `${workload} measures what a model's weights know (accuracy, perplexity or K/V similarity), and ${model} has dummy weights (seeded values in its shapes): its numbers would mean nothing. Dummy weights run throughput and memory workloads (sharegpt, sharegpt-requests, generate); give a model folder with real weights for ${workload}`;
 }
 
 /**

@@ -70,6 +70,11 @@ export interface WorkloadDef {
    */
   usesBaseline?: boolean;
   /**
+   * What it measures depends on the model's weights (accuracy, perplexity, K/V similarity): a model
+   * with dummy weights is refused, since its numbers would mean nothing.
+   */
+  needsRealWeights?: boolean;
+  /**
    * Its cells time `repeats` runs after `warmup` (timedGeneration). A runner may run such a cell
    * one repeat at a time, interleaved with the other methods of its group (planWork), and combine
    * the repeats afterwards (combineRepeats).

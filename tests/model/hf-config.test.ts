@@ -124,3 +124,26 @@ describe('safetensors', () => {
     expect([...h].map((x) => x.toString(16))).toEqual(['3c00', '3c02', '7c00', '0']);
   });
 });
+
+describe('the shipped dummy-weight cards (configs/models)', async () => {
+  const { readModelCard } = await import('../../runners/node/load-model.js');
+  const { readHfConfig } = await import('../../runners/node/hf-folder.js');
+  const root = new URL('../../configs/models/', import.meta.url).pathname;
+  // parameters (classifier untied) and fp16 KV bytes per token, as the models' own cards give them
+  const expected: Record<string, { params: number; kvPerToken: number; kvHeads: number; vocab: number; window: number | null }> = {
+    'llama-2-7b': { params: 6_738_415_616, kvPerToken: 524_288, kvHeads: 32, vocab: 32000, window: null },
+    'llama-3-8b': { params: 8_030_261_248, kvPerToken: 131_072, kvHeads: 8, vocab: 128256, window: null },
+    'mistral-7b': { params: 7_241_732_096, kvPerToken: 131_072, kvHeads: 8, vocab: 32000, window: 4096 },
+  };
+  for (const [dir, want] of Object.entries(expected)) {
+    it(`${dir}: dummy weights in the real model's shapes, no tokenizer file`, () => {
+      const card = readModelCard(`${root}${dir}`);
+      expect(card).toMatchObject({ format: 'hf', weights: 'dummy', seed: 0, tokenizerFormat: 'bytes', name: `${dir}-dummy`, kvHeads: want.kvHeads, vocabSize: want.vocab });
+      const c = readHfConfig(`${root}${dir}`).config;
+      const params = hfTensorPlan(c).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+      expect(params).toBe(want.params);
+      expect(2 * c.layers * c.kvHeads * c.headDim * 2).toBe(want.kvPerToken);
+      expect(c.slidingWindow).toBe(want.window);
+    });
+  }
+});

@@ -1,6 +1,6 @@
 import type { CellResult, OkRecord } from '../../results/record.js';
 import { median } from '../../gate/metric-catalog.js';
-import { isOk } from '../cells.js';
+import { isOk, modelLabel } from '../cells.js';
 
 /** Methods in a stable, meaningful order: the baseline first, then quantizers, then merging. */
 const CANONICAL_ORDER = ['fp16', 'rtn', 'kivi2', 'kivi4', 'mean-merge', 'minicache', 'minicache+kivi4'];
@@ -53,7 +53,7 @@ export function repeatRange(r: OkRecord, name: string): { lo: number; hi: number
 
 /** "ours (model-a, model-b)": every chart that shows paper numbers labels ours with our models. */
 export function oursLabel(records: readonly CellResult[]): string {
-  const models = [...new Set(records.map((r) => r.cell.model))].sort();
+  const models = [...new Set(records.map((r) => modelLabel(r)))].sort();
   return `ours (${models.join(', ')})`;
 }
 

@@ -1,5 +1,5 @@
 import type { CellResult } from '../../results/record.js';
-import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
+import { fp16Index, fp16PairKey, modelLabel, workloadMode } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_SERVING } from '../paper-numbers.js';
 import { CHART_HEIGHT, DASH_LEGEND, fp16BaselineLayer, methodColorScale, methodOrder, noisyValue, okRecords } from './common.js';
@@ -16,7 +16,7 @@ export function memoryVsBatchChart(records: readonly CellResult[]): VegaLiteSpec
   const cells = okRecords(records).filter((r) => workloadMode(r.cell) !== 'memory-budget');
   const values: Record<string, unknown>[] = [];
   for (const r of cells) {
-    const base = { method: r.cell.method, batch: r.cell.batch, workload: r.cell.workload, model: r.cell.model, weights: r.metrics.modelWeightBytes ?? null };
+    const base = { method: r.cell.method, batch: r.cell.batch, workload: r.cell.workload, model: modelLabel(r), weights: r.metrics.modelWeightBytes ?? null };
     // Batch-1 accuracy workloads still hold a cache; only serving-style cells (with throughput) tell a batch story.
     if (r.metrics.decodeTokensPerSecond === undefined && !r.metrics.repeats?.decodeTokensPerSecond) continue;
     values.push({ ...base, measure: KV, bytes: r.metrics.kvBytes, mib: r.metrics.kvBytes / 2 ** 20 });

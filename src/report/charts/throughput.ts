@@ -1,5 +1,5 @@
 import type { CellResult, OkRecord } from '../../results/record.js';
-import { fp16Index, fp16PairKey, workloadMode } from '../cells.js';
+import { fp16Index, fp16PairKey, modelLabel, workloadMode } from '../cells.js';
 import type { VegaLiteSpec } from '../model.js';
 import { PAPER_SERVING } from '../paper-numbers.js';
 import { flagMark, ratioFlag, ratioSpread } from '../noise.js';
@@ -20,7 +20,7 @@ export function throughputVsBatchChart(records: readonly CellResult[]): VegaLite
     const range = repeatRange(r, 'decodeTokensPerSecond');
     const tps = noisyValue(r, 'decodeTokensPerSecond')!;
     const repeats = r.metrics.repeats?.decodeTokensPerSecond?.length ?? 1;
-    return { method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, tps, lo: range?.lo ?? tps, hi: range?.hi ?? tps, repeats, mark: repeats < 2 ? flagMark('one repeat').trim() : '' };
+    return { method: r.cell.method, workload: r.cell.workload, model: modelLabel(r), batch: r.cell.batch, tps, lo: range?.lo ?? tps, hi: range?.hi ?? tps, repeats, mark: repeats < 2 ? flagMark('one repeat').trim() : '' };
   });
   const color = { field: 'method', type: 'nominal', scale: methodColorScale(methods), sort: methods } as const;
   const x = { field: 'batch', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'batch size' } as const;
@@ -74,7 +74,7 @@ export function speedupVsBatchChart(records: readonly CellResult[]): VegaLiteSpe
     const s = ratioSpread(r, ref, 'decodeTokensPerSecond');
     if (!s) continue;
     const flag = ratioFlag(s);
-    values.push({ method: r.cell.method, workload: r.cell.workload, model: r.cell.model, batch: r.cell.batch, speedup: s.value, lo: s.lo, hi: s.hi, repeats: s.n, interleaved: s.interleaved, flag: flag ?? '', mark: flagMark(flag).trim() });
+    values.push({ method: r.cell.method, workload: r.cell.workload, model: modelLabel(r), batch: r.cell.batch, speedup: s.value, lo: s.lo, hi: s.hi, repeats: s.n, interleaved: s.interleaved, flag: flag ?? '', mark: flagMark(flag).trim() });
   }
   if (values.length === 0) return null;
   const methods = methodOrder(records).filter((m) => values.some((v) => v.method === m));
@@ -138,7 +138,7 @@ export function throughputEqualMemoryChart(records: readonly CellResult[]): Vega
     batch: ran(r),
     batchLabel: `b${ran(r)}`,
     tps: noisyValue(r, 'decodeTokensPerSecond')!,
-    model: r.cell.model,
+    model: modelLabel(r),
   }));
   const x = { field: 'method', type: 'nominal', sort: methods, axis: { labelAngle: -30 } } as const;
   const y = { field: 'tps', type: 'quantitative', title: 'decode tokens/s (median)' } as const;

@@ -35,7 +35,7 @@ export const paperLayout: Layout = ({ records, manifest, paperModel = DEFAULT_PA
       ...chartBlock(CHARTS.accuracyDelta, records),
       ...present([longBenchComparisonTable(records, paperModel), accuracyTable(records)]),
     ]),
-    ...section('fig5', 'Fig. 5 — throughput and memory vs batch', 'Batch serving on fixed-length requests; the paper reports ≈5× throughput and −41% memory for 4-bit MiniCache on LLaMA-2-7B (A100).', [
+    ...section('fig5', 'Fig. 5 — throughput and memory vs batch', `Batch serving on fixed-length requests; the paper reports ≈5× throughput and −41% memory for 4-bit MiniCache on LLaMA-2-7B (A100).${records.some((r) => r.provenance?.weights === 'dummy') ? ' Models marked "(dummy weights)" ran seeded values in the real model\'s shapes: their throughput and memory are the shapes\' (weights do not change them), their text means nothing.' : ''}`, [
       ...chartBlock(CHARTS.throughputVsBatch, records),
       ...chartBlock(CHARTS.speedupVsBatch, records),
       ...chartBlock(CHARTS.memoryVsBatch, records),

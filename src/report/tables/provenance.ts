@@ -34,6 +34,8 @@ export function provenanceBlocks(records: readonly CellResult[], manifest: Recor
   rows.push(['cells', `${records.length} (${statuses.ok} ok, ${statuses.errored} errored, ${statuses.skipped} skipped)${missing ? `; ${missing} more planned, not run` : ''}`]);
   // Peak RSS is per process: say which cells ran alone (--isolate), since that decides whether RSS compares.
   const isolated = records.filter((r) => r.provenance?.isolated).length;
+  const dummy = records.filter((r) => r.provenance?.weights === 'dummy');
+  if (dummy.length) rows.push(['weights', `dummy (seeded values in the model's shapes) in ${dummy.length} of ${records.length} cells: ${[...new Set(dummy.map((r) => r.cell.model))].join(', ')}`]);
   if (records.length) rows.push(['own process per cell (--isolate)', isolated === 0 ? 'no: cells shared a process, so a cell\'s peak RSS includes earlier cells\'' : `${isolated} of ${records.length} cells (their peak RSS is their own)`]);
   const times = records.map((r) => r.startedAt).filter(Boolean).sort();
   if (times.length) rows.push(['started', `${times[0]} … ${times[times.length - 1]}`]);

@@ -1,5 +1,5 @@
 import type { CellResult, OkRecord, Provenance, TaskScore } from '../../results/record.js';
-import { atFloor, BEYOND_MODEL, cellSubject, deltaBetter, FLOOR_SCORE, FP16_METHOD, fp16Index, fp16PairKey, lowerIsBetter, plannedWithoutRecord, relativeToFp16, workloadMode } from '../cells.js';
+import { atFloor, BEYOND_MODEL, cellSubject, modelLabel, deltaBetter, FLOOR_SCORE, FP16_METHOD, fp16Index, fp16PairKey, lowerIsBetter, plannedWithoutRecord, relativeToFp16, workloadMode } from '../cells.js';
 import { methodOrder, noisyValue, okRecords } from '../charts/common.js';
 import { fmtBytes, fmtNumber } from '../markdown.js';
 import { methodSummaries } from '../method-summary.js';
@@ -103,7 +103,7 @@ export function cellsTable(records: readonly CellResult[]): TableBlock | null {
     ],
     rows: ok.map((r) => [
       r.cellId,
-      r.cell.model,
+      modelLabel(r),
       r.cell.method,
       r.cell.workload,
       workloadMode(r.cell),

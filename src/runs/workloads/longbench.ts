@@ -97,6 +97,7 @@ function longBenchWorkload(kind: 'official' | 'embedded'): WorkloadDef {
     },
     run: (ctx) => runLongBench(ctx),
     usesBaseline: true,
+    needsRealWeights: true,
   };
 }
 

@@ -19,6 +19,7 @@ export const perplexityWorkload: WorkloadDef = {
   defaults: { text: 'model:heldout/prose.jsonl?', documents: 4, prefixLen: 256, scoredLen: 256 },
   dataFiles: (p) => [String(p.text)],
   usesBaseline: true,
+  needsRealWeights: true,
   async run(ctx) {
     const p = ctx.cell.workloadParams;
     const m = ctx.backend.model;

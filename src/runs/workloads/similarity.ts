@@ -10,6 +10,7 @@ import type { WorkloadDef } from '../workload.js';
  */
 export const similarityWorkload: WorkloadDef = {
   description: 'Cosine similarity of adjacent layers’ keys and values over held-out text (Fig. 1a analogue)',
+  needsRealWeights: true,
   defaults: { text: 'model:heldout/prose.jsonl?', promptLen: 512 },
   dataFiles: (p) => [String(p.text)],
   async run(ctx) {
