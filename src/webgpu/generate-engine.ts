@@ -10,6 +10,7 @@ import type { GenerateOptions, GenerateResult } from '../engine/generate.js';
 import { totalBytes, type ByteBreakdown } from '../methods/types.js';
 import type { DeviceBytesByCategory } from './gpu-context.js';
 import { fp16StoreFactory, type StoreFactory, type WebGpuEngine } from './engine.js';
+import { CHECK_EVERY as MAINTAIN_EVERY } from './minicache-store.js';
 
 export interface EngineGenerateOptions extends Omit<GenerateOptions, 'createMethod'> {
   store?: StoreFactory;
@@ -94,6 +95,7 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
     const t0 = now();
     session.prefill(ids, starts);
     const first = await session.read(0);
+    await session.afterPrefill();
     const tPre = now();
     choose(first.ids, first.logits, 0, tPre - t0);
 
@@ -101,6 +103,7 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
     const stepMs: number[] = [];
     let used = 0;
     let submitted = 0;
+    let maintained = 0;
     let last = tPre;
     // Teacher forcing needs done flags before each input: no overlap there (perplexity, small batches).
     const ahead = forcing ? 1 : depth;
@@ -108,6 +111,11 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
     while (used < totalSteps && done.some((d) => !d)) {
       if (opts.signal?.aborted) throw new Error('aborted');
       while (submitted < totalSteps && submitted - used < ahead) {
+        // the store's upkeep (MiniCache's list sizes) every CHECK_EVERY submitted steps
+        if (submitted > 0 && submitted % MAINTAIN_EVERY === 0 && maintained < submitted) {
+          maintained = submitted;
+          await session.maintain();
+        }
         submitted++;
         session.step(forcing ? forcedInputs(submitted, done) : undefined);
       }
@@ -123,6 +131,7 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
     // read back what was queued beyond the last used step, so the ring is free
     for (let s = used + 1; s <= submitted; s++) await session.read(s);
     const seqLen = P + used;
+    await session.store.refresh?.();
     const bytes = session.store.bytes(seqLen);
     const held = bytes.held;
     return {

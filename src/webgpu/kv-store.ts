@@ -44,6 +44,14 @@ export interface EngineKvStore {
   /** Decode: work after the layer's attention (storing the new token). */
   appendOps?(layer: number): Ops | undefined;
   bind?(io: StoreIo): void;
+  /** After the prefill's work is done (MiniCache sizes its retained lists here). */
+  afterPrefill?(): Promise<void>;
+  /** Between decode steps, every few steps (MiniCache grows its retained lists here). */
+  maintain?(): Promise<void>;
+  /** Reads back whatever bytes() needs (MiniCache's retained counts). */
+  refresh?(): Promise<void>;
+  /** Changes when the store reallocated buffers that decode passes bind: they must be rebuilt. */
+  readonly version?: number;
   reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] };
   /**
    * Bytes held for `tokens` slots per sequence, by component (the byte accounting of the host

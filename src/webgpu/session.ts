@@ -58,7 +58,9 @@ export class EngineSession {
   private readonly bufs: EngineBuffer[] = [];
   private readonly ring: number;
   private readonly prefillPasses: ((pass: GPUComputePassEncoder) => void)[] = [];
-  private readonly decodePass: (pass: GPUComputePassEncoder) => void;
+  private decodePass: (pass: GPUComputePassEncoder) => void;
+  private readonly buildDecode: () => (pass: GPUComputePassEncoder) => void;
+  private storeVersion = 0;
   private readonly tail: (pass: GPUComputePassEncoder) => void;
   private readonly prefillIds: EngineBuffer[] = [];
   private readonly ids: EngineBuffer;
@@ -166,13 +168,17 @@ export class EngineSession {
         encodeRows(pass, lastP, lastG, nb);
       });
     }
-    const decodeBody = layerOps(B, 1, this.prm, this.ids, true);
     const finalP = ctx.pipeline(rmsnormWgsl({ rows: B, dim, eps }), 'rmsnorm final');
     const finalG = ctx.bindGroup(finalP, [x, w.norm, last]);
-    this.decodePass = (pass) => {
-      decodeBody(pass);
-      encodeRows(pass, finalP, finalG, B);
+    this.buildDecode = () => {
+      const decodeBody = layerOps(B, 1, this.prm, this.ids, true);
+      this.storeVersion = store.version ?? 0;
+      return (pass) => {
+        decodeBody(pass);
+        encodeRows(pass, finalP, finalG, B);
+      };
     };
+    this.decodePass = this.buildDecode();
     const cls = new MatmulOp(ctx, { M: B, N: V, K: dim, epilogue: 'store' }, last.buffer, w.cls.buffer, this.logits.buffer, 'classifier');
     const s = opts.sampling;
     const sampP = ctx.pipeline(
@@ -269,6 +275,22 @@ export class EngineSession {
     const logits = p.logits ? await p.logits : undefined;
     this.pending.delete(step);
     return logits ? { ids, logits } : { ids };
+  }
+
+  /** The store's work once the prefill is done (await after reading step 0). */
+  async afterPrefill(): Promise<void> {
+    await this.store.afterPrefill?.();
+    this.refreshPasses();
+  }
+
+  /** The store's upkeep between steps (call every few steps; waits for the submitted work). */
+  async maintain(): Promise<void> {
+    await this.store.maintain?.();
+    this.refreshPasses();
+  }
+
+  private refreshPasses(): void {
+    if ((this.store.version ?? 0) !== this.storeVersion) this.decodePass = this.buildDecode();
   }
 
   get inFlight(): number {

@@ -54,7 +54,7 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
   const partial = ctx.alloc('scratch', decodePartialBytes(shape), 'partial');
   store.bind({ qkv: qkv.buffer, starts: starts.buffer, decodePrm: prm.buffer, heads: H });
   // prefill: the staging RoPE would write, then the store's quantization
-  const t = store.prefillTarget();
+  const t = store.prefillTarget(0);
   ctx.write(t.k, half(c.prompt.k));
   ctx.write(t.v, half(c.prompt.v));
   const pprm = ctx.alloc('scratch', 16, 'prefill prm');

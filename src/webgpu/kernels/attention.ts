@@ -140,6 +140,16 @@ export interface PastReader {
   wgsl(firstBinding: number): string;
   /** Number of bindings it declares. */
   bindings: number;
+  /**
+   * k8/v2 give a direction to rescale per token: the reader defines tokenScale(b, kvh, j, ‖k‖²)
+   * → (key factor, value factor) (MiniCache's magnitudes).
+   */
+  scales?: boolean;
+  /**
+   * Some tokens are held as originals: the reader defines retCountK/V(b, kvh), retIdxK/V(b, kvh,
+   * e), retK8(b, kvh, e, i) and retV2(b, kvh, e, w) (MiniCache's retained tokens).
+   */
+  retained?: boolean;
 }
 
 /** The fp16 cache [B, KV, cap, D] (u32 words of two halves). */
@@ -230,6 +240,8 @@ var<workgroup> red: array<f32, ${WG}>;
 var<workgroup> mS: array<f32, ${G}>;
 var<workgroup> lS: array<f32, ${G}>;
 var<workgroup> part: array<vec2f, ${slices > 1 ? WG : 1}>;
+var<workgroup> vsc: array<f32, ${reader.scales ? TB : 1}>;
+var<workgroup> retVE: array<i32, ${reader.retained ? TB : 1}>;
 
 fn curK(row: u32, kvh: u32, c: u32) -> vec4f {
   let o = row + ${H * D}u + kvh * ${D}u + 4u * c;
@@ -255,22 +267,55 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   workgroupBarrier();
   // 1. scores: thread tid scores slot t0 + tid for every head of the group
   let j = t0 + tid;
+  ${reader.retained ? 'retVE[tid] = -1;' : ''}
   if (j <= n && j >= start) {
+    var e2 = 0.0;
     // zeroed by hand: SwiftShader kept an earlier iteration's values in an uninitialised var
     var d: array<f32, ${G}>;
     for (var hh = 0u; hh < ${G}u; hh++) { d[hh] = 0.0; }
     for (var i = 0u; i < ${D / 8}u; i++) {
       var k: Half8;
-      if (j < n) { k = k8(b, kvh, j, i); } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
+      if (j < n) { k = k8(b, kvh, j, i); e2 += dot(k.lo, k.lo) + dot(k.hi, k.hi); } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
       for (var hh = 0u; hh < ${G}u; hh++) {
         d[hh] += dot(qs[hh * ${D / 4}u + 2u * i], k.lo) + dot(qs[hh * ${D / 4}u + 2u * i + 1u], k.hi);
       }
+    }
+    ${
+      reader.scales
+        ? `var f = vec2f(1.0);
+    if (j < n) { f = tokenScale(b, kvh, j, e2); }
+    vsc[tid] = f.y;
+    for (var hh = 0u; hh < ${G}u; hh++) { d[hh] *= f.x; }`
+        : ''
     }
     for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${TB}u + tid] = d[hh] * ${scale}; }
   } else {
     for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${TB}u + tid] = -3.0e38; }
   }
   workgroupBarrier();
+  ${
+    reader.retained
+      ? `// retained tokens: their original keys' scores, and where their original values are
+  let top = min(t0 + ${TB}u, n);
+  for (var e = tid; e < retCountK(b, kvh); e += ${WG}u) {
+    let ix = retIdxK(b, kvh, e);
+    if (ix >= t0 && ix < top && ix >= start) {
+      var d: array<f32, ${G}>;
+      for (var hh = 0u; hh < ${G}u; hh++) { d[hh] = 0.0; }
+      for (var i = 0u; i < ${D / 8}u; i++) {
+        let k = retK8(b, kvh, e, i);
+        for (var hh = 0u; hh < ${G}u; hh++) { d[hh] += dot(qs[hh * ${D / 4}u + 2u * i], k.lo) + dot(qs[hh * ${D / 4}u + 2u * i + 1u], k.hi); }
+      }
+      for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${TB}u + ix - t0] = d[hh] * ${scale}; }
+    }
+  }
+  for (var e = tid; e < retCountV(b, kvh); e += ${WG}u) {
+    let ix = retIdxV(b, kvh, e);
+    if (ix >= t0 && ix < top && ix >= start) { retVE[ix - t0] = i32(e); }
+  }
+  workgroupBarrier();`
+      : ''
+  }
   // 2. max and sum per head over the split (segments of ${seg} threads per head)
   let hq = tid / ${seg}u;
   var mx = -3.0e38;
@@ -311,7 +356,9 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
       if (p > 0.0) {
         let jt = t0 + jj;
         var v: vec2f;
-        if (jt < n) { v = v2(b, kvh, jt, w); } else { let o = row + ${(H + KV) * D}u + kvh * ${D}u + 2u * w; v = vec2f(QKV[o], QKV[o + 1u]); }
+        if (jt < n) {
+          ${reader.retained ? `if (retVE[jj] >= 0) { v = retV2(b, kvh, u32(retVE[jj]), w); } else { v = v2(b, kvh, jt, w)${reader.scales ? ' * vsc[jj]' : ''}; }` : `v = v2(b, kvh, jt, w)${reader.scales ? ' * vsc[jj]' : ''};`}
+        } else { let o = row + ${(H + KV) * D}u + kvh * ${D}u + 2u * w; v = vec2f(QKV[o], QKV[o + 1u]); }
         a += p * v;
       }
     }

@@ -110,10 +110,28 @@ fn quantGroup(x: ptr<function, array<f32, ${G}>>) -> QGroup {
 `;
 }
 
-/** Storage declarations of the eight buffers from binding `f`, with half accessors. */
-function declarations(f: number, access: 'read' | 'read_write'): string {
-  const names = ['kCodes', 'kScale', 'kMin', 'kTail', 'vCodes', 'vScale', 'vMin', 'vRing'];
-  return names.map((n, i) => `@group(0) @binding(${f + i}) var<storage, ${access}> ${n}: array<u32>;`).join('\n') + '\n';
+export const KIVI_REGIONS = ['kCodes', 'kScale', 'kMin', 'kTail', 'vCodes', 'vScale', 'vMin', 'vRing'] as const;
+
+/** Word offsets of the eight regions in one layer's buffer, and its size in bytes. */
+export function kiviRegions(s: KiviShape): { offsets: Record<(typeof KIVI_REGIONS)[number], number>; bytes: number } {
+  const sizes = kiviBufferBytes(s);
+  const offsets = {} as Record<(typeof KIVI_REGIONS)[number], number>;
+  let at = 0;
+  for (const r of KIVI_REGIONS) {
+    offsets[r] = at / 4;
+    at += sizes[r];
+  }
+  return { offsets, bytes: at };
+}
+
+/**
+ * One storage binding `kv` for a layer's eight regions (a WebGPU stage has as few as 8–12
+ * storage bindings: SwiftShader offers 12), and the WGSL `body` with region[i] rewritten to kv[off + i].
+ */
+function packed(s: KiviShape, binding: number, access: 'read' | 'read_write', body: string): string {
+  const { offsets } = kiviRegions(s);
+  const re = new RegExp(`\\b(${KIVI_REGIONS.join('|')})\\[`, 'g');
+  return `@group(0) @binding(${binding}) var<storage, ${access}> kv: array<u32>;\n` + body.replace(re, (_m, name: string) => `kv[${offsets[name as (typeof KIVI_REGIONS)[number]]}u + `).replace(/kv\[(\d+)u \+ ([^\]]*)\]/g, 'kv[$1u + ($2)]');
 }
 
 /**
@@ -124,7 +142,7 @@ export function kiviReaderWgsl(s: KiviShape, f: number): string {
   const L = kiviLayout(s);
   const { headDim: D, groupSize: G, residual: R, kvHeads: KV } = s;
   const mask = (1 << s.bits) - 1;
-  return `${declarations(f, 'read')}
+  return packed(s, f, 'read', `
 fn k8(b: u32, kvh: u32, j: u32, i: u32) -> Half8 {
   let row = b * ${KV}u + kvh;
   let nq = (prm.slot / ${R}u) * ${R}u;
@@ -165,7 +183,7 @@ fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f {
   }
   return unpack2x16float(vRing[((row * ${R}u + j % ${R}u) * ${D}u) / 2u + w]);
 }
-`;
+`);
 }
 
 /**
@@ -189,7 +207,7 @@ export function kiviPrefillWgsl(s: KiviShape & { P: number; count: number }): { 
 @group(0) @binding(0) var<storage, read> Ks: array<u32>;
 @group(0) @binding(1) var<storage, read> Vs: array<u32>;
 @group(0) @binding(2) var<storage, read> prm: Prm;
-${declarations(3, 'read_write')}
+${packed(s, 3, 'read_write', `
 ${quantizer(s, L)}
 fn stK(row: u32, j: u32, c: u32) -> f32 { return unpack2x16float(Ks[((row * ${P}u + j) * ${D}u + c) / 2u])[c & 1u]; }
 fn stV(row: u32, j: u32, c: u32) -> f32 { return unpack2x16float(Vs[((row * ${P}u + j) * ${D}u + c) / 2u])[c & 1u]; }
@@ -256,7 +274,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   let row = prm.b0 * ${KV}u + lr;
   vRing[((row * ${R}u + j % ${R}u) * ${D}u) / 2u + w] = Vs[((row * ${P}u + j) * ${D}u) / 2u + w];
 }
-`;
+`)}`;
   return { code, threads };
 }
 
@@ -274,7 +292,7 @@ export function kiviAppendWgsl(s: KiviShape & { heads: number }): string {
   return `struct Prm { slot: u32, b0: u32 }
 @group(0) @binding(0) var<storage, read> QKV: array<f32>;
 @group(0) @binding(1) var<storage, read> prm: Prm;
-${declarations(2, 'read_write')}
+${packed(s, 2, 'read_write', `
 ${quantizer(s, L)}
 fn tailK(row: u32, slot: u32, c: u32) -> f32 { return unpack2x16float(kTail[((row * ${R}u + slot) * ${D}u + c) / 2u])[c & 1u]; }
 fn ringV(row: u32, slot: u32, c: u32) -> f32 { return unpack2x16float(vRing[((row * ${R}u + slot) * ${D}u + c) / 2u])[c & 1u]; }
@@ -338,5 +356,5 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
     }
   }
 }
-`;
+`)}`;
 }

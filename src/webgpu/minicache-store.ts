@@ -1,0 +1,357 @@
+/**
+ * MiniCache (and the mean-merge baseline) on the device: layers below the start layer, and an odd
+ * last layer, in an inner layer store (fp16, or KIVI-b for "4-bit MiniCache"); each pair (a, b)
+ * as one record: the merged directions of K and V in an inner layer store, and a pair buffer of
+ * both layers' magnitudes, the retained tokens' indices and originals, and the decode thresholds
+ * (kernels/minicache.ts). Decode attention reads layer a and layer b straight from the record
+ * (direction × that layer's magnitude / ‖direction‖, or the retained original).
+ *
+ * Per step: at layer a, its new K/V are stashed (pending) after attention; at layer b, after
+ * attention, the pair's new token is merged (direction, magnitudes, retention by τ) and the
+ * direction appended to the inner store. At prefill the same happens for the whole prompt, with
+ * the distinct band and τ per scope.
+ *
+ * Retained lists hold rcap entries per scope. The prefill's lists hold every prompt slot (its
+ * exact bound); afterPrefill() reads the counts back and shrinks them to the largest count plus
+ * 2·CHECK_EVERY entries; maintain(), every CHECK_EVERY steps, reads the counts again and grows
+ * the lists (doubling) before any scope could fill them: a step adds at most one entry per scope.
+ */
+import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
+import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
+import { dispatchGroups, type EngineBuffer, type GpuContext } from './gpu-context.js';
+import type { PastReader } from './kernels/attention.js';
+import { kiviDeviceProblem } from './kernels/kivi.js';
+import { copyPairWgsl, decodeMergeWgsl, mergedHooksWgsl, pairRegions, prefillMergeWgsl, prefillRetainWgsl, stashWgsl, type MergeRule, type MergeShape } from './kernels/minicache.js';
+import type { EngineKvStore, Ops, StoreGeometry, StoreIo } from './kv-store.js';
+import { fp16Layer, kiviLayer, promptStaging, sumBytes, type KiviParams, type LayerStore } from './layer-stores.js';
+
+/** Steps between two reads of the retained counts. */
+export const CHECK_EVERY = 16;
+
+export interface MiniCacheDeviceOptions {
+  rule: MergeRule;
+  startLayer: number;
+  t: number;
+  antiparallelEps: number;
+  mode: 'distinctBand' | 'literalLow';
+  gamma: number;
+  decodeRetention: 'threshold' | 'none';
+  /** 'fp16' or KIVI parameters for the inner store. */
+  inner: 'fp16' | KiviParams;
+}
+
+/** Device options from the host method's parameters, or why the device can't hold them. */
+export function miniCacheDeviceOptions(method: string, p: Record<string, unknown>, g: { layers: number; headDim: number }): MiniCacheDeviceOptions | string {
+  const rule: MergeRule = method === 'mean-merge' ? 'mean' : 'slerp';
+  const start = p.startLayer === null || p.startLayer === undefined ? Math.floor(g.layers / 2) : (p.startLayer as number);
+  if (rule === 'slerp') {
+    if (p.granularity !== undefined && p.granularity !== 'head') return `granularity ${String(p.granularity)} (the device merges per KV head)`;
+    if (p.retentionMode !== 'distinctBand' && p.retentionMode !== 'literalLow') return `retentionMode ${String(p.retentionMode)}`;
+  }
+  const storeName = String(p.store ?? 'fp16');
+  let inner: MiniCacheDeviceOptions['inner'] = 'fp16';
+  const m = /^kivi(2|4|8)$/.exec(storeName);
+  if (m) {
+    inner = { bits: Number(m[1]) as 2 | 4 | 8, groupSize: p.groupSize as number, residual: p.residual as number };
+    const why = kiviDeviceProblem({ ...inner, headDim: g.headDim });
+    if (why) return why;
+  } else if (storeName !== 'fp16') return `store ${storeName}`;
+  return {
+    rule,
+    startLayer: start,
+    t: rule === 'slerp' ? (p.t as number) : 0.5,
+    antiparallelEps: rule === 'slerp' ? (p.antiparallelEps as number) : 0,
+    mode: rule === 'slerp' ? (p.retentionMode as 'distinctBand' | 'literalLow') : 'distinctBand',
+    gamma: rule === 'slerp' ? (p.gamma as number) : 0,
+    decodeRetention: rule === 'slerp' ? (p.decodeRetention as 'threshold' | 'none') : 'none',
+    inner,
+  };
+}
+
+interface PairState {
+  a: number;
+  b: number;
+  dirs: LayerStore;
+  buf: EngineBuffer | null;
+  rcap: number;
+}
+
+export class MiniCacheDeviceStore implements EngineKvStore {
+  readonly decodeWrite = 'none' as const;
+  private readonly plan: LayerPlan;
+  private readonly unmerged = new Map<number, LayerStore>();
+  private readonly pairs: PairState[] = [];
+  private readonly roleOf = new Map<number, { pair: PairState; side: 'prev' | 'cur' }>();
+  private readonly staging: ReturnType<typeof promptStaging> | null;
+  private readonly pending: EngineBuffer;
+  private readonly dd: EngineBuffer | null;
+  private io?: StoreIo;
+  /** Retained entries per pair and K|V at the last read (host copy of the counts). */
+  private counts: { k: Uint32Array; v: Uint32Array }[] = [];
+  /** Bumped when the pair buffers are reallocated: decode passes made before must be rebuilt. */
+  version = 0;
+  private readonly rows: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly geometry: StoreGeometry,
+    readonly options: MiniCacheDeviceOptions,
+    readonly name: string,
+  ) {
+    const g = geometry;
+    this.rows = g.batch * g.kvHeads;
+    this.plan = planLayers(g.layers, options.startLayer);
+    this.staging = options.inner === 'fp16' ? null : promptStaging(ctx, g, name);
+    const layer = (label: string) => (options.inner === 'fp16' ? fp16Layer(ctx, g, label) : kiviLayer(ctx, g, options.inner, this.staging!, label));
+    for (const l of this.plan.unmerged) this.unmerged.set(l, layer(`${name} l${l}`));
+    const slerp = options.rule === 'slerp';
+    for (const [a, b] of this.plan.pairs) {
+      const rcap = g.promptSlots;
+      const st: PairState = { a, b, dirs: layer(`${name} pair ${a}-${b} directions`), buf: slerp ? this.allocPair(rcap, `${a}-${b}`) : null, rcap };
+      this.pairs.push(st);
+      this.roleOf.set(a, { pair: st, side: 'prev' });
+      this.roleOf.set(b, { pair: st, side: 'cur' });
+    }
+    const W = 2 * g.kvHeads * g.headDim;
+    this.pending = ctx.alloc('scratch', Math.max(g.batch * g.promptSlots, g.batch) * W * 4, `${name} pending`);
+    this.dd = slerp ? ctx.alloc('scratch', 2 * g.batch * g.kvHeads * g.promptSlots * 4, `${name} angles`) : null;
+  }
+
+  private allocPair(rcap: number, label: string): EngineBuffer {
+    const g = this.geometry;
+    return this.ctx.alloc('kvStore', pairRegions({ batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, rcap }).bytes, `${this.name} pair ${label} (rcap ${rcap})`);
+  }
+
+  private dirRowsBuf?: EngineBuffer;
+
+  bind(io: StoreIo): void {
+    this.io = io;
+    const g = this.geometry;
+    this.dirRowsBuf ??= this.ctx.alloc('scratch', g.batch * (io.heads + 2 * g.kvHeads) * g.headDim * 4, `${this.name} direction rows`);
+  }
+
+  private shape(pair: PairState): MergeShape {
+    const g = this.geometry;
+    const o = this.options;
+    return {
+      batch: g.batch,
+      kvHeads: g.kvHeads,
+      heads: this.io!.heads,
+      headDim: g.headDim,
+      cap: g.capacity,
+      rcap: pair.rcap,
+      t: o.t,
+      antiparallelEps: o.antiparallelEps,
+      mode: o.mode,
+      gamma: o.gamma,
+      decodeRetention: o.decodeRetention,
+    };
+  }
+
+  prefillTarget(layer: number) {
+    const u = this.unmerged.get(layer);
+    if (u) return u.prefillTarget;
+    // a pair's layers: RoPE writes there, the merge at layer b overwrites it with directions
+    return this.roleOf.get(layer)!.pair.dirs.prefillTarget;
+  }
+
+  decodeTarget(): undefined {
+    return undefined;
+  }
+
+  private run(code: string, label: string, buffers: GPUBuffer[], groups: number): Ops {
+    const p = this.ctx.pipeline(code, label);
+    const bg = this.ctx.bindGroup(p, buffers);
+    return (pass) => {
+      if (groups === 0) return;
+      pass.setPipeline(p);
+      pass.setBindGroup(0, bg);
+      dispatchGroups(pass, groups);
+    };
+  }
+
+  prefillOps(layer: number, sub: { b0: number; count: number; prm: GPUBuffer }): Ops | undefined {
+    const u = this.unmerged.get(layer);
+    if (u) return u.prefillOps(sub);
+    const g = this.geometry;
+    const io = this.io!;
+    const P = g.promptSlots;
+    const { pair, side } = this.roleOf.get(layer)!;
+    if (side === 'prev') {
+      const rows = sub.count * P;
+      return this.run(stashWgsl({ rows, T: P, kvHeads: g.kvHeads, heads: io.heads, headDim: g.headDim }), 'minicache stash', [io.qkv, sub.prm, this.pending.buffer], Math.ceil((rows * 2 * g.kvHeads * g.headDim) / 64));
+    }
+    const s = this.shape(pair);
+    const target = pair.dirs.prefillTarget;
+    const merge = prefillMergeWgsl({ ...s, P, count: sub.count, targetCap: target.cap, rule: this.options.rule });
+    const ops: Ops[] = [
+      this.run(merge.code, 'minicache merge', [io.qkv, this.pending.buffer, sub.prm, target.k, target.v, ...(this.dd ? [this.dd.buffer, pair.buf!.buffer] : [])], Math.ceil(merge.threads / 64)),
+    ];
+    if (this.options.rule === 'slerp') {
+      const retain = prefillRetainWgsl({ ...s, P, count: sub.count });
+      ops.push(this.run(retain.code, 'minicache retain', [io.qkv, this.pending.buffer, sub.prm, this.dd!.buffer, pair.buf!.buffer], Math.ceil(retain.threads / 64)));
+    }
+    const inner = pair.dirs.prefillOps(sub);
+    if (inner) ops.push(inner);
+    return (pass) => {
+      for (const o of ops) o(pass);
+    };
+  }
+
+  appendOps(layer: number): Ops {
+    const io = this.io!;
+    const u = this.unmerged.get(layer);
+    if (u) return u.appendOps(io.qkv, io.decodePrm, io.heads);
+    const g = this.geometry;
+    const { pair, side } = this.roleOf.get(layer)!;
+    if (side === 'prev') {
+      return this.run(stashWgsl({ rows: g.batch, T: 1, kvHeads: g.kvHeads, heads: io.heads, headDim: g.headDim }), 'minicache stash', [io.qkv, io.decodePrm, this.pending.buffer], Math.ceil((g.batch * 2 * g.kvHeads * g.headDim) / 64));
+    }
+    const merge = this.run(
+      decodeMergeWgsl({ ...this.shape(pair), rule: this.options.rule }),
+      'minicache merge decode',
+      [io.qkv, this.pending.buffer, io.decodePrm, this.dirRowsBuf!.buffer, ...(pair.buf ? [pair.buf.buffer] : [])],
+      Math.ceil((g.batch * g.kvHeads * 2) / 64),
+    );
+    const append = pair.dirs.appendOps(this.dirRowsBuf!.buffer, io.decodePrm, io.heads);
+    return (pass) => {
+      merge(pass);
+      append(pass);
+    };
+  }
+
+  reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] } {
+    const u = this.unmerged.get(layer);
+    if (u) return { reader: u.reader, buffers: u.buffers.map((b) => b.buffer) };
+    const { pair, side } = this.roleOf.get(layer)!;
+    const inner = pair.dirs.reader;
+    if (!pair.buf) return { reader: inner, buffers: pair.dirs.buffers.map((b) => b.buffer) };
+    const g = this.geometry;
+    const hooks = { batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, rcap: pair.rcap, side };
+    return {
+      reader: {
+        key: `${inner.key}|merged:${side}:${pair.rcap}:${g.capacity}`,
+        bindings: inner.bindings + 1,
+        scales: true,
+        retained: true,
+        wgsl: (f) => inner.wgsl(f) + mergedHooksWgsl(hooks, f + inner.bindings),
+      },
+      buffers: [...pair.dirs.buffers.map((b) => b.buffer), pair.buf.buffer],
+    };
+  }
+
+  /** Reads every pair's retained counts (after all submitted work). */
+  private async readCounts(): Promise<void> {
+    const g = this.geometry;
+    this.counts = [];
+    for (const p of this.pairs) {
+      if (!p.buf) continue;
+      const r = pairRegions({ batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, rcap: p.rcap });
+      const words = new Uint32Array(await this.ctx.read(p.buf, 2 * this.rows * 4, r.offsets.countK * 4));
+      this.counts.push({ k: words.slice(0, this.rows), v: words.slice(this.rows) });
+    }
+  }
+
+  private maxCount(): number {
+    let m = 0;
+    for (const c of this.counts) for (const x of [...c.k, ...c.v]) m = Math.max(m, x);
+    return m;
+  }
+
+  /** Reallocates every pair buffer with lists of `rcap` entries, copying what they hold. */
+  private resize(rcap: number): void {
+    const g = this.geometry;
+    const enc = this.ctx.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const old: EngineBuffer[] = [];
+    for (const p of this.pairs) {
+      if (!p.buf) continue;
+      const buf = this.allocPair(rcap, `${p.a}-${p.b}`);
+      const copy = copyPairWgsl({ batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, from: p.rcap, to: rcap });
+      const pl = this.ctx.pipeline(copy.code, 'minicache resize');
+      pass.setPipeline(pl);
+      pass.setBindGroup(0, this.ctx.bindGroup(pl, [p.buf.buffer, buf.buffer]));
+      dispatchGroups(pass, Math.ceil(copy.threads / 64));
+      old.push(p.buf);
+      p.buf = buf;
+      p.rcap = rcap;
+    }
+    pass.end();
+    this.ctx.device.queue.submit([enc.finish()]);
+    for (const b of old) b.destroy();
+    this.version++;
+  }
+
+  /** After the prefill: the lists shrink from every prompt slot to what the prompt retained, plus room. */
+  async afterPrefill(): Promise<void> {
+    if (!this.pairs.some((p) => p.buf)) return;
+    await this.readCounts();
+    const want = roundUp(this.maxCount() + 2 * CHECK_EVERY, 8);
+    if (want < this.pairs[0]!.rcap) this.resize(want);
+  }
+
+  /** Between steps, every CHECK_EVERY steps: grow the lists before any scope could fill them. */
+  async maintain(): Promise<void> {
+    if (!this.pairs.some((p) => p.buf)) return;
+    await this.readCounts();
+    const max = this.maxCount();
+    const rcap = this.pairs[0]!.rcap;
+    if (max > rcap) throw new Error(`minicache on the device: a scope retained ${max} tokens, more than its list's ${rcap} (a read of the counts came too late)`);
+    if (max + CHECK_EVERY + 1 > rcap) this.resize(Math.max(2 * rcap, roundUp(max + 2 * CHECK_EVERY, 8)));
+  }
+
+  /** Counts as the device holds them now (for bytes() after a generation). */
+  async refresh(): Promise<void> {
+    if (this.pairs.some((p) => p.buf)) await this.readCounts();
+  }
+
+  bytes(tokens: number): { held: ByteBreakdown; headroom: number } {
+    const g = this.geometry;
+    const parts: ByteBreakdown[] = [];
+    for (const u of this.unmerged.values()) parts.push(u.held(tokens));
+    let entries = 0;
+    for (const p of this.pairs) parts.push(p.dirs.held(tokens));
+    for (const c of this.counts) for (const x of [...c.k, ...c.v]) entries += x;
+    const held = sumBytes(parts);
+    if (this.pairs.length > 0) {
+      // the host's record counts retained tokens (none for mean-merge) and, with SLERP, magnitudes
+      if (this.options.rule === 'slerp') held.magnitudes = this.pairs.length * 2 * 2 * this.rows * tokens * 2;
+      held.retained = entries * g.headDim * 2 * 2;
+      held.indices = entries * 4;
+    }
+    const allocated = [...this.unmerged.values()].flatMap((u) => u.buffers).concat(this.pairs.flatMap((p) => [...p.dirs.buffers, ...(p.buf ? [p.buf] : [])])).reduce((a, b) => a + b.size, 0);
+    return { held, headroom: allocated - Object.values(held).reduce((a, b) => a + (b ?? 0), 0) };
+  }
+
+  diagnostics(): MethodDiagnostics {
+    return {
+      startLayer: this.options.startLayer,
+      unmergedLayers: this.plan.unmerged,
+      store: this.options.inner === 'fp16' ? 'fp16' : `kivi${this.options.inner.bits}`,
+      retainedCapacity: this.pairs[0]?.rcap ?? 0,
+      retainedPerPair: this.pairs.map((p, i) => ({ pair: [p.a, p.b], k: this.counts[i] ? sum(this.counts[i]!.k) : 0, v: this.counts[i] ? sum(this.counts[i]!.v) : 0 })),
+    };
+  }
+
+  dispose(): void {
+    for (const u of this.unmerged.values()) u.dispose();
+    for (const p of this.pairs) {
+      p.dirs.dispose();
+      p.buf?.destroy();
+    }
+    this.staging?.destroy();
+    this.pending.destroy();
+    this.dd?.destroy();
+    this.dirRowsBuf?.destroy();
+  }
+}
+
+function roundUp(x: number, m: number): number {
+  return Math.ceil(x / m) * m;
+}
+
+function sum(a: Uint32Array): number {
+  let s = 0;
+  for (const x of a) s += x;
+  return s;
+}
