@@ -287,7 +287,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     if (!this.pairs.some((p) => p.buf)) return;
     await this.readCounts();
     const want = roundUp(this.maxCount() + 2 * CHECK_EVERY, 8);
-    if (want < this.pairs[0]!.rcap) this.resize(want);
+    if (want !== this.pairs[0]!.rcap) this.resize(want);
   }
 
   /** Between steps, every CHECK_EVERY steps: grow the lists before any scope could fill them. */

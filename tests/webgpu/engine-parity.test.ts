@@ -1,10 +1,10 @@
 /**
  * The engine's greedy tokens against onnxruntime CPU's (the harness's reference path, FP16
  * method) on the embedded model and stories260K: batch 1, and a batch of 8 prompts of different
- * lengths (left padding). Tolerance (docs/webgpu-engine.md): tokens are equal, or the first
- * divergence is an argmax flip whose two logits onnxruntime puts within 0.01 of each other
- * (fp16 rounding of a cached value, or f32 summation order, can flip a near tie). On SwiftShader
- * every sequence is equal.
+ * lengths (left padding); and every method the engine holds on the device against the same method
+ * on the host path. Tolerance (docs/webgpu-engine.md): tokens are equal, or the first divergence
+ * is an argmax flip between two tokens whose log-probabilities the reference path puts within
+ * 0.01 of each other (fp16 rounding of a cached value, or f32 summation order, can flip a near tie).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
@@ -26,37 +26,42 @@ beforeAll(async () => {
 });
 afterAll(() => expect(gpuErrors).toEqual([]));
 
-/** Where two token lists first differ, and onnxruntime's gap between the two tokens' logits there. */
-async function divergence(backend: InferenceBackend, prompt: number[], ref: number[], got: number[]): Promise<{ at: number; gap: number } | null> {
+/**
+ * Where two token lists first differ, and the gap there between the two tokens' log-probabilities
+ * under the reference path itself (onnxruntime with the same cache method, teacher-forced through
+ * the common prefix): an argmax flip between two near-equal candidates has a small gap.
+ */
+async function divergence(backend: InferenceBackend, method: string, params: Record<string, unknown>, prompt: number[], ref: number[], got: number[]): Promise<{ at: number; gap: number } | null> {
   const at = ref.findIndex((t, i) => got[i] !== t);
   if (at < 0 && ref.length === got.length) return null;
-  const ids = [...prompt, ...ref.slice(0, at)];
-  const T = ids.length;
-  const g = { layers: backend.model.layers, batch: 1, kvHeads: backend.model.kvHeads, headDim: backend.model.headDim };
-  const empty = Array.from({ length: g.layers }, () => ({ k: new Float32Array(0), v: new Float32Array(0), tokens: 0 }));
-  const out = await backend.forward({
-    batch: 1,
-    tokens: T,
-    inputIds: BigInt64Array.from(ids, BigInt),
-    attentionMask: new BigInt64Array(T).fill(1n),
-    positionIds: BigInt64Array.from({ length: T }, (_, i) => BigInt(i)),
-    past: empty,
-  });
-  return { at, gap: Math.abs(out.logits[ref[at]!]! - out.logits[got[at]!]!) };
+  const nll = async (tok: number) => {
+    const forced = [...ref.slice(0, at), tok];
+    const r = await generate(backend, [prompt], { maxNewTokens: forced.length, teacherForce: [forced], ignoreEos: true, createMethod: (g) => createMethod(method, g, params) });
+    return r.nll![0]!.sum;
+  };
+  return { at, gap: Math.abs((await nll(ref[at]!)) - (await nll(got[at]!))) };
 }
 
+/**
+ * Engine against host for one method. Returns how many sequences are equal, and the divergences
+ * that are not near ties ({ at, gap }), for the caller's allowance.
+ */
 async function compare(engine: LoadedEngine, ort: { backend: InferenceBackend }, prompts: number[][], maxNewTokens: number, method = 'fp16', params: Record<string, unknown> = {}) {
   const store = engineStoreFor(method, params, engine.engine.config.headDim);
   if (!store) throw new Error(`${method} has no device store`);
   const e = await generateOnEngine(engine.engine, prompts, { maxNewTokens, store });
   const o = await generate(ort.backend, prompts, { maxNewTokens, createMethod: (g) => createMethod(method, g, params) });
   let equal = 0;
+  const unexplained: { b: number; at: number; gap: number }[] = [];
   for (let b = 0; b < prompts.length; b++) {
-    const d = await divergence(ort.backend, prompts[b]!, o.tokens[b]!, e.tokens[b]!);
+    const d = await divergence(ort.backend, method, params, prompts[b]!, o.tokens[b]!, e.tokens[b]!);
     if (!d) equal++;
-    else expect(d.gap, `sequence ${b} diverges at token ${d.at}`).toBeLessThan(TOLERANCE);
+    else {
+      console.log(`${method}: sequence ${b} diverges at token ${d.at}, log-probability gap ${d.gap.toExponential(2)}`);
+      if (d.gap >= TOLERANCE) unexplained.push({ b, ...d });
+    }
   }
-  return { equal, engine: e, ort: o };
+  return { equal, unexplained, engine: e, ort: o };
 }
 
 function promptsOf(tok: Tokenizer, texts: string[]): number[][] {
@@ -82,6 +87,7 @@ describe('engine greedy tokens equal onnxruntime CPU', () => {
     const one = await compare(engine, ort, [prompts[0]!], 24);
     expect(one.equal).toBe(1);
     const eight = await compare(engine, ort, prompts, 24);
+    expect(eight.unexplained).toEqual([]);
     expect(eight.equal).toBeGreaterThanOrEqual(ctx.adapter.fallback ? 8 : 7);
     await ort.backend.dispose();
     engine.engine.dispose();
@@ -89,16 +95,28 @@ describe('engine greedy tokens equal onnxruntime CPU', () => {
 
   // Every method the engine holds on the device, against the same method on the host path. A
   // residual of 32 makes the 40-token decode cross key flushes and value evictions.
-  for (const [method, params] of [
-    ['kivi2', { residual: 32 }],
-    ['kivi4', { residual: 32 }],
-  ] as [string, Record<string, unknown>][]) {
+  // fp16 and KIVI compute what the host computes (codes equal): every divergence must be a near
+  // tie. MiniCache merges in float32 where the host sums in float64: a direction's fp16 rounding
+  // can land on the other side, which moves a 4-bit group's min or scale, and an angle at the
+  // retention threshold can fall the other way; either changes later tokens for real. For them at
+  // most two of the eight sequences may diverge beyond a near tie, and not before token 16.
+  for (const [method, params, strict] of [
+    ['kivi2', { residual: 32 }, true],
+    ['kivi4', { residual: 32 }, true],
+    ['minicache', {}, false],
+    ['minicache+kivi4', { residual: 32 }, false],
+    ['mean-merge', {}, true],
+  ] as [string, Record<string, unknown>, boolean][]) {
     it(`${method} on the device equals ${method} on the host path (embedded model, 8 left-padded prompts)`, async () => {
       const engine = await loadEngine(EMBEDDED_DIR);
       const ort = await loadModel(EMBEDDED_DIR);
       const r = await compare(engine, ort, promptsOf(ort.tokenizer, TEXTS), 40, method, params);
-      expect(r.equal).toBeGreaterThanOrEqual(ctx.adapter.fallback ? 8 : 7);
-      expect(r.engine.bytesHeld).toEqual(r.ort.bytes);
+      if (strict) expect(r.unexplained).toEqual([]);
+      else {
+        expect(r.unexplained.length).toBeLessThanOrEqual(2);
+        for (const u of r.unexplained) expect(u.at, `sequence ${u.b}`).toBeGreaterThanOrEqual(16);
+      }
+      if (r.equal === 8) expect(r.engine.bytesHeld).toEqual(r.ort.bytes);
       await ort.backend.dispose();
       engine.engine.dispose();
     });
@@ -110,6 +128,7 @@ describe('engine greedy tokens equal onnxruntime CPU', () => {
     const r = await generateOnEngine(engine.engine, [[1]], { maxNewTokens: 40 });
     expect(r.tokens[0]).toEqual(GOLDEN_40);
     const eight = await compare(engine, ort, promptsOf(ort.tokenizer, TEXTS), 20);
+    expect(eight.unexplained).toEqual([]);
     expect(eight.equal).toBeGreaterThanOrEqual(ctx.adapter.fallback ? 8 : 7);
     await ort.backend.dispose();
     engine.engine.dispose();

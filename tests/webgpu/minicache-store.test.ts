@@ -43,17 +43,20 @@ function layerKV(L: number, B: number, KV: number, T: number, D: number, seed: n
   return out;
 }
 
-async function check(method: string, params: Record<string, unknown>) {
+async function check(method: string, params: Record<string, unknown>, opts: { steps?: number; antiparallelFrom?: number; P?: number } = {}) {
   const L = 4;
   const B = 2;
   const KV = 2;
   const H = 4;
   const D = 64;
-  const P = 40;
-  const steps = 40;
+  const P = opts.P ?? 40;
+  const steps = opts.steps ?? 40;
   const cap = P + steps;
   const prompt = layerKV(L, B, KV, P, D, 1);
   const decode = Array.from({ length: steps }, (_, s) => layerKV(L, B, KV, 1, D, 1000 + 31 * s));
+  // from step antiparallelFrom on, the deeper layer's keys point against the shallower's: every
+  // such token is retained (forced), so the retained lists must grow past their size after prefill
+  if (opts.antiparallelFrom !== undefined) for (const x of decode.slice(opts.antiparallelFrom)) x[3]!.k = x[2]!.k.map((v) => -v);
   const g = { layers: L, batch: B, kvHeads: KV, headDim: D, capacity: cap, promptSlots: P };
   const factory = engineStoreFor(method, params, D);
   if (!factory) throw new Error(`${method} has no device store`);
@@ -149,12 +152,13 @@ async function check(method: string, params: Record<string, unknown>) {
   }
   await store.refresh?.();
   const bytes = store.bytes(P + steps);
+  const diag = store.diagnostics() as { retainedCapacity?: number };
   expect(bytes.held, 'bytes after the decode').toEqual(host.bytes());
   expect(totalBytes(bytes.held) + bytes.headroom).toBe(ctx.bytesByCategory().kvStore);
   store.dispose();
   host.dispose();
   for (const x of [qkvPre, qkv, starts, prm, pprm, out, partial]) x.destroy();
-  return worst;
+  return { worst, rcap: diag.retainedCapacity ?? 0 };
 }
 
 describe('MiniCache device store against the host method', () => {
@@ -164,8 +168,25 @@ describe('MiniCache device store against the host method', () => {
     ['mean-merge', {}],
   ] as [string, Record<string, unknown>][]) {
     it(`${method}: attention and bytes at every step of a 40-token prompt and 40 decode steps (4 layers, pair 2-3)`, async () => {
-      const worst = await check(method, params);
+      const { worst } = await check(method, params);
       console.log(`${method}: worst relative error ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(2e-3);
+    });
+  }
+
+  it('minicache: decode tokens retained every step (antiparallel keys) grow the retained lists past their post-prefill size', async () => {
+    const { worst, rcap } = await check('minicache', {}, { steps: 90, antiparallelFrom: 5 });
+    // after the prefill the lists hold the prompt's retained tokens + 32; 85 forced steps need more
+    expect(rcap).toBeGreaterThan(85);
+    expect(worst).toBeLessThan(2e-3);
+  });
+});
+
+describe('odd prompt', () => {
+  for (const m of ['mean-merge', 'minicache']) {
+    it(`${m} with a 31-token prompt`, async () => {
+      const { worst } = await check(m, {}, { P: 31, steps: 40 });
+      console.log(`${m} P=31: ${worst.toExponential(2)}`);
       expect(worst).toBeLessThan(2e-3);
     });
   }
