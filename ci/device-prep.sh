@@ -23,7 +23,7 @@ git worktree add -q --detach "$work/tree" "$commit"
 ln -s "$root/node_modules" "$work/tree/node_modules"
 (cd "$work/tree" && npx tsc -p tsconfig.json)
 
-excl="${DEVICE_PACK_EXCLUDE:-binaryen assemblyscript typescript onnxruntime-web playwright-core @esbuild esbuild jieba-wasm rollup @rollup @resvg vitest @vitest vite vite-node @huggingface vega vega-lite vega-embed @types @webgpu protobufjs chai}"
+excl="${DEVICE_PACK_EXCLUDE:-binaryen assemblyscript typescript onnxruntime-web playwright-core @esbuild esbuild jieba-wasm rollup @rollup @resvg vitest @vitest vite vite-node vega vega-lite vega-embed @types @webgpu protobufjs chai}"
 DEVICE_PACK_EXCLUDE="$excl" "$root/../shared/tools/device-pack"
 
 # Tighter than device-pack's own: Node and Dawn stripped of symbols, x86 BCJ filter and xz -9e
