@@ -14,6 +14,10 @@
  *   bos: 1
  *   eos: [2]
  *
+ * A Hugging Face folder (`format: hf`) needs no geometry: it comes from the folder's config.json
+ * (`path`, default the card's own folder); `weights: dummy` runs seeded values in those shapes
+ * (`seed`, default 0), and `tokenizer` defaults to the folder's tokenizer.json (none: dummy only).
+ *
  * For llama2c checkpoints the geometry comes from the file's header, so those fields are
  * optional (checked against the header when given) and BOS/EOS default to llama2.c's 1 and 2.
  * Errors name the file, line and field. Paths stay as written; the loader resolves them
