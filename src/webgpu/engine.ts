@@ -9,7 +9,7 @@ import type { DeviceBytesByCategory, GpuContext } from './gpu-context.js';
 import { Fp16Store, type EngineKvStore, type StoreGeometry } from './kv-store.js';
 import { uploadFilledWeights } from './fill-weights.js';
 import { uploadWeights, type DeviceWeights, type EngineModelConfig, type WeightSource } from './model.js';
-import { EngineSession, type SessionOptions } from './session.js';
+import { EngineSession, prefillSubBatch, type SessionOptions } from './session.js';
 
 /** Creates a method's store on the device for a session's geometry. */
 export type StoreFactory = (ctx: GpuContext, geometry: StoreGeometry) => EngineKvStore;
@@ -57,7 +57,8 @@ export class WebGpuEngine {
   /** A session (all its buffers allocated now) with a store made by `store` for its geometry. */
   session(opts: SessionOptions, store: StoreFactory = fp16StoreFactory): EngineSession {
     const c = this.config;
-    const st = store(this.ctx, { layers: c.layers, batch: opts.batch, kvHeads: c.kvHeads, headDim: c.headDim, capacity: opts.capacity, promptSlots: opts.promptSlots });
+    const prefillBatch = prefillSubBatch(this.ctx, c, opts.batch, opts.promptSlots, opts.prefillScratchBytes);
+    const st = store(this.ctx, { layers: c.layers, batch: opts.batch, kvHeads: c.kvHeads, headDim: c.headDim, capacity: opts.capacity, promptSlots: opts.promptSlots, prefillBatch });
     try {
       return new EngineSession(this.ctx, c, this.weights, st, opts);
     } catch (e) {

@@ -94,8 +94,13 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
 
     const t0 = now();
     session.prefill(ids, starts);
-    const first = await session.read(0);
-    await session.afterPrefill();
+    let first = await session.read(0);
+    // a store whose prefill buffers proved too small grows them and asks for the prefill again
+    for (let tries = 0; await session.afterPrefill(); tries++) {
+      if (tries > 2) throw new Error('webgpu engine: the store asked for the prefill again three times');
+      session.prefillAgain();
+      first = await session.read(0);
+    }
     const tPre = now();
     choose(first.ids, first.logits, 0, tPre - t0);
 

@@ -17,6 +17,8 @@ export interface StoreGeometry {
   capacity: number;
   /** Padded prompt length of the session (slots the prefill writes). */
   promptSlots: number;
+  /** Sequences per prefill sub-batch (the prefill runs them through every layer at once). */
+  prefillBatch: number;
 }
 
 /** Session buffers a store's kernels bind (given once, before any ops are asked for). */
@@ -44,8 +46,11 @@ export interface EngineKvStore {
   /** Decode: work after the layer's attention (storing the new token). */
   appendOps?(layer: number): Ops | undefined;
   bind?(io: StoreIo): void;
-  /** After the prefill's work is done (MiniCache sizes its retained lists here). */
-  afterPrefill?(): Promise<void>;
+  /**
+   * After the prefill's work is done (MiniCache sizes its retained lists here). 'again': the
+   * prefill overflowed buffers the store has now grown: it must run again.
+   */
+  afterPrefill?(): Promise<void | 'again'>;
   /** Between decode steps, every few steps (MiniCache grows its retained lists here). */
   maintain?(): Promise<void>;
   /** Reads back whatever bytes() needs (MiniCache's retained counts). */

@@ -11,10 +11,12 @@
  * direction appended to the inner store. At prefill the same happens for the whole prompt, with
  * the distinct band and τ per scope.
  *
- * Retained lists hold rcap entries per scope. The prefill's lists hold every prompt slot (its
- * exact bound); afterPrefill() reads the counts back and shrinks them to the largest count plus
- * 2·CHECK_EVERY entries; maintain(), every CHECK_EVERY steps, reads the counts again and grows
- * the lists (doubling) before any scope could fill them: a step adds at most one entry per scope.
+ * Retained lists hold rcap entries per scope. The prefill's lists hold an eighth of the prompt
+ * plus 16 (prefillListSize); afterPrefill() reads the counts back: a prompt that kept more runs
+ * again with lists of every prompt slot (the exact bound), else the lists are sized to the
+ * largest count plus 2·CHECK_EVERY; maintain(), every CHECK_EVERY steps, reads the counts again
+ * and grows the lists (doubling) before any scope could fill them: a step adds at most one entry
+ * per scope. So nothing retained is ever dropped, and no list is much larger than what it holds.
  */
 import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
 import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
@@ -106,15 +108,16 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     for (const l of this.plan.unmerged) this.unmerged.set(l, layer(`${name} l${l}`));
     const slerp = options.rule === 'slerp';
     for (const [a, b] of this.plan.pairs) {
-      const rcap = g.promptSlots;
+      const rcap = prefillListSize(g.promptSlots);
       const st: PairState = { a, b, dirs: layer(`${name} pair ${a}-${b} directions`), buf: slerp ? this.allocPair(rcap, `${a}-${b}`) : null, rcap };
       this.pairs.push(st);
       this.roleOf.set(a, { pair: st, side: 'prev' });
       this.roleOf.set(b, { pair: st, side: 'cur' });
     }
     const W = 2 * g.kvHeads * g.headDim;
-    this.pending = ctx.alloc('scratch', Math.max(g.batch * g.promptSlots, g.batch) * W * 4, `${name} pending`);
-    this.dd = slerp ? ctx.alloc('scratch', 2 * g.batch * g.kvHeads * g.promptSlots * 4, `${name} angles`) : null;
+    // one prefill sub-batch's (or one step's) K/V of a pair's shallower layer, until the deeper one merges them
+    this.pending = ctx.alloc('scratch', Math.max(g.prefillBatch * g.promptSlots, g.batch) * W * 4, `${name} pending`);
+    this.dd = slerp ? ctx.alloc('scratch', 2 * g.prefillBatch * g.kvHeads * g.promptSlots * 4, `${name} angles`) : null;
   }
 
   private allocPair(rcap: number, label: string): EngineBuffer {
@@ -179,7 +182,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const { pair, side } = this.roleOf.get(layer)!;
     if (side === 'prev') {
       const rows = sub.count * P;
-      return this.run(stashWgsl({ rows, T: P, kvHeads: g.kvHeads, heads: io.heads, headDim: g.headDim }), 'minicache stash', [io.qkv, sub.prm, this.pending.buffer], Math.ceil((rows * 2 * g.kvHeads * g.headDim) / 64));
+      return this.run(stashWgsl({ rows, T: P, kvHeads: g.kvHeads, heads: io.heads, headDim: g.headDim }), 'minicache stash', [io.qkv, this.pending.buffer], Math.ceil((rows * 2 * g.kvHeads * g.headDim) / 64));
     }
     const s = this.shape(pair);
     const target = pair.dirs.prefillTarget;
@@ -205,7 +208,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const g = this.geometry;
     const { pair, side } = this.roleOf.get(layer)!;
     if (side === 'prev') {
-      return this.run(stashWgsl({ rows: g.batch, T: 1, kvHeads: g.kvHeads, heads: io.heads, headDim: g.headDim }), 'minicache stash', [io.qkv, io.decodePrm, this.pending.buffer], Math.ceil((g.batch * 2 * g.kvHeads * g.headDim) / 64));
+      return this.run(stashWgsl({ rows: g.batch, T: 1, kvHeads: g.kvHeads, heads: io.heads, headDim: g.headDim }), 'minicache stash', [io.qkv, this.pending.buffer], Math.ceil((g.batch * 2 * g.kvHeads * g.headDim) / 64));
     }
     const merge = this.run(
       decodeMergeWgsl({ ...this.shape(pair), rule: this.options.rule }),
@@ -282,11 +285,20 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     this.version++;
   }
 
-  /** After the prefill: the lists shrink from every prompt slot to what the prompt retained, plus room. */
-  async afterPrefill(): Promise<void> {
+  /**
+   * After the prefill: if a scope retained more prompt tokens than its list holds, the lists
+   * grow to every prompt slot (the exact bound) and the prefill must run again; else they are
+   * sized to what the prompt retained plus room for 2·CHECK_EVERY steps.
+   */
+  async afterPrefill(): Promise<void | 'again'> {
     if (!this.pairs.some((p) => p.buf)) return;
     await this.readCounts();
-    const want = roundUp(this.maxCount() + 2 * CHECK_EVERY, 8);
+    const max = this.maxCount();
+    if (max > this.pairs[0]!.rcap) {
+      this.resize(this.geometry.promptSlots);
+      return 'again';
+    }
+    const want = roundUp(max + 2 * CHECK_EVERY, 8);
     if (want !== this.pairs[0]!.rcap) this.resize(want);
   }
 
@@ -344,6 +356,15 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     this.dd?.destroy();
     this.dirRowsBuf?.destroy();
   }
+}
+
+/**
+ * Retained-list entries per scope during the prefill: an eighth of the prompt plus 16 (the
+ * embedded model keeps at most 9 of 160 at γ 0.05). A prompt that keeps more runs again with
+ * every slot (afterPrefill).
+ */
+export function prefillListSize(promptSlots: number): number {
+  return Math.min(promptSlots, Math.ceil(promptSlots / 8) + 16);
 }
 
 function roundUp(x: number, m: number): number {

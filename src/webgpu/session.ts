@@ -38,7 +38,7 @@ export interface SessionOptions {
   readLogits?: boolean;
   /** Steps that may be in flight before the host reads their ids (default 4). */
   ring?: number;
-  /** Bound on the activation buffers of a prefill sub-batch, bytes (default 256 MiB). */
+  /** Bound on the activation buffers of a prefill sub-batch, bytes (default PREFILL_SCRATCH_BYTES). */
   prefillScratchBytes?: number;
 }
 
@@ -49,6 +49,21 @@ interface Pending {
 
 const PRM_BYTES = 16;
 
+/** Default bound on a prefill sub-batch's activations: they are part of the engine's peak memory. */
+export const PREFILL_SCRATCH_BYTES = 32 * 2 ** 20;
+
+/** Sequences per prefill sub-batch: as many as fit `budget` bytes of activations (at least one). */
+export function prefillSubBatch(ctx: { limits: GPUSupportedLimits }, cfg: EngineModelConfig, B: number, P: number, budget = PREFILL_SCRATCH_BYTES): number {
+  const { dim, heads: H, kvHeads: KV, headDim: D } = cfg;
+  const hid = paddedHidden(cfg);
+  const R = (H + 2 * KV) * D;
+  const perRow = 4 * (2 * dim + R + dim + hid);
+  const maxBind = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  const widest = 4 * Math.max(R, hid, dim);
+  if (widest * P > maxBind) throw new Error(`webgpu engine: a ${P}-token prompt needs ${widest * P} bytes of activations per sequence, more than one buffer binds (${maxBind})`);
+  return Math.max(1, Math.min(B, Math.floor(Math.min(budget, maxBind) / (perRow * P)), Math.floor(maxBind / (widest * P))));
+}
+
 export class EngineSession {
   readonly B: number;
   readonly P: number;
@@ -57,7 +72,9 @@ export class EngineSession {
   readonly subBatch: number;
   private readonly bufs: EngineBuffer[] = [];
   private readonly ring: number;
-  private readonly prefillPasses: ((pass: GPUComputePassEncoder) => void)[] = [];
+  private prefillPasses: ((pass: GPUComputePassEncoder) => void)[] = [];
+  private readonly buildPrefill: () => ((pass: GPUComputePassEncoder) => void)[];
+  private readonly sampleState: EngineBuffer;
   private decodePass: (pass: GPUComputePassEncoder) => void;
   private readonly buildDecode: () => (pass: GPUComputePassEncoder) => void;
   private storeVersion = 0;
@@ -90,12 +107,7 @@ export class EngineSession {
     this.ring = opts.ring ?? 4;
     if (store.geometry.capacity < cap || store.geometry.batch !== B) throw new Error('webgpu engine: the store is smaller than the session');
     const R = (H + 2 * KV) * D;
-    const perRow = 4 * (2 * dim + R + dim + hid);
-    const maxBind = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-    const budget = Math.min(opts.prefillScratchBytes ?? 256 * 2 ** 20, maxBind);
-    const widest = 4 * Math.max(R, hid, dim);
-    this.subBatch = Math.max(1, Math.min(B, Math.floor(budget / (perRow * P)), Math.floor(maxBind / (widest * P))));
-    if (widest * P > maxBind) throw new Error(`webgpu engine: a ${P}-token prompt needs ${widest * P} bytes of activations per sequence, more than one buffer binds (${maxBind})`);
+    this.subBatch = store.geometry.prefillBatch;
     const rows = Math.max(this.subBatch * P, B);
     const scratch = (size: number, label: string) => {
       const b = ctx.alloc('scratch', size, label);
@@ -154,20 +166,27 @@ export class EngineSession {
       });
 
     // prefill, one sub-batch at a time: the final norm writes each sequence's last slot into `last`
+    const subs: { b0: number; nb: number; prm: EngineBuffer; ids: EngineBuffer }[] = [];
     for (let b0 = 0; b0 < B; b0 += this.subBatch) {
       const nb = Math.min(this.subBatch, B - b0);
       const prm = scratch(PRM_BYTES, `prm prefill ${b0}`);
       ctx.write(prm, Uint32Array.of(0, b0, 0, 0));
       const idsBuf = scratch(nb * P * 4, `prefill ids ${b0}`);
       this.prefillIds.push(idsBuf);
-      const body = layerOps(nb * P, P, prm, idsBuf, false, b0);
-      const lastP = ctx.pipeline(rmsnormWgsl({ rows: nb, dim, eps, inStride: P, inOffset: P - 1, outOffset: b0 }), 'rmsnorm last');
-      const lastG = ctx.bindGroup(lastP, [x, w.norm, last]);
-      this.prefillPasses.push((pass) => {
-        body(pass);
-        encodeRows(pass, lastP, lastG, nb);
-      });
+      subs.push({ b0, nb, prm, ids: idsBuf });
     }
+    this.buildPrefill = () =>
+      subs.map(({ b0, nb, prm, ids: idsBuf }) => {
+        const body = layerOps(nb * P, P, prm, idsBuf, false, b0);
+        const lastP = ctx.pipeline(rmsnormWgsl({ rows: nb, dim, eps, inStride: P, inOffset: P - 1, outOffset: b0 }), 'rmsnorm last');
+        const lastG = ctx.bindGroup(lastP, [x, w.norm, last]);
+        return (pass: GPUComputePassEncoder) => {
+          body(pass);
+          encodeRows(pass, lastP, lastG, nb);
+        };
+      });
+    this.prefillPasses = this.buildPrefill();
+    this.sampleState = state;
     const finalP = ctx.pipeline(rmsnormWgsl({ rows: B, dim, eps }), 'rmsnorm final');
     const finalG = ctx.bindGroup(finalP, [x, w.norm, last]);
     this.buildDecode = () => {
@@ -277,10 +296,26 @@ export class EngineSession {
     return logits ? { ids, logits } : { ids };
   }
 
-  /** The store's work once the prefill is done (await after reading step 0). */
-  async afterPrefill(): Promise<void> {
-    await this.store.afterPrefill?.();
+  /**
+   * The store's work once the prefill is done (await after reading step 0). True when the store
+   * needs the prefill run again (its buffers were too small for what the prompt produced; they
+   * are larger now): call prefillAgain() and read step 0 again.
+   */
+  async afterPrefill(): Promise<boolean> {
+    const again = (await this.store.afterPrefill?.()) === 'again';
+    if (again) this.prefillPasses = this.buildPrefill();
     this.refreshPasses();
+    return again;
+  }
+
+  /** Runs the prefill again on the same prompts, from a clean sampler state. */
+  prefillAgain(): void {
+    if (this.stepIndex !== 0) throw new Error('webgpu engine: prefillAgain right after the prefill only');
+    this.ctx.write(this.sampleState, new Uint32Array(this.B * 2));
+    this.ctx.write(this.prm, Uint32Array.of(this.P, 0, 0, 0));
+    this.submit(0, (pass) => {
+      for (const p of this.prefillPasses) p(pass);
+    });
   }
 
   /** The store's upkeep between steps (call every few steps; waits for the submitted work). */

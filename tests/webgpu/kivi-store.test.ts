@@ -42,7 +42,7 @@ interface Case {
 async function check(c: Case, bits: 2 | 4, residual: number) {
   const { B, KV, H, D, P, steps } = c;
   const G = 32;
-  const geometry = { layers: 1, batch: B, kvHeads: KV, headDim: D, capacity: P + steps, promptSlots: P };
+  const geometry = { layers: 1, batch: B, kvHeads: KV, headDim: D, capacity: P + steps, promptSlots: P, prefillBatch: B };
   const store = new KiviDeviceStore(ctx, geometry, { bits, groupSize: G, residual });
   const host = createMethod(`kivi${bits}`, { layers: 1, batch: B, kvHeads: KV, headDim: D }, { residual });
   const R = (H + 2 * KV) * D;

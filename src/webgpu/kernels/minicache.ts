@@ -137,16 +137,15 @@ fn weights(aa: f32, bb: f32, ab: f32) -> Merged {
 
 /**
  * Copies the rotated K/V of `rows` QKV rows (the shallower layer of a pair) to the pending
- * buffer [B·T, 2·KV·D] f32 at global rows (prm.b0·T + r).
+ * buffer [rows, 2·KV·D] f32 (one prefill sub-batch, or one decode step; the deeper layer merges
+ * them before the next sub-batch or step).
  */
 export function stashWgsl(o: { rows: number; T: number; kvHeads: number; heads: number; headDim: number }): string {
   const { rows, T, kvHeads: KV, heads: H, headDim: D } = o;
   const RL = (H + 2 * KV) * D;
   const W = 2 * KV * D;
-  return `struct Prm { slot: u32, b0: u32 }
-@group(0) @binding(0) var<storage, read> QKV: array<f32>;
-@group(0) @binding(1) var<storage, read> prm: Prm;
-@group(0) @binding(2) var<storage, read_write> pend: array<f32>;
+  return `@group(0) @binding(0) var<storage, read> QKV: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pend: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
   ${LINEAR_GROUP}
@@ -154,7 +153,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   if (i >= ${rows * W}u) { return; }
   let r = i / ${W}u;
   let c = i % ${W}u;
-  pend[(prm.b0 * ${T}u + r) * ${W}u + c] = QKV[r * ${RL}u + ${H * D}u + c];
+  pend[r * ${W}u + c] = QKV[r * ${RL}u + ${H * D}u + c];
 }
 `;
 }
@@ -192,7 +191,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   for (var h = 0u; h < 2u; h++) {
     let tok = 2u * tp + h;
     if (tok >= ${P}u) { break; }
-    let a0 = (bg * ${P}u + tok) * ${W}u + isV * ${KV * D}u + kh * ${D}u;
+    let a0 = (bl * ${P}u + tok) * ${W}u + isV * ${KV * D}u + kh * ${D}u;
     let b0 = (bl * ${P}u + tok) * ${RL}u + ${H * D}u + isV * ${KV * D}u + kh * ${D}u;
     let o = ((row * ${targetCap}u + tok) * ${D}u) / 2u;
     ${
@@ -284,7 +283,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
     if (forced || (v >= 0.0 && v >= keepLo && v <= keepHi)) {
       if (n < ${rcap}u) {
         let e = row * ${rcap}u + n;
-        let a0 = (bg * ${P}u + t) * ${W}u + isV * ${KV * D}u + kh * ${D}u;
+        let a0 = (bl * ${P}u + t) * ${W}u + isV * ${KV * D}u + kh * ${D}u;
         let b0 = (bl * ${P}u + t) * ${RL}u + ${H * D}u + isV * ${KV * D}u + kh * ${D}u;
         for (var w = 0u; w < ${D / 2}u; w++) {
           let p = pack2x16float(vec2f(pend[a0 + 2u * w], pend[a0 + 2u * w + 1u]));
