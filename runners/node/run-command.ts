@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { HarnessError } from '../../src/errors.js';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
-import { ENGINES, SCHEMA_VERSION, type CellResult, type Engine, type OkRecord } from '../../src/results/record.js';
+import { ENGINES, SCHEMA_VERSION, type CellResult, type Engine } from '../../src/results/record.js';
 import { workloadCatalogue, getWorkload } from '../../src/runs/catalogue.js';
-import { combineRepeats } from '../../src/runs/combine-repeats.js';
+import { Rounds } from '../../src/runs/combine-repeats.js';
 import { baselineKey, erroredRecord, executionOrder, fp16PartnerToRerun, runCell } from '../../src/runs/run-cell.js';
 import { planWork, type WorkItem } from '../../src/runs/work-plan.js';
 import type { WorkloadOutput } from '../../src/runs/workload.js';
@@ -174,39 +174,6 @@ export async function runCommand(suitePath: string, opts: RunOptions): Promise<R
     progress.stop();
   }
   return summary;
-}
-
-/**
- * The rounds of interleaved cells: each round's record waits here until the cell's last round,
- * then the cell's one record is their combination. A failed round ends its cell (errored), and
- * its later rounds are not run.
- */
-class Rounds {
-  private readonly pending = new Map<string, OkRecord[]>();
-  private readonly failed = new Set<string>();
-
-  /** A later round of a cell whose earlier round failed. */
-  skip(item: WorkItem<PlannedCell>): boolean {
-    return item.round !== undefined && this.failed.has(item.cell.id);
-  }
-
-  /** The record to keep for this item's outcome, or undefined while its cell still has rounds to run. */
-  add(item: WorkItem<PlannedCell>, record: CellResult): CellResult | undefined {
-    if (!item.round) return record;
-    const id = item.cell.id;
-    if (record.status !== 'ok') {
-      this.failed.add(id);
-      this.pending.delete(id);
-      return record.status === 'errored' ? { ...record, error: { ...record.error, message: `round ${item.round.index + 1} of ${item.round.of}: ${record.error.message}` } } : record;
-    }
-    const list = [...(this.pending.get(id) ?? []), record];
-    if (item.round.index < item.round.of - 1) {
-      this.pending.set(id, list);
-      return undefined;
-    }
-    this.pending.delete(id);
-    return combineRepeats(list);
-  }
 }
 
 function itemLabel(item: WorkItem<PlannedCell>): string {

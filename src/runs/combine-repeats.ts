@@ -1,6 +1,7 @@
 import { bootstrapMedianCi } from '../measure/bootstrap.js';
-import type { Metrics, OkRecord } from '../results/record.js';
+import type { CellResult, Metrics, OkRecord } from '../results/record.js';
 import { median } from './serving-metrics.js';
+import type { WorkItem } from './work-plan.js';
 
 /** Serving figures reported as the median over repeats (their per-repeat values are in metrics.repeats). */
 const MEDIAN_OF_REPEATS = [
@@ -71,4 +72,37 @@ export function combineRepeats(rounds: readonly OkRecord[]): OkRecord {
 function bytesOf(m: Metrics): Partial<Metrics> {
   const keys = ['kvBytes', 'kvBytesBaseline', 'compressionRatio', 'seqLen', 'kvBytesByComponent', 'kvBytesPackedEquivalent', 'kvBytesHeldByComponent', 'generatedTokens', 'batch', 'batchChosen'];
   return Object.fromEntries(keys.filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
+}
+
+/**
+ * The rounds of interleaved cells: each round's record waits here until the cell's last round,
+ * then the cell's one record is their combination. A failed round ends its cell (errored), and
+ * its later rounds are not run.
+ */
+export class Rounds {
+  private readonly pending = new Map<string, OkRecord[]>();
+  private readonly failed = new Set<string>();
+
+  /** A later round of a cell whose earlier round failed. */
+  skip(item: WorkItem<{ id: string }>): boolean {
+    return item.round !== undefined && this.failed.has(item.cell.id);
+  }
+
+  /** The record to keep for this item's outcome, or undefined while its cell still has rounds to run. */
+  add(item: WorkItem<{ id: string }>, record: CellResult): CellResult | undefined {
+    if (!item.round) return record;
+    const id = item.cell.id;
+    if (record.status !== 'ok') {
+      this.failed.add(id);
+      this.pending.delete(id);
+      return record.status === 'errored' ? { ...record, error: { ...record.error, message: `round ${item.round.index + 1} of ${item.round.of}: ${record.error.message}` } } : record;
+    }
+    const list = [...(this.pending.get(id) ?? []), record];
+    if (item.round.index < item.round.of - 1) {
+      this.pending.set(id, list);
+      return undefined;
+    }
+    this.pending.delete(id);
+    return combineRepeats(list);
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CellSpec, OkRecord } from '../../src/results/record.js';
-import { combineRepeats } from '../../src/runs/combine-repeats.js';
+import { combineRepeats, Rounds } from '../../src/runs/combine-repeats.js';
 import { planWork } from '../../src/runs/work-plan.js';
 import { etaMs, fmtDuration } from '../../runners/node/progress.js';
 
@@ -78,5 +78,31 @@ describe('run progress', () => {
     expect(etaMs(60_000, 0.25)).toBe(180_000);
     expect(etaMs(500, 0.5)).toBeUndefined(); // too early to say
     expect(etaMs(60_000, 0)).toBeUndefined();
+  });
+});
+
+describe('Rounds', () => {
+  const item = (index: number) => ({ cell: { id: 'c' }, round: { index, of: 3 } });
+  it('keeps nothing until the last round, then the combined record', () => {
+    const r = new Rounds();
+    expect(r.add(item(0), round(300, 5e8, 1))).toBeUndefined();
+    expect(r.add(item(1), round(100, 7e8, 2))).toBeUndefined();
+    const done = r.add(item(2), round(200, 6e8, 3));
+    expect(done?.status).toBe('ok');
+    expect((done as OkRecord).metrics.interleavedRounds).toBe(3);
+  });
+
+  it('a failed round ends its cell: errored, naming the round, and its later rounds are skipped', () => {
+    const r = new Rounds();
+    expect(r.add(item(0), round(300, 5e8, 1))).toBeUndefined();
+    const failed = r.add(item(1), { ...round(1, 1, 2), status: 'errored', error: { name: 'Error', message: 'out of memory' } } as unknown as OkRecord);
+    expect(failed).toMatchObject({ status: 'errored', error: { message: 'round 2 of 3: out of memory' } });
+    expect(r.skip(item(2))).toBe(true);
+    expect(r.skip({ cell: { id: 'other' }, round: { index: 2, of: 3 } })).toBe(false);
+  });
+
+  it('a whole cell passes straight through', () => {
+    const rec = round(1, 1, 1);
+    expect(new Rounds().add({ cell: { id: 'c' } }, rec)).toBe(rec);
   });
 });
