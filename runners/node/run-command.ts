@@ -283,7 +283,8 @@ async function runHere(
   const baselines = new Map<string, WorkloadOutput>();
   // Device-resident cache path (issue 6): one fp16-KV device decoder per model, built when a cell first asks.
   const devices = new Map<string, Promise<OrtDeviceDecoder>>();
-  const memory = nodeMemoryProbe({ gpu: suite.ep !== 'cpu' });
+  // device memory from nvidia-smi on a GPU EP, and for cells on the WGSL engine (which runs on the GPU whatever the EP)
+  const memory = nodeMemoryProbe({ gpu: suite.ep !== 'cpu' || (suite.engines ?? []).includes('webgpu') });
   // Large ShareGPT files, indexed once per run (their pairs are read back one at a time).
   const shareGptIndexes = new Map<string, Promise<ShareGptSource>>();
   try {

@@ -9,6 +9,7 @@
  * Records land through the caller's sink exactly as the Node runner's do.
  */
 import { existsSync, statSync } from 'node:fs';
+import { HarnessError } from '../../../src/errors.js';
 import type { CellResult, Provenance } from '../../../src/results/record.js';
 import { baselineKey, fp16PartnerToRerun } from '../../../src/runs/run-cell.js';
 import type { WorkloadOutput } from '../../../src/runs/workload.js';
@@ -60,6 +61,10 @@ export function browserProvenance(base: Provenance, browser: string, env: PageEn
 function modelSource(cell: PlannedCell, server: PageServer): PageModelSource {
   const file = cardFile(cell.modelCard);
   const card = readModelCard(file);
+  if (card.format === 'hf') {
+    // the page's engines are onnxruntime-web's: Hugging Face folders and dummy weights run on the Node runner's WGSL engine
+    throw new HarnessError('engine.model', `${card.name} is a Hugging Face folder${card.weights === 'dummy' ? ' with dummy weights' : ''}: the browser runner cannot load it`, { file: card.file, field: 'format' }, 'run it with the node runner and --engine webgpu');
+  }
   const externalData = card.format === 'onnx' ? [`${card.path}.data`, `${card.path}_data`].filter((p) => existsSync(p)) : [];
   const fileBytes = [card.path, ...externalData].reduce((s, p) => s + statSync(p).size, 0);
   return {
