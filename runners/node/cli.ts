@@ -39,6 +39,8 @@ program
       'webgpu,onnxruntime',
     ]),
   )
+  .option('--repeats <n>', "timed repeats per cell (overrides the suite's repeats)")
+  .option('--warmup <n>', "untimed warm-up runs per cell (overrides the suite's warmup)")
   .option('--ep-option <key=value>', 'onnxruntime provider option, repeatable (e.g. validationMode=disabled for webgpu); same as MINICACHE_EP_OPTIONS, recorded in provenance', (v: string, acc: string[]) => {
     if (v.indexOf('=') <= 0) throw new InvalidArgumentError('expected key=value, e.g. --ep-option validationMode=disabled');
     return [...acc, v];

@@ -36,6 +36,9 @@ export interface RunOptions {
   ep?: string;
   /** Engines to run (comma-separated): onnxruntime, webgpu. Overrides the suite's engine. */
   engine?: string;
+  /** Timed repeats and warm-up runs per cell, overriding the suite's. */
+  repeats?: string | number;
+  warmup?: string | number;
   runner?: string;
   quiet?: boolean;
   /** Official LongBench data folder for the suite's longbench workloads. */
@@ -218,6 +221,8 @@ export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite
   let suite = loadSuite(resolve(suitePath), nodeSuiteFiles, workloadCatalogue());
   if (opts.ep) suite = { ...suite, ep: opts.ep as ResolvedSuite['ep'] };
   if (opts.engine) suite = { ...suite, engines: opts.engine.split(',').map((e) => e.trim()) as Engine[] };
+  if (opts.repeats !== undefined) suite = { ...suite, repeats: positiveInt(opts.repeats, '--repeats', 1) };
+  if (opts.warmup !== undefined) suite = { ...suite, warmup: positiveInt(opts.warmup, '--warmup', 0) };
   if (opts.runner) suite = { ...suite, runner: opts.runner as ResolvedSuite['runner'] };
   if (opts.longbench) {
     const dir = resolve(opts.longbench);
@@ -227,6 +232,12 @@ export function resolveSuite(suitePath: string, opts: RunOptions): ResolvedSuite
   }
   if (opts.override) suite = opts.override(suite);
   return withDataIdentity(suite);
+}
+
+function positiveInt(v: string | number, flag: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new HarnessError('cli.usage', `${flag} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 /** Errors of loading a model that every cell of the run would hit alike (see ort-ep.ts). */

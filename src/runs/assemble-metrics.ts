@@ -195,7 +195,7 @@ function engineMetrics(runs: CellGeneration[], ctx: WorkloadContext): Partial<Me
     engine: 'webgpu',
     deviceBytesByCategory: ctx.engine!.ctx.peakByCategory(),
     adapter: ctx.engine!.ctx.adapter,
-    ...(e ? { kvHeadroomBytes: e.kvHeadroomBytes, speculativeSteps: Math.max(...runs.map((r) => r.engine?.speculativeSteps ?? 0)) } : {}),
+    ...(e ? { kvHeadroomBytes: e.kvHeadroomBytes, kvStoreAllocatedBytes: totalBytes(e.bytesHeld) + e.kvHeadroomBytes, speculativeSteps: Math.max(...runs.map((r) => r.engine?.speculativeSteps ?? 0)) } : {}),
   };
 }
 

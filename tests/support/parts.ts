@@ -70,6 +70,14 @@ export const PARTS = {
     detail: 'the WebGPU EP tests need one: set VK_DRIVER_FILES (a GPU driver, or Chromium\'s /usr/lib/chromium/vk_swiftshader_icd.json with LD_LIBRARY_PATH=/usr/lib/chromium)',
     required: false,
   },
+  // The project's WGSL engine (the `webgpu` package, Dawn) on the same Vulkan driver: in CI that is
+  // Chromium's SwiftShader, which the README's set-up installs, so engine tests require it.
+  webgpu: {
+    name: 'a WebGPU adapter for the engine (Vulkan)',
+    present: Boolean(process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES),
+    detail: 'the engine tests run on SwiftShader: install Chromium (Debian: apt-get install -y chromium), whose Vulkan driver vitest.config.ts then names, or set VK_DRIVER_FILES to a GPU\'s Vulkan driver',
+    required: true,
+  },
 } satisfies Record<string, Part>;
 
 /** onnxruntime-node's CUDA provider library, present only where someone installed it on purpose. */

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
 import type { CellResult } from '../../src/results/record.js';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { loadSuite } from '../../src/suite/load-suite.js';
@@ -37,7 +38,7 @@ function suite(workloads: string): string {
   return file;
 }
 
-describe('dummy weights in a run', () => {
+describeWith([PARTS.webgpu], 'dummy weights in a run', () => {
   it('runs serving cells on the engine, records them as dummy, and the report marks them', async () => {
     const out = join(dir, 'run');
     const file = suite('  - name: sharegpt\n    batch: [1, 2]\n    params: { mode: fixed, promptLen: 12, outputLen: 6 }\n');
@@ -69,7 +70,7 @@ describe('dummy weights in a run', () => {
   });
 });
 
-describe('reproduce --model <dummy card>', () => {
+describeWith([PARTS.webgpu], 'reproduce --model <dummy card>', () => {
   it('runs the Fig.-5 section at paper scale on the engine, and nothing that needs real weights', () => {
     const paper = loadSuite(join(ROOT, 'suites/paper.yaml'), nodeSuiteFiles, workloadCatalogue());
     const s = reproduceOverride({ model: TINY, quiet: true })(paper);

@@ -3,7 +3,8 @@
  * (the depth of the 7B cards) whose logits stay finite on the engine, the same for the same seed.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
 import { decodeHalf, roundHalf } from '../../src/kernels/half.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
 import { encodeFill, fillReference } from '../../src/webgpu/kernels/fill.js';
@@ -18,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => expect(gpuErrors).toEqual([]));
 
-describe('fill kernel', () => {
+describeWith([PARTS.webgpu], 'fill kernel', () => {
   it('writes the reference values as fp16, zero past the valid part of each row, and constants as f32', async () => {
     const n = 6000;
     const spec = { kind: 'normal' as const, std: 0.02, seed: 5, stream: 9, rowLen: 600, valid: 500 };
@@ -49,7 +50,7 @@ describe('fill kernel', () => {
   });
 });
 
-describe('a 32-layer dummy-weight model', () => {
+describeWith([PARTS.webgpu], 'a 32-layer dummy-weight model', () => {
   let m: LoadedEngine;
   beforeAll(async () => {
     m = await loadEngine(TINY);

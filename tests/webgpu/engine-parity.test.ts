@@ -6,7 +6,8 @@
  * is an argmax flip between two tokens whose log-probabilities the reference path puts within
  * 0.01 of each other (fp16 rounding of a cached value, or f32 summation order, can flip a near tie).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
 import type { InferenceBackend, Tokenizer } from '../../src/engine/backend.js';
 import { generate } from '../../src/engine/generate.js';
 import { createMethod } from '../../src/methods/registry.js';
@@ -79,7 +80,7 @@ const TEXTS = [
   'Tom and his dog went to the park to play with a red ball. The dog ran',
 ];
 
-describe('engine greedy tokens equal onnxruntime CPU', () => {
+describeWith([PARTS.webgpu], 'engine greedy tokens equal onnxruntime CPU', () => {
   it('embedded model: batch 1 and a left-padded batch of 8', async () => {
     const engine = await loadEngine(EMBEDDED_DIR);
     const ort = await loadModel(EMBEDDED_DIR);

@@ -10,10 +10,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { compareTokens, engineGreedy, ortGreedy, type GreedyRef } from '../../models/recipe/fidelity-tokens.js';
 import { deviceFixture, ROOT } from '../support/device-fixtures.js';
-import { itWhen } from '../support/parts.js';
+import { describeWith, itWhen, PARTS } from '../support/parts.js';
 import { EMBEDDED_DIR, embeddedModel, gpu, gpuErrors } from './gpu-fixture.js';
 import { embeddedAsHf } from './hf-writer.js';
 
@@ -39,7 +39,7 @@ function expectClose(refs: readonly GreedyRef[], got: number[][]): void {
   expect(refs.filter((r, i) => compareTokens(r, got[i]!).equal).length).toBeGreaterThanOrEqual(Math.ceil(refs.length / 2));
 }
 
-describe('greedy tokens against transformers', () => {
+describeWith([PARTS.webgpu], 'greedy tokens against transformers', () => {
   itWhen(tiny.ready, tiny.reason, 'the tiny transformers folder (bf16, GQA, Llama-3 rope scaling, untied) on the WGSL engine', async () => {
     const refs = (JSON.parse(readFileSync(`${TINY}/fixture.json`, 'utf8')) as { greedy: GreedyRef[] }).greedy;
     expectClose(refs, await engineGreedy(TINY, refs));

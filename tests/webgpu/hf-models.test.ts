@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
 import { HarnessError } from '../../src/errors.js';
 import { generateOnEngine } from '../../src/webgpu/generate-engine.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
@@ -53,7 +54,7 @@ async function refusal(path: string): Promise<string> {
   throw new Error(`${path} loaded, but should have been refused`);
 }
 
-describe('the embedded model as a Hugging Face folder', () => {
+describeWith([PARTS.webgpu], 'the embedded model as a Hugging Face folder', () => {
   it('gives the llama2.c checkpoint greedy tokens (half-split RoPE, 2 shards with an index)', async () => {
     const folder = embeddedAsHf(embeddedModel(), join(dir, 'minillama-hf'), { tokenizer: join(EMBEDDED_DIR, 'tokenizer.json'), shards: 2 });
     const hf = await load(folder);
@@ -70,7 +71,7 @@ describe('the embedded model as a Hugging Face folder', () => {
   });
 });
 
-describe('dtypes and shards', () => {
+describeWith([PARTS.webgpu], 'dtypes and shards', () => {
   const shape = { dim: 64, hidden: 172, layers: 2, heads: 4, kvHeads: 2, vocab: 384, maxContext: 256, tied: false };
   const tensors = (): [string, Tensor][] => {
     const kv = shape.kvHeads * 16;

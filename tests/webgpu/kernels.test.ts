@@ -3,7 +3,8 @@
  * on random inputs and on the embedded model's real weights, on whatever adapter the machine has
  * (SwiftShader in CI). All three matmul kernels are checked whatever the adapter would pick.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
 import { encodeHalf } from '../../src/kernels/half.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
 import { DecodeAttention, decodePartialBytes, f32PastReader, fp16PastReader, prefillAttentionGroups, prefillAttentionWgsl } from '../../src/webgpu/kernels/attention.js';
@@ -45,7 +46,7 @@ async function run(pipeline: GPUComputePipeline, bindings: GPUBuffer[], groups: 
   await ctx.finish();
 }
 
-describe('matmul', () => {
+describeWith([PARTS.webgpu], 'matmul', () => {
   const kernels: MatmulKernel[] = ['tiled', 'row', 'register'];
   const shapes: [number, number, number][] = [
     [1, 40, 64],
@@ -115,7 +116,7 @@ describe('matmul', () => {
   });
 });
 
-describe('embed and rmsnorm', () => {
+describeWith([PARTS.webgpu], 'embed and rmsnorm', () => {
   it('embed gathers fp16 rows; rmsnorm matches on random and real rows, with the last-slot mapping', async () => {
     const m = embeddedModel();
     const { dim } = m.config;
@@ -139,7 +140,7 @@ describe('embed and rmsnorm', () => {
   });
 });
 
-describe('rope', () => {
+describeWith([PARTS.webgpu], 'rope', () => {
   for (const layout of ['interleaved', 'half'] as RopeLayout[]) {
     it(`${layout}: rotates q and k in place, writes fp16 K/V at the slot, and f32 rows`, async () => {
       const H = 4;
@@ -192,7 +193,7 @@ describe('rope', () => {
   }
 });
 
-describe('attention', () => {
+describeWith([PARTS.webgpu], 'attention', () => {
   const H = 4;
   const KV = 2;
   const D = 16;
@@ -295,7 +296,7 @@ function halfToF(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-describe('sample', () => {
+describeWith([PARTS.webgpu], 'sample', () => {
   it('greedy: argmax with the lowest id on ties; stop ids end a sequence, which is fed pad after; the budget ends it', async () => {
     const B = 3;
     const V = 1000;

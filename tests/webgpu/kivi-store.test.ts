@@ -4,7 +4,8 @@
  * as it reads) must equal attention over the host store's restored past, and the device store's
  * bytes held must equal the host's exactly. Random K/V and the embedded model's real K/V.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { totalBytes } from '../../src/methods/types.js';
 import { encodeHalf } from '../../src/kernels/half.js';
@@ -129,7 +130,7 @@ function randomCase(B: number, KV: number, H: number, D: number, P: number, step
   };
 }
 
-describe('KIVI device store against the host KiviStore', () => {
+describeWith([PARTS.webgpu], 'KIVI device store against the host KiviStore', () => {
   for (const bits of [2, 4] as const) {
     it(`kivi${bits}, random K/V: prompt 70 then 80 steps through two key flushes and the value window (R 64)`, async () => {
       const worst = await check(randomCase(2, 2, 4, 64, 70, 80), bits, 64);

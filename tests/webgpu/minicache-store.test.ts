@@ -6,7 +6,8 @@
  * retained). minicache (fp16 directions), minicache+kivi4 and mean-merge; random K/V where the
  * deeper layer of a pair resembles the shallower one, as in the models MiniCache targets.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
 import { encodeHalf } from '../../src/kernels/half.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { totalBytes } from '../../src/methods/types.js';
@@ -165,7 +166,7 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
   return { worst, rcap: diag.retainedCapacity ?? 0, prefills };
 }
 
-describe('MiniCache device store against the host method', () => {
+describeWith([PARTS.webgpu], 'MiniCache device store against the host method', () => {
   for (const [method, params] of [
     ['minicache', {}],
     ['minicache+kivi4', { residual: 32 }],
@@ -186,7 +187,7 @@ describe('MiniCache device store against the host method', () => {
   });
 });
 
-describe('a prompt that keeps more tokens than the prefill lists hold', () => {
+describeWith([PARTS.webgpu], 'a prompt that keeps more tokens than the prefill lists hold', () => {
   it('minicache: every prompt key antiparallel (all retained): the prefill runs again with larger lists and still equals the host', async () => {
     const { worst, prefills, rcap } = await check('minicache', {}, { P: 48, steps: 20, antiparallelPrompt: true });
     expect(prefills).toBe(2);
@@ -195,7 +196,7 @@ describe('a prompt that keeps more tokens than the prefill lists hold', () => {
   });
 });
 
-describe('odd prompt', () => {
+describeWith([PARTS.webgpu], 'odd prompt', () => {
   for (const m of ['mean-merge', 'minicache']) {
     it(`${m} with a 31-token prompt`, async () => {
       const { worst } = await check(m, {}, { P: 31, steps: 40 });

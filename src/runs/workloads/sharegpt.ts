@@ -75,17 +75,20 @@ async function runMemoryBudget(ctx: WorkloadContext, cache: CachePath): Promise<
   const p = ctx.cell.workloadParams;
   const m = ctx.backend.model;
   const seqLen = Number(p.promptLen) + Number(p.outputLen) - 1;
-  const budget = resolveKvBudget(p, m, ctx.cell.batch, seqLen);
+  // On the WebGPU engine the budget is device memory: FP16's store allocates promptLen + outputLen
+  // slots per sequence, and a method fits when the KV store the engine allocated does.
+  const budget = resolveKvBudget(p, m, ctx.cell.batch, ctx.engine ? seqLen + 1 : seqLen);
+  const kvOf = (metrics: Metrics) => (ctx.engine ? engineKvAllocated(metrics) : metrics.kvBytes);
   const maxBatch = Number(p.maxBatch);
   const calBatch = Math.max(1, Math.min(Number(p.calibrationBatch), maxBatch));
   const cal = await generateFixed(ctx, calBatch, cache, false);
-  const bytesPerSequence = cal.output.metrics.kvBytes / calBatch;
+  const bytesPerSequence = kvOf(cal.output.metrics) / calBatch;
   let batch = batchForBudget(budget.bytes, bytesPerSequence, maxBatch);
   if (batch < 1) throw new Error(`sharegpt memory-budget: not even one sequence fits ${budget.bytes} B of KV (${bytesPerSequence.toFixed(0)} B per sequence)`);
   const tried: { batch: number; peakKvBytes: number }[] = [];
   for (let attempt = 0; ; attempt++) {
     const { output } = await generateFixed(ctx, batch, cache);
-    const peak = output.metrics.kvBytes;
+    const peak = kvOf(output.metrics);
     tried.push({ batch, peakKvBytes: peak });
     if (peak <= budget.bytes || attempt === 2 || batch === 1) {
       const metrics: Metrics = {
@@ -95,6 +98,7 @@ async function runMemoryBudget(ctx: WorkloadContext, cache: CachePath): Promise<
         kvBudgetSource: budget.source,
         kvBudgetFits: peak <= budget.bytes,
         kvBudgetUsedFraction: peak / budget.bytes,
+        ...(ctx.engine ? { kvBudgetMeasure: 'engine-allocated KV store (held + headroom), at the end of the run' } : {}),
         calibration: { batch: calBatch, bytesPerSequence, attempts: tried },
       };
       if (peak > budget.bytes) throw new Error(`sharegpt memory-budget: batch ${batch} still needs ${peak} B > budget ${budget.bytes} B after ${tried.length} tries`);
@@ -102,4 +106,10 @@ async function runMemoryBudget(ctx: WorkloadContext, cache: CachePath): Promise<
     }
     batch = Math.max(1, Math.min(batch - 1, Math.floor((batch * budget.bytes) / peak)));
   }
+}
+
+/** The KV store the engine allocated for a run: bytes held plus the store's preallocated headroom. */
+function engineKvAllocated(m: Metrics): number {
+  const headroom = typeof m.kvHeadroomBytes === 'number' ? m.kvHeadroomBytes : 0;
+  return m.kvBytes + headroom;
 }
