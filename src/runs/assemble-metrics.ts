@@ -67,7 +67,8 @@ export async function timedGeneration(
   prompts: number[][],
   opts: TimedOptions,
 ): Promise<{ output: WorkloadOutput; last: GenerateResult }> {
-  const { cache = 'host', fenceCacheOps = true, ...genOpts } = opts;
+  // on the engine a workload that names no cache path gets the device store
+  const { cache = ctx.engine ? 'device' : 'host', fenceCacheOps = true, ...genOpts } = opts;
   const decoder: DeviceDecoder | undefined = cache === 'device' && !ctx.engine ? await ctx.device!() : undefined;
   const runs: CellGeneration[] = [];
   ctx.engine?.ctx.resetPeak();

@@ -1,4 +1,4 @@
-import { generateForCell } from '../generation.js';
+import { generateForCell, type CachePath } from '../generation.js';
 import { mean } from '../../measure/stats.js';
 import { totalBytes } from '../../methods/types.js';
 import type { TaskScore } from '../../results/record.js';
@@ -31,6 +31,7 @@ export const perplexityWorkload: WorkloadDef = {
     if (docs.length === 0) throw new Error(`perplexity: no held-out document of ${need + 1}+ tokens (text: ${String(p.text)})`);
     const nll: Nll[] = [];
     let bytes = {};
+    let cachePath: CachePath = 'host';
     let seqLen = 0;
     let baseline = 0;
     const B = ctx.cell.batch;
@@ -47,6 +48,7 @@ export const perplexityWorkload: WorkloadDef = {
       });
       nll.push(...r.nll!.map((x) => ({ sum: x.sum, count: x.count })));
       bytes = r.bytes;
+      cachePath = r.cachePath;
       seqLen = r.seqLen;
       baseline = r.kvBytesBaseline;
     }
@@ -69,6 +71,7 @@ export const perplexityWorkload: WorkloadDef = {
         perplexityDocumentMean: mean(perDocument),
         scoredTokens: nll.reduce((a, x) => a + x.count, 0),
         modelWeightBytes: m.weightBytes,
+        cachePath,
       },
       tasks: [task],
       outputs: { tokens: [], nll },
