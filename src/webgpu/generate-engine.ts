@@ -9,6 +9,7 @@ import { layoutBatch } from '../engine/batch-layout.js';
 import type { GenerateOptions, GenerateResult } from '../engine/generate.js';
 import { totalBytes, type ByteBreakdown } from '../methods/types.js';
 import type { DeviceBytesByCategory } from './gpu-context.js';
+import type { EngineSession } from './session.js';
 import { fp16StoreFactory, type StoreFactory, type WebGpuEngine } from './engine.js';
 import { CHECK_EVERY as MAINTAIN_EVERY } from './minicache-store.js';
 
@@ -16,6 +17,8 @@ export interface EngineGenerateOptions extends Omit<GenerateOptions, 'createMeth
   store?: StoreFactory;
   /** Steps in flight before the host reads the oldest (default 3; 1 = no overlap). */
   depth?: number;
+  /** Called after the last step with the session and its final slot count, before it is disposed (benchmarks time its store here). */
+  inspect?: (session: EngineSession, tokens: number) => Promise<void>;
 }
 
 export interface EngineGenerateResult extends GenerateResult {
@@ -137,6 +140,7 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
     for (let s = used + 1; s <= submitted; s++) await session.read(s);
     const seqLen = P + used;
     await session.store.refresh?.();
+    if (opts.inspect) await opts.inspect(session, seqLen);
     const bytes = session.store.bytes(seqLen);
     const held = bytes.held;
     return {

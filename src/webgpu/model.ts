@@ -190,6 +190,8 @@ export async function uploadWeights(
   }
   await src.close?.();
   const params = V * dim * (cfg.tiedClassifier ? 1 : 2) + L * (2 * dim + dim * (dim + 2 * kvDim) + dim * dim + 3 * hid * dim) + dim;
-  const bytes = ctx.bytesByCategory().weights;
+  // this model's buffers only (another model may share the context)
+  const own = [embed, norm, ...layers.flatMap((l) => [l.attnNorm, l.wqkv, l.wo, l.ffnNorm, l.w13, l.w2]), ...(cls === embed ? [] : [cls])];
+  const bytes = own.reduce((a, b) => a + b.size, 0);
   return { embed, layers, norm, cls, params, bytes };
 }
