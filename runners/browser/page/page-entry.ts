@@ -18,6 +18,10 @@ import { loadJiebaSegmenter, needsSegmenter } from './jieba-segmenter.js';
 import type { GpuDeviceLike } from './gpu-types.js';
 import { loadPageModel, type PageModel } from './page-model.js';
 import { kvDtypeFor, WebDeviceDecoder } from './web-device-decoder.js';
+import { GpuContext } from '../../../src/webgpu/gpu-context.js';
+import { WebGpuEngine } from '../../../src/webgpu/engine.js';
+import { EngineBackend } from '../../../src/webgpu/engine-backend.js';
+import { llama2cEngineConfig, llama2cWeightSource } from '../../../src/webgpu/sources/llama2c-source.js';
 
 let ep: BrowserEp | undefined;
 let jiebaData = '';
@@ -27,6 +31,8 @@ interface Loaded {
   model: Promise<PageModel>;
   /** The device-resident path's decoder (WebGPU, llama2.c models), built when a cell first asks. */
   device?: Promise<WebDeviceDecoder>;
+  /** The project's WGSL engine with this model's weights (cells with engine: webgpu), on first use. */
+  engine?: Promise<WebGpuEngine>;
 }
 let loaded: Loaded | undefined;
 /** Set once the WebGPU device is lost: every later cell fails fast and the host reloads the page. */
@@ -67,6 +73,7 @@ async function watchDevice(): Promise<void> {
 
 async function dispose(l: Loaded | undefined): Promise<void> {
   if (!l) return;
+  (await l.engine?.catch(() => undefined))?.dispose();
   await (await l.device?.catch(() => undefined))?.dispose().catch(() => {});
   await (await l.model.catch(() => undefined))?.backend.dispose().catch(() => {});
 }
@@ -95,6 +102,22 @@ function deviceFor(l: Loaded, req: PageCellRequest): (() => Promise<DeviceDecode
     (l.device ??= l.model.then(({ backend, weights }) =>
       WebDeviceDecoder.fromLlama2c(weights!, backend.model, { ep: 'webgpu', kv: kvDtypeFor(adapter?.features ?? []), ropeTheta: req.model.card.ropeTheta, rmsEps: req.model.card.rmsEps }),
     ));
+}
+
+/**
+ * The WGSL engine in the page: its own device from navigator.gpu (as the Node runner's from Dawn),
+ * the llama2.c weights the page already fetched uploaded tensor by tensor. Same engine code, same
+ * records as the Node runner.
+ */
+function engineFor(l: Loaded, req: PageCellRequest): Promise<WebGpuEngine> {
+  if (req.model.card.format !== 'llama2c') return Promise.reject(new Error(`the webgpu engine in the page runs llama2.c models; ${req.model.card.name} is ${req.model.card.format}`));
+  return (l.engine ??= (async () => {
+    const { weights } = await l.model;
+    const a = await requestAdapter();
+    const ctx = await GpuContext.fromAdapter(a as unknown as GPUAdapter);
+    const card = req.model.card;
+    return WebGpuEngine.load(ctx, llama2cEngineConfig(weights!, { name: card.name, bos: card.bos, eos: card.eos, maxContext: card.maxContext, ropeTheta: card.ropeTheta, rmsEps: card.rmsEps }), llama2cWeightSource(weights!));
+  })());
 }
 
 function progressReporter(cellId: string): (done: number, total: number, note?: string) => void {
@@ -137,10 +160,12 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
   try {
     const work = (async () => {
       const l = await modelFor(req);
-      const { backend, tokenizer } = await l.model;
+      const { backend: ortBackend, tokenizer } = await l.model;
+      const engine = req.cell.engine === 'webgpu' ? await engineFor(l, req) : undefined;
+      const backend = engine ? new EngineBackend(engine) : ortBackend;
       const data = new Map<string, string>();
       for (const d of req.data) data.set(d.name, await fetchText(d.url));
-      const device = deviceFor(l, req);
+      const device = engine ? undefined : deviceFor(l, req);
       const segment = needsSegmenter(req.cell.workload) ? await loadJiebaSegmenter(jiebaData) : undefined;
       return runCell(req.id, req.cell, {
         backend,
@@ -153,6 +178,7 @@ async function runOne(req: PageCellRequest): Promise<PageCellResponse> {
         ...(req.nonFinite ? { nonFinite: req.nonFinite } : {}),
         ...(req.baseline ? { baseline: req.baseline } : {}),
         ...(device ? { device } : {}),
+        ...(engine ? { engine } : {}),
         ...(segment ? { segment } : {}),
         onProgress: progressReporter(req.id),
       });
