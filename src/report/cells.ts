@@ -37,7 +37,9 @@ export const DUMMY_MARK = ' (dummy weights)';
 
 /** The model as reports name it: with DUMMY_MARK when the record ran dummy weights. */
 export function modelLabel(r: Pick<CellResult, 'cell' | 'provenance'>): string {
-  return r.provenance?.weights === 'dummy' ? `${r.cell.model}${DUMMY_MARK}` : r.cell.model;
+  // the engine is part of what ran: a run with both engines draws a line for each
+  const base = r.cell.engine === 'webgpu' ? `${r.cell.model} [webgpu engine]` : r.cell.model;
+  return r.provenance?.weights === 'dummy' ? `${base}${DUMMY_MARK}` : base;
 }
 
 /** A short human name for a cell: `model · method · workload · b8 · label`. */
