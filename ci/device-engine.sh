@@ -9,11 +9,12 @@ mkdir -p "$out/runs"
 cli=.devdist/runners/node/cli.js
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; date -u; } > "$out/gpu.txt" 2>&1
 step() { local limit=$1; shift; echo "== $* (limit ${limit}s)"; timeout "$limit" "$@"; echo "== exit $?"; }
-step "${T_BENCH:-110}" node .devdist/bench/engine-throughput.js --ort --parity --json "$out/engine-bench.json" > "$out/engine-bench.log" 2>&1
-step "${T_METHODS:-190}" node .devdist/bench/engine-methods.js --json "$out/methods.json" > "$out/methods.log" 2>&1
+step "${T_BENCH:-90}" node .devdist/bench/engine-throughput.js --ort --parity --json "$out/engine-bench.json" > "$out/engine-bench.log" 2>&1
+step "${T_METHODS:-170}" node .devdist/bench/engine-methods.js --json "$out/methods.json" > "$out/methods.log" 2>&1
 {
-  step "${T_B128:-170}" node "$cli" run suites/sharegpt-batch128.yaml --engine webgpu --ep webgpu --out "$out/runs/sharegpt-batch128-webgpu" --quiet
-  step "${T_CMP:-80}" node "$cli" run suites/engine-comparison.yaml --out "$out/runs/engine-comparison" --quiet
+  step "${T_B128:-140}" node "$cli" run suites/sharegpt-batch128.yaml --engine webgpu --ep webgpu --out "$out/runs/sharegpt-batch128-webgpu" --quiet
+  step "${T_SWEEP:-110}" node "$cli" run suites/engine-sweep.yaml --out "$out/runs/engine-sweep" --quiet
+  step "${T_CMP:-60}" node "$cli" run suites/engine-comparison.yaml --out "$out/runs/engine-comparison" --quiet
 } > "$out/runs.log" 2>&1
 tar -C "$out/runs" -cf "$out/runs.tar" . && rm -rf "$out/runs"
 grep -v -E 'XDG|^\s*$' "$out/engine-bench.log" | tail -20
