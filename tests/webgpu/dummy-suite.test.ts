@@ -53,7 +53,7 @@ describeWith([PARTS.webgpu], 'dummy weights in a run', () => {
     }
     expect(await reportCommand(out, { images: false, layout: 'paper', log: () => {} })).toBe(0);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    expect(html).toContain('tiny-dummy-32l (dummy weights)');
+    expect(html).toContain('tiny-dummy-32l [webgpu engine] (dummy weights)');
     expect(html).toMatch(/dummy \(seeded values in the model(&#39;|')s shapes\) in 4 of 4 cells/);
   });
 
