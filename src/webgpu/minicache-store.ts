@@ -11,24 +11,26 @@
  * direction appended to the inner store. At prefill the same happens for the whole prompt, with
  * the distinct band and τ per scope.
  *
- * Retained lists hold rcap entries per scope. The prefill's lists hold an eighth of the prompt
- * plus 16 (prefillListSize); afterPrefill() reads the counts back: a prompt that kept more runs
- * again with lists of every prompt slot (the exact bound), else the lists are sized to the
- * largest count plus 2·CHECK_EVERY; maintain(), every CHECK_EVERY steps, reads the counts again
- * and grows the lists (doubling) before any scope could fill them: a step adds at most one entry
- * per scope. So nothing retained is ever dropped, and no list is much larger than what it holds.
+ * Retained lists: each scope has its own segment of the pair's list pools (offset and capacity
+ * in the buffer's tables), so a scope that keeps many tokens does not size every other scope's
+ * list. During the prefill every segment holds an eighth of the prompt plus 16
+ * (prefillListSize); afterPrefill() reads the counts back: a prompt that kept more runs again
+ * with segments of every prompt slot (the exact bound), else each segment is sized to its count
+ * plus 2·CHECK_EVERY; maintain(), every CHECK_EVERY steps, reads the counts again and doubles the
+ * segments of the scopes that could fill theirs before the next read (a step adds at most one
+ * entry per scope). Nothing retained is ever dropped, and the lists stay close to what they hold.
  */
 import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
 import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
 import { dispatchGroups, type EngineBuffer, type GpuContext } from './gpu-context.js';
 import type { PastReader } from './kernels/attention.js';
 import { kiviDeviceProblem } from './kernels/kivi.js';
-import { copyPairWgsl, decodeMergeWgsl, mergedHooksWgsl, pairRegions, prefillMergeWgsl, prefillRetainWgsl, stashWgsl, type MergeRule, type MergeShape } from './kernels/minicache.js';
+import { copyPairWgsl, decodeMergeWgsl, mergedHooksWgsl, pairRegions, prefillMergeWgsl, prefillRetainWgsl, segmentTable, stashWgsl, type MergeRule, type MergeShape, type PairLayout } from './kernels/minicache.js';
 import type { EngineKvStore, Ops, StoreGeometry, StoreIo } from './kv-store.js';
 import { fp16Layer, kiviLayer, promptStaging, sumBytes, type KiviParams, type LayerStore } from './layer-stores.js';
 
 /** Steps between two reads of the retained counts. */
-export const CHECK_EVERY = 16;
+export const CHECK_EVERY = 8;
 
 export interface MiniCacheDeviceOptions {
   rule: MergeRule;
@@ -75,7 +77,11 @@ interface PairState {
   b: number;
   dirs: LayerStore;
   buf: EngineBuffer | null;
-  rcap: number;
+  /** Each scope's list capacity, for K and V (their segments follow one another in this order). */
+  capsK: Uint32Array;
+  capsV: Uint32Array;
+  /** Bumped at each relayout: part of the readers' keys. */
+  layoutVersion: number;
 }
 
 export class MiniCacheDeviceStore implements EngineKvStore {
@@ -108,8 +114,9 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     for (const l of this.plan.unmerged) this.unmerged.set(l, layer(`${name} l${l}`));
     const slerp = options.rule === 'slerp';
     for (const [a, b] of this.plan.pairs) {
-      const rcap = prefillListSize(g.promptSlots);
-      const st: PairState = { a, b, dirs: layer(`${name} pair ${a}-${b} directions`), buf: slerp ? this.allocPair(rcap, `${a}-${b}`) : null, rcap };
+      const caps = new Uint32Array(this.rows).fill(prefillListSize(g.promptSlots));
+      const st: PairState = { a, b, dirs: layer(`${name} pair ${a}-${b} directions`), buf: null, capsK: caps, capsV: caps.slice(), layoutVersion: 0 };
+      if (slerp) st.buf = this.allocPair(st);
       this.pairs.push(st);
       this.roleOf.set(a, { pair: st, side: 'prev' });
       this.roleOf.set(b, { pair: st, side: 'cur' });
@@ -120,9 +127,19 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     this.dd = slerp ? ctx.alloc('scratch', 2 * g.prefillBatch * g.kvHeads * g.promptSlots * 4, `${name} angles`) : null;
   }
 
-  private allocPair(rcap: number, label: string): EngineBuffer {
+  private layoutOf(p: { capsK: Uint32Array; capsV: Uint32Array }): PairLayout {
     const g = this.geometry;
-    return this.ctx.alloc('kvStore', pairRegions({ batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, rcap }).bytes, `${this.name} pair ${label} (rcap ${rcap})`);
+    return { batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, entriesK: sumOf(p.capsK), entriesV: sumOf(p.capsV) };
+  }
+
+  /** A pair buffer for the pair's current capacities, its segment tables written. */
+  private allocPair(p: PairState): EngineBuffer {
+    const layout = this.layoutOf(p);
+    const r = pairRegions(layout);
+    const buf = this.ctx.alloc('kvStore', r.bytes, `${this.name} pair ${p.a}-${p.b} (${layout.entriesK}+${layout.entriesV} list entries)`);
+    this.ctx.write(buf, segmentTable(p.capsK).table, r.offsets.segK * 4);
+    this.ctx.write(buf, segmentTable(p.capsV).table, r.offsets.segV * 4);
+    return buf;
   }
 
   private dirRowsBuf?: EngineBuffer;
@@ -142,7 +159,8 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       heads: this.io!.heads,
       headDim: g.headDim,
       cap: g.capacity,
-      rcap: pair.rcap,
+      entriesK: sumOf(pair.capsK),
+      entriesV: sumOf(pair.capsV),
       t: o.t,
       antiparallelEps: o.antiparallelEps,
       mode: o.mode,
@@ -230,10 +248,10 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const inner = pair.dirs.reader;
     if (!pair.buf) return { reader: inner, buffers: pair.dirs.buffers.map((b) => b.buffer) };
     const g = this.geometry;
-    const hooks = { batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, rcap: pair.rcap, side };
+    const hooks = { ...this.layoutOf(pair), side };
     return {
       reader: {
-        key: `${inner.key}|merged:${side}:${pair.rcap}:${g.capacity}`,
+        key: `${inner.key}|merged:${side}:${hooks.entriesK}:${hooks.entriesV}:${g.capacity}`,
         bindings: inner.bindings + 1,
         scales: true,
         retained: true,
@@ -249,7 +267,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     this.counts = [];
     for (const p of this.pairs) {
       if (!p.buf) continue;
-      const r = pairRegions({ batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, rcap: p.rcap });
+      const r = pairRegions(this.layoutOf(p));
       const words = new Uint32Array(await this.ctx.read(p.buf, 2 * this.rows * 4, r.offsets.countK * 4));
       this.counts.push({ k: words.slice(0, this.rows), v: words.slice(this.rows) });
     }
@@ -261,55 +279,79 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     return m;
   }
 
-  /** Reallocates every pair buffer with lists of `rcap` entries, copying what they hold. */
-  private resize(rcap: number): void {
-    const g = this.geometry;
+  /**
+   * Gives every scope the capacity `want(pair, K|V, scope)` (kept where it is larger already or
+   * unchanged), reallocating the pairs whose capacities change and copying what they hold.
+   */
+  private relayout(want: (pi: number, kv: 'k' | 'v', row: number, cap: number) => number): void {
     const enc = this.ctx.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     const old: EngineBuffer[] = [];
-    for (const p of this.pairs) {
-      if (!p.buf) continue;
-      const buf = this.allocPair(rcap, `${p.a}-${p.b}`);
-      const copy = copyPairWgsl({ batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity, from: p.rcap, to: rcap });
-      const pl = this.ctx.pipeline(copy.code, 'minicache resize');
+    this.pairs.forEach((p, pi) => {
+      if (!p.buf) return;
+      const capsK = p.capsK.map((c, r) => want(pi, 'k', r, c));
+      const capsV = p.capsV.map((c, r) => want(pi, 'v', r, c));
+      if (capsK.every((c, r) => c === p.capsK[r]) && capsV.every((c, r) => c === p.capsV[r])) return;
+      const before = this.layoutOf(p);
+      let maxEntries = 0;
+      for (let r = 0; r < this.rows; r++) maxEntries = Math.max(maxEntries, Math.min(p.capsK[r]!, capsK[r]!), Math.min(p.capsV[r]!, capsV[r]!));
+      const next: PairState = { ...p, capsK, capsV };
+      const buf = this.allocPair(next);
+      const copy = copyPairWgsl(before, this.layoutOf(next), Math.max(1, maxEntries));
+      const pl = this.ctx.pipeline(copy.code, 'minicache relayout');
       pass.setPipeline(pl);
       pass.setBindGroup(0, this.ctx.bindGroup(pl, [p.buf.buffer, buf.buffer]));
       dispatchGroups(pass, Math.ceil(copy.threads / 64));
       old.push(p.buf);
       p.buf = buf;
-      p.rcap = rcap;
-    }
+      p.capsK = capsK;
+      p.capsV = capsV;
+      p.layoutVersion++;
+      this.version++;
+    });
     pass.end();
     this.ctx.device.queue.submit([enc.finish()]);
     for (const b of old) b.destroy();
-    this.version++;
+  }
+
+  private countOf(pi: number, kv: 'k' | 'v', row: number): number {
+    const c = this.counts[this.pairs.slice(0, pi).filter((p) => p.buf).length];
+    return c ? (kv === 'k' ? c.k : c.v)[row]! : 0;
   }
 
   /**
-   * After the prefill: if a scope retained more prompt tokens than its list holds, the lists
-   * grow to every prompt slot (the exact bound) and the prefill must run again; else they are
-   * sized to what the prompt retained plus room for 2·CHECK_EVERY steps.
+   * After the prefill: if a scope retained more prompt tokens than its list holds, every list
+   * grows to the prompt's length (the exact bound) and the prefill must run again; else each
+   * scope's list is sized to what it retained plus room for 2·CHECK_EVERY steps.
    */
   async afterPrefill(): Promise<void | 'again'> {
     if (!this.pairs.some((p) => p.buf)) return;
     await this.readCounts();
-    const max = this.maxCount();
-    if (max > this.pairs[0]!.rcap) {
-      this.resize(this.geometry.promptSlots);
+    const over = this.pairs.some((p, pi) => p.buf && [...Array(this.rows).keys()].some((r) => this.countOf(pi, 'k', r) > p.capsK[r]! || this.countOf(pi, 'v', r) > p.capsV[r]!));
+    if (over) {
+      this.relayout(() => this.geometry.promptSlots);
       return 'again';
     }
-    const want = roundUp(max + 2 * CHECK_EVERY, 8);
-    if (want !== this.pairs[0]!.rcap) this.resize(want);
+    this.relayout((pi, kv, r) => roundUp(this.countOf(pi, kv, r) + 2 * CHECK_EVERY, 8));
   }
 
-  /** Between steps, every CHECK_EVERY steps: grow the lists before any scope could fill them. */
+  /** Between steps, every CHECK_EVERY steps: a scope near its capacity gets a larger segment. */
   async maintain(): Promise<void> {
     if (!this.pairs.some((p) => p.buf)) return;
     await this.readCounts();
-    const max = this.maxCount();
-    const rcap = this.pairs[0]!.rcap;
-    if (max > rcap) throw new Error(`minicache on the device: a scope retained ${max} tokens, more than its list's ${rcap} (a read of the counts came too late)`);
-    if (max + CHECK_EVERY + 1 > rcap) this.resize(Math.max(2 * rcap, roundUp(max + 2 * CHECK_EVERY, 8)));
+    this.pairs.forEach((p, pi) => {
+      if (!p.buf) return;
+      for (let r = 0; r < this.rows; r++) {
+        for (const kv of ['k', 'v'] as const) {
+          const cap = (kv === 'k' ? p.capsK : p.capsV)[r]!;
+          if (this.countOf(pi, kv, r) > cap) throw new Error(`minicache on the device: a scope retained ${this.countOf(pi, kv, r)} tokens, more than its list's ${cap} (a read of the counts came too late)`);
+        }
+      }
+    });
+    this.relayout((pi, kv, r, cap) => {
+      const n = this.countOf(pi, kv, r);
+      return n + CHECK_EVERY + 1 > cap ? Math.max(2 * cap, roundUp(n + 2 * CHECK_EVERY, 8)) : cap;
+    });
   }
 
   /** Counts as the device holds them now (for bytes() after a generation). */
@@ -340,7 +382,8 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       startLayer: this.options.startLayer,
       unmergedLayers: this.plan.unmerged,
       store: this.options.inner === 'fp16' ? 'fp16' : `kivi${this.options.inner.bits}`,
-      retainedCapacity: this.pairs[0]?.rcap ?? 0,
+      retainedCapacity: Math.max(0, ...this.pairs.map((p) => Math.max(...p.capsK, ...p.capsV))),
+      retainedListEntries: this.pairs.reduce((a, p) => a + sumOf(p.capsK) + sumOf(p.capsV), 0),
       retainedPerPair: this.pairs.map((p, i) => ({ pair: [p.a, p.b], k: this.counts[i] ? sum(this.counts[i]!.k) : 0, v: this.counts[i] ? sum(this.counts[i]!.v) : 0 })),
     };
   }
@@ -365,6 +408,12 @@ export class MiniCacheDeviceStore implements EngineKvStore {
  */
 export function prefillListSize(promptSlots: number): number {
   return Math.min(promptSlots, Math.ceil(promptSlots / 8) + 16);
+}
+
+function sumOf(a: Uint32Array): number {
+  let s = 0;
+  for (const x of a) s += x;
+  return s;
 }
 
 function roundUp(x: number, m: number): number {

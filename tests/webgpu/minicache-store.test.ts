@@ -15,6 +15,7 @@ import type { GpuContext } from '../../src/webgpu/gpu-context.js';
 import { DecodeAttention, decodePartialBytes } from '../../src/webgpu/kernels/attention.js';
 import { attentionRef } from '../../src/webgpu/kernels/reference.js';
 import { engineStoreFor } from '../../src/webgpu/store-registry.js';
+import { CHECK_EVERY } from '../../src/webgpu/minicache-store.js';
 import { gpu, gpuErrors, randomFloats, relErr } from './gpu-fixture.js';
 
 let ctx: GpuContext;
@@ -44,7 +45,7 @@ function layerKV(L: number, B: number, KV: number, T: number, D: number, seed: n
   return out;
 }
 
-async function check(method: string, params: Record<string, unknown>, opts: { steps?: number; antiparallelFrom?: number; P?: number; antiparallelPrompt?: boolean } = {}) {
+async function check(method: string, params: Record<string, unknown>, opts: { steps?: number; antiparallelFrom?: number; oneScope?: boolean; P?: number; antiparallelPrompt?: boolean } = {}) {
   const L = 4;
   const B = 2;
   const KV = 2;
@@ -58,7 +59,9 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
   const decode = Array.from({ length: steps }, (_, s) => layerKV(L, B, KV, 1, D, 1000 + 31 * s));
   // from step antiparallelFrom on, the deeper layer's keys point against the shallower's: every
   // such token is retained (forced), so the retained lists must grow past their size after prefill
-  if (opts.antiparallelFrom !== undefined) for (const x of decode.slice(opts.antiparallelFrom)) x[3]!.k = x[2]!.k.map((v) => -v);
+  if (opts.antiparallelFrom !== undefined) {
+    for (const x of decode.slice(opts.antiparallelFrom)) x[3]!.k = x[2]!.k.map((v, i) => (!opts.oneScope || i < D ? -v : x[3]!.k[i]!));
+  }
   const g = { layers: L, batch: B, kvHeads: KV, headDim: D, capacity: cap, promptSlots: P, prefillBatch: B };
   const factory = engineStoreFor(method, params, D);
   if (!factory) throw new Error(`${method} has no device store`);
@@ -153,17 +156,17 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
       if (app) submit(app);
     }
     host.append(decode[s]!.map((x) => ({ k: x.k, v: x.v, tokens: 1 })));
-    if ((s + 1) % 16 === 0) await store.maintain?.();
+    if ((s + 1) % CHECK_EVERY === 0) await store.maintain?.();
   }
   await store.refresh?.();
   const bytes = store.bytes(P + steps);
-  const diag = store.diagnostics() as { retainedCapacity?: number };
+  const diag = store.diagnostics() as { retainedCapacity?: number; retainedListEntries?: number };
   expect(bytes.held, 'bytes after the decode').toEqual(host.bytes());
   expect(totalBytes(bytes.held) + bytes.headroom).toBe(ctx.bytesByCategory().kvStore);
   store.dispose();
   host.dispose();
   for (const x of [qkvPre, qkv, starts, prm, pprm, out, partial]) x.destroy();
-  return { worst, rcap: diag.retainedCapacity ?? 0, prefills };
+  return { worst, rcap: diag.retainedCapacity ?? 0, entries: diag.retainedListEntries ?? 0, prefills };
 }
 
 describeWith([PARTS.webgpu], 'MiniCache device store against the host method', () => {
@@ -182,7 +185,17 @@ describeWith([PARTS.webgpu], 'MiniCache device store against the host method', (
   it('minicache: decode tokens retained every step (antiparallel keys) grow the retained lists past their post-prefill size', async () => {
     const { worst, rcap } = await check('minicache', {}, { steps: 90, antiparallelFrom: 5 });
     // after the prefill the lists hold the prompt's retained tokens + 32; 85 forced steps need more
+    expect(rcap).toBeGreaterThan(85); // the segment of a scope that kept every decode token
+    expect(worst).toBeLessThan(2e-3);
+  });
+});
+
+describeWith([PARTS.webgpu], 'per-scope list segments', () => {
+  it('minicache: one scope retaining every decode token grows its own segment only', async () => {
+    const { worst, rcap, entries } = await check('minicache', {}, { steps: 90, antiparallelFrom: 5, oneScope: true });
     expect(rcap).toBeGreaterThan(85);
+    // 4 scopes × K and V: lists as large as the largest for every scope would be 8 × rcap
+    expect(entries).toBeLessThan((8 * rcap) / 2);
     expect(worst).toBeLessThan(2e-3);
   });
 });

@@ -9,7 +9,8 @@
  * One buffer per pair (a shader stage has few storage bindings), with regions per K|V for every
  * scope (sequence × KV head, the default 'head' granularity): magPrev, magCur [rows][capM] fp16
  * (capM = cap rounded up to even: a thread writes whole words);  count [rows];  tau [rows] (f32
- * bits, negative: no threshold);  idx [rows][rcap];  origPrev, origCur [rows][rcap][D] fp16. The
+ * bits, negative: no threshold);  segK, segV [rows][offset, capacity]: each scope's list segment;
+ *  idx [entries];  origPrev, origCur [entries][D] fp16 (a scope's entries in its segment). The
  * direction lives in an inner layer store.
  * An undefined angle (a zero vector) is d = −1 here (NaN on the host): never in the statistics,
  * never retained by the rule.
@@ -26,8 +27,9 @@ export interface MergeShape {
   headDim: number;
   /** Slots per sequence (magnitude arrays). */
   cap: number;
-  /** Retained entries per scope the lists hold. */
-  rcap: number;
+  /** Entries the K and V lists hold over all scopes (each scope's segment is in the buffer's tables). */
+  entriesK: number;
+  entriesV: number;
   t: number;
   antiparallelEps: number;
   mode: 'distinctBand' | 'literalLow';
@@ -36,14 +38,29 @@ export interface MergeShape {
 }
 
 export const PAIR_REGIONS = [
-  'magPrevK', 'magCurK', 'magPrevV', 'magCurV', 'countK', 'countV', 'tauK', 'tauV', 'idxK', 'idxV', 'origPrevK', 'origCurK', 'origPrevV', 'origCurV',
+  'magPrevK', 'magCurK', 'magPrevV', 'magCurV', 'countK', 'countV', 'tauK', 'tauV', 'segK', 'segV', 'idxK', 'idxV', 'origPrevK', 'origCurK', 'origPrevV', 'origCurV',
 ] as const;
 export type PairRegion = (typeof PAIR_REGIONS)[number];
 
-/** Word offsets of a pair buffer's regions, and its size in bytes. */
-export function pairRegions(o: { batch: number; kvHeads: number; headDim: number; cap: number; rcap: number }): { offsets: Record<PairRegion, number>; words: Record<PairRegion, number>; bytes: number } {
+export interface PairLayout {
+  batch: number;
+  kvHeads: number;
+  headDim: number;
+  cap: number;
+  /** List entries over all scopes, for K and for V. */
+  entriesK: number;
+  entriesV: number;
+}
+
+/**
+ * Word offsets of a pair buffer's regions, and its size in bytes. segK/segV hold each scope's
+ * list segment (entry offset, capacity): a scope's entries are pool[offset … offset + capacity).
+ * The regions before segK are laid out alike whatever the lists' sizes (a relayout copies them).
+ */
+export function pairRegions(o: PairLayout): { offsets: Record<PairRegion, number>; words: Record<PairRegion, number>; bytes: number } {
   const rows = o.batch * o.kvHeads;
   const capM = o.cap + (o.cap % 2);
+  const D2 = o.headDim / 2;
   const words: Record<PairRegion, number> = {
     magPrevK: (rows * capM) / 2,
     magCurK: (rows * capM) / 2,
@@ -53,12 +70,14 @@ export function pairRegions(o: { batch: number; kvHeads: number; headDim: number
     countV: rows,
     tauK: rows,
     tauV: rows,
-    idxK: rows * o.rcap,
-    idxV: rows * o.rcap,
-    origPrevK: (rows * o.rcap * o.headDim) / 2,
-    origCurK: (rows * o.rcap * o.headDim) / 2,
-    origPrevV: (rows * o.rcap * o.headDim) / 2,
-    origCurV: (rows * o.rcap * o.headDim) / 2,
+    segK: 2 * rows,
+    segV: 2 * rows,
+    idxK: o.entriesK,
+    idxV: o.entriesV,
+    origPrevK: o.entriesK * D2,
+    origCurK: o.entriesK * D2,
+    origPrevV: o.entriesV * D2,
+    origCurV: o.entriesV * D2,
   };
   const offsets = {} as Record<PairRegion, number>;
   let at = 0;
@@ -69,11 +88,29 @@ export function pairRegions(o: { batch: number; kvHeads: number; headDim: number
   return { offsets, words, bytes: at * 4 };
 }
 
+/** Segment tables for per-scope capacities: [offset, capacity] per scope. */
+export function segmentTable(caps: ArrayLike<number>): { table: Uint32Array; entries: number } {
+  const table = new Uint32Array(2 * caps.length);
+  let at = 0;
+  for (let r = 0; r < caps.length; r++) {
+    table[2 * r] = at;
+    table[2 * r + 1] = caps[r]!;
+    at += caps[r]!;
+  }
+  return { table, entries: at };
+}
+
 /** One binding `ps` for a pair's regions, and `body` with region[i] rewritten to ps[off + (i)]. */
-function packedPair(s: { batch: number; kvHeads: number; headDim: number; cap: number; rcap: number }, binding: number, access: 'read' | 'read_write', body: string): string {
+function packedPair(s: PairLayout, binding: number, access: 'read' | 'read_write', body: string): string {
   const { offsets } = pairRegions(s);
   const re = new RegExp(`\\b(${PAIR_REGIONS.join('|')})\\[([^\\]]*)\\]`, 'g');
-  return `@group(0) @binding(${binding}) var<storage, ${access}> ps: array<u32>;\n` + body.replace(re, (_m, name: string, ix: string) => `ps[${offsets[name as PairRegion]}u + (${ix})]`);
+  const seg = `
+fn offK(row: u32) -> u32 { return segK[2u * row]; }
+fn capK(row: u32) -> u32 { return segK[2u * row + 1u]; }
+fn offV(row: u32) -> u32 { return segV[2u * row]; }
+fn capV(row: u32) -> u32 { return segV[2u * row + 1u]; }
+`;
+  return `@group(0) @binding(${binding}) var<storage, ${access}> ps: array<u32>;\n` + (seg + body).replace(re, (_m, name: string, ix: string) => `ps[${offsets[name as PairRegion]}u + (${ix})]`);
 }
 
 /** f32 → fp16 bits, and the merge of one pair of vectors (slerpWeightsRows in f32). */
@@ -235,11 +272,11 @@ ${slerp ? packedPair(s, 6, 'read_write', body) : body}`;
 /**
  * Prefill retention, a thread per (scope, K|V): the distinct band (or the low band) of d over
  * the scope's P tokens, its threshold τ, and the retained tokens' indices and originals (fp16 of
- * the exact pending and QKV vectors), in ascending order. The lists hold rcap entries; count
- * goes on counting past them (the store checks).
+ * the exact pending and QKV vectors), in ascending order. Each scope's list holds its segment's
+ * capacity; count goes on counting past it (the store checks).
  */
 export function prefillRetainWgsl(s: MergeShape & { P: number; count: number }): { code: string; threads: number } {
-  const { kvHeads: KV, heads: H, headDim: D, P, count, rcap } = s;
+  const { kvHeads: KV, heads: H, headDim: D, P, count } = s;
   const RL = (H + 2 * KV) * D;
   const W = 2 * KV * D;
   const threads = count * KV * 2;
@@ -281,8 +318,8 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
     let forced = x >= 2.0;
     let v = select(x, x - 4.0, forced);
     if (forced || (v >= 0.0 && v >= keepLo && v <= keepHi)) {
-      if (n < ${rcap}u) {
-        let e = row * ${rcap}u + n;
+      if (n < select(capK(row), capV(row), isV == 1u)) {
+        let e = select(offK(row), offV(row), isV == 1u) + n;
         let a0 = (bl * ${P}u + t) * ${W}u + isV * ${KV * D}u + kh * ${D}u;
         let b0 = (bl * ${P}u + t) * ${RL}u + ${H * D}u + isV * ${KV * D}u + kh * ${D}u;
         for (var w = 0u; w < ${D / 2}u; w++) {
@@ -315,7 +352,7 @@ ${packedPair(s, 4, 'read_write', body)}`;
  * word this step), and the token retained when forced or beyond τ (decodeRetention 'threshold').
  */
 export function decodeMergeWgsl(s: MergeShape & { rule: MergeRule }): string {
-  const { batch: B, kvHeads: KV, heads: H, headDim: D, cap, rcap } = s;
+  const { batch: B, kvHeads: KV, heads: H, headDim: D, cap } = s;
   const RL = (H + 2 * KV) * D;
   const W = 2 * KV * D;
   const slerp = s.rule === 'slerp';
@@ -359,8 +396,8 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   if (keep) {
     var e: u32;
     if (isV == 1u) { e = countV[row]; countV[row] = e + 1u; } else { e = countK[row]; countK[row] = e + 1u; }
-    if (e < ${rcap}u) {
-      let at = row * ${rcap}u + e;
+    if (e < select(capK(row), capV(row), isV == 1u)) {
+      let at = select(offK(row), offV(row), isV == 1u) + e;
       for (var w = 0u; w < ${D / 2}u; w++) {
         let p = pack2x16float(vec2f(pend[a0 + 2u * w], pend[a0 + 2u * w + 1u]));
         let c = pack2x16float(vec2f(QKV[b0 + 2u * w], QKV[b0 + 2u * w + 1u]));
@@ -383,18 +420,18 @@ ${slerp ? packedPair(s, 4, 'read_write', body) : body}`;
 }
 
 /**
- * Copies a pair buffer into one with another list capacity (growing the retained lists): the
- * per-token and per-scope regions as they are, each scope's first min(rcap) list entries.
+ * Copies a pair buffer into one with other list segments (a relayout): the per-token and
+ * per-scope regions as they are, then each scope's first min(old, new capacity) entries of both
+ * lists. The new buffer's segment tables are written by the host before this runs.
  */
-export function copyPairWgsl(o: { batch: number; kvHeads: number; headDim: number; cap: number; from: number; to: number }): { code: string; threads: number } {
-  const a = pairRegions({ ...o, rcap: o.from });
-  const b = pairRegions({ ...o, rcap: o.to });
-  const rows = o.batch * o.kvHeads;
-  const n = Math.min(o.from, o.to);
-  const D2 = o.headDim / 2;
-  const fixed = a.offsets.idxK; // regions before the lists are laid out alike
-  const lists = rows * n * (2 + 4 * D2);
-  const threads = fixed + lists;
+export function copyPairWgsl(a: PairLayout, b: PairLayout, maxEntries: number): { code: string; threads: number } {
+  const ra = pairRegions(a);
+  const rb = pairRegions(b);
+  const rows = a.batch * a.kvHeads;
+  const D2 = a.headDim / 2;
+  const fixed = ra.offsets.segK; // mags, counts, tau: laid out alike
+  const per = 2 * (1 + 2 * D2); // K then V: index and both originals
+  const threads = fixed + rows * maxEntries * per;
   const code = `@group(0) @binding(0) var<storage, read> A: array<u32>;
 @group(0) @binding(1) var<storage, read_write> Bo: array<u32>;
 @compute @workgroup_size(64)
@@ -404,21 +441,31 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   if (i >= ${threads}u) { return; }
   if (i < ${fixed}u) { Bo[i] = A[i]; return; }
   i -= ${fixed}u;
-  let per = ${2 + 4 * D2}u;
-  let k = i % per;
-  let re = i / per;
-  let row = re / ${n}u;
-  let e = re % ${n}u;
-  let ea = row * ${o.from}u + e;
-  let eb = row * ${o.to}u + e;
-  if (k == 0u) { Bo[${b.offsets.idxK}u + eb] = A[${a.offsets.idxK}u + ea]; return; }
-  if (k == 1u) { Bo[${b.offsets.idxV}u + eb] = A[${a.offsets.idxV}u + ea]; return; }
-  let q = (k - 2u) / ${D2}u;
-  let w = (k - 2u) % ${D2}u;
-  var fa = ${a.offsets.origPrevK}u; var fb = ${b.offsets.origPrevK}u;
-  if (q == 1u) { fa = ${a.offsets.origCurK}u; fb = ${b.offsets.origCurK}u; }
-  if (q == 2u) { fa = ${a.offsets.origPrevV}u; fb = ${b.offsets.origPrevV}u; }
-  if (q == 3u) { fa = ${a.offsets.origCurV}u; fb = ${b.offsets.origCurV}u; }
+  let k = i % ${per}u;
+  let re = i / ${per}u;
+  let row = re / ${maxEntries}u;
+  let e = re % ${maxEntries}u;
+  let isV = k / ${1 + 2 * D2}u;
+  let part = k % ${1 + 2 * D2}u;
+  let seg = select(${ra.offsets.segK}u, ${ra.offsets.segV}u, isV == 1u) + 2u * row;
+  let segB = select(${rb.offsets.segK}u, ${rb.offsets.segV}u, isV == 1u) + 2u * row;
+  if (e >= min(A[seg + 1u], Bo[segB + 1u])) { return; }
+  let ea = A[seg] + e;
+  let eb = Bo[segB] + e;
+  if (part == 0u) {
+    if (isV == 1u) { Bo[${rb.offsets.idxV}u + eb] = A[${ra.offsets.idxV}u + ea]; } else { Bo[${rb.offsets.idxK}u + eb] = A[${ra.offsets.idxK}u + ea]; }
+    return;
+  }
+  let q = (part - 1u) / ${D2}u;
+  let w = (part - 1u) % ${D2}u;
+  var fa: u32; var fb: u32;
+  if (isV == 0u) {
+    fa = select(${ra.offsets.origPrevK}u, ${ra.offsets.origCurK}u, q == 1u);
+    fb = select(${rb.offsets.origPrevK}u, ${rb.offsets.origCurK}u, q == 1u);
+  } else {
+    fa = select(${ra.offsets.origPrevV}u, ${ra.offsets.origCurV}u, q == 1u);
+    fb = select(${rb.offsets.origPrevV}u, ${rb.offsets.origCurV}u, q == 1u);
+  }
   Bo[fb + eb * ${D2}u + w] = A[fa + ea * ${D2}u + w];
 }
 `;
@@ -431,8 +478,8 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
  * (Eq. 2: ‖x‖·e/‖e‖), and the retained lists put back the originals. `side` picks the layer:
  * 'prev' (the pair's shallower layer) or 'cur' (the deeper one, where the record lives).
  */
-export function mergedHooksWgsl(s: { batch: number; kvHeads: number; headDim: number; cap: number; rcap: number; side: 'prev' | 'cur' }, f: number): string {
-  const { kvHeads: KV, headDim: D, cap, rcap, side } = s;
+export function mergedHooksWgsl(s: PairLayout & { side: 'prev' | 'cur' }, f: number): string {
+  const { kvHeads: KV, headDim: D, cap, side } = s;
   const capM = cap + (cap % 2);
   const mag = side === 'prev' ? 'magPrev' : 'magCur';
   const orig = side === 'prev' ? 'origPrev' : 'origCur';
@@ -449,15 +496,15 @@ fn tokenScale(b: u32, kvh: u32, j: u32, e2k: f32) -> vec2f {
   for (var w = 0u; w < ${D / 2}u; w++) { let x = v2(b, kvh, j, w); e2v += dot(x, x); }
   return vec2f(select(0.0, mk / sqrt(e2k), e2k > 0.0), select(0.0, mv / sqrt(e2v), e2v > 0.0));
 }
-fn retCountK(b: u32, kvh: u32) -> u32 { return min(countK[b * ${KV}u + kvh], ${rcap}u); }
-fn retCountV(b: u32, kvh: u32) -> u32 { return min(countV[b * ${KV}u + kvh], ${rcap}u); }
-fn retIdxK(b: u32, kvh: u32, e: u32) -> u32 { return idxK[(b * ${KV}u + kvh) * ${rcap}u + e]; }
-fn retIdxV(b: u32, kvh: u32, e: u32) -> u32 { return idxV[(b * ${KV}u + kvh) * ${rcap}u + e]; }
+fn retCountK(b: u32, kvh: u32) -> u32 { let row = b * ${KV}u + kvh; return min(countK[row], capK(row)); }
+fn retCountV(b: u32, kvh: u32) -> u32 { let row = b * ${KV}u + kvh; return min(countV[row], capV(row)); }
+fn retIdxK(b: u32, kvh: u32, e: u32) -> u32 { return idxK[offK(b * ${KV}u + kvh) + e]; }
+fn retIdxV(b: u32, kvh: u32, e: u32) -> u32 { return idxV[offV(b * ${KV}u + kvh) + e]; }
 fn retK8(b: u32, kvh: u32, e: u32, i: u32) -> Half8 {
-  let o = ((b * ${KV}u + kvh) * ${rcap}u + e) * ${D / 2}u + 4u * i;
+  let o = (offK(b * ${KV}u + kvh) + e) * ${D / 2}u + 4u * i;
   return Half8(vec4f(unpack2x16float(${orig}K[o]), unpack2x16float(${orig}K[o + 1u])), vec4f(unpack2x16float(${orig}K[o + 2u]), unpack2x16float(${orig}K[o + 3u])));
 }
-fn retV2(b: u32, kvh: u32, e: u32, w: u32) -> vec2f { return unpack2x16float(${orig}V[((b * ${KV}u + kvh) * ${rcap}u + e) * ${D / 2}u + w]); }
+fn retV2(b: u32, kvh: u32, e: u32, w: u32) -> vec2f { return unpack2x16float(${orig}V[(offV(b * ${KV}u + kvh) + e) * ${D / 2}u + w]); }
 `,
   );
 }
