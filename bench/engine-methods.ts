@@ -9,8 +9,9 @@
  *
  * 1. Equal batch (--batch, --prompt + --new): decode tokens/s per method; device memory the engine
  *    allocated, by category (the peak over the run), and the KV store's bytes held and allocated.
- * 2. Fused decode attention per store, every layer at the run's final length: the store's bytes
- *    (what attention reads) per second against the plain WGSL read bandwidth.
+ * 2. Fused decode attention per store, every layer at the run's final length, each split kernel
+ *    ('slots', 'rows') interleaved: the store's bytes (what attention reads) per second against
+ *    the plain WGSL read bandwidth.
  * 3. KV-bound length: the same batch at --kv-prompt + --kv-new (the embedded model's context is
  *    2048), every method.
  * 4. Equal KV memory: FP16's KV store at --batch is the budget; each method runs the largest batch
@@ -22,7 +23,7 @@ import { median } from '../src/runs/serving-metrics.js';
 import { fixedLengthPrompts, textsFromJsonl } from '../src/runs/prompt-text.js';
 import { totalBytes } from '../src/methods/types.js';
 import type { GpuContext } from '../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes } from '../src/webgpu/kernels/attention.js';
+import { DecodeAttention, decodePartialBytes, defaultDecodeKernel } from '../src/webgpu/kernels/attention.js';
 import type { WebGpuEngine } from '../src/webgpu/engine.js';
 import { generateOnEngine, type EngineGenerateResult } from '../src/webgpu/generate-engine.js';
 import { engineStoreFor } from '../src/webgpu/store-registry.js';
@@ -133,20 +134,29 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
   const out = c.alloc('scratch', batch * H * D * 4, 'bench out');
   const shape = { heads: H, kvHeads: KV, headDim: D, batch, cap };
   const partial = c.alloc('scratch', decodePartialBytes(shape), 'bench partials');
-  const ops = Array.from({ length: L }, (_, l) => {
-    const rd = session.store.reader(l);
-    return new DecodeAttention(c, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers });
+  // both split kernels, interleaved round by round; the figure of record is the engine's default
+  const kernels = ['slots', 'rows'] as const;
+  const bodies = kernels.map((kernel) => {
+    const ops = Array.from({ length: L }, (_, l) => {
+      const rd = session.store.reader(l);
+      return new DecodeAttention(c, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel);
+    });
+    return (pass: GPUComputePassEncoder) => {
+      for (const op of ops) op.encode(pass);
+    };
   });
-  const body = (pass: GPUComputePassEncoder) => {
-    for (const op of ops) op.encode(pass);
-  };
-  await timePass(c, body, 2);
-  const runs: number[] = [];
-  for (let r = 0; r < 7; r++) runs.push(await timePass(c, body, 10));
+  for (const body of bodies) await timePass(c, body, 2);
+  const runs: number[][] = kernels.map(() => []);
+  for (let r = 0; r < 7; r++) for (let k = 0; k < kernels.length; k++) runs[k]!.push(await timePass(c, bodies[k]!, 10));
   for (const x of [qkv, starts, prm, out, partial]) x.destroy();
-  const ms = median(runs);
   const bytes = totalBytes(session.store.bytes(n).held);
-  return { msAllLayers: ms, storeBytes: bytes, GBps: bytes / ms / 1e6, ofReadBandwidth: bytes / ms / 1e6 / bw };
+  const byKernel: Record<string, { msAllLayers: number; minMs: number; maxMs: number; GBps: number; ofReadBandwidth: number }> = {};
+  kernels.forEach((k, i) => {
+    const ms = median(runs[i]!);
+    byKernel[k] = { msAllLayers: ms, minMs: Math.min(...runs[i]!), maxMs: Math.max(...runs[i]!), GBps: bytes / ms / 1e6, ofReadBandwidth: bytes / ms / 1e6 / bw };
+  });
+  const def = defaultDecodeKernel({ ...shape, reader: session.store.reader(0).reader });
+  return { defaultKernel: def, storeBytes: bytes, ...byKernel[def]!, byKernel };
 }
 
 // 1 + 2: equal batch, and each store's attention at the final length (timed on the last round)
@@ -156,7 +166,9 @@ for (const m of methods) {
   await run(m, promptsOf(B, P), N, async (s, n) => {
     const a = await attentionBandwidth(ctx, engine, s, n);
     attention[m] = a;
-    console.log(`attention ${m.padEnd(16)} ${cfg.layers} layers at ${n} tokens: ${a.msAllLayers.toFixed(3)} ms, ${(a.storeBytes / 2 ** 20).toFixed(1)} MiB held at ${a.GBps.toFixed(0)} GB/s = ${(100 * a.ofReadBandwidth).toFixed(0)}% of plain read`);
+    for (const [k, f] of Object.entries(a.byKernel)) {
+      console.log(`attention ${m.padEnd(16)} (${k}${k === a.defaultKernel ? ', default' : ''}) ${cfg.layers} layers at ${n} tokens: ${f.msAllLayers.toFixed(3)} ms [${f.minMs.toFixed(3)}–${f.maxMs.toFixed(3)}, 7 rounds of 10], ${(a.storeBytes / 2 ** 20).toFixed(1)} MiB held at ${f.GBps.toFixed(0)} GB/s = ${(100 * f.ofReadBandwidth).toFixed(0)}% of plain read`);
+    }
   });
 }
 report.equalBatch = equal;

@@ -11,8 +11,8 @@
  *    (generateOnEngine) and the engine's bare loop (session calls only), round-robin over
  *    --repeats after one warm-up each; with --ort, onnxruntime's WebGPU EP path with the cache on
  *    the device (the project's previous GPU path) in the same rotation. Tokens/s, median and range.
- * 4. Decode attention alone, every layer at the decode's final length: bytes of K/V read per
- *    second against (1).
+ * 4. Decode attention alone, every layer at the decode's final length, each split kernel
+ *    ('slots', 'rows') interleaved: bytes of K/V read per second against (1).
  * 5. Per-step fixed cost: a batch-1 step with a 16-token past against the same number of empty
  *    dispatches in one pass.
  */
@@ -22,7 +22,7 @@ import { parseLlama2c } from '../src/model/llama2c.js';
 import { fixedLengthPrompts, textsFromJsonl } from '../src/runs/prompt-text.js';
 import { median } from '../src/runs/serving-metrics.js';
 import type { GpuContext } from '../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes, fp16PastReader } from '../src/webgpu/kernels/attention.js';
+import { DecodeAttention, decodePartialBytes, defaultDecodeKernel, fp16PastReader } from '../src/webgpu/kernels/attention.js';
 import { WebGpuEngine } from '../src/webgpu/engine.js';
 import { generateOnEngine } from '../src/webgpu/generate-engine.js';
 import { llama2cEngineConfig, llama2cWeightSource } from '../src/webgpu/sources/llama2c-source.js';
@@ -215,18 +215,27 @@ if (ortRun) {
   const out = ctx.alloc('scratch', B * H * D * 4, 'out');
   const shape = { heads: H, kvHeads: KV, headDim: D, batch: B, cap, reader: fp16PastReader({ kvHeads: KV, headDim: D, cap }) };
   const partial = ctx.alloc('scratch', decodePartialBytes(shape), 'partials');
-  const ops = Ks.map((k, l) => new DecodeAttention(ctx, shape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: [k.buffer, Vs[l]!.buffer] }));
-  const body = (pass: GPUComputePassEncoder) => {
-    for (const op of ops) op.encode(pass);
-  };
-  await timePass(body, 2);
-  const runs: number[] = [];
-  for (let r = 0; r < 7; r++) runs.push(await timePass(body, 10));
-  const ms = median(runs);
+  // both split kernels (decode-attention.ts), interleaved round by round; the engine uses the default
+  const kernels = ['slots', 'rows'] as const;
+  const bodies = kernels.map((kernel) => {
+    const ops = Ks.map((k, l) => new DecodeAttention(ctx, shape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: [k.buffer, Vs[l]!.buffer] }, kernel));
+    return (pass: GPUComputePassEncoder) => {
+      for (const op of ops) op.encode(pass);
+    };
+  });
+  for (const body of bodies) await timePass(body, 2);
+  const runs: number[][] = kernels.map(() => []);
+  for (let r = 0; r < 7; r++) for (let k = 0; k < kernels.length; k++) runs[k]!.push(await timePass(bodies[k]!, 10));
   const read = 2 * L * B * KV * n * D * 2;
-  const gbps = read / ms / 1e6;
-  report.decodeAttention = { tokens: n, msAllLayers: ms, bytesRead: read, GBps: gbps, ofReadBandwidth: gbps / bw };
-  console.log(`decode attention, ${L} layers, batch ${B}, ${n} cached tokens: ${ms.toFixed(3)} ms, ${(read / 2 ** 20).toFixed(0)} MiB of fp16 K/V at ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / bw).toFixed(0)}% of plain read`);
+  const byKernel: Record<string, unknown> = {};
+  for (let k = 0; k < kernels.length; k++) {
+    const ms = median(runs[k]!);
+    const gbps = read / ms / 1e6;
+    byKernel[kernels[k]!] = { msAllLayers: ms, minMs: Math.min(...runs[k]!), maxMs: Math.max(...runs[k]!), GBps: gbps, ofReadBandwidth: gbps / bw };
+    console.log(`decode attention (${kernels[k]}), ${L} layers, batch ${B}, ${n} cached tokens: ${ms.toFixed(3)} ms [${Math.min(...runs[k]!).toFixed(3)}–${Math.max(...runs[k]!).toFixed(3)}, 7 rounds of 10], ${(read / 2 ** 20).toFixed(0)} MiB of fp16 K/V at ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / bw).toFixed(0)}% of plain read`);
+  }
+  const def = defaultDecodeKernel(shape);
+  report.decodeAttention = { tokens: n, bytesRead: read, defaultKernel: def, ...(byKernel[def] as object), byKernel };
   for (const x of [...Ks, ...Vs, qkv, starts, prm, out, partial]) x.destroy();
 }
 

@@ -253,6 +253,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       reader: {
         key: `${inner.key}|merged:${side}:${hooks.entriesK}:${hooks.entriesV}:${g.capacity}`,
         bindings: inner.bindings + 1,
+        v8: inner.v8,
         scales: true,
         retained: true,
         wgsl: (f) => inner.wgsl(f) + mergedHooksWgsl(hooks, f + inner.bindings),

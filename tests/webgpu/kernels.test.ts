@@ -223,14 +223,16 @@ describeWith([PARTS.webgpu], 'attention', () => {
     expect(relErr(got, want)).toBeLessThan(2e-6);
   });
 
+  for (const kernel of ['slots', 'rows'] as const)
   for (const [store, H, KV, D] of [
     ['fp16', 4, 2, 16],
     ['f32', 4, 2, 16],
     ['fp16', 8, 2, 32],
+    ['fp16', 2, 2, 64],
     ['fp16', 4, 4, 128],
     ['f32', 8, 2, 128],
   ] as const) {
-    it(`decode over a ${store} past (${store === 'fp16' ? 'the fp16 cache' : 'a host past'}) plus the current token, padding masked, ${H} heads over ${KV}, head dim ${D}`, async () => {
+    it(`${kernel} kernel: decode over a ${store} past (${store === 'fp16' ? 'the fp16 cache' : 'a host past'}) plus the current token, padding masked, ${H} heads over ${KV}, head dim ${D}`, async () => {
       const R = (H + 2 * KV) * D;
       const B = 3;
       const n = 150; // past slots: more than one 128-token chunk
@@ -263,7 +265,8 @@ describeWith([PARTS.webgpu], 'attention', () => {
       }
       const out = buf(B * H * D * 4);
       const shape = { heads: H, kvHeads: KV, headDim: D, batch: B, cap, reader };
-      const op = new DecodeAttention(ctx, shape, { qkv: buf(QKV).buffer, starts: buf(starts).buffer, prm: buf(Uint32Array.of(n, 0, 0, 0)).buffer, partial: buf(decodePartialBytes(shape)).buffer, out: out.buffer, past: bindings });
+      const op = new DecodeAttention(ctx, shape, { qkv: buf(QKV).buffer, starts: buf(starts).buffer, prm: buf(Uint32Array.of(n, 0, 0, 0)).buffer, partial: buf(decodePartialBytes(shape)).buffer, out: out.buffer, past: bindings }, kernel);
+      expect(op.kernel).toBe(kernel);
       const enc = ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
       op.encode(pass);

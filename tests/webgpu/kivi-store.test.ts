@@ -60,7 +60,8 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
   ctx.write(t.v, half(c.prompt.v));
   const pprm = ctx.alloc('scratch', 16, 'prefill prm');
   const pre = store.prefillOps(0, { b0: 0, count: B, prm: pprm.buffer });
-  const att = new DecodeAttention(ctx, { ...shape, reader: store.reader(0).reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers });
+  // both split kernels ('rows' is the default): each checked against the host
+    const atts = (['slots', 'rows'] as const).map((kernel) => new DecodeAttention(ctx, { ...shape, reader: store.reader(0).reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel));
   const append = store.appendOps(0);
   const submit = (f: (p: GPUComputePassEncoder) => void) => {
     const enc = ctx.device.createCommandEncoder();
@@ -86,8 +87,11 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
     }
     ctx.write(qkv, row);
     ctx.write(prm, Uint32Array.of(n, 0, s + 1, 0));
-    submit((p) => att.encode(p));
-    const got = await ctx.readF32(out, B * H * D);
+    const gots: Float32Array[] = [];
+    for (const att of atts) {
+      submit((p) => att.encode(p));
+      gots.push(await ctx.readF32(out, B * H * D));
+    }
     const past = [{ k: new Float32Array(B * KV * n * D), v: new Float32Array(B * KV * n * D), tokens: n }];
     host.restore(past);
     const want = attentionRef({
@@ -102,7 +106,7 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
       k: (b, kh, j) => (j < n ? past[0]!.k.subarray(((b * KV + kh) * n + j) * D, ((b * KV + kh) * n + j + 1) * D) : k.subarray((b * KV + kh) * D, (b * KV + kh + 1) * D)),
       v: (b, kh, j) => (j < n ? past[0]!.v.subarray(((b * KV + kh) * n + j) * D, ((b * KV + kh) * n + j + 1) * D) : v.subarray((b * KV + kh) * D, (b * KV + kh + 1) * D)),
     });
-    worst = Math.max(worst, relErr(got, want));
+    for (const got of gots) worst = Math.max(worst, relErr(got, want));
     submit(append);
     host.append([{ k, v, tokens: 1 }]);
     expect(store.bytes(n + 1).held, `bytes after step ${s}`).toEqual(host.bytes());

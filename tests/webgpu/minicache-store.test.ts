@@ -134,9 +134,13 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
       }
       ctx.write(qkv, row);
       const rd = store.reader(l);
-      const att = new DecodeAttention(ctx, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers });
-      submit((p) => att.encode(p));
-      const got = await ctx.readF32(out, B * H * D);
+      // both split kernels ('rows' is the default): each checked against the host
+      const atts = (['slots', 'rows'] as const).map((kernel) => new DecodeAttention(ctx, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel));
+      const gots: Float32Array[] = [];
+      for (const att of atts) {
+        submit((p) => att.encode(p));
+        gots.push(await ctx.readF32(out, B * H * D));
+      }
       const pk = past[l]!.k;
       const pv = past[l]!.v;
       const want = attentionRef({
@@ -151,7 +155,7 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
         k: (b, kh, j) => (j < n ? pk.subarray(((b * KV + kh) * n + j) * D, ((b * KV + kh) * n + j + 1) * D) : k.subarray((b * KV + kh) * D, (b * KV + kh + 1) * D)),
         v: (b, kh, j) => (j < n ? pv.subarray(((b * KV + kh) * n + j) * D, ((b * KV + kh) * n + j + 1) * D) : v.subarray((b * KV + kh) * D, (b * KV + kh + 1) * D)),
       });
-      worst = Math.max(worst, relErr(got, want));
+      for (const got of gots) worst = Math.max(worst, relErr(got, want));
       const app = store.appendOps?.(l);
       if (app) submit(app);
     }

@@ -183,7 +183,40 @@ fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f {
   }
   return unpack2x16float(vRing[((row * ${R}u + j % ${R}u) * ${D}u) / 2u + w]);
 }
-`);
+${kiviV8Wgsl(s)}`);
+}
+
+/** Whether eight value channels (8i..8i+7) sit in one code word: one word, one scale, one min. */
+export function kiviHasV8(s: KiviShape): boolean {
+  return s.groupSize % 8 === 0 && 32 / s.bits >= 8;
+}
+
+/** v8 for kiviReaderWgsl where kiviHasV8: the eight channels' codes from one word. */
+function kiviV8Wgsl(s: KiviShape): string {
+  if (!kiviHasV8(s)) return '';
+  const L = kiviLayout(s);
+  const { headDim: D, groupSize: G, residual: R, kvHeads: KV } = s;
+  const mask = (1 << s.bits) - 1;
+  const b = s.bits;
+  return `fn v8(b: u32, kvh: u32, j: u32, i: u32) -> Half8 {
+  let row = b * ${KV}u + kvh;
+  let nqv = select(0u, prm.slot - ${R}u, prm.slot > ${R}u);
+  if (j < nqv) {
+    let c = 8u * i;
+    let e = c % ${G}u;
+    let sh = (e % ${L.perWord}u) * ${b}u;
+    let p = (row * ${L.vq}u + j) * ${D / G}u + c / ${G}u;
+    let word = vCodes[p * ${L.wpg}u + e / ${L.perWord}u] >> sh;
+    let sc = unpack2x16float(vScale[p >> 1u])[p & 1u];
+    let mn = unpack2x16float(vMin[p >> 1u])[p & 1u];
+    let lo = vec4f(f32(word & ${mask}u), f32((word >> ${b}u) & ${mask}u), f32((word >> ${2 * b}u) & ${mask}u), f32((word >> ${3 * b}u) & ${mask}u));
+    let hi = vec4f(f32((word >> ${4 * b}u) & ${mask}u), f32((word >> ${5 * b}u) & ${mask}u), f32((word >> ${6 * b}u) & ${mask}u), f32((word >> ${7 * b}u) & ${mask}u));
+    return Half8(lo * sc + mn, hi * sc + mn);
+  }
+  let o = ((row * ${R}u + j % ${R}u) * ${D}u) / 2u + 4u * i;
+  return Half8(vec4f(unpack2x16float(vRing[o]), unpack2x16float(vRing[o + 1u])), vec4f(unpack2x16float(vRing[o + 2u]), unpack2x16float(vRing[o + 3u])));
+}
+`;
 }
 
 /**

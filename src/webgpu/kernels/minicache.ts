@@ -488,12 +488,10 @@ export function mergedHooksWgsl(s: PairLayout & { side: 'prev' | 'cur' }, f: num
     f,
     'read',
     `
-fn tokenScale(b: u32, kvh: u32, j: u32, e2k: f32) -> vec2f {
+fn tokenScale(b: u32, kvh: u32, j: u32, e2k: f32, e2v: f32) -> vec2f {
   let mi = (b * ${KV}u + kvh) * ${capM}u + j;
   let mk = unpack2x16float(${mag}K[mi >> 1u])[mi & 1u];
   let mv = unpack2x16float(${mag}V[mi >> 1u])[mi & 1u];
-  var e2v = 0.0;
-  for (var w = 0u; w < ${D / 2}u; w++) { let x = v2(b, kvh, j, w); e2v += dot(x, x); }
   return vec2f(select(0.0, mk / sqrt(e2k), e2k > 0.0), select(0.0, mv / sqrt(e2v), e2v > 0.0));
 }
 fn retCountK(b: u32, kvh: u32) -> u32 { let row = b * ${KV}u + kvh; return min(countK[row], capK(row)); }
@@ -505,6 +503,10 @@ fn retK8(b: u32, kvh: u32, e: u32, i: u32) -> Half8 {
   return Half8(vec4f(unpack2x16float(${orig}K[o]), unpack2x16float(${orig}K[o + 1u])), vec4f(unpack2x16float(${orig}K[o + 2u]), unpack2x16float(${orig}K[o + 3u])));
 }
 fn retV2(b: u32, kvh: u32, e: u32, w: u32) -> vec2f { return unpack2x16float(${orig}V[(offV(b * ${KV}u + kvh) + e) * ${D / 2}u + w]); }
+fn retV8(b: u32, kvh: u32, e: u32, i: u32) -> Half8 {
+  let o = (offV(b * ${KV}u + kvh) + e) * ${D / 2}u + 4u * i;
+  return Half8(vec4f(unpack2x16float(${orig}V[o]), unpack2x16float(${orig}V[o + 1u])), vec4f(unpack2x16float(${orig}V[o + 2u]), unpack2x16float(${orig}V[o + 3u])));
+}
 `,
   );
 }
