@@ -14,7 +14,7 @@ mkdir -p "$out/runs"
 cli=.devdist/runners/node/cli.js
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; date -u; } > "$out/gpu.txt" 2>&1
 step() { local limit=$1; shift; echo "== $* (limit ${limit}s)"; timeout "$limit" "$@"; echo "== exit $?"; }
-want bench && step "${T_BENCH:-90}" node .devdist/bench/engine-throughput.js --ort --parity --json "$out/engine-bench.json" > "$out/engine-bench.log" 2>&1
+want bench && step "${T_BENCH:-120}" node .devdist/bench/engine-throughput.js --ort --parity --json "$out/engine-bench.json" > "$out/engine-bench.log" 2>&1
 want methods && step "${T_METHODS:-170}" node .devdist/bench/engine-methods.js --json "$out/methods.json" > "$out/methods.log" 2>&1
 {
   want b128 && step "${T_B128:-140}" node "$cli" run suites/sharegpt-batch128.yaml --engine webgpu --ep webgpu --out "$out/runs/sharegpt-batch128-webgpu" --quiet
