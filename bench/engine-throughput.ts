@@ -251,7 +251,7 @@ if (ortRun) {
 
 // 5. per-step fixed cost: batch 1, 16-token past
 {
-  const P1 = 16;
+  const P1 = Math.min(16, promptLen);
   const one = [prompts[0]!.slice(0, P1)];
   const stepTimes: number[] = [];
   for (let r = 0; r < 3; r++) {
