@@ -386,6 +386,10 @@ export function decodeAttentionRowsWgsl(s: SplitShape): string {
   const RPI = WG / TPR;
   const CPT = D / 8 / TPR;
   const scales = !!reader.scales;
+  // per-head values are scalars and vectors unrolled here, not private arrays indexed in a loop:
+  // a GPU compiler may put such arrays in local memory
+  const each = (n: number, f: (i: number) => string, sep = ' ') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
+  const vV = (x: string) => (scales ? `${x}; v.lo *= vsc[jj]; v.hi *= vsc[jj];` : `${x};`);
   return `${splitHeadWgsl(s, p, `var<workgroup> scr: array<f32, ${scratch}>;`)}
   // 1. scores: ${TPR} threads per key row, ${RPI} rows a pass; partials in scr[(q·NP + x)·TB + slot]
   let r = tid % ${RPI}u;
@@ -393,45 +397,41 @@ export function decodeAttentionRowsWgsl(s: SplitShape): string {
   for (var it = 0u; it < ${TB / RPI}u; it++) {
     let jj = it * ${RPI}u + r;
     let j = t0 + jj;
-    var d: array<f32, ${NP}>;
-    for (var x = 0u; x < ${NP}u; x++) { d[x] = 0.0; }
+    ${each(NP, (x) => `var d${x} = 0.0;`)}
     if (j <= n && j >= start) {
       for (var c = 0u; c < ${CPT}u; c++) {
         let i = q + c * ${TPR}u;
         var k: Half8;
         if (j < n) {
           k = k8(b, kvh, j, i);
-          ${scales ? `d[${G}u] += dot(k.lo, k.lo) + dot(k.hi, k.hi);
+          ${scales ? `d${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi);
           let vd = v8(b, kvh, j, i);
-          d[${G + 1}u] += dot(vd.lo, vd.lo) + dot(vd.hi, vd.hi);` : ''}
+          d${G + 1} += dot(vd.lo, vd.lo) + dot(vd.hi, vd.hi);` : ''}
         } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
-        for (var hh = 0u; hh < ${G}u; hh++) {
-          d[hh] += dot(qs[hh * ${D / 4}u + 2u * i], k.lo) + dot(qs[hh * ${D / 4}u + 2u * i + 1u], k.hi);
-        }
+        ${each(G, (h) => `d${h} += dot(qs[${(h * D) / 4}u + 2u * i], k.lo) + dot(qs[${(h * D) / 4}u + 2u * i + 1u], k.hi);`, '\n        ')}
       }
     }
-    for (var x = 0u; x < ${NP}u; x++) { scr[(q * ${NP}u + x) * ${TB}u + jj] = d[x]; }
+    ${each(NP, (x) => `scr[(q * ${NP}u + ${x}u) * ${TB}u + jj] = d${x};`, '\n    ')}
   }
   workgroupBarrier();
   {
     let j = t0 + tid;
     if (j <= n && j >= start) {
-      var d: array<f32, ${NP}>;
-      for (var x = 0u; x < ${NP}u; x++) {
-        d[x] = 0.0;
-        for (var qq = 0u; qq < ${TPR}u; qq++) { d[x] += scr[(qq * ${NP}u + x) * ${TB}u + tid]; }
+      ${each(NP, (x) => `var d${x} = 0.0;`)}
+      for (var qq = 0u; qq < ${TPR}u; qq++) {
+        ${each(NP, (x) => `d${x} += scr[(qq * ${NP}u + ${x}u) * ${TB}u + tid];`, '\n        ')}
       }
       ${
         scales
           ? `var f = vec2f(1.0);
-      if (j < n) { f = tokenScale(b, kvh, j, d[${G}u], d[${G + 1}u]); }
+      if (j < n) { f = tokenScale(b, kvh, j, d${G}, d${G + 1}); }
       vsc[tid] = f.y;
-      for (var hh = 0u; hh < ${G}u; hh++) { d[hh] *= f.x; }`
+      ${each(G, (h) => `d${h} *= f.x;`)}`
           : ''
       }
-      for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${TB}u + tid] = d[hh] * ${scale}; }
+      ${each(G, (h) => `sc[${h * TB}u + tid] = d${h} * ${scale};`, '\n      ')}
     } else {
-      for (var hh = 0u; hh < ${G}u; hh++) { sc[hh * ${TB}u + tid] = -3.0e38; }
+      ${each(G, (h) => `sc[${h * TB}u + tid] = -3.0e38;`, '\n      ')}
     }
   }
   workgroupBarrier();
@@ -440,29 +440,17 @@ ${splitSoftmaxWgsl(s, p)}
   let vq = tid % ${VPR}u;
   let slice = tid / ${VPR}u;
   let cnt = min(${TB}u, n + 1u - t0);
-  var acc: array<vec4f, ${2 * G}>;
-  for (var x = 0u; x < ${2 * G}u; x++) { acc[x] = vec4f(0.0); }
+  ${each(G, (h) => `var a${h}l = vec4f(0.0); var a${h}h = vec4f(0.0);`, '\n  ')}
   for (var jj = slice; jj < cnt; jj += ${slices}u) {
     let jt = t0 + jj;
     if (jt < start) { continue; }
     var v: Half8;
     if (jt < n) {
-      ${
-        reader.retained
-          ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { v = v8(b, kvh, jt, vq);${scales ? ' v.lo *= vsc[jj]; v.hi *= vsc[jj];' : ''} }`
-          : `v = v8(b, kvh, jt, vq);${scales ? ' v.lo *= vsc[jj]; v.hi *= vsc[jj];' : ''}`
-      }
+      ${reader.retained ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { ${vV('v = v8(b, kvh, jt, vq)')} }` : vV('v = v8(b, kvh, jt, vq)')}
     } else { v = Half8(curV(row, kvh, 2u * vq), curV(row, kvh, 2u * vq + 1u)); }
-    for (var hh = 0u; hh < ${G}u; hh++) {
-      let pr = sc[hh * ${TB}u + jj];
-      acc[2u * hh] += pr * v.lo;
-      acc[2u * hh + 1u] += pr * v.hi;
-    }
+    ${each(G, (h) => `{ let pr = sc[${h * TB}u + jj]; a${h}l += pr * v.lo; a${h}h += pr * v.hi; }`, '\n    ')}
   }
-  for (var hh = 0u; hh < ${G}u; hh++) {
-    let o = (slice * ${G}u + hh) * ${D}u + 8u * vq;
-    for (var c = 0u; c < 4u; c++) { scr[o + c] = acc[2u * hh][c]; scr[o + 4u + c] = acc[2u * hh + 1u][c]; }
-  }
+  ${each(G, (h) => `{ let o = (slice * ${G}u + ${h}u) * ${D}u + 8u * vq; for (var c = 0u; c < 4u; c++) { scr[o + c] = a${h}l[c]; scr[o + 4u + c] = a${h}h[c]; } }`, '\n  ')}
   workgroupBarrier();
   for (var o = tid; o < ${G * D}u; o += ${WG}u) {
     var sm = 0.0;
