@@ -96,6 +96,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
   private io?: StoreIo;
   /** Retained entries per pair and K|V at the last read (host copy of the counts). */
   private counts: { k: Uint32Array; v: Uint32Array }[] = [];
+  private countsStaging?: EngineBuffer;
   /** Bumped when the pair buffers are reallocated: decode passes made before must be rebuilt. */
   version = 0;
   private readonly rows: number;
@@ -262,16 +263,27 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     };
   }
 
-  /** Reads every pair's retained counts (after all submitted work). */
+  /**
+   * Reads every pair's retained counts (after all submitted work): one copy per pair into one
+   * staging buffer kept for the cell, one submit and one map — a read waits for the queue to
+   * drain, so one round trip every CHECK_EVERY steps, not one per pair.
+   */
   private async readCounts(): Promise<void> {
-    const g = this.geometry;
-    this.counts = [];
-    for (const p of this.pairs) {
-      if (!p.buf) continue;
-      const r = pairRegions(this.layoutOf(p));
-      const words = new Uint32Array(await this.ctx.read(p.buf, 2 * this.rows * 4, r.offsets.countK * 4));
-      this.counts.push({ k: words.slice(0, this.rows), v: words.slice(this.rows) });
+    const live = this.pairs.filter((p) => p.buf);
+    const per = 2 * this.rows * 4; // countK then countV, adjacent in the pair buffer
+    if (!this.countsStaging || this.countsStaging.buffer.size < per * live.length) {
+      this.countsStaging?.destroy();
+      this.countsStaging = this.ctx.staging(per * live.length, `${this.name} retained counts staging`);
     }
+    const st = this.countsStaging.buffer;
+    const enc = this.ctx.device.createCommandEncoder();
+    live.forEach((p, i) => enc.copyBufferToBuffer(p.buf!.buffer, pairRegions(this.layoutOf(p)).offsets.countK * 4, st, i * per, per));
+    this.ctx.device.queue.submit([enc.finish()]);
+    await st.mapAsync(1 /* GPUMapMode.READ */, 0, per * live.length);
+    const words = new Uint32Array(st.getMappedRange(0, per * live.length).slice(0));
+    st.unmap();
+    const R = this.rows;
+    this.counts = live.map((_, i) => ({ k: words.slice(2 * R * i, 2 * R * i + R), v: words.slice(2 * R * i + R, 2 * R * (i + 1)) }));
   }
 
   private maxCount(): number {
@@ -396,6 +408,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       p.buf?.destroy();
     }
     this.staging?.destroy();
+    this.countsStaging?.destroy();
     this.pending.destroy();
     this.dd?.destroy();
     this.dirRowsBuf?.destroy();
