@@ -16,9 +16,10 @@
  * list. During the prefill every segment holds an eighth of the prompt plus 16
  * (prefillListSize); afterPrefill() reads the counts back: a prompt that kept more runs again
  * with segments of every prompt slot (the exact bound), else each segment is sized to its count
- * plus 2·CHECK_EVERY; maintain(), every CHECK_EVERY steps, reads the counts again and doubles the
- * segments of the scopes that could fill theirs before the next read (a step adds at most one
- * entry per scope). Nothing retained is ever dropped, and the lists stay close to what they hold.
+ * plus 2·CHECK_EVERY; maintain(), every CHECK_EVERY steps, reads counts copied at its previous
+ * call (no wait for the queue) and doubles the segments of the scopes that could fill theirs
+ * before the next resize (a step adds at most one entry per scope). Nothing retained is ever
+ * dropped, and the lists stay close to what they hold.
  */
 import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
 import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
@@ -97,6 +98,8 @@ export class MiniCacheDeviceStore implements EngineKvStore {
   /** Retained entries per pair and K|V at the last read (host copy of the counts). */
   private counts: { k: Uint32Array; v: Uint32Array }[] = [];
   private countsStaging?: EngineBuffer;
+  /** The counts maintain() asked for CHECK_EVERY steps ago (read without waiting for the queue). */
+  private countsInFlight?: Promise<{ k: Uint32Array; v: Uint32Array }[]>;
   /** Bumped when the pair buffers are reallocated: decode passes made before must be rebuilt. */
   version = 0;
   private readonly rows: number;
@@ -264,11 +267,11 @@ export class MiniCacheDeviceStore implements EngineKvStore {
   }
 
   /**
-   * Reads every pair's retained counts (after all submitted work): one copy per pair into one
-   * staging buffer kept for the cell, one submit and one map — a read waits for the queue to
-   * drain, so one round trip every CHECK_EVERY steps, not one per pair.
+   * Copies every pair's retained counts into one staging buffer kept for the cell (one submit) and
+   * maps it; the promise gives the counts as of everything submitted before this call. One at a
+   * time: the staging buffer is busy until its promise settles.
    */
-  private async readCounts(): Promise<void> {
+  private readCountsLater(): Promise<{ k: Uint32Array; v: Uint32Array }[]> {
     const live = this.pairs.filter((p) => p.buf);
     const per = 2 * this.rows * 4; // countK then countV, adjacent in the pair buffer
     if (!this.countsStaging || this.countsStaging.buffer.size < per * live.length) {
@@ -279,11 +282,21 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const enc = this.ctx.device.createCommandEncoder();
     live.forEach((p, i) => enc.copyBufferToBuffer(p.buf!.buffer, pairRegions(this.layoutOf(p)).offsets.countK * 4, st, i * per, per));
     this.ctx.device.queue.submit([enc.finish()]);
-    await st.mapAsync(1 /* GPUMapMode.READ */, 0, per * live.length);
-    const words = new Uint32Array(st.getMappedRange(0, per * live.length).slice(0));
-    st.unmap();
     const R = this.rows;
-    this.counts = live.map((_, i) => ({ k: words.slice(2 * R * i, 2 * R * i + R), v: words.slice(2 * R * i + R, 2 * R * (i + 1)) }));
+    const read = st.mapAsync(1 /* GPUMapMode.READ */, 0, per * live.length).then(() => {
+      const words = new Uint32Array(st.getMappedRange(0, per * live.length).slice(0));
+      st.unmap();
+      return live.map((_, i) => ({ k: words.slice(2 * R * i, 2 * R * i + R), v: words.slice(2 * R * i + R, 2 * R * (i + 1)) }));
+    });
+    read.catch(() => undefined); // a cell disposed with a read in flight: nobody awaits it
+    return read;
+  }
+
+  /** Reads the counts as the device holds them after all submitted work (waits for the queue). */
+  private async readCounts(): Promise<void> {
+    if (this.countsInFlight) await this.countsInFlight;
+    this.countsInFlight = undefined;
+    this.counts = await this.readCountsLater();
   }
 
   private maxCount(): number {
@@ -348,10 +361,18 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     this.relayout((pi, kv, r) => roundUp(this.countOf(pi, kv, r) + 2 * CHECK_EVERY, 8));
   }
 
-  /** Between steps, every CHECK_EVERY steps: a scope near its capacity gets a larger segment. */
+  /**
+   * Between steps, every CHECK_EVERY steps: a scope near its capacity gets a larger segment. The
+   * counts it reads were copied at the previous call (or after the prefill), so by the time the
+   * queue is past them the GPU has long finished: no wait for the queue, no bubble in the
+   * pipeline. They lag by CHECK_EVERY steps and the next resize comes CHECK_EVERY steps later,
+   * so a segment must hold its lagged count plus 2·CHECK_EVERY entries (a step adds at most one
+   * per scope).
+   */
   async maintain(): Promise<void> {
     if (!this.pairs.some((p) => p.buf)) return;
-    await this.readCounts();
+    if (this.countsInFlight) this.counts = await this.countsInFlight;
+    this.countsInFlight = undefined;
     this.pairs.forEach((p, pi) => {
       if (!p.buf) return;
       for (let r = 0; r < this.rows; r++) {
@@ -363,8 +384,9 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     });
     this.relayout((pi, kv, r, cap) => {
       const n = this.countOf(pi, kv, r);
-      return n + CHECK_EVERY + 1 > cap ? Math.max(2 * cap, roundUp(n + 2 * CHECK_EVERY, 8)) : cap;
+      return n + 2 * CHECK_EVERY + 1 > cap ? Math.max(2 * cap, roundUp(n + 4 * CHECK_EVERY, 8)) : cap;
     });
+    this.countsInFlight = this.readCountsLater();
   }
 
   /** Counts as the device holds them now (for bytes() after a generation). */
