@@ -18,6 +18,17 @@ export async function timePass(ctx: GpuContext, body: (pass: GPUComputePassEncod
   return (performance.now() - t0) / reps;
 }
 
+/**
+ * Per-encoding ms of several bodies taking turns: a warm-up of each (2 encodings), then `rounds`
+ * rounds in which each is timed over `reps` encodings. Runs per body, in the bodies' order.
+ */
+export async function interleavedRuns(ctx: GpuContext, bodies: ((pass: GPUComputePassEncoder) => void)[], rounds = 7, reps = 10): Promise<number[][]> {
+  for (const body of bodies) await timePass(ctx, body, 2);
+  const runs: number[][] = bodies.map(() => []);
+  for (let r = 0; r < rounds; r++) for (let k = 0; k < bodies.length; k++) runs[k]!.push(await timePass(ctx, bodies[k]!, reps));
+  return runs;
+}
+
 /** GB/s of a kernel that reads `bytes` once (median of 5 runs of 5). */
 export async function readBandwidth(ctx: GpuContext, bytes: number): Promise<number> {
   const src = ctx.alloc('scratch', bytes, 'bandwidth src');

@@ -29,7 +29,7 @@ import { generateOnEngine, type EngineGenerateResult } from '../src/webgpu/gener
 import { engineStoreFor } from '../src/webgpu/store-registry.js';
 import { loadEngine } from '../runners/node/load-engine.js';
 import { readModelCard } from '../runners/node/load-model.js';
-import { readBandwidth, timePass } from './device-yardsticks.js';
+import { interleavedRuns, readBandwidth } from './device-yardsticks.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -145,9 +145,7 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
       for (const op of ops) op.encode(pass);
     };
   });
-  for (const body of bodies) await timePass(c, body, 2);
-  const runs: number[][] = kernels.map(() => []);
-  for (let r = 0; r < 7; r++) for (let k = 0; k < kernels.length; k++) runs[k]!.push(await timePass(c, bodies[k]!, 10));
+  const runs = await interleavedRuns(c, bodies);
   for (const x of [qkv, starts, prm, out, partial]) x.destroy();
   const bytes = totalBytes(session.store.bytes(n).held);
   const byKernel: Record<string, { msAllLayers: number; minMs: number; maxMs: number; GBps: number; ofReadBandwidth: number }> = {};

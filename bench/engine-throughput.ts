@@ -30,6 +30,7 @@ import { generateOnEngine } from '../src/webgpu/generate-engine.js';
 import { llama2cEngineConfig, llama2cWeightSource } from '../src/webgpu/sources/llama2c-source.js';
 import { loadModel, readModelCard } from '../runners/node/load-model.js';
 import { nodeGpu } from '../runners/node/webgpu-device.js';
+import { interleavedRuns, readBandwidth, timePass } from './device-yardsticks.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,45 +51,6 @@ ctx.device.addEventListener('uncapturederror', (e) => console.error('webgpu erro
 const report: Record<string, unknown> = { adapter: ctx.adapter, f16: ctx.f16, batch: B, promptLen, newTokens, repeats, node: process.version };
 console.log(`engine bench on ${ctx.adapter.description ?? ctx.adapter.vendor} (${ctx.adapter.architecture})${ctx.adapter.fallback ? ' — SOFTWARE ADAPTER: not GPU timings' : ''}, shader-f16 ${ctx.f16}`);
 
-/** Wall time of `reps` encodings of `body` in one pass and one submit, per encoding (ms). */
-async function timePass(body: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number> {
-  const enc = ctx.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  for (let i = 0; i < reps; i++) body(pass);
-  pass.end();
-  const t0 = performance.now();
-  ctx.device.queue.submit([enc.finish()]);
-  await ctx.finish();
-  return (performance.now() - t0) / reps;
-}
-
-async function readBandwidth(c: GpuContext, bytes: number): Promise<number> {
-  const n4 = bytes / 16;
-  const src = c.alloc('scratch', bytes, 'bandwidth src');
-  const out = c.alloc('scratch', 4 * 65536 * 4, 'bandwidth out');
-  const p = c.pipeline(
-    `@group(0) @binding(0) var<storage, read> a: array<vec4u>;
-@group(0) @binding(1) var<storage, read_write> o: array<u32>;
-@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let stride = nw.x * 256u; var s = vec4u(0u); var i = g.x;
-  loop { if (i >= ${n4}u) { break; } s = s ^ a[i]; i = i + stride; }
-  o[g.x] = s.x ^ s.y ^ s.z ^ s.w; }`,
-    'read bandwidth',
-  );
-  const bg = c.bindGroup(p, [src, out]);
-  const body = (pass: GPUComputePassEncoder) => {
-    pass.setPipeline(p);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(1024);
-  };
-  await timePass(body, 1);
-  const runs: number[] = [];
-  for (let r = 0; r < 5; r++) runs.push(bytes / (await timePass(body, 5)) / 1e6);
-  src.destroy();
-  out.destroy();
-  return median(runs);
-}
-
 async function dispatchFloor(c: GpuContext, n: number): Promise<number> {
   const buf = c.alloc('scratch', 1024, 'floor');
   const p = c.pipeline(`@group(0) @binding(0) var<storage, read_write> a: array<f32>;
@@ -99,9 +61,9 @@ async function dispatchFloor(c: GpuContext, n: number): Promise<number> {
     pass.setBindGroup(0, bg);
     for (let i = 0; i < n; i++) pass.dispatchWorkgroups(1);
   };
-  await timePass(body, 1);
+  await timePass(c, body, 1);
   const runs: number[] = [];
-  for (let r = 0; r < 7; r++) runs.push(await timePass(body, 1));
+  for (let r = 0; r < 7; r++) runs.push(await timePass(c, body, 1));
   buf.destroy();
   return median(runs);
 }
@@ -233,9 +195,7 @@ if (ortRun) {
       for (const op of ops) op.encode(pass);
     };
   });
-  for (const body of bodies) await timePass(body, 2);
-  const runs: number[][] = kernels.map(() => []);
-  for (let r = 0; r < 7; r++) for (let k = 0; k < kernels.length; k++) runs[k]!.push(await timePass(bodies[k]!, 10));
+  const runs = await interleavedRuns(ctx, bodies);
   const read = 2 * L * B * KV * n * D * 2;
   const byKernel: Record<string, unknown> = {};
   for (let k = 0; k < kernels.length; k++) {
