@@ -2,7 +2,7 @@
  * Shared set-up of the browser tests: where Chromium is, which models exist, and a helper that
  * runs a suite through the real `run` command (runner node or browser) into a temp folder.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { readModelCard } from '../../runners/node/load-model.js';
 import { collectProvenance } from '../../runners/node/provenance.js';
 import { runCommand } from '../../runners/node/run-command.js';
 import { nodeSuiteFiles } from '../../runners/node/suite-files.js';
+import { readRecords } from '../support/records.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const STORIES_CARD = join(ROOT, 'models/stories260K');
@@ -56,12 +57,7 @@ export function suiteYaml(p: SuiteParts): string {
   ].join('\n');
 }
 
-export function readRecords(dir: string): CellResult[] {
-  return readFileSync(join(dir, 'results.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as CellResult);
-}
+export { readRecords };
 
 /** Runs a suite through runCommand (quiet) and returns its records, keyed "workload method". */
 export async function runSuite(p: SuiteParts): Promise<Map<string, CellResult>> {

@@ -3,12 +3,12 @@
  * smoke suite, one timed repeat and no warm-up. Every cell ok on the engine's device store, with
  * the same record fields as the Node runner's engine cells.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { CellResult, OkRecord } from '../../src/results/record.js';
+import type { OkRecord } from '../../src/results/record.js';
 import { cliAsync, tempDir } from '../e2e/cli-helpers.js';
 import { describeWith, PARTS } from '../support/parts.js';
+import { readRecords } from '../support/records.js';
 
 describeWith([PARTS.cli, PARTS.chromium], 'the smoke suite on the engine in the browser page', () => {
   it(
@@ -17,10 +17,7 @@ describeWith([PARTS.cli, PARTS.chromium], 'the smoke suite on the engine in the 
       const out = join(tempDir(), 'smoke-browser-engine');
       const r = await cliAsync(['run', 'suites/smoke.yaml', '--runner', 'browser', '--ep', 'webgpu', '--engine', 'webgpu', '--repeats', '1', '--warmup', '0', '--out', out, '--quiet']);
       expect(r.code, r.stderr).toBe(0);
-      const records = readFileSync(join(out, 'results.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as CellResult);
+      const records = readRecords(out);
       expect(records.length).toBe(15);
       for (const rec of records) {
         expect(rec.status, `${rec.cell.workload} ${rec.cell.method} b=${rec.cell.batch}: ${rec.status === 'errored' ? rec.error.message : ''}`).toBe('ok');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { CLI, PARTS } from '../support/parts.js';
+import { readRecords } from '../support/records.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export { CLI };
@@ -62,9 +63,4 @@ export function lineCount(file: string): number {
 }
 
 /** The records of a run folder's results.jsonl, typed as the caller reads them. */
-export function readResults<T = { cellId: string; status: string }>(dir: string): T[] {
-  return readFileSync(join(dir, 'results.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-}
+export const readResults = <T = { cellId: string; status: string }>(dir: string): T[] => readRecords<T>(dir);

@@ -5,12 +5,12 @@
  * (cachePath 'engine'), recorded as an engine cell with its adapter and device memory by
  * category, with the bytes of the same method on the host path.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { CellResult, OkRecord } from '../../src/results/record.js';
+import type { OkRecord } from '../../src/results/record.js';
 import { cliAsync, tempDir } from './cli-helpers.js';
 import { describeWith, PARTS } from '../support/parts.js';
+import { readRecords } from '../support/records.js';
 
 describeWith([PARTS.cli, PARTS.webgpu], 'the smoke suite on the WebGPU engine', () => {
   it(
@@ -19,10 +19,7 @@ describeWith([PARTS.cli, PARTS.webgpu], 'the smoke suite on the WebGPU engine', 
       const out = join(tempDir(), 'smoke-webgpu');
       const r = await cliAsync(['run', 'suites/smoke.yaml', '--engine', 'webgpu', '--repeats', '1', '--warmup', '0', '--out', out, '--quiet']);
       expect(r.code, r.stderr).toBe(0);
-      const records = readFileSync(join(out, 'results.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as CellResult);
+      const records = readRecords(out);
       expect(records.length).toBe(15);
       for (const rec of records) {
         expect(rec.status, `${rec.cell.workload} ${rec.cell.method} b=${rec.cell.batch}: ${rec.status === 'errored' ? rec.error.message : ''}`).toBe('ok');

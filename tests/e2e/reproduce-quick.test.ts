@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cliAsync, tempDir } from './cli-helpers.js';
 import { describeWith, PARTS } from '../support/parts.js';
+import { readRecords } from '../support/records.js';
 
 
 describeWith([PARTS.cli], 'minicache-bench reproduce --quick', () => {
@@ -15,7 +16,7 @@ describeWith([PARTS.cli], 'minicache-bench reproduce --quick', () => {
     // The paper's figures are labelled with the paper's model (the claims, the compression bars).
     expect(html).toContain('LLaMA-2-7B');
     expect(html).toContain('minillama-12l');
-    const results = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const results = readRecords<any>(out);
     expect(results.every((x: { status: string }) => x.status === 'ok')).toBe(true);
     // The serving cells ran one per process (their peak RSS is their own); the rest shared this one.
     const serving = results.filter((x: { cell: { workload: string } }) => x.cell.workload === 'sharegpt');

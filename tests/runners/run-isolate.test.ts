@@ -3,12 +3,13 @@
  * parent records the cell as errored (with the exit code) and goes on to the next cell. The child
  * command here is a node process that exits at once, standing in for one killed by the OOM killer.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../runners/node/run-command.js';
+import { readRecords } from '../support/records.js';
 
 const card = fileURLToPath(new URL('../../models/minillama-12l', import.meta.url));
 
@@ -23,7 +24,7 @@ describe('run --isolate (parent)', () => {
     const out = join(dir, 'out');
     const summary = await runCommand(suite, { out, quiet: true, isolate: { self: [process.execPath, '-e', 'process.exit(3)'] } });
     expect(summary).toMatchObject({ planned: 2, ok: 0, errored: 2 });
-    const records = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const records = readRecords<any>(out);
     expect(records).toHaveLength(2);
     for (const r of records) {
       expect(r.status).toBe('errored');
@@ -35,7 +36,7 @@ describe('run --isolate (parent)', () => {
     // Resumed, the errored cells run again; a second death is recorded anew, not mistaken for the old record.
     const again = await runCommand(suite, { out, quiet: true, resume: true, isolate: { self: [process.execPath, '-e', 'process.exit(4)'] } });
     expect(again).toMatchObject({ ok: 0, errored: 2 });
-    const all = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const all = readRecords<any>(out);
     expect(all).toHaveLength(4);
     expect(all.slice(2).every((r) => /exited with code 4/.test(r.error.message))).toBe(true);
   });

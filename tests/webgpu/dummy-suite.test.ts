@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, PARTS } from '../support/parts.js';
-import type { CellResult } from '../../src/results/record.js';
 import { workloadCatalogue } from '../../src/runs/catalogue.js';
 import { loadSuite } from '../../src/suite/load-suite.js';
 import { planCells } from '../../src/suite/plan.js';
@@ -19,6 +18,7 @@ import { reproduceOverride } from '../../runners/node/reproduce-command.js';
 import { runCommand } from '../../runners/node/run-command.js';
 import { nodeSuiteFiles } from '../../runners/node/suite-files.js';
 import { gpu, gpuErrors } from './gpu-fixture.js';
+import { readRecords } from '../support/records.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TINY = join(ROOT, 'tests/fixtures/models/tiny-dummy-32l');
@@ -44,7 +44,7 @@ describeWith([PARTS.webgpu], 'dummy weights in a run', () => {
     const file = suite('  - name: sharegpt\n    batch: [1, 2]\n    params: { mode: fixed, promptLen: 12, outputLen: 6 }\n');
     const s = await runCommand(file, { out, quiet: true });
     expect(s).toMatchObject({ ok: 4, errored: 0 });
-    const records = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CellResult);
+    const records = readRecords(out);
     for (const r of records) {
       expect(r.status).toBe('ok');
       expect(r.provenance.weights).toBe('dummy');
