@@ -157,9 +157,16 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
   return { defaultKernel: def, storeBytes: bytes, ...byKernel[def]!, byKernel };
 }
 
+// the report is written after each part, so a run stopped at its time limit keeps what it measured
+const save = () => {
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 2));
+};
+
 // 1 + 2: equal batch, and each store's attention at the final length (timed on the last round)
 const attention: Record<string, unknown> = {};
 const equal = await rounds(`b${B} ${P}+${N}`, () => B, P, N);
+report.equalBatch = equal;
+save();
 for (const m of methods) {
   await run(m, promptsOf(B, P), N, async (s, n) => {
     const a = await attentionBandwidth(ctx, engine, s, n);
@@ -169,11 +176,14 @@ for (const m of methods) {
     }
   });
 }
-report.equalBatch = equal;
 report.attention = attention;
+save();
 
 // 3: KV-bound length
-if (!skip.has('kvbound') && kvP + kvN <= cfg.maxContext) report.kvBound = await rounds(`b${B} ${kvP}+${kvN}`, () => B, kvP, kvN);
+if (!skip.has('kvbound') && kvP + kvN <= cfg.maxContext) {
+  report.kvBound = await rounds(`b${B} ${kvP}+${kvN}`, () => B, kvP, kvN);
+  save();
+}
 
 // 4: equal KV memory: FP16's allocated KV store at batch B is the budget
 if (!skip.has('budget')) {
@@ -192,6 +202,6 @@ if (!skip.has('budget')) {
   }
 }
 
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 2));
+save();
 engine.dispose();
 process.exit(0);
