@@ -333,6 +333,9 @@ def cmd_fixture(a):
     rope = model.model.rotary_emb
     if getattr(rope, "rope_type", None) != "llama3":
         raise SystemExit(f"the tiny model's RoPE is {getattr(rope, 'rope_type', None)}, not llama3: rope scaling did not reach transformers")
+    # copied before the bf16 cast below: Module.to() casts the inv_freq buffer in place, and the
+    # greedy run reloads in float32, so float32 is what transformers computes with
+    inv_freq = [float(x) for x in rope.inv_freq.detach().float().tolist()]
     try:
         model.to(torch.bfloat16).save_pretrained(folder, safe_serialization=True)
     except TypeError:  # a transformers where safetensors is the only format
@@ -354,7 +357,7 @@ def cmd_fixture(a):
         "eos": eos,
         "tokenizer": {"cases": cases},
         "chatTemplate": {"messages": CHAT_MESSAGES, "rendered": rendered, "renderedBy": rendered_by},
-        "rope": {"headDim": d, "invFreq": [float(x) for x in rope.inv_freq.float().tolist()], "attentionScaling": float(getattr(rope, "attention_scaling", 1.0))},
+        "rope": {"headDim": d, "invFreq": inv_freq, "invFreqDtype": "float32", "attentionScaling": float(getattr(rope, "attention_scaling", 1.0))},
         "generateAgrees": safe(lambda: generate_check(model, greedy[0]["ids"], a.max_new) == greedy[0]["tokens"]),
         "greedy": greedy,
         "onnx": onnx,
