@@ -116,14 +116,35 @@ function throughputClaim(records: readonly CellResult[]): Claim | undefined {
   };
 }
 
+/** Device memory the WGSL engine allocated for a cell (weights + KV store + scratch), where recorded. */
+function engineDevice(r: OkRecord): { total: number; weights: number; kvStore: number; scratch: number } | undefined {
+  const d = r.metrics.deviceBytesByCategory as { weights?: unknown; kvStore?: unknown; scratch?: unknown } | undefined;
+  if (!d || typeof d.weights !== 'number' || typeof d.kvStore !== 'number' || typeof d.scratch !== 'number') return undefined;
+  return { total: d.weights + d.kvStore + d.scratch, weights: d.weights, kvStore: d.kvStore, scratch: d.scratch };
+}
+
 function memoryClaim(records: readonly CellResult[]): Claim | undefined {
   const pair = servingPair(records);
   if (!pair) return undefined;
   const { mc, fp16 } = pair;
   const kvSaving = 1 - mc.metrics.kvBytes / fp16.metrics.kvBytes;
+  const paper = PAPER_SERVING.memoryReduction;
+  // On the engine the device memory it allocated is the figure the paper's claim is about
+  // (deterministic: bytes allocated, no repeats); the process's RSS is host memory there.
+  const devMc = engineDevice(mc);
+  const devFp = engineDevice(fp16);
+  if (devMc && devFp) {
+    const devSaving = 1 - devMc.total / devFp.total;
+    return {
+      claim: 'memory vs FP16, 4-bit MiniCache',
+      paper: `−${paper * 100}% (${PAPER_SERVING.model}, ${PAPER_SERVING.setting})`,
+      ours: `device memory the engine allocated ${signed(-devSaving)} (${fmtBytes(devMc.total)} against ${fmtBytes(devFp.total)}: weights, KV store and scratch, peak) at batch ${mc.cell.batch}; KV bytes held ${signed(-kvSaving)}`,
+      verdict: devSaving >= 0.8 * paper ? 'reproduced' : kvSaving >= paper ? 'KV cache: reproduced; device memory: not' : 'not reproduced',
+      why: `on the engine the device holds the weights (${fmtBytes(devFp.weights)}), the KV store and scratch (activations, workspaces); only the store shrinks: FP16's is ${pct(devFp.kvStore / devFp.total)} of its device memory, and ${MC4}'s scratch is ${fmtBytes(devMc.scratch)} against FP16's ${fmtBytes(devFp.scratch)}`,
+    };
+  }
   const rss = ratioSpread(mc, fp16, 'peakRssBytes');
   const isolated = Boolean(mc.provenance?.isolated && fp16.provenance?.isolated);
-  const paper = PAPER_SERVING.memoryReduction;
   const oursParts = [`KV bytes held ${signed(-kvSaving)}`];
   if (rss) {
     const saving: Spread = { ...rss, value: 1 - rss.value, lo: 1 - rss.hi, hi: 1 - rss.lo };
