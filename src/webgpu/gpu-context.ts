@@ -123,6 +123,11 @@ export class GpuContext {
     Object.assign(this.peak, this.bytesByCategory());
   }
 
+  /** Compute pipelines compiled so far (each WGSL source once): a relayout or step that adds some compiled shaders. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
   /** A compute pipeline for `code`, compiled once per distinct source. */
   pipeline(code: string, label: string): GPUComputePipeline {
     let p = this.pipelines.get(code);

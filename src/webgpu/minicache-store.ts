@@ -26,7 +26,7 @@ import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
 import { dispatchGroups, type EngineBuffer, type GpuContext } from './gpu-context.js';
 import type { PastReader } from './kernels/attention.js';
 import { kiviDeviceProblem } from './kernels/kivi.js';
-import { copyPairWgsl, decodeMergeWgsl, mergedHooksWgsl, pairRegions, prefillMergeWgsl, prefillRetainWgsl, segmentTable, stashWgsl, type MergeRule, type MergeShape, type PairLayout } from './kernels/minicache.js';
+import { copyPairThreads, copyPairWgsl, decodeMergeWgsl, mergedHooksWgsl, pairRegions, prefillMergeWgsl, prefillRetainWgsl, segmentTable, stashWgsl, type MergeRule, type MergeShape, type PairLayout } from './kernels/minicache.js';
 import type { EngineKvStore, Ops, StoreGeometry, StoreIo } from './kv-store.js';
 import { fp16Layer, kiviLayer, promptStaging, sumBytes, type KiviParams, type LayerStore } from './layer-stores.js';
 
@@ -142,11 +142,12 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const r = pairRegions(layout);
     const buf = this.ctx.alloc('kvStore', r.bytes, `${this.name} pair ${p.a}-${p.b} (${layout.entriesK}+${layout.entriesV} list entries)`);
     this.ctx.write(buf, segmentTable(p.capsK).table, r.offsets.segK * 4);
-    this.ctx.write(buf, segmentTable(p.capsV).table, r.offsets.segV * 4);
+    this.ctx.write(buf, segmentTable(p.capsV, layout.entriesK).table, r.offsets.segV * 4);
     return buf;
   }
 
   private dirRowsBuf?: EngineBuffer;
+  private copyPrm?: EngineBuffer;
 
   bind(io: StoreIo): void {
     this.io = io;
@@ -163,8 +164,6 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       heads: this.io!.heads,
       headDim: g.headDim,
       cap: g.capacity,
-      entriesK: sumOf(pair.capsK),
-      entriesV: sumOf(pair.capsV),
       t: o.t,
       antiparallelEps: o.antiparallelEps,
       mode: o.mode,
@@ -255,7 +254,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const hooks = { ...this.layoutOf(pair), side };
     return {
       reader: {
-        key: `${inner.key}|merged:${side}:${hooks.entriesK}:${hooks.entriesV}:${g.capacity}`,
+        key: `${inner.key}|merged:${side}:${g.capacity}`,
         bindings: inner.bindings + 1,
         v8: inner.v8,
         scales: true,
@@ -310,31 +309,38 @@ export class MiniCacheDeviceStore implements EngineKvStore {
    * unchanged), reallocating the pairs whose capacities change and copying what they hold.
    */
   private relayout(want: (pi: number, kv: 'k' | 'v', row: number, cap: number) => number): void {
-    const enc = this.ctx.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    const old: EngineBuffer[] = [];
+    const moves: { p: PairState; capsK: Uint32Array; capsV: Uint32Array }[] = [];
+    let maxEntries = 1;
     this.pairs.forEach((p, pi) => {
       if (!p.buf) return;
       const capsK = p.capsK.map((c, r) => want(pi, 'k', r, c));
       const capsV = p.capsV.map((c, r) => want(pi, 'v', r, c));
       if (capsK.every((c, r) => c === p.capsK[r]) && capsV.every((c, r) => c === p.capsV[r])) return;
-      const before = this.layoutOf(p);
-      let maxEntries = 0;
       for (let r = 0; r < this.rows; r++) maxEntries = Math.max(maxEntries, Math.min(p.capsK[r]!, capsK[r]!), Math.min(p.capsV[r]!, capsV[r]!));
-      const next: PairState = { ...p, capsK, capsV };
-      const buf = this.allocPair(next);
-      const copy = copyPairWgsl(before, this.layoutOf(next), Math.max(1, maxEntries));
-      const pl = this.ctx.pipeline(copy.code, 'minicache relayout');
+      moves.push({ p, capsK, capsV });
+    });
+    if (moves.length === 0) return;
+    // one kernel for every relayout of the cell (its WGSL has no list sizes); the bound it copies to is a parameter
+    const g = this.geometry;
+    const geo = { batch: g.batch, kvHeads: g.kvHeads, headDim: g.headDim, cap: g.capacity };
+    const pl = this.ctx.pipeline(copyPairWgsl(geo), 'minicache relayout');
+    this.copyPrm ??= this.ctx.alloc('scratch', 16, `${this.name} relayout parameters`);
+    this.ctx.write(this.copyPrm, Uint32Array.of(maxEntries, 0, 0, 0));
+    const enc = this.ctx.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const old: EngineBuffer[] = [];
+    for (const { p, capsK, capsV } of moves) {
+      const buf = this.allocPair({ ...p, capsK, capsV });
       pass.setPipeline(pl);
-      pass.setBindGroup(0, this.ctx.bindGroup(pl, [p.buf.buffer, buf.buffer]));
-      dispatchGroups(pass, Math.ceil(copy.threads / 64));
-      old.push(p.buf);
+      pass.setBindGroup(0, this.ctx.bindGroup(pl, [p.buf!.buffer, buf.buffer, this.copyPrm.buffer]));
+      dispatchGroups(pass, Math.ceil(copyPairThreads(geo, maxEntries) / 64));
+      old.push(p.buf!);
       p.buf = buf;
       p.capsK = capsK;
       p.capsV = capsV;
       p.layoutVersion++;
       this.version++;
-    });
+    }
     pass.end();
     this.ctx.device.queue.submit([enc.finish()]);
     for (const b of old) b.destroy();
@@ -434,6 +440,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     this.pending.destroy();
     this.dd?.destroy();
     this.dirRowsBuf?.destroy();
+    this.copyPrm?.destroy();
   }
 }
 

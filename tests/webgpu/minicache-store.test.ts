@@ -116,6 +116,9 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
   // decode: attention per layer against the host's restored past, then the store's append
   store.bind?.({ qkv: qkv.buffer, starts: starts.buffer, decodePrm: prm.buffer, heads: H });
   let worst = 0;
+  let pipelinesAfterFirstStep = 0;
+  let relayouts = 0;
+  let lastVersion = (store as { version?: number }).version ?? 0;
   for (let s = 0; s < steps; s++) {
     const n = P + s;
     ctx.write(prm, Uint32Array.of(n, 0, s + 1, 0));
@@ -161,6 +164,12 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
     }
     host.append(decode[s]!.map((x) => ({ k: x.k, v: x.v, tokens: 1 })));
     if ((s + 1) % CHECK_EVERY === 0) await store.maintain?.();
+    // every decode pipeline is compiled by the end of the first step; a list's growth after that
+    // must only rewrite buffers (a compile mid-run stalls a GPU for tens of milliseconds)
+    if (s === 0) pipelinesAfterFirstStep = ctx.pipelineCount;
+    const version = (store as { version?: number }).version ?? 0;
+    if (s > 0 && version !== lastVersion) relayouts++;
+    lastVersion = version;
   }
   await store.refresh?.();
   const bytes = store.bytes(P + steps);
@@ -170,7 +179,7 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
   store.dispose();
   host.dispose();
   for (const x of [qkvPre, qkv, starts, prm, pprm, out, partial]) x.destroy();
-  return { worst, rcap: diag.retainedCapacity ?? 0, entries: diag.retainedListEntries ?? 0, prefills };
+  return { worst, rcap: diag.retainedCapacity ?? 0, entries: diag.retainedListEntries ?? 0, prefills, relayouts, compiledAfterFirstStep: ctx.pipelineCount - pipelinesAfterFirstStep };
 }
 
 describeWith([PARTS.webgpu], 'MiniCache device store against the host method', () => {
@@ -187,10 +196,13 @@ describeWith([PARTS.webgpu], 'MiniCache device store against the host method', (
   }
 
   it('minicache: decode tokens retained every step (antiparallel keys) grow the retained lists past their post-prefill size', async () => {
-    const { worst, rcap } = await check('minicache', {}, { steps: 90, antiparallelFrom: 5 });
+    const { worst, rcap, relayouts, compiledAfterFirstStep } = await check('minicache', {}, { steps: 90, antiparallelFrom: 5 });
     // after the prefill the lists hold the prompt's retained tokens + 32; 85 forced steps need more
     expect(rcap).toBeGreaterThan(85); // the segment of a scope that kept every decode token
     expect(worst).toBeLessThan(2e-3);
+    // the lists grew during the decode, and no kernel's WGSL changed with them
+    expect(relayouts).toBeGreaterThanOrEqual(2);
+    expect(compiledAfterFirstStep, 'pipelines compiled after the first decode step').toBe(0);
   });
 });
 

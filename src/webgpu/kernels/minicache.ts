@@ -10,8 +10,11 @@
  * scope (sequence × KV head, the default 'head' granularity): magPrev, magCur [rows][capM] fp16
  * (capM = cap rounded up to even: a thread writes whole words);  count [rows];  tau [rows] (f32
  * bits, negative: no threshold);  segK, segV [rows][offset, capacity]: each scope's list segment;
- *  idx [entries];  origPrev, origCur [entries][D] fp16 (a scope's entries in its segment). The
- * direction lives in an inner layer store.
+ *  then one pool of list entries, K's segments first and V's after them, each entry a record
+ * [idx, origPrev (D fp16), origCur (D fp16)]. Everything before the pool has a size fixed for the
+ * cell, and the pool's entries are found through the segment tables, so no kernel's WGSL depends
+ * on how many entries the lists hold: growing a list rewrites buffers, never compiles a pipeline.
+ * The direction lives in an inner layer store.
  * An undefined angle (a zero vector) is d = −1 here (NaN on the host): never in the statistics,
  * never retained by the rule.
  */
@@ -27,9 +30,6 @@ export interface MergeShape {
   headDim: number;
   /** Slots per sequence (magnitude arrays). */
   cap: number;
-  /** Entries the K and V lists hold over all scopes (each scope's segment is in the buffer's tables). */
-  entriesK: number;
-  entriesV: number;
   t: number;
   antiparallelEps: number;
   mode: 'distinctBand' | 'literalLow';
@@ -37,30 +37,44 @@ export interface MergeShape {
   decodeRetention: 'threshold' | 'none';
 }
 
-export const PAIR_REGIONS = [
-  'magPrevK', 'magCurK', 'magPrevV', 'magCurV', 'countK', 'countV', 'tauK', 'tauV', 'segK', 'segV', 'idxK', 'idxV', 'origPrevK', 'origCurK', 'origPrevV', 'origCurV',
-] as const;
+/** The regions of a pair buffer before its entry pool: sized by the cell alone. */
+export const PAIR_REGIONS = ['magPrevK', 'magCurK', 'magPrevV', 'magCurV', 'countK', 'countV', 'tauK', 'tauV', 'segK', 'segV'] as const;
 export type PairRegion = (typeof PAIR_REGIONS)[number];
+/** Names the kernels use for the entry fields; each maps to the pool (K's and V's alike: the segment offsets tell them apart). */
+const ENTRY_FIELDS = ['idxK', 'idxV', 'origPrevK', 'origCurK', 'origPrevV', 'origCurV'] as const;
 
-export interface PairLayout {
+/** What a pair buffer's fixed regions depend on: the cell's geometry. */
+export interface PairGeometry {
   batch: number;
   kvHeads: number;
   headDim: number;
   cap: number;
+}
+
+export interface PairLayout extends PairGeometry {
   /** List entries over all scopes, for K and for V. */
   entriesK: number;
   entriesV: number;
 }
 
+/** Words of one pool entry: the token index, then both layers' original rows (fp16 pairs). */
+export function entryWords(headDim: number): number {
+  return 1 + headDim;
+}
+
 /**
- * Word offsets of a pair buffer's regions, and its size in bytes. segK/segV hold each scope's
- * list segment (entry offset, capacity): a scope's entries are pool[offset … offset + capacity).
- * The regions before segK are laid out alike whatever the lists' sizes (a relayout copies them).
+ * Word offsets of a pair buffer's fixed regions, where its entry pool starts, and its size in
+ * bytes. segK/segV hold each scope's list segment (entry offset into the pool, capacity): a scope's
+ * entries are pool[offset … offset + capacity), V's segments after all of K's.
  */
-export function pairRegions(o: PairLayout): { offsets: Record<PairRegion, number>; words: Record<PairRegion, number>; bytes: number } {
+export function pairRegions(o: PairLayout): { offsets: Record<PairRegion, number>; words: Record<PairRegion, number>; pool: number; bytes: number } {
+  const f = fixedRegions(o);
+  return { ...f, bytes: (f.pool + (o.entriesK + o.entriesV) * entryWords(o.headDim)) * 4 };
+}
+
+function fixedRegions(o: PairGeometry): { offsets: Record<PairRegion, number>; words: Record<PairRegion, number>; pool: number } {
   const rows = o.batch * o.kvHeads;
   const capM = o.cap + (o.cap % 2);
-  const D2 = o.headDim / 2;
   const words: Record<PairRegion, number> = {
     magPrevK: (rows * capM) / 2,
     magCurK: (rows * capM) / 2,
@@ -72,12 +86,6 @@ export function pairRegions(o: PairLayout): { offsets: Record<PairRegion, number
     tauV: rows,
     segK: 2 * rows,
     segV: 2 * rows,
-    idxK: o.entriesK,
-    idxV: o.entriesV,
-    origPrevK: o.entriesK * D2,
-    origCurK: o.entriesK * D2,
-    origPrevV: o.entriesV * D2,
-    origCurV: o.entriesV * D2,
   };
   const offsets = {} as Record<PairRegion, number>;
   let at = 0;
@@ -85,32 +93,46 @@ export function pairRegions(o: PairLayout): { offsets: Record<PairRegion, number
     offsets[r] = at;
     at += words[r];
   }
-  return { offsets, words, bytes: at * 4 };
+  return { offsets, words, pool: at };
 }
 
-/** Segment tables for per-scope capacities: [offset, capacity] per scope. */
-export function segmentTable(caps: ArrayLike<number>): { table: Uint32Array; entries: number } {
+/** Segment tables for per-scope capacities: [offset, capacity] per scope, offsets from `base`. */
+export function segmentTable(caps: ArrayLike<number>, base = 0): { table: Uint32Array; entries: number } {
   const table = new Uint32Array(2 * caps.length);
-  let at = 0;
+  let at = base;
   for (let r = 0; r < caps.length; r++) {
     table[2 * r] = at;
     table[2 * r + 1] = caps[r]!;
     at += caps[r]!;
   }
-  return { table, entries: at };
+  return { table, entries: at - base };
 }
 
-/** One binding `ps` for a pair's regions, and `body` with region[i] rewritten to ps[off + (i)]. */
-function packedPair(s: PairLayout, binding: number, access: 'read' | 'read_write', body: string): string {
-  const { offsets } = pairRegions(s);
-  const re = new RegExp(`\\b(${PAIR_REGIONS.join('|')})\\[([^\\]]*)\\]`, 'g');
+/**
+ * One binding `ps` for a pair's regions, and `body` with region[i] rewritten to ps[off + (i)].
+ * The entry fields keep the kernels' flat indexing: idx*[e] is entry e's first word, and
+ * orig*[e·D/2 + w] its word w of that row.
+ */
+function packedPair(s: PairGeometry, binding: number, access: 'read' | 'read_write', body: string): string {
+  const { offsets, pool } = fixedRegions(s);
+  const D2 = s.headDim / 2;
+  const E = entryWords(s.headDim);
+  const field = (name: string, ix: string): string => {
+    if (name.startsWith('idx')) return `ps[${pool}u + (${ix}) * ${E}u]`;
+    const skip = name.startsWith('origPrev') ? 1 : 1 + D2;
+    return `ps[${pool}u + ((${ix}) / ${D2}u) * ${E}u + ${skip}u + (${ix}) % ${D2}u]`;
+  };
+  const re = new RegExp(`\\b(${[...PAIR_REGIONS, ...ENTRY_FIELDS].join('|')})\\[([^\\]]*)\\]`, 'g');
   const seg = `
 fn offK(row: u32) -> u32 { return segK[2u * row]; }
 fn capK(row: u32) -> u32 { return segK[2u * row + 1u]; }
 fn offV(row: u32) -> u32 { return segV[2u * row]; }
 fn capV(row: u32) -> u32 { return segV[2u * row + 1u]; }
 `;
-  return `@group(0) @binding(${binding}) var<storage, ${access}> ps: array<u32>;\n` + (seg + body).replace(re, (_m, name: string, ix: string) => `ps[${offsets[name as PairRegion]}u + (${ix})]`);
+  return (
+    `@group(0) @binding(${binding}) var<storage, ${access}> ps: array<u32>;\n` +
+    (seg + body).replace(re, (_m, name: string, ix: string) => ((PAIR_REGIONS as readonly string[]).includes(name) ? `ps[${offsets[name as PairRegion]}u + (${ix})]` : field(name, ix)))
+  );
 }
 
 /** f32 → fp16 bits, and the merge of one pair of vectors (slerpWeightsRows in f32). */
@@ -420,56 +442,45 @@ ${slerp ? packedPair(s, 4, 'read_write', body) : body}`;
 }
 
 /**
- * Copies a pair buffer into one with other list segments (a relayout): the per-token and
- * per-scope regions as they are, then each scope's first min(old, new capacity) entries of both
- * lists. The new buffer's segment tables are written by the host before this runs.
+ * Copies a pair buffer into one with other list segments (a relayout): the fixed regions before
+ * the segment tables as they are, then each scope's first min(old, new capacity) entries of both
+ * lists. The new buffer's segment tables are written by the host before this runs. Its WGSL
+ * depends on the cell's geometry alone: `prm` holds the most entries any scope copies, and the
+ * threads to launch are `copyPairThreads` of it.
  */
-export function copyPairWgsl(a: PairLayout, b: PairLayout, maxEntries: number): { code: string; threads: number } {
-  const ra = pairRegions(a);
-  const rb = pairRegions(b);
-  const rows = a.batch * a.kvHeads;
-  const D2 = a.headDim / 2;
-  const fixed = ra.offsets.segK; // mags, counts, tau: laid out alike
-  const per = 2 * (1 + 2 * D2); // K then V: index and both originals
-  const threads = fixed + rows * maxEntries * per;
-  const code = `@group(0) @binding(0) var<storage, read> A: array<u32>;
+export function copyPairWgsl(g: PairGeometry): string {
+  const { offsets, pool } = fixedRegions(g);
+  const rows = g.batch * g.kvHeads;
+  const fixed = offsets.segK; // mags, counts, tau: laid out alike
+  const E = entryWords(g.headDim);
+  const per = 2 * E; // K then V: a whole entry each
+  return `@group(0) @binding(0) var<storage, read> A: array<u32>;
 @group(0) @binding(1) var<storage, read_write> Bo: array<u32>;
+@group(0) @binding(2) var<storage, read> prm: array<u32>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
   ${LINEAR_GROUP}
   var i = wg * 64u + tid;
-  if (i >= ${threads}u) { return; }
+  let maxEntries = prm[0];
+  if (i >= ${fixed}u + ${rows}u * maxEntries * ${per}u) { return; }
   if (i < ${fixed}u) { Bo[i] = A[i]; return; }
   i -= ${fixed}u;
   let k = i % ${per}u;
   let re = i / ${per}u;
-  let row = re / ${maxEntries}u;
-  let e = re % ${maxEntries}u;
-  let isV = k / ${1 + 2 * D2}u;
-  let part = k % ${1 + 2 * D2}u;
-  let seg = select(${ra.offsets.segK}u, ${ra.offsets.segV}u, isV == 1u) + 2u * row;
-  let segB = select(${rb.offsets.segK}u, ${rb.offsets.segV}u, isV == 1u) + 2u * row;
-  if (e >= min(A[seg + 1u], Bo[segB + 1u])) { return; }
-  let ea = A[seg] + e;
-  let eb = Bo[segB] + e;
-  if (part == 0u) {
-    if (isV == 1u) { Bo[${rb.offsets.idxV}u + eb] = A[${ra.offsets.idxV}u + ea]; } else { Bo[${rb.offsets.idxK}u + eb] = A[${ra.offsets.idxK}u + ea]; }
-    return;
-  }
-  let q = (part - 1u) / ${D2}u;
-  let w = (part - 1u) % ${D2}u;
-  var fa: u32; var fb: u32;
-  if (isV == 0u) {
-    fa = select(${ra.offsets.origPrevK}u, ${ra.offsets.origCurK}u, q == 1u);
-    fb = select(${rb.offsets.origPrevK}u, ${rb.offsets.origCurK}u, q == 1u);
-  } else {
-    fa = select(${ra.offsets.origPrevV}u, ${ra.offsets.origCurV}u, q == 1u);
-    fb = select(${rb.offsets.origPrevV}u, ${rb.offsets.origCurV}u, q == 1u);
-  }
-  Bo[fb + eb * ${D2}u + w] = A[fa + ea * ${D2}u + w];
+  let row = re / maxEntries;
+  let e = re % maxEntries;
+  let isV = k / ${E}u;
+  let part = k % ${E}u;
+  let seg = select(${offsets.segK}u, ${offsets.segV}u, isV == 1u) + 2u * row;
+  if (e >= min(A[seg + 1u], Bo[seg + 1u])) { return; }
+  Bo[${pool}u + (Bo[seg] + e) * ${E}u + part] = A[${pool}u + (A[seg] + e) * ${E}u + part];
 }
 `;
-  return { code, threads };
+}
+
+/** Threads copyPairWgsl needs for `maxEntries` entries per scope. */
+export function copyPairThreads(g: PairGeometry, maxEntries: number): number {
+  return fixedRegions(g).offsets.segK + g.batch * g.kvHeads * maxEntries * 2 * entryWords(g.headDim);
 }
 
 /**
@@ -478,7 +489,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
  * (Eq. 2: ‖x‖·e/‖e‖), and the retained lists put back the originals. `side` picks the layer:
  * 'prev' (the pair's shallower layer) or 'cur' (the deeper one, where the record lives).
  */
-export function mergedHooksWgsl(s: PairLayout & { side: 'prev' | 'cur' }, f: number): string {
+export function mergedHooksWgsl(s: PairGeometry & { side: 'prev' | 'cur' }, f: number): string {
   const { kvHeads: KV, headDim: D, cap, side } = s;
   const capM = cap + (cap % 2);
   const mag = side === 'prev' ? 'magPrev' : 'magCur';
