@@ -1,0 +1,85 @@
+/**
+ * The engine's decode/prefill matmul (src/webgpu/kernels/matmul.ts) on its own, llm.c style: each
+ * kernel that can serve a shape, timed interleaved in one process, reported as achieved TFLOP/s
+ * against the plain f32 FMA rate and as weight GB/s against the plain read bandwidth, both
+ * measured here. Shapes: LLaMA-2-7B's projections (4096 × 4096, the 11008-wide SwiGLU pair) and the
+ * embedded model's, at the batch sizes decode and prefill use. Prints a table and, with --json, a
+ * report; asserts nothing:
+ *
+ *   node dist/bench/engine-matmul.js [--m 1,8,32,128,512] [--shapes 7b,embedded] [--json FILE]
+ *
+ * What to read from it: where weight GB/s is far below the read bandwidth and TFLOP/s far below
+ * the FMA rate at once, the kernel leaves the GPU idle (too few workgroups, or a serial chain per
+ * workgroup), not bound by memory or arithmetic.
+ */
+import { writeFileSync } from 'node:fs';
+import { median } from '../src/runs/serving-metrics.js';
+import { MatmulOp, matmulGroups, SMALL_M, type MatmulKernel, type MatmulShape } from '../src/webgpu/kernels/matmul.js';
+import { nodeGpu } from '../runners/node/webgpu-device.js';
+import { fmaRate, interleavedRuns, readBandwidth } from './device-yardsticks.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+const Ms = arg('m', '1,8,32,128,512').split(',').map(Number);
+const sets = new Set(arg('shapes', '7b,embedded').split(','));
+const jsonOut = arg('json', '');
+
+/** [label, N, K, epilogue] per projection. */
+const SHAPES: Record<string, [string, number, number, MatmulShape['epilogue']][]> = {
+  '7b': [
+    ['7b wq (4096×4096)', 4096, 4096, 'store'],
+    ['7b w1|w3 swiglu (22016×4096)', 22016, 4096, 'swiglu'],
+    ['7b w2 (4096×11008)', 4096, 11008, 'add'],
+  ],
+  embedded: [
+    ['embedded wqkv (512×256)', 512, 256, 'store'],
+    ['embedded w1|w3 swiglu (1152×256)', 1152, 256, 'swiglu'],
+    ['embedded w2 (256×576)', 256, 576, 'add'],
+  ],
+};
+
+const ctx = await nodeGpu();
+const software = ctx.adapter.fallback;
+console.log(`engine matmul on ${ctx.adapter.description ?? ctx.adapter.vendor}${software ? ' — SOFTWARE ADAPTER: not GPU timings' : ''}; shader-f16 ${ctx.f16}`);
+const bw = await readBandwidth(ctx, Math.min((software ? 64 : 1024) * 2 ** 20, Math.floor(ctx.limits.maxStorageBufferBindingSize / 16) * 16));
+const fma = await fmaRate(ctx);
+console.log(`plain read bandwidth ${bw.toFixed(0)} GB/s; plain f32 FMA ${(fma / 1000).toFixed(2)} TFLOP/s`);
+
+const rows: Record<string, unknown>[] = [];
+for (const set of Object.keys(SHAPES).filter((s) => sets.has(s))) {
+  for (const [label, N, K, epilogue] of SHAPES[set]!) {
+    const w = ctx.alloc('weights', N * K * 2, `bench ${label} weights`);
+    // small values: the epilogues stay finite; the timings do not depend on them
+    const half = new Uint16Array(N * K);
+    for (let i = 0; i < half.length; i++) half[i] = 0x2000 + (i % 97);
+    ctx.write(w, half);
+    for (const M of Ms) {
+      if (software && M * N * K > 2 ** 26) continue; // SwiftShader: minutes per shape
+      const x = ctx.alloc('scratch', M * K * 4, 'bench x');
+      ctx.write(x, Float32Array.from({ length: M * K }, (_, i) => Math.sin(i) * 0.01));
+      const y = ctx.alloc('scratch', M * (epilogue === 'swiglu' ? N / 2 : N) * 4, 'bench y');
+      const s: MatmulShape = { M, N, K, epilogue };
+      const kernels: MatmulKernel[] = software ? ['register'] : M <= SMALL_M ? ['row', 'tiled'] : ['tiled'];
+      const ops = kernels.map((k) => new MatmulOp(ctx, s, x.buffer, w.buffer, y.buffer, label, k));
+      const runs = await interleavedRuns(ctx, ops.map((op) => (pass: GPUComputePassEncoder) => op.encode(pass)), software ? 2 : 7, software ? 1 : 10);
+      kernels.forEach((k, i) => {
+        const ms = median(runs[i]!);
+        const flops = 2 * M * N * K;
+        const tflops = flops / ms / 1e9;
+        const wGBps = (N * K * 2) / ms / 1e6;
+        const row = { shape: label, M, N, K, epilogue, kernel: k, workgroups: matmulGroups(s, k), ms, minMs: Math.min(...runs[i]!), maxMs: Math.max(...runs[i]!), tflops, ofFma: tflops / (fma / 1000), weightGBps: wGBps, ofReadBandwidth: wGBps / bw };
+        rows.push(row);
+        console.log(
+          `${label.padEnd(32)} M ${String(M).padStart(4)} ${k.padEnd(8)} ${String(row.workgroups).padStart(6)} wg  ${ms.toFixed(3)} ms [${row.minMs.toFixed(3)}–${row.maxMs.toFixed(3)}]  ${tflops.toFixed(2)} TFLOP/s (${(100 * row.ofFma).toFixed(0)}% of FMA)  weights ${wGBps.toFixed(0)} GB/s (${(100 * row.ofReadBandwidth).toFixed(0)}% of read)`,
+        );
+      });
+      x.destroy();
+      y.destroy();
+    }
+    w.destroy();
+  }
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ adapter: ctx.adapter, f16: ctx.f16, readBandwidthGBps: bw, fmaGflops: fma, rows }, null, 2));
+process.exit(0);
