@@ -3,9 +3,12 @@
 #   source .device/boot.sh && source .devdist/env.sh && bash ci/device-engine.sh
 # Writes to $OUT (at most 8 files): gpu.txt, engine-bench.{json,log}, methods.{json,log},
 # runs.tar (the run folders) and runs.log. Each step has a time limit so the call ends in time.
-# STEPS picks a subset (default: all, in this order): bench methods b128 sweep cmp — a GPU lease
+# STEPS picks a subset (default: bench methods b128 sweep cmp, in this order) — a GPU lease
 # allows about 10 minutes a call, so a session may split them, e.g. STEPS="bench methods", then
-# STEPS="b128 sweep cmp".
+# STEPS="b128 sweep cmp". Three more, not in the default, write into runs.tar: matmul
+# (bench/engine-matmul.ts), paper (bench/engine-paper-scale.ts on the 7B dummy card; PAPER_ARGS
+# adds arguments, e.g. "--batch 32 --new 64") and fig5 (suites/fig5-7b-dummy.yaml, one cell per
+# process, FIG5_REPEATS timed repeats, default 1: rerun with --resume to finish it).
 set -u
 steps=" ${STEPS:-bench methods b128 sweep cmp} "
 want() { [[ "$steps" == *" $1 "* ]]; }
@@ -16,11 +19,15 @@ cli=.devdist/runners/node/cli.js
 step() { local limit=$1; shift; echo "== $* (limit ${limit}s)"; timeout "$limit" "$@"; echo "== exit $?"; }
 want bench && step "${T_BENCH:-120}" node .devdist/bench/engine-throughput.js --ort --parity --json "$out/engine-bench.json" > "$out/engine-bench.log" 2>&1
 want methods && step "${T_METHODS:-170}" node .devdist/bench/engine-methods.js --json "$out/methods.json" > "$out/methods.log" 2>&1
+want matmul && step "${T_MATMUL:-120}" node .devdist/bench/engine-matmul.js --json "$out/runs/matmul.json" > "$out/runs/matmul.log" 2>&1
+# shellcheck disable=SC2086 # PAPER_ARGS is a list of arguments
+want paper && step "${T_PAPER:-240}" node .devdist/bench/engine-paper-scale.js --model configs/models/llama-2-7b ${PAPER_ARGS:-} --json "$out/runs/paper-scale.json" > "$out/runs/paper-scale.log" 2>&1
 {
   want b128 && step "${T_B128:-140}" node "$cli" run suites/sharegpt-batch128.yaml --engine webgpu --ep webgpu --out "$out/runs/sharegpt-batch128-webgpu" --quiet
   want sweep && step "${T_SWEEP:-110}" node "$cli" run suites/engine-sweep.yaml --out "$out/runs/engine-sweep" --quiet
   want cmp && step "${T_CMP:-60}" node "$cli" run suites/engine-comparison.yaml --out "$out/runs/engine-comparison" --quiet
+  want fig5 && step "${T_FIG5:-300}" node "$cli" run suites/fig5-7b-dummy.yaml --isolate --repeats "${FIG5_REPEATS:-1}" --out "$out/runs/fig5-7b-dummy" --quiet
 } > "$out/runs.log" 2>&1
+for f in engine-bench.log methods.log runs.log runs/matmul.log runs/paper-scale.log; do [ -f "$out/$f" ] && grep -v -E 'XDG|^\s*$' "$out/$f" | tail -30; done
 tar -C "$out/runs" -cf "$out/runs.tar" . && rm -rf "$out/runs"
-for f in engine-bench.log methods.log runs.log; do [ -f "$out/$f" ] && grep -v -E 'XDG|^\s*$' "$out/$f" | tail -30; done
 true
