@@ -1,6 +1,7 @@
 /**
  * The engine's decode/prefill matmul (src/webgpu/kernels/matmul.ts) on its own, llm.c style: each
- * kernel that can serve a shape, timed interleaved in one process, reported as achieved TFLOP/s
+ * kernel that can serve a shape ('row' to M = 8, 'tiled', and 'splitk' where it splits K), timed
+ * interleaved in one process, reported as achieved TFLOP/s
  * against the plain f32 FMA rate and as weight GB/s against the plain read bandwidth, both
  * measured here. Shapes: LLaMA-2-7B's projections (4096 × 4096, the 11008-wide SwiGLU pair) and the
  * embedded model's, at the batch sizes decode and prefill use. Prints a table and, with --json, a
@@ -14,7 +15,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { median } from '../src/runs/serving-metrics.js';
-import { MatmulOp, matmulGroups, SMALL_M, type MatmulKernel, type MatmulShape } from '../src/webgpu/kernels/matmul.js';
+import { MatmulOp, matmulGroups, SMALL_M, splitsFor, type MatmulKernel, type MatmulShape } from '../src/webgpu/kernels/matmul.js';
 import { nodeGpu } from '../runners/node/webgpu-device.js';
 import { fmaRate, interleavedRuns, readBandwidth } from './device-yardsticks.js';
 
@@ -61,7 +62,9 @@ for (const set of Object.keys(SHAPES).filter((s) => sets.has(s))) {
       ctx.write(x, Float32Array.from({ length: M * K }, (_, i) => Math.sin(i) * 0.01));
       const y = ctx.alloc('scratch', M * (epilogue === 'swiglu' ? N / 2 : N) * 4, 'bench y');
       const s: MatmulShape = { M, N, K, epilogue };
-      const kernels: MatmulKernel[] = software ? ['register'] : M <= SMALL_M ? ['row', 'tiled'] : ['tiled'];
+      // 'splitk' only where it splits (else it is 'tiled'); SwiftShader gets the register kernel
+      const split: MatmulKernel[] = splitsFor(s) > 1 ? ['splitk'] : [];
+      const kernels: MatmulKernel[] = software ? ['register'] : M <= SMALL_M ? ['row', 'tiled', ...split] : ['tiled', ...split];
       const ops = kernels.map((k) => new MatmulOp(ctx, s, x.buffer, w.buffer, y.buffer, label, k));
       const runs = await interleavedRuns(ctx, ops.map((op) => (pass: GPUComputePassEncoder) => op.encode(pass)), software ? 2 : 7, software ? 1 : 10);
       kernels.forEach((k, i) => {
@@ -75,6 +78,7 @@ for (const set of Object.keys(SHAPES).filter((s) => sets.has(s))) {
           `${label.padEnd(32)} M ${String(M).padStart(4)} ${k.padEnd(8)} ${String(row.workgroups).padStart(6)} wg  ${ms.toFixed(3)} ms [${row.minMs.toFixed(3)}–${row.maxMs.toFixed(3)}]  ${tflops.toFixed(2)} TFLOP/s (${(100 * row.ofFma).toFixed(0)}% of FMA)  weights ${wGBps.toFixed(0)} GB/s (${(100 * row.ofReadBandwidth).toFixed(0)}% of read)`,
         );
       });
+      for (const op of ops) op.destroy();
       x.destroy();
       y.destroy();
     }

@@ -47,7 +47,7 @@ async function run(pipeline: GPUComputePipeline, bindings: GPUBuffer[], groups: 
 }
 
 describeWith([PARTS.webgpu], 'matmul', () => {
-  const kernels: MatmulKernel[] = ['tiled', 'row', 'register'];
+  const kernels: MatmulKernel[] = ['tiled', 'row', 'register', 'splitk'];
   const shapes: [number, number, number][] = [
     [1, 40, 64],
     [3, 130, 72],

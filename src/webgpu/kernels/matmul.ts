@@ -45,15 +45,23 @@ function epilogue(op: MatmulEpilogue, N: number): { decl: string; store: (m: str
   };
 }
 
-export function tiledMatmulWgsl(s: MatmulShape, f16: boolean): string {
+export function tiledMatmulWgsl(s: MatmulShape, f16: boolean, splits = 1): string {
   const { M, N, K, epilogue: op } = s;
   if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
   if (op === 'swiglu' && N % 2 !== 0) throw new Error('matmul: swiglu needs an even N');
   const tilesN = Math.ceil(N / 64);
+  const tiles = Math.ceil(M / 64) * tilesN;
+  const kPer = splitLength(K, splits);
   const outCols = op === 'swiglu' ? N / 2 : N;
   const ep = epilogue(op, N);
+  // split-K: each split's partial sums go to P[split][m][n]; splitReduceWgsl adds them and applies the epilogue
   const store =
-    op === 'swiglu'
+    splits > 1
+      ? `for (var j = 0u; j < 4u; j++) {
+          let n = n0 + tx * 4u + j;
+          if (n < ${N}u) { Y[(split * ${M}u + m) * ${N}u + n] = acc[i][j]; }
+        }`
+      : op === 'swiglu'
       ? `for (var j = 0u; j < 4u; j += 2u) {
           let n = n0 + tx * 4u + j;
           if (n < ${N}u) { let g = acc[i][j]; let u = acc[i][j + 1u]; Y[m * ${outCols}u + n / 2u] = g / (1.0 + exp(-g)) * u; }
@@ -72,7 +80,9 @@ var<workgroup> ws: array<vec4f, 512>; // [k 0..31][n/4 0..15]
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
   ${LINEAR_GROUP}
-  let tm = wg / ${tilesN}u;
+  if (wg >= ${tiles * splits}u) { return; } // uniform: the whole workgroup leaves
+  let split = wg / ${tiles}u;
+  let tm = (wg % ${tiles}u) / ${tilesN}u;
   let tn = wg % ${tilesN}u;
   let m0 = tm * 64u;
   let n0 = tn * 64u;
@@ -81,7 +91,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   let lr = tid / 4u;
   let lc = (tid % 4u) * 8u;
   var acc: array<vec4f, 4>;
-  for (var k0 = 0u; k0 < ${K}u; k0 += 32u) {
+  for (var k0 = split * ${kPer}u; k0 < min(${K}u, (split + 1u) * ${kPer}u); k0 += 32u) {
     let k = k0 + lc;
     let m = m0 + lr;
     var a0 = vec4f(0.0);
@@ -119,6 +129,50 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
       ${store}
     }
   }
+}
+`;
+}
+
+/** K per split: whole 32-wide steps of the tiled kernel. */
+function splitLength(K: number, splits: number): number {
+  return Math.ceil(Math.ceil(K / 32) / splits) * 32;
+}
+
+/** Target workgroups for split-K: about two per SM of a large GPU (an H100 or H200 has 132). */
+export const SPLIT_K_TARGET_GROUPS = 264;
+
+/**
+ * Splits of K for the split-K tiled kernel: enough that the 64 × 64 tiles times the splits reach
+ * SPLIT_K_TARGET_GROUPS workgroups, at most 16 and never a split without a 32-wide step. A shape
+ * with enough tiles gets 1 (the plain tiled kernel).
+ */
+export function splitsFor(s: MatmulShape): number {
+  const tiles = Math.ceil(s.M / 64) * Math.ceil(s.N / 64);
+  const steps = Math.ceil(s.K / 32);
+  const want = Math.min(16, steps, Math.max(1, Math.ceil(SPLIT_K_TARGET_GROUPS / tiles)));
+  // the splits that splitLength makes non-empty
+  return Math.ceil(steps / Math.ceil(steps / want));
+}
+
+/** Adds the splits' partial sums P[split][m][n] and applies the epilogue into Y. */
+export function splitReduceWgsl(s: MatmulShape, splits: number): string {
+  const { M, N, epilogue: op } = s;
+  const outCols = op === 'swiglu' ? N / 2 : N;
+  const sum = (n: string) => `var v${n} = 0.0; for (var sp = 0u; sp < ${splits}u; sp++) { v${n} += P[(sp * ${M}u + m) * ${N}u + ${n}]; }`;
+  const body =
+    op === 'swiglu'
+      ? `let n = 2u * c; ${sum('n')} let n1 = n + 1u; ${sum('n1')} Y[m * ${outCols}u + c] = vn / (1.0 + exp(-vn)) * vn1;`
+      : `let n = c; ${sum('n')} ${op === 'add' ? `Y[m * ${N}u + n] = Y[m * ${N}u + n] + vn;` : `Y[m * ${N}u + n] = vn;`}`;
+  return `@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${LINEAR_GROUP}
+  let i = wg * 64u + tid;
+  if (i >= ${M * outCols}u) { return; }
+  let m = i / ${outCols}u;
+  let c = i % ${outCols}u;
+  ${body}
 }
 `;
 }
@@ -235,7 +289,13 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
 `;
 }
 
-export type MatmulKernel = 'tiled' | 'row' | 'register';
+/**
+ * 'splitk' is the tiled kernel with K split over more workgroups (splitsFor) and a second pass that
+ * adds the splits: for shapes whose 64 × 64 tiles are too few to fill a GPU (decode at batch 9–64
+ * on 4,096-wide projections, the embedded model's narrow ones). Not picked by default until a GPU
+ * has timed it against 'tiled' (bench/engine-matmul.ts).
+ */
+export type MatmulKernel = 'tiled' | 'row' | 'register' | 'splitk';
 
 /** The kernel for a shape: register-tiled on software adapters, else row-parallel for small M. */
 export function pickMatmul(s: MatmulShape, software: boolean): MatmulKernel {
@@ -247,30 +307,68 @@ export function pickMatmul(s: MatmulShape, software: boolean): MatmulKernel {
 export function matmulGroups(s: MatmulShape, kernel: MatmulKernel): number {
   if (kernel === 'row') return s.epilogue === 'swiglu' ? s.N / 2 : s.N;
   if (kernel === 'register') return Math.ceil((Math.ceil(s.M / 4) * Math.ceil(s.N / 4)) / 64);
-  return Math.ceil(s.M / 64) * Math.ceil(s.N / 64);
+  return Math.ceil(s.M / 64) * Math.ceil(s.N / 64) * (kernel === 'splitk' ? splitsFor(s) : 1);
 }
 
+/** WGSL of a kernel's first (for 'splitk': partial-sum) pass. */
 export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel): string {
   if (kernel === 'register') return registerMatmulWgsl(s, f16);
+  if (kernel === 'splitk') return tiledMatmulWgsl(s, f16, splitsFor(s));
   return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
 }
 
-/** A prepared matmul: pipeline and bind group made once, encoded each step. */
+/** Bytes of the partial sums a 'splitk' matmul of this shape needs (0 when it needs one split). */
+export function splitPartialBytes(s: MatmulShape): number {
+  const S = splitsFor(s);
+  return S > 1 ? S * s.M * s.N * 4 : 0;
+}
+
+/**
+ * A prepared matmul: pipelines and bind groups made once, encoded each step. 'splitk' writes its
+ * partial sums to `partial` (splitPartialBytes; one buffer may serve every matmul of a step, as
+ * they run one after another) or, without one, to a scratch buffer of its own.
+ */
 export class MatmulOp {
   private readonly pipeline: GPUComputePipeline;
   private readonly group: GPUBindGroup;
   private readonly groups: number;
+  private readonly reduce?: { pipeline: GPUComputePipeline; group: GPUBindGroup; groups: number };
+  private readonly own?: { destroy(): void };
 
-  constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel) {
-    const k = kernel ?? pickMatmul(s, ctx.adapter.fallback);
+  constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel, partial?: GPUBuffer) {
+    let k = kernel ?? pickMatmul(s, ctx.adapter.fallback);
+    if (k === 'splitk' && splitsFor(s) === 1) k = 'tiled';
     this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}`);
-    this.group = ctx.bindGroup(this.pipeline, [x, w, y]);
     this.groups = matmulGroups(s, k);
+    if (k === 'splitk') {
+      let p = partial;
+      if (!p) {
+        const b = ctx.alloc('scratch', splitPartialBytes(s), `${label} split-K partials`);
+        this.own = b;
+        p = b.buffer;
+      }
+      this.group = ctx.bindGroup(this.pipeline, [x, w, p]);
+      const rp = ctx.pipeline(splitReduceWgsl(s, splitsFor(s)), `${label} split-K reduce`);
+      const outCols = s.epilogue === 'swiglu' ? s.N / 2 : s.N;
+      this.reduce = { pipeline: rp, group: ctx.bindGroup(rp, [p, y]), groups: Math.ceil((s.M * outCols) / 64) };
+    } else {
+      this.group = ctx.bindGroup(this.pipeline, [x, w, y]);
+    }
   }
 
   encode(pass: GPUComputePassEncoder): void {
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, this.group);
     dispatchGroups(pass, this.groups);
+    if (this.reduce) {
+      pass.setPipeline(this.reduce.pipeline);
+      pass.setBindGroup(0, this.reduce.group);
+      dispatchGroups(pass, this.reduce.groups);
+    }
+  }
+
+  /** Frees the partial-sum buffer the op allocated for itself, if any. */
+  destroy(): void {
+    this.own?.destroy();
   }
 }

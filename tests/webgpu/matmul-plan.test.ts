@@ -1,0 +1,43 @@
+/**
+ * How the split-K matmul divides K: enough splits that the 64 × 64 tiles fill a large GPU
+ * (SPLIT_K_TARGET_GROUPS workgroups), every split with work, and one split (the plain tiled
+ * kernel) where the tiles alone are enough. The kernel tests' shapes must really split.
+ */
+import { describe, expect, it } from 'vitest';
+import { matmulGroups, splitPartialBytes, splitsFor, SPLIT_K_TARGET_GROUPS, type MatmulShape } from '../../src/webgpu/kernels/matmul.js';
+
+const shape = (M: number, N: number, K: number): MatmulShape => ({ M, N, K, epilogue: 'store' });
+
+describe('split-K plan', () => {
+  it('7B decode at batch 32: 64 tiles of a 4,096-wide projection become 320 workgroups (5 splits of 26 or 25 steps)', () => {
+    const s = shape(32, 4096, 4096);
+    expect(splitsFor(s)).toBe(5);
+    expect(matmulGroups(s, 'splitk')).toBe(320);
+    expect(matmulGroups(s, 'splitk')).toBeGreaterThanOrEqual(SPLIT_K_TARGET_GROUPS);
+    expect(splitPartialBytes(s)).toBe(5 * 32 * 4096 * 4);
+  });
+
+  it('enough tiles: one split, no partials', () => {
+    const s = shape(512, 4096, 4096); // 8 × 64 tiles
+    expect(splitsFor(s)).toBe(1);
+    expect(splitPartialBytes(s)).toBe(0);
+  });
+
+  it('never more splits than 32-wide steps of K, nor more than 16, and none empty', () => {
+    for (const [M, N, K] of [
+      [1, 40, 64],
+      [3, 130, 72],
+      [8, 64, 256],
+      [70, 96, 40],
+      [16, 256, 576],
+      [2, 64, 8192],
+    ]) {
+      const S = splitsFor(shape(M!, N!, K!));
+      const steps = Math.ceil(K! / 32);
+      expect(S).toBeGreaterThan(1); // the kernel tests' shapes split
+      expect(S).toBeLessThanOrEqual(Math.min(16, steps));
+      const per = Math.ceil(steps / S);
+      expect((S - 1) * per).toBeLessThan(steps); // the last split has a step
+    }
+  });
+});
