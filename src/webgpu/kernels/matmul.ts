@@ -162,7 +162,7 @@ export function splitReduceWgsl(s: MatmulShape, splits: number): string {
   const body =
     op === 'swiglu'
       ? `let n = 2u * c; ${sum('n')} let n1 = n + 1u; ${sum('n1')} Y[m * ${outCols}u + c] = vn / (1.0 + exp(-vn)) * vn1;`
-      : `let n = c; ${sum('n')} ${op === 'add' ? `Y[m * ${N}u + n] = Y[m * ${N}u + n] + vn;` : `Y[m * ${N}u + n] = vn;`}`;
+      : `let n = c; ${sum('n')} ${epilogue(op, N).store('m', 'n', 'vn')}`;
   return `@group(0) @binding(0) var<storage, read> P: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 @compute @workgroup_size(64)
