@@ -29,11 +29,9 @@ export async function interleavedRuns(ctx: GpuContext, bodies: ((pass: GPUComput
   return runs;
 }
 
-/** GB/s of a kernel that reads `bytes` once (median of 5 runs of 5). */
-export async function readBandwidth(ctx: GpuContext, bytes: number): Promise<number> {
-  const src = ctx.alloc('scratch', bytes, 'bandwidth src');
-  const out = ctx.alloc('scratch', 4 * 65536 * 4, 'bandwidth out');
-  const p = ctx.pipeline(
+/** The plain read kernel over a buffer of `bytes` (1,024 workgroups of 256 threads, grid-stride). */
+function readPipeline(ctx: GpuContext, bytes: number): GPUComputePipeline {
+  return ctx.pipeline(
     `@group(0) @binding(0) var<storage, read> a: array<vec4u>;
 @group(0) @binding(1) var<storage, read_write> o: array<u32>;
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
@@ -42,17 +40,38 @@ export async function readBandwidth(ctx: GpuContext, bytes: number): Promise<num
   o[g.x] = s.x ^ s.y ^ s.z ^ s.w; }`,
     'read bandwidth',
   );
-  const bg = ctx.bindGroup(p, [src, out]);
-  const body = (pass: GPUComputePassEncoder) => {
-    pass.setPipeline(p);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(1024);
+}
+
+/**
+ * A pass body that reads each of `buffers` (all of `bytes`) once with the plain read kernel, one
+ * dispatch per buffer: the yardstick for a kernel that reads the same buffers in as many dispatches.
+ * Returns the body and a function freeing its output buffer.
+ */
+export function readBody(ctx: GpuContext, buffers: GPUBuffer[], bytes: number): { body: (pass: GPUComputePassEncoder) => void; destroy(): void } {
+  const out = ctx.alloc('scratch', 4 * 65536 * 4, 'bandwidth out');
+  const p = readPipeline(ctx, bytes);
+  const groups = buffers.map((b) => ctx.bindGroup(p, [b, out]));
+  return {
+    body: (pass) => {
+      pass.setPipeline(p);
+      for (const g of groups) {
+        pass.setBindGroup(0, g);
+        pass.dispatchWorkgroups(1024);
+      }
+    },
+    destroy: () => out.destroy(),
   };
+}
+
+/** GB/s of a kernel that reads `bytes` once (median of 5 runs of 5). */
+export async function readBandwidth(ctx: GpuContext, bytes: number): Promise<number> {
+  const src = ctx.alloc('scratch', bytes, 'bandwidth src');
+  const { body, destroy } = readBody(ctx, [src.buffer], bytes);
   await timePass(ctx, body, 1);
   const runs: number[] = [];
   for (let r = 0; r < 5; r++) runs.push(bytes / (await timePass(ctx, body, 5)) / 1e6);
   src.destroy();
-  out.destroy();
+  destroy();
   return median(runs);
 }
 

@@ -1,13 +1,16 @@
 /**
  * The engine's decode/prefill matmul (src/webgpu/kernels/matmul.ts) on its own, llm.c style: each
- * kernel that can serve a shape ('row' to M = 8, 'tiled', and 'splitk' where it splits K), timed
+ * kernel that can serve a shape ('row', 'row4' and 'row8' to M = 8, 'tiled', and 'splitk' where it splits K), timed
  * interleaved in one process, reported as achieved TFLOP/s
  * against the plain f32 FMA rate and as weight GB/s against the plain read bandwidth, both
  * measured here. Shapes: LLaMA-2-7B's projections (4096 × 4096, the 11008-wide SwiGLU pair) and the
  * embedded model's, at the batch sizes decode and prefill use. Prints a table and, with --json, a
  * report; asserts nothing:
  *
- *   node dist/bench/engine-matmul.js [--m 1,8,32,128,512] [--shapes 7b,embedded] [--json FILE]
+ *   node dist/bench/engine-matmul.js [--m 1,8,32,128,512] [--shapes 7b,embedded] [--json FILE] [--choice-out FILE]
+ *
+ * --choice-out writes the fastest kernels in total (small M, large M) as MINICACHE_MATMUL's value,
+ * so a device script can run what follows with them (ci/device-engine.sh).
  *
  * What to read from it: where weight GB/s is far below the read bandwidth and TFLOP/s far below
  * the FMA rate at once, the kernel leaves the GPU idle (too few workgroups, or a serial chain per
@@ -26,6 +29,42 @@ function arg(name: string, def: string): string {
 const Ms = arg('m', '1,8,32,128,512').split(',').map(Number);
 const sets = new Set(arg('shapes', '7b,embedded').split(','));
 const jsonOut = arg('json', '');
+const choiceOut = arg('choice-out', '');
+
+interface Timed {
+  shape: string;
+  M: number;
+  kernel: MatmulKernel;
+  ms: number;
+}
+
+/**
+ * The kernels with the least total median time, M ≤ SMALL_M and M > SMALL_M apart, over the
+ * (shape, M) pairs every candidate timed; 'splitk' counts as 'tiled' where it does not split (it
+ * is the same kernel there). As MINICACHE_MATMUL's value.
+ */
+function fastestChoice(rows: Timed[]): string | undefined {
+  const pick = (small: boolean, candidates: MatmulKernel[]) => {
+    const cases = new Map<string, Map<MatmulKernel, number>>();
+    for (const r of rows.filter((x) => (x.M <= SMALL_M) === small)) {
+      const key = `${r.shape}@${r.M}`;
+      if (!cases.has(key)) cases.set(key, new Map());
+      cases.get(key)!.set(r.kernel, r.ms);
+    }
+    const total = new Map<MatmulKernel, number>();
+    for (const byKernel of cases.values()) {
+      if (!small && !byKernel.has('splitk') && byKernel.has('tiled')) byKernel.set('splitk', byKernel.get('tiled')!);
+      if (!candidates.every((k) => byKernel.has(k))) continue;
+      for (const k of candidates) total.set(k, (total.get(k) ?? 0) + byKernel.get(k)!);
+    }
+    if (total.size === 0) return undefined;
+    return [...total].sort((a, b) => a[1] - b[1])[0]![0];
+  };
+  const small = pick(true, ['row', 'row4', 'row8']);
+  const large = pick(false, ['tiled', 'splitk']);
+  const parts = [small ? `small=${small}` : '', large ? `large=${large}` : ''].filter(Boolean);
+  return parts.length ? parts.join(',') : undefined;
+}
 
 /** [label, N, K, epilogue] per projection. */
 const SHAPES: Record<string, [string, number, number, MatmulShape['epilogue']][]> = {
@@ -64,7 +103,7 @@ for (const set of Object.keys(SHAPES).filter((s) => sets.has(s))) {
       const s: MatmulShape = { M, N, K, epilogue };
       // 'splitk' only where it splits (else it is 'tiled'); SwiftShader gets the register kernel
       const split: MatmulKernel[] = splitsFor(s) > 1 ? ['splitk'] : [];
-      const kernels: MatmulKernel[] = software ? ['register'] : M <= SMALL_M ? ['row', 'tiled', ...split] : ['tiled', ...split];
+      const kernels: MatmulKernel[] = software ? ['register'] : M <= SMALL_M ? ['row', 'row4', 'row8', 'tiled', ...split] : ['tiled', ...split];
       const ops = kernels.map((k) => new MatmulOp(ctx, s, x.buffer, w.buffer, y.buffer, label, k));
       const runs = await interleavedRuns(ctx, ops.map((op) => (pass: GPUComputePassEncoder) => op.encode(pass)), software ? 2 : 7, software ? 1 : 10);
       kernels.forEach((k, i) => {
@@ -85,5 +124,8 @@ for (const set of Object.keys(SHAPES).filter((s) => sets.has(s))) {
     w.destroy();
   }
 }
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ adapter: ctx.adapter, f16: ctx.f16, readBandwidthGBps: bw, fmaGflops: fma, rows }, null, 2));
+const choice = software ? undefined : fastestChoice(rows as unknown as Timed[]);
+if (choice) console.log(`fastest in total over the shapes timed: MINICACHE_MATMUL=${choice}`);
+if (choiceOut && choice) writeFileSync(choiceOut, `${choice}\n`);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ adapter: ctx.adapter, f16: ctx.f16, readBandwidthGBps: bw, fmaGflops: fma, rows, ...(choice ? { fastest: choice } : {}) }, null, 2));
 process.exit(0);

@@ -11,7 +11,7 @@
  *    experimental features); the adapter's features (subgroups, subgroup matrices) are listed.
  * 2. Batch 1, fp16: decode ms per step against the weight-bandwidth bound (weight bytes ÷ read
  *    bandwidth), the ratio the issue asks ≥ 60% of.
- * 3. Batch B at prompt + new tokens: decode tokens/s of each method with a device store on the
+ * 3. Batch B at prompt + new tokens (--batch 0 skips it): decode tokens/s of each method with a device store on the
  *    engine, with the compute bound beside them (2 FLOPs per weight per token plus attention over
  *    the mean context, at the measured FMA rate). Methods without a device store are reported as
  *    such (their host path uploads the whole past every step: not a serving figure).
@@ -87,7 +87,7 @@ const computeBound = (fma * 1e9) / flopsPerToken;
 report.computeBoundTokensPerSecond = computeBound;
 console.log(`compute bound at the plain FMA rate: ${computeBound.toFixed(0)} tok/s (${(flopsPerToken / 1e9).toFixed(1)} GFLOP per token)`);
 const batchB: Record<string, unknown> = {};
-for (const m of methods) {
+for (const m of B > 0 ? methods : []) {
   const store = engineStoreFor(m, {}, cfg.headDim);
   if (!store) {
     batchB[m] = { note: 'no device store on the engine yet: its host path uploads the whole past every step, not a serving figure' };

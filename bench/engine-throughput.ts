@@ -14,7 +14,9 @@
  *    The harness and bare loops alone go on to --overhead-repeats rounds; the harness overhead is
  *    also given per round (each round's harness against its bare loop), median and range.
  * 4. Decode attention alone, every layer at the decode's final length, each split kernel
- *    ('slots', 'rows') interleaved: bytes of K/V read per second against (1).
+ *    ('slots', 'rows') interleaved: bytes of K/V read per second against (1); and what it is made
+ *    of: the split pass alone, the combine pass alone, and the plain read kernel over the same
+ *    buffers in as many dispatches.
  * 5. Per-step fixed cost: a batch-1 step with a 16-token past against the same number of empty
  *    dispatches in one pass.
  */
@@ -30,7 +32,7 @@ import { generateOnEngine } from '../src/webgpu/generate-engine.js';
 import { llama2cEngineConfig, llama2cWeightSource } from '../src/webgpu/sources/llama2c-source.js';
 import { loadModel, readModelCard } from '../runners/node/load-model.js';
 import { nodeGpu } from '../runners/node/webgpu-device.js';
-import { interleavedRuns, readBandwidth, timePass } from './device-yardsticks.js';
+import { interleavedRuns, readBandwidth, readBody, timePass } from './device-yardsticks.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -187,15 +189,28 @@ if (ortRun) {
   const out = ctx.alloc('scratch', B * H * D * 4, 'out');
   const shape = { heads: H, kvHeads: KV, headDim: D, batch: B, cap, reader: fp16PastReader({ kvHeads: KV, headDim: D, cap }) };
   const partial = ctx.alloc('scratch', decodePartialBytes(shape), 'partials');
-  // both split kernels (decode-attention.ts), interleaved round by round; the engine uses the default
+  // both split kernels (decode-attention.ts), interleaved round by round; the engine uses the default.
+  // Beside them, what the time is made of: the default's split pass alone, its combine pass alone,
+  // and the plain read kernel over the same 2·L buffers in as many dispatches (the bandwidth a kernel
+  // reading these buffers one layer at a time can reach: small buffers do not fill the GPU the way
+  // (1)'s 1 GiB does).
   const kernels = ['slots', 'rows'] as const;
+  const def = defaultDecodeKernel(shape);
+  const opsOf = (kernel: (typeof kernels)[number]) => Ks.map((k, l) => new DecodeAttention(ctx, shape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: [k.buffer, Vs[l]!.buffer] }, kernel));
   const bodies = kernels.map((kernel) => {
-    const ops = Ks.map((k, l) => new DecodeAttention(ctx, shape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: [k.buffer, Vs[l]!.buffer] }, kernel));
+    const ops = opsOf(kernel);
     return (pass: GPUComputePassEncoder) => {
       for (const op of ops) op.encode(pass);
     };
   });
-  const runs = await interleavedRuns(ctx, bodies);
+  const defOps = opsOf(def);
+  const plain = readBody(ctx, [...Ks, ...Vs].map((b) => b.buffer), kvBytes);
+  const parts = {
+    [`${def} split pass only`]: (pass: GPUComputePassEncoder) => defOps.forEach((op) => op.encodeSplit(pass)),
+    'combine pass only': (pass: GPUComputePassEncoder) => defOps.forEach((op) => op.encodeCombine(pass)),
+    [`plain read, ${2 * L} dispatches over the same buffers`]: plain.body,
+  };
+  const runs = await interleavedRuns(ctx, [...bodies, ...Object.values(parts)]);
   const read = 2 * L * B * KV * n * D * 2;
   const byKernel: Record<string, unknown> = {};
   for (let k = 0; k < kernels.length; k++) {
@@ -204,8 +219,15 @@ if (ortRun) {
     byKernel[kernels[k]!] = { msAllLayers: ms, minMs: Math.min(...runs[k]!), maxMs: Math.max(...runs[k]!), GBps: gbps, ofReadBandwidth: gbps / bw };
     console.log(`decode attention (${kernels[k]}), ${L} layers, batch ${B}, ${n} cached tokens: ${ms.toFixed(3)} ms [${Math.min(...runs[k]!).toFixed(3)}–${Math.max(...runs[k]!).toFixed(3)}, 7 rounds of 10], ${(read / 2 ** 20).toFixed(0)} MiB of fp16 K/V at ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / bw).toFixed(0)}% of plain read`);
   }
-  const def = defaultDecodeKernel(shape);
-  report.decodeAttention = { tokens: n, bytesRead: read, defaultKernel: def, ...(byKernel[def] as object), byKernel };
+  const breakdown: Record<string, unknown> = {};
+  Object.keys(parts).forEach((name, i) => {
+    const r = runs[kernels.length + i]!;
+    const ms = median(r);
+    breakdown[name] = { ms, minMs: Math.min(...r), maxMs: Math.max(...r) };
+    console.log(`  ${name}: ${ms.toFixed(3)} ms [${Math.min(...r).toFixed(3)}–${Math.max(...r).toFixed(3)}]${name.startsWith('plain') ? ` = ${((2 * L * kvBytes) / ms / 1e6).toFixed(0)} GB/s (${((100 * (2 * L * kvBytes)) / ms / 1e6 / bw).toFixed(0)}% of (1))` : ''}`);
+  });
+  plain.destroy();
+  report.decodeAttention = { tokens: n, bytesRead: read, defaultKernel: def, ...(byKernel[def] as object), byKernel, breakdown };
   for (const x of [...Ks, ...Vs, qkv, starts, prm, out, partial]) x.destroy();
 }
 

@@ -5,10 +5,15 @@
  * installed, SwiftShader is used instead, marked as a software adapter (correct, not fast): that
  * is how tests and CI run the engine on CPU machines. MINICACHE_WEBGPU_ADAPTER=swiftshader asks
  * for SwiftShader even where a GPU exists.
+ *
+ * Two knobs for timing kernels against each other on one machine (recorded in provenance):
+ * MINICACHE_MATMUL=small=row|row4|row8,large=tiled|splitk picks the matmul kernels, and
+ * MINICACHE_WEBGPU_F16=0 runs the packed-u32 kernels on an adapter that has shader-f16.
  */
 import { existsSync } from 'node:fs';
 import { HarnessError } from '../../src/errors.js';
 import { GpuContext } from '../../src/webgpu/gpu-context.js';
+import { parseMatmulChoice, type MatmulChoice } from '../../src/webgpu/kernels/matmul.js';
 
 /** Where Debian's chromium puts SwiftShader's Vulkan ICD. */
 export const SWIFTSHADER_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
@@ -43,7 +48,24 @@ async function open(): Promise<GpuContext> {
       'install the Vulkan loader (Debian: apt-get install libvulkan1) and your GPU\'s Vulkan driver (NVIDIA: set VK_DRIVER_FILES to its nvidia_icd.json); on a machine without a GPU, install chromium for its SwiftShader, or use --engine onnxruntime',
     );
   }
-  return GpuContext.fromAdapter(adapter);
+  return GpuContext.fromAdapter(adapter, engineKnobs());
+}
+
+/** The engine settings the environment asks for (MINICACHE_MATMUL, MINICACHE_WEBGPU_F16), checked. */
+export function engineKnobs(env: Record<string, string | undefined> = process.env): { f16?: boolean; matmul?: Partial<MatmulChoice> } {
+  const out: { f16?: boolean; matmul?: Partial<MatmulChoice> } = {};
+  const mm = env.MINICACHE_MATMUL?.trim();
+  if (mm) {
+    try {
+      out.matmul = parseMatmulChoice(mm);
+    } catch (e) {
+      throw new HarnessError('engine.matmul', `MINICACHE_MATMUL: ${(e as Error).message}`, undefined, 'example: MINICACHE_MATMUL=small=row4,large=splitk');
+    }
+  }
+  const f16 = env.MINICACHE_WEBGPU_F16?.trim();
+  if (f16 === '0') out.f16 = false;
+  else if (f16 && f16 !== '1') throw new HarnessError('engine.f16', `MINICACHE_WEBGPU_F16: "${f16}" is not 0 or 1`, undefined, 'MINICACHE_WEBGPU_F16=0 runs the packed-u32 kernels');
+  return out;
 }
 
 /** Dawn prints adapter probing warnings to stderr; they are noise when another adapter serves. */

@@ -48,6 +48,10 @@ export interface Provenance {
   executionProviderOptions?: Record<string, string>;
   /** WebGPU adapter (browser or Dawn) where known; `fallback` marks software adapters like SwiftShader. */
   adapter?: { vendor: string; architecture: string; description?: string; fallback: boolean };
+  /** Engine matmul kernels the host chose instead of the defaults (MINICACHE_MATMUL); absent when the defaults ran. */
+  engineMatmul?: { small?: string; large?: string };
+  /** The engine ran without shader-f16 although the adapter offers it (MINICACHE_WEBGPU_F16=0). */
+  engineF16Off?: boolean;
   browser?: string;
   cpu: string;
   cpuCount: number;

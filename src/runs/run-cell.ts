@@ -4,6 +4,7 @@ import { createMethod } from '../methods/registry.js';
 import { cellIdentity } from '../results/cell-id.js';
 import { SCHEMA_VERSION, type CellResult, type CellSpec, type Provenance } from '../results/record.js';
 import { getWorkload } from './catalogue.js';
+import type { GpuContext } from '../webgpu/gpu-context.js';
 import type { WorkloadContext, WorkloadOutput } from './workload.js';
 
 export interface CellEnv {
@@ -34,6 +35,14 @@ export interface CellEnv {
  * (the run goes on with the next cell). Returns the workload output too, so an FP16 cell can
  * serve as the baseline of the cells that follow it.
  */
+/** The engine settings a host changed from the defaults, for provenance. */
+function engineChoices(ctx: GpuContext): Pick<Provenance, 'engineMatmul' | 'engineF16Off'> {
+  return {
+    ...(Object.keys(ctx.matmul).length ? { engineMatmul: { ...ctx.matmul } } : {}),
+    ...(ctx.f16Declined ? { engineF16Off: true } : {}),
+  };
+}
+
 export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise<{ record: CellResult; output?: WorkloadOutput }> {
   const now = env.now ?? (() => performance.now());
   const startedAt = new Date().toISOString();
@@ -41,7 +50,7 @@ export async function runCell(id: string, cell: CellSpec, env: CellEnv): Promise
   // A cell on the WebGPU engine records the engine and its adapter (Dawn's, or the page's).
   const dummy = env.backend.model.weights === 'dummy';
   const provenance: Provenance = {
-    ...(env.engine ? { ...env.provenance, engine: 'webgpu' as const, adapter: env.engine.ctx.adapter } : { ...env.provenance, engine: 'onnxruntime' as const }),
+    ...(env.engine ? { ...env.provenance, engine: 'webgpu' as const, adapter: env.engine.ctx.adapter, ...engineChoices(env.engine.ctx) } : { ...env.provenance, engine: 'onnxruntime' as const }),
     ...(dummy ? { weights: 'dummy' as const } : {}),
   };
   const base = { schemaVersion: SCHEMA_VERSION, cellId: id, suite: env.suite, cell: { ...cell, engine: cell.engine ?? 'onnxruntime' }, provenance, startedAt };

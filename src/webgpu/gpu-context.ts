@@ -43,12 +43,19 @@ export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, GPUShaderModule>();
 
+  /** Matmul kernels the host asked for instead of the defaults (kernels/matmul.ts pickMatmul). */
+  readonly matmul: { small?: 'row' | 'row4' | 'row8'; large?: 'tiled' | 'splitk' };
+  /** The host turned shader-f16 off on an adapter that has it (the packed-u32 kernels run). */
+  readonly f16Declined: boolean;
+
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
-    opts: { f16?: boolean } = {},
+    opts: { f16?: boolean; matmul?: GpuContext['matmul']; f16Declined?: boolean } = {},
   ) {
     this.f16 = opts.f16 ?? device.features.has('shader-f16');
+    this.matmul = opts.matmul ?? {};
+    this.f16Declined = opts.f16Declined ?? false;
   }
 
   /**
@@ -56,7 +63,7 @@ export class GpuContext {
    * where offered, and the adapter's largest storage-buffer binding (the default 128 MiB is far
    * below a batch-128 cache).
    */
-  static async fromAdapter(adapter: GPUAdapter, opts: { f16?: boolean; timestamps?: boolean } = {}): Promise<GpuContext> {
+  static async fromAdapter(adapter: GPUAdapter, opts: { f16?: boolean; timestamps?: boolean; matmul?: GpuContext['matmul'] } = {}): Promise<GpuContext> {
     const want: GPUFeatureName[] = [];
     const useF16 = (opts.f16 ?? true) && adapter.features.has('shader-f16');
     if (useF16) want.push('shader-f16');
@@ -75,7 +82,11 @@ export class GpuContext {
     });
     const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
     const fallback = Boolean((adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe/i.test(`${info?.description ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''}`);
-    return new GpuContext(device, { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', description: info?.description || info?.device || undefined, fallback }, { f16: useF16 });
+    return new GpuContext(device, { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', description: info?.description || info?.device || undefined, fallback }, {
+      f16: useF16,
+      f16Declined: opts.f16 === false && adapter.features.has('shader-f16'),
+      ...(opts.matmul ? { matmul: opts.matmul } : {}),
+    });
   }
 
   get limits(): GPUSupportedLimits {

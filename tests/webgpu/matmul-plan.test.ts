@@ -4,7 +4,8 @@
  * kernel) where the tiles alone are enough. The kernel tests' shapes must really split.
  */
 import { describe, expect, it } from 'vitest';
-import { matmulGroups, splitPartialBytes, splitsFor, SPLIT_K_TARGET_GROUPS, type MatmulShape } from '../../src/webgpu/kernels/matmul.js';
+import { matmulGroups, parseMatmulChoice, pickMatmul, rowGroupThreads, splitPartialBytes, splitsFor, SPLIT_K_TARGET_GROUPS, type MatmulShape } from '../../src/webgpu/kernels/matmul.js';
+import { engineKnobs } from '../../runners/node/webgpu-device.js';
 
 const shape = (M: number, N: number, K: number): MatmulShape => ({ M, N, K, epilogue: 'store' });
 
@@ -39,5 +40,35 @@ describe('split-K plan', () => {
       const per = Math.ceil(steps / S);
       expect((S - 1) * per).toBeLessThan(steps); // the last split has a step
     }
+  });
+});
+
+describe('matmul kernel choice', () => {
+  it('defaults: row to M = 8, tiled above, register on software adapters; a host choice overrides each side', () => {
+    expect(pickMatmul(shape(8, 64, 64), false)).toBe('row');
+    expect(pickMatmul(shape(9, 64, 64), false)).toBe('tiled');
+    expect(pickMatmul(shape(1, 64, 64), true, { small: 'row4' })).toBe('register');
+    expect(pickMatmul(shape(1, 64, 64), false, { small: 'row8' })).toBe('row8');
+    expect(pickMatmul(shape(32, 64, 64), false, { small: 'row8' })).toBe('tiled');
+    expect(pickMatmul(shape(32, 64, 64), false, { large: 'splitk' })).toBe('splitk');
+  });
+
+  it('parses MINICACHE_MATMUL and names a bad part', () => {
+    expect(parseMatmulChoice('small=row4, large=splitk')).toEqual({ small: 'row4', large: 'splitk' });
+    expect(parseMatmulChoice('large=tiled')).toEqual({ large: 'tiled' });
+    expect(() => parseMatmulChoice('small=tiled')).toThrow(/small=tiled/);
+    expect(() => engineKnobs({ MINICACHE_MATMUL: 'big=row' })).toThrow(/MINICACHE_MATMUL: .*big=row/);
+    expect(engineKnobs({ MINICACHE_MATMUL: 'small=row8', MINICACHE_WEBGPU_F16: '0' })).toEqual({ matmul: { small: 'row8' }, f16: false });
+    expect(engineKnobs({})).toEqual({});
+    expect(() => engineKnobs({ MINICACHE_WEBGPU_F16: 'no' })).toThrow(/MINICACHE_WEBGPU_F16/);
+  });
+
+  it('row groups: a workgroup per 4 or 8 weight rows, threads halved until the reduction fits 16 KiB', () => {
+    expect(matmulGroups(shape(1, 4096, 4096), 'row4')).toBe(1024);
+    expect(matmulGroups({ M: 1, N: 22016, K: 4096, epilogue: 'swiglu' }, 'row8')).toBe(2752);
+    expect(matmulGroups(shape(1, 130, 64), 'row8')).toBe(17);
+    expect(rowGroupThreads(shape(1, 64, 64), 4)).toBe(128);
+    expect(rowGroupThreads(shape(8, 64, 64), 4)).toBe(128);
+    expect(rowGroupThreads(shape(8, 64, 64), 8)).toBe(64);
   });
 });

@@ -544,7 +544,16 @@ export class DecodeAttention {
   }
 
   encode(pass: GPUComputePassEncoder): void {
+    this.encodeSplit(pass);
+    this.encodeCombine(pass);
+  }
+
+  /** The split pass alone (benchmarks time the two apart). */
+  encodeSplit(pass: GPUComputePassEncoder): void {
     encodeGroups(pass, this.split, this.g1, this.n1);
+  }
+
+  encodeCombine(pass: GPUComputePassEncoder): void {
     encodeGroups(pass, this.combine, this.g2, this.n2);
   }
 }

@@ -238,6 +238,80 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
 `;
 }
 
+/**
+ * Row-group kernel (M ≤ SMALL_M): like 'row', but a workgroup computes `rows` weight rows (4 or 8;
+ * for SwiGLU that many interleaved gate/up rows, so rows/2 outputs). Each thread loads its slice of
+ * X once per 16-byte step for all of the group's rows, so X is read rows-fold less than by 'row',
+ * each thread has `rows` independent weight loads in flight, and one reduction serves them all.
+ */
+export function rowGroupMatmulWgsl(s: MatmulShape, f16: boolean, rows: number): string {
+  const { M, N, K, epilogue: op } = s;
+  if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
+  if (M > SMALL_M) throw new Error(`matmul: row-group kernel serves M ≤ ${SMALL_M}, got ${M}`);
+  if (op === 'swiglu' && (N % 2 !== 0 || rows % 2 !== 0)) throw new Error('matmul: swiglu needs an even N and an even row group');
+  const K8 = K / 8;
+  const A = rows * M; // accumulators per thread
+  const T = rowGroupThreads(s, rows);
+  const outCols = op === 'swiglu' ? N / 2 : N;
+  const final =
+    op === 'swiglu'
+      ? `if (tid < ${(rows / 2) * M}u) {
+    let p = tid / ${M}u;
+    let m = tid % ${M}u;
+    let col = wg * ${rows / 2}u + p;
+    if (col < ${outCols}u) { let g = red[(2u * p * ${M}u + m) * ${T}u]; let u = red[((2u * p + 1u) * ${M}u + m) * ${T}u]; Y[m * ${outCols}u + col] = g / (1.0 + exp(-g)) * u; }
+  }`
+      : `if (tid < ${A}u) {
+    let r = tid / ${M}u;
+    let m = tid % ${M}u;
+    let n = wg * ${rows}u + r;
+    if (n < ${N}u) { ${op === 'add' ? `Y[m * ${N}u + n] = Y[m * ${N}u + n] + red[tid * ${T}u];` : `Y[m * ${N}u + n] = red[tid * ${T}u];`} }
+  }`;
+  return `${f16Enable(f16)}${HALF8_STRUCT}
+@group(0) @binding(0) var<storage, read> X: array<vec4f>;
+${halfBuffer('W', 1, f16)}
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+var<workgroup> red: array<f32, ${A * T}>;
+
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${LINEAR_GROUP}
+  if (wg >= ${Math.ceil(N / rows)}u) { return; }
+  let r0 = wg * ${rows}u;
+  var acc: array<f32, ${A}>;
+  for (var i = tid; i < ${K8}u; i += ${T}u) {
+    var xlo: array<vec4f, ${M}>;
+    var xhi: array<vec4f, ${M}>;
+    for (var m = 0u; m < ${M}u; m++) {
+      xlo[m] = X[m * ${K / 4}u + 2u * i];
+      xhi[m] = X[m * ${K / 4}u + 2u * i + 1u];
+    }
+    for (var r = 0u; r < ${rows}u; r++) {
+      let w = W8(min(r0 + r, ${N - 1}u) * ${K8}u + i);
+      for (var m = 0u; m < ${M}u; m++) { acc[r * ${M}u + m] += dot(w.lo, xlo[m]) + dot(w.hi, xhi[m]); }
+    }
+  }
+  for (var a = 0u; a < ${A}u; a++) { red[a * ${T}u + tid] = acc[a]; }
+  workgroupBarrier();
+  for (var s = ${T / 2}u; s > 0u; s = s >> 1u) {
+    if (tid < s) {
+      for (var a = 0u; a < ${A}u; a++) { red[a * ${T}u + tid] += red[a * ${T}u + tid + s]; }
+    }
+    workgroupBarrier();
+  }
+  ${final}
+}
+`;
+}
+
+/** Threads of a row-group workgroup: 128, fewer where the reduction array would pass 16 KiB (at least 32). */
+export function rowGroupThreads(s: MatmulShape, rows: number): number {
+  let T = ROW_THREADS;
+  while (T > 32 && rows * s.M * T > 4096) T /= 2;
+  if (rows * s.M > T) throw new Error(`matmul: a group of ${rows} rows at M = ${s.M} needs more accumulators than threads`);
+  return T;
+}
+
 export function registerMatmulWgsl(s: MatmulShape, f16: boolean): string {
   const { M, N, K, epilogue: op } = s;
   if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
@@ -292,20 +366,46 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
 /**
  * 'splitk' is the tiled kernel with K split over more workgroups (splitsFor) and a second pass that
  * adds the splits: for shapes whose 64 × 64 tiles are too few to fill a GPU (decode at batch 9–64
- * on 4,096-wide projections, the embedded model's narrow ones). Not picked by default until a GPU
- * has timed it against 'tiled' (bench/engine-matmul.ts).
+ * on 4,096-wide projections, the embedded model's narrow ones). 'row4' and 'row8' are the
+ * row-group kernel (rowGroupMatmulWgsl) with 4 or 8 weight rows per workgroup.
  */
-export type MatmulKernel = 'tiled' | 'row' | 'register' | 'splitk';
+export type MatmulKernel = 'tiled' | 'row' | 'row4' | 'row8' | 'register' | 'splitk';
 
-/** The kernel for a shape: register-tiled on software adapters, else row-parallel for small M. */
-export function pickMatmul(s: MatmulShape, software: boolean): MatmulKernel {
+/** Kernels for M ≤ SMALL_M and for larger M on a GPU; a host may override the defaults (GpuContext.matmul). */
+export interface MatmulChoice {
+  small: 'row' | 'row4' | 'row8';
+  large: 'tiled' | 'splitk';
+}
+
+export const DEFAULT_MATMUL: MatmulChoice = { small: 'row', large: 'tiled' };
+
+/** Parses "small=row4,large=splitk" (either part optional), naming what is wrong. */
+export function parseMatmulChoice(text: string): Partial<MatmulChoice> {
+  const out: Partial<MatmulChoice> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, value] = part.split('=').map((p) => p.trim());
+    if (key === 'small' && (value === 'row' || value === 'row4' || value === 'row8')) out.small = value;
+    else if (key === 'large' && (value === 'tiled' || value === 'splitk')) out.large = value;
+    else throw new Error(`matmul choice "${part}": expected small=row|row4|row8 or large=tiled|splitk`);
+  }
+  return out;
+}
+
+/** The kernel for a shape: register-tiled on software adapters, else the choice for small or large M. */
+export function pickMatmul(s: MatmulShape, software: boolean, choice: Partial<MatmulChoice> = {}): MatmulKernel {
   if (software) return 'register';
-  return s.M <= SMALL_M ? 'row' : 'tiled';
+  const c = { ...DEFAULT_MATMUL, ...choice };
+  return s.M <= SMALL_M ? c.small : c.large;
+}
+
+function groupRows(kernel: MatmulKernel): number {
+  return kernel === 'row8' ? 8 : 4;
 }
 
 /** Workgroups a matmul of this shape dispatches with that kernel. */
 export function matmulGroups(s: MatmulShape, kernel: MatmulKernel): number {
   if (kernel === 'row') return s.epilogue === 'swiglu' ? s.N / 2 : s.N;
+  if (kernel === 'row4' || kernel === 'row8') return Math.ceil(s.N / groupRows(kernel));
   if (kernel === 'register') return Math.ceil((Math.ceil(s.M / 4) * Math.ceil(s.N / 4)) / 64);
   return Math.ceil(s.M / 64) * Math.ceil(s.N / 64) * (kernel === 'splitk' ? splitsFor(s) : 1);
 }
@@ -314,6 +414,7 @@ export function matmulGroups(s: MatmulShape, kernel: MatmulKernel): number {
 export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel): string {
   if (kernel === 'register') return registerMatmulWgsl(s, f16);
   if (kernel === 'splitk') return tiledMatmulWgsl(s, f16, splitsFor(s));
+  if (kernel === 'row4' || kernel === 'row8') return rowGroupMatmulWgsl(s, f16, groupRows(kernel));
   return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
 }
 
@@ -336,7 +437,7 @@ export class MatmulOp {
   private readonly own?: { destroy(): void };
 
   constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel, partial?: GPUBuffer) {
-    let k = kernel ?? pickMatmul(s, ctx.adapter.fallback);
+    let k = kernel ?? pickMatmul(s, ctx.adapter.fallback, ctx.matmul);
     if (k === 'splitk' && splitsFor(s) === 1) k = 'tiled';
     this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}`);
     this.groups = matmulGroups(s, k);
