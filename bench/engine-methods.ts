@@ -10,7 +10,7 @@
  * 1. Equal batch (--batch, --prompt + --new): decode tokens/s per method; device memory the engine
  *    allocated, by category (the peak over the run), and the KV store's bytes held and allocated.
  * 2. Fused decode attention per store, every layer at the run's final length, each split kernel
- *    ('slots', 'rows') interleaved: the store's bytes (what attention reads) per second against
+ *    ('slots', 'rows', 'rowsp') interleaved: the store's bytes (what attention reads) per second against
  *    the plain WGSL read bandwidth.
  * 3. KV-bound length: the same batch at --kv-prompt + --kv-new (the embedded model's context is
  *    2048), every method.
@@ -135,7 +135,7 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
   const shape = { heads: H, kvHeads: KV, headDim: D, batch, cap };
   const partial = c.alloc('scratch', decodePartialBytes(shape), 'bench partials');
   // both split kernels, interleaved round by round; the figure of record is the engine's default
-  const kernels = ['slots', 'rows'] as const;
+  const kernels = ['slots', 'rows', 'rowsp'] as const;
   const bodies = kernels.map((kernel) => {
     const ops = Array.from({ length: L }, (_, l) => {
       const rd = session.store.reader(l);

@@ -50,6 +50,8 @@ export interface Provenance {
   adapter?: { vendor: string; architecture: string; description?: string; fallback: boolean };
   /** Engine matmul kernels the host chose instead of the defaults (MINICACHE_MATMUL); absent when the defaults ran. */
   engineMatmul?: { small?: string; large?: string };
+  /** Decode-attention split kernel the host chose where it serves (MINICACHE_ATTENTION); absent when the default ran. */
+  engineAttention?: string;
   /** The engine ran without shader-f16 although the adapter offers it (MINICACHE_WEBGPU_F16=0). */
   engineF16Off?: boolean;
   browser?: string;

@@ -36,8 +36,9 @@ export interface CellEnv {
  * serve as the baseline of the cells that follow it.
  */
 /** The engine settings a host changed from the defaults, for provenance. */
-function engineChoices(ctx: GpuContext): Pick<Provenance, 'engineMatmul' | 'engineF16Off'> {
+function engineChoices(ctx: GpuContext): Pick<Provenance, 'engineMatmul' | 'engineF16Off' | 'engineAttention'> {
   return {
+    ...(ctx.decodeKernel ? { engineAttention: ctx.decodeKernel } : {}),
     ...(Object.keys(ctx.matmul).length ? { engineMatmul: { ...ctx.matmul } } : {}),
     ...(ctx.f16Declined ? { engineF16Off: true } : {}),
   };

@@ -45,17 +45,20 @@ export class GpuContext {
 
   /** Matmul kernels the host asked for instead of the defaults (kernels/matmul.ts pickMatmul). */
   readonly matmul: { small?: 'row' | 'row4' | 'row8'; large?: 'tiled' | 'splitk' };
+  /** Decode-attention split kernel the host asked for where it serves the shape (kernels/decode-attention.ts). */
+  readonly decodeKernel?: 'slots' | 'rows' | 'rowsp';
   /** The host turned shader-f16 off on an adapter that has it (the packed-u32 kernels run). */
   readonly f16Declined: boolean;
 
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
-    opts: { f16?: boolean; matmul?: GpuContext['matmul']; f16Declined?: boolean } = {},
+    opts: { f16?: boolean; matmul?: GpuContext['matmul']; f16Declined?: boolean; decodeKernel?: GpuContext['decodeKernel'] } = {},
   ) {
     this.f16 = opts.f16 ?? device.features.has('shader-f16');
     this.matmul = opts.matmul ?? {};
     this.f16Declined = opts.f16Declined ?? false;
+    if (opts.decodeKernel) this.decodeKernel = opts.decodeKernel;
   }
 
   /**
@@ -63,7 +66,7 @@ export class GpuContext {
    * where offered, and the adapter's largest storage-buffer binding (the default 128 MiB is far
    * below a batch-128 cache).
    */
-  static async fromAdapter(adapter: GPUAdapter, opts: { f16?: boolean; timestamps?: boolean; matmul?: GpuContext['matmul'] } = {}): Promise<GpuContext> {
+  static async fromAdapter(adapter: GPUAdapter, opts: { f16?: boolean; timestamps?: boolean; matmul?: GpuContext['matmul']; decodeKernel?: GpuContext['decodeKernel'] } = {}): Promise<GpuContext> {
     const want: GPUFeatureName[] = [];
     const useF16 = (opts.f16 ?? true) && adapter.features.has('shader-f16');
     if (useF16) want.push('shader-f16');
@@ -86,6 +89,7 @@ export class GpuContext {
       f16: useF16,
       f16Declined: opts.f16 === false && adapter.features.has('shader-f16'),
       ...(opts.matmul ? { matmul: opts.matmul } : {}),
+      ...(opts.decodeKernel ? { decodeKernel: opts.decodeKernel } : {}),
     });
   }
 

@@ -6,7 +6,7 @@
  * (T = 1, a reader) over the store's past plus the current token.
  */
 import type { EngineBuffer, GpuContext } from './gpu-context.js';
-import { DecodeAttention, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
+import { DecodeAttention, defaultDecodeKernel, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
 import { MatmulOp } from './kernels/matmul.js';
 import { embedWgsl, encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { encodeRope, ropeWgsl, type RopeWrite } from './kernels/rope.js';
@@ -66,7 +66,8 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
     if (spec.reader) {
       const rd = spec.reader(l);
       if (!bufs.partial) throw new Error('webgpu engine: decode attention needs a partials buffer');
-      const da = new DecodeAttention(ctx, { ...shape, batch, cap: spec.attentionCap ?? cap, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: bufs.partial.buffer, out: att.buffer, past: rd.buffers });
+      const ashape = { ...shape, batch, cap: spec.attentionCap ?? cap, reader: rd.reader };
+      const da = new DecodeAttention(ctx, ashape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: bufs.partial.buffer, out: att.buffer, past: rd.buffers }, defaultDecodeKernel(ashape, ctx.decodeKernel));
       attend = (pass) => da.encode(pass);
     } else {
       const g = ctx.bindGroup(prefillP!, [qkv, starts, prm, att]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultDecodeKernel, fp16PastReader, rowsPlan, type PastReader } from '../../src/webgpu/kernels/attention.js';
+import { engineKnobs } from '../../runners/node/webgpu-device.js';
 
 const reader = (D: number, extra: Partial<PastReader> = {}): PastReader => ({ ...fp16PastReader({ kvHeads: 1, headDim: D, cap: 64 }), ...extra });
 
@@ -27,5 +28,16 @@ describe("decode attention: which split kernel serves a shape", () => {
     const big = rowsPlan({ heads: 64, kvHeads: 8, headDim: 256, reader: reader(256) });
     expect('reason' in big && big.reason).toMatch(/bytes of workgroup memory \(over 16 KiB\)/);
     expect(defaultDecodeKernel({ heads: 64, kvHeads: 8, headDim: 256, reader: reader(256) })).toBe('slots');
+  });
+
+  it("a host's preference where it serves the shape: 'rowsp' needs what 'rows' needs, 'slots' serves any", () => {
+    const fits = { heads: 4, kvHeads: 2, headDim: 64, reader: reader(64) };
+    const not = { heads: 32, kvHeads: 32, headDim: 80, reader: reader(80) };
+    expect(defaultDecodeKernel(fits, 'rowsp')).toBe('rowsp');
+    expect(defaultDecodeKernel(fits, 'slots')).toBe('slots');
+    expect(defaultDecodeKernel(not, 'rowsp')).toBe('slots');
+    expect(defaultDecodeKernel(not, 'rows')).toBe('slots');
+    expect(engineKnobs({ MINICACHE_ATTENTION: 'rowsp' })).toEqual({ decodeKernel: 'rowsp' });
+    expect(() => engineKnobs({ MINICACHE_ATTENTION: 'fast' })).toThrow(/MINICACHE_ATTENTION: "fast"/);
   });
 });

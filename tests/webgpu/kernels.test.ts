@@ -223,7 +223,7 @@ describeWith([PARTS.webgpu], 'attention', () => {
     expect(relErr(got, want)).toBeLessThan(2e-6);
   });
 
-  for (const kernel of ['slots', 'rows'] as const)
+  for (const kernel of ['slots', 'rows', 'rowsp'] as const)
   for (const [store, H, KV, D] of [
     ['fp16', 4, 2, 16],
     ['f32', 4, 2, 16],

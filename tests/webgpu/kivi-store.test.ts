@@ -60,8 +60,8 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
   ctx.write(t.v, half(c.prompt.v));
   const pprm = ctx.alloc('scratch', 16, 'prefill prm');
   const pre = store.prefillOps(0, { b0: 0, count: B, prm: pprm.buffer });
-  // both split kernels ('rows' is the default): each checked against the host
-    const atts = (['slots', 'rows'] as const).map((kernel) => new DecodeAttention(ctx, { ...shape, reader: store.reader(0).reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel));
+  // every split kernel ('rows' is the default): each checked against the host
+    const atts = (['slots', 'rows', 'rowsp'] as const).map((kernel) => new DecodeAttention(ctx, { ...shape, reader: store.reader(0).reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel));
   const append = store.appendOps(0);
   const submit = (f: (p: GPUComputePassEncoder) => void) => {
     const enc = ctx.device.createCommandEncoder();

@@ -137,8 +137,8 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
       }
       ctx.write(qkv, row);
       const rd = store.reader(l);
-      // both split kernels ('rows' is the default): each checked against the host
-      const atts = (['slots', 'rows'] as const).map((kernel) => new DecodeAttention(ctx, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel));
+      // every split kernel ('rows' is the default): each checked against the host
+      const atts = (['slots', 'rows', 'rowsp'] as const).map((kernel) => new DecodeAttention(ctx, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel));
       const gots: Float32Array[] = [];
       for (const att of atts) {
         submit((p) => att.encode(p));

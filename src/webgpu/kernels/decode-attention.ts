@@ -19,7 +19,10 @@
  *   whole rows), partial dot products are summed through workgroup memory, and p·V walks a
  *   slice of the slots per thread with every head of the group at once (a value row is read
  *   once per group, not once per head). Chosen where its workgroup memory fits 16 KiB and D/8
- *   divides 64.
+ *   divides 64. 21% of the H200's read bandwidth (results/h200-engine).
+ * - 'rowsp': 'rows' with each thread's first key and value chunks loaded up front (prefetchWgsl),
+ *   a variant to time against 'rows': a split reads 16 KiB, so its time is a chain of memory
+ *   latencies more than bandwidth.
  */
 import { dispatchGroups, LINEAR_GROUP } from '../gpu-context.js';
 import { f32Lit, HALF8_STRUCT } from './wgsl-common.js';
@@ -119,7 +122,7 @@ export function decodeSplits(cap: number): number {
   return Math.max(1, Math.ceil(cap / DEC_TB));
 }
 
-export type DecodeKernel = 'slots' | 'rows';
+export type DecodeKernel = 'slots' | 'rows' | 'rowsp';
 
 type SplitShape = AttentionShape & { batch: number; cap: number; reader: PastReader };
 
@@ -376,7 +379,7 @@ export function rowsPlan(s: AttentionShape & { reader: PastReader }): { tpr: num
  * q) reads value chunk q (eight channels, one 16-byte load for fp16) of every slices-th slot and
  * accumulates it for every head of the group; the slices are summed through workgroup memory.
  */
-export function decodeAttentionRowsWgsl(s: SplitShape): string {
+export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string {
   const { headDim: D, reader } = s;
   const p = splitParts(s);
   const { G, scale } = p;
@@ -390,10 +393,20 @@ export function decodeAttentionRowsWgsl(s: SplitShape): string {
   // a GPU compiler may put such arrays in local memory
   const each = (n: number, f: (i: number) => string, sep = ' ') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
   const vV = (x: string) => (scales ? `${x}; v.lo *= vsc[jj]; v.hi *= vsc[jj];` : `${x};`);
+  const VP = prefetchDepth(s, RPI, CPT, slices).VP;
+  const vLoad = 'v8(b, kvh, jt, vq)';
+  // prefetching: a constant trip count, so the loop unrolls and vp stays in registers
+  const pvLoop = prefetch
+    ? `for (var u = 0u; u < ${Math.ceil(TB / slices)}u; u++) {
+    let jj = slice + u * ${slices}u;
+    if (jj >= cnt) { break; }`
+    : `for (var jj = slice; jj < cnt; jj += ${slices}u) {`;
+  const vFetch = (x: string) => (prefetch ? `if (u < ${VP}u) { v = vp[u]; } else { ${x}; }` : x);
   return `${splitHeadWgsl(s, p, `var<workgroup> scr: array<f32, ${scratch}>;`)}
   // 1. scores: ${TPR} threads per key row, ${RPI} rows a pass; partials in scr[(q·NP + x)·TB + slot]
   let r = tid % ${RPI}u;
   let q = tid / ${RPI}u;
+  ${prefetch ? prefetchWgsl(s, { RPI, TPR, CPT, slices, VPR }) : ''}
   for (var it = 0u; it < ${TB / RPI}u; it++) {
     let jj = it * ${RPI}u + r;
     let j = t0 + jj;
@@ -403,7 +416,8 @@ export function decodeAttentionRowsWgsl(s: SplitShape): string {
         let i = q + c * ${TPR}u;
         var k: Half8;
         if (j < n) {
-          k = k8(b, kvh, j, i);
+          ${prefetch ? `let u = it * ${CPT}u + c;
+          if (u < ${prefetchDepth(s, RPI, CPT, slices).KP}u) { k = kp[u]; } else { k = k8(b, kvh, j, i); }` : 'k = k8(b, kvh, j, i);'}
           ${scales ? `d${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi);
           let vd = v8(b, kvh, j, i);
           d${G + 1} += dot(vd.lo, vd.lo) + dot(vd.hi, vd.hi);` : ''}
@@ -441,12 +455,12 @@ ${splitSoftmaxWgsl(s, p)}
   let slice = tid / ${VPR}u;
   let cnt = min(${TB}u, n + 1u - t0);
   ${each(G, (h) => `var a${h}l = vec4f(0.0); var a${h}h = vec4f(0.0);`, '\n  ')}
-  for (var jj = slice; jj < cnt; jj += ${slices}u) {
+  ${pvLoop}
     let jt = t0 + jj;
     if (jt < start) { continue; }
     var v: Half8;
     if (jt < n) {
-      ${reader.retained ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { ${vV('v = v8(b, kvh, jt, vq)')} }` : vV('v = v8(b, kvh, jt, vq)')}
+      ${reader.retained ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { ${vV(vFetch(`v = ${vLoad}`))} }` : vV(vFetch(`v = ${vLoad}`))}
     } else { v = Half8(curV(row, kvh, 2u * vq), curV(row, kvh, 2u * vq + 1u)); }
     ${each(G, (h) => `{ let pr = sc[${h * TB}u + jj]; a${h}l += pr * v.lo; a${h}h += pr * v.hi; }`, '\n    ')}
   }
@@ -460,9 +474,47 @@ ${splitSoftmaxWgsl(s, p)}
 ${splitTailWgsl(p, D)}`;
 }
 
-/** The split kernel DecodeAttention uses by default: 'rows' where it fits, else 'slots'. */
-export function defaultDecodeKernel(s: AttentionShape & { reader: PastReader }): DecodeKernel {
-  return 'reason' in rowsPlan(s) ? 'slots' : 'rows';
+/** Past rows a 'rowsp' thread loads ahead, keys and values each (at most; fewer where a split has fewer). */
+export const PREFETCH_ROWS = 8;
+
+/**
+ * 'rowsp': the 'rows' kernel with each thread's first PREFETCH_ROWS key chunks and value chunks
+ * loaded before any of them is used, so the two phases' memory latencies overlap instead of
+ * following one another load by load (a split is small: its time is latency, not bandwidth).
+ * Declares kp/vp (private arrays indexed by unrolled loop counters) and kpre/vpre, which return a
+ * prefetched chunk where there is one and load it otherwise.
+ */
+function prefetchDepth(s: SplitShape, RPI: number, CPT: number, slices: number): { KP: number; VP: number } {
+  void s;
+  return { KP: Math.min(PREFETCH_ROWS, (TB / RPI) * CPT), VP: Math.min(PREFETCH_ROWS, Math.ceil(TB / slices)) };
+}
+
+function prefetchWgsl(s: SplitShape, g: { RPI: number; TPR: number; CPT: number; slices: number; VPR: number }): string {
+  const { KP, VP } = prefetchDepth(s, g.RPI, g.CPT, g.slices);
+  return `// prefetch: key chunks (it, c) for it·CPT + c < ${KP}, value chunks of this thread's first ${VP} slots
+  var kp: array<Half8, ${KP}>;
+  var vp: array<Half8, ${VP}>;
+  for (var u = 0u; u < ${KP}u; u++) {
+    let j = t0 + (u / ${g.CPT}u) * ${g.RPI}u + r;
+    if (j < n && j >= start) { kp[u] = k8(b, kvh, j, q + (u % ${g.CPT}u) * ${g.TPR}u); }
+  }
+  let vq0 = tid % ${g.VPR}u;
+  let sl0 = tid / ${g.VPR}u;
+  for (var u = 0u; u < ${VP}u; u++) {
+    let jt = t0 + sl0 + u * ${g.slices}u;
+    if (jt < n && jt >= start) { vp[u] = v8(b, kvh, jt, vq0); }
+  }`;
+}
+
+
+/**
+ * The split kernel DecodeAttention uses by default: 'rows' where it fits, else 'slots'. A host's
+ * preference (GpuContext.decodeKernel) is taken where it can serve the shape.
+ */
+export function defaultDecodeKernel(s: AttentionShape & { reader: PastReader }, prefer?: DecodeKernel): DecodeKernel {
+  const rowsFit = !('reason' in rowsPlan(s));
+  if (prefer === 'slots' || (prefer && rowsFit)) return prefer;
+  return rowsFit ? 'rows' : 'slots';
 }
 
 export function decodeAttentionGroups(s: AttentionShape & { batch: number; cap: number }): number {
@@ -534,7 +586,7 @@ export class DecodeAttention {
     io: { qkv: GPUBuffer; starts: GPUBuffer; prm: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; past: GPUBuffer[] },
     readonly kernel: DecodeKernel = defaultDecodeKernel(shape),
   ) {
-    const code = kernel === 'rows' ? decodeAttentionRowsWgsl(shape) : decodeAttentionWgsl(shape);
+    const code = kernel === 'slots' ? decodeAttentionWgsl(shape) : decodeAttentionRowsWgsl(shape, kernel === 'rowsp');
     this.split = ctx.pipeline(code, `attention decode (${kernel}) ${shape.reader.key}`);
     this.combine = ctx.pipeline(decodeCombineWgsl(shape), 'attention combine');
     this.g1 = ctx.bindGroup(this.split, [io.qkv, io.starts, io.prm, io.partial, ...io.past]);
