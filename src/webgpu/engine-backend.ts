@@ -14,10 +14,10 @@ import type { KVBlock } from '../engine/kv-block.js';
 import type { EngineBuffer } from './gpu-context.js';
 import type { WebGpuEngine } from './engine.js';
 import { decodePartialBytes, f32PastReader } from './kernels/attention.js';
-import { MatmulOp } from './kernels/matmul.js';
+import { MatmulOp, sharedPartialBytes } from './kernels/matmul.js';
 import { encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { ropeTable } from './kernels/rope.js';
-import { buildLayerStack } from './layer-stack.js';
+import { buildLayerStack, stackShapes } from './layer-stack.js';
 import { paddedHidden } from './model.js';
 
 /** Per-sequence first real slot, from a left-padded mask [B, n]; throws on any other mask. */
@@ -99,7 +99,11 @@ export class EngineBackend implements InferenceBackend {
         });
       }
       const partial = P > 0 ? alloc(decodePartialBytes({ heads: H, kvHeads: KV, headDim: D, batch: B, cap: n }), 'attention partials') : undefined;
-      const body = buildLayerStack(ctx, cfg, eng.weights, { x, h, qkv, att, act, cosSin, starts: st, ...(partial ? { partial } : {}) }, {
+      const rows = req.allLogits ? M : B;
+      const clsShape = { M: rows, N: V, K: dim, epilogue: 'store' } as const;
+      const splitBytes = sharedPartialBytes(ctx, [...stackShapes(cfg, M), clsShape]);
+      const splitK = splitBytes > 0 ? alloc(splitBytes, 'split-K partials') : undefined;
+      const body = buildLayerStack(ctx, cfg, eng.weights, { x, h, qkv, att, act, cosSin, starts: st, ...(partial ? { partial } : {}), ...(splitK ? { splitK } : {}) }, {
         M,
         T,
         batch: B,
@@ -112,12 +116,11 @@ export class EngineBackend implements InferenceBackend {
         ropeOut: (l) => [kvOut[l]!.buffer],
         ...(P > 0 ? { reader: (l: number) => ({ reader: f32PastReader({ kvHeads: KV, headDim: D }), buffers: [pastK[l]!.buffer, pastV[l]!.buffer] }) } : {}),
       });
-      const rows = req.allLogits ? M : B;
       const last = alloc(rows * dim * 4, 'last');
       const normP = ctx.pipeline(rmsnormWgsl(req.allLogits ? { rows, dim, eps: cfg.rmsEps } : { rows, dim, eps: cfg.rmsEps, inStride: T, inOffset: T - 1 }), 'rmsnorm final');
       const normG = ctx.bindGroup(normP, [x, eng.weights.norm, last]);
       const logits = alloc(rows * V * 4, 'logits');
-      const cls = new MatmulOp(ctx, { M: rows, N: V, K: dim, epilogue: 'store' }, last.buffer, eng.weights.cls.buffer, logits.buffer, 'classifier');
+      const cls = new MatmulOp(ctx, clsShape, last.buffer, eng.weights.cls.buffer, logits.buffer, 'classifier', undefined, splitK?.buffer);
       const enc = ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
       body(pass);

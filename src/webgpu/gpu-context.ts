@@ -59,6 +59,21 @@ export class GpuContext {
     this.matmul = opts.matmul ?? {};
     this.f16Declined = opts.f16Declined ?? false;
     if (opts.decodeKernel) this.decodeKernel = opts.decodeKernel;
+    // An allocation or dispatch the device refuses (out of memory, validation) fails silently: the
+    // command buffer is dropped and the queue runs on, so a step "finishes" having computed nothing.
+    // Kept here for throwIfDeviceError(), so such a cell fails instead of reporting that speed.
+    device.addEventListener?.('uncapturederror', (e) => {
+      if (this.deviceErrors.length < 8) this.deviceErrors.push((e as GPUUncapturedErrorEvent).error.message.split('\n')[0]!);
+    });
+  }
+
+  private readonly deviceErrors: string[] = [];
+
+  /** Throws (and forgets) the errors the device reported since the last call, if any. */
+  throwIfDeviceError(): void {
+    if (this.deviceErrors.length === 0) return;
+    const errs = this.deviceErrors.splice(0);
+    throw new Error(`webgpu engine: the device reported ${errs.length === 8 ? '8 or more errors' : `${errs.length} error(s)`}, results are invalid: ${errs.join(' | ')}`);
   }
 
   /**

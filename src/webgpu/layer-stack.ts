@@ -7,7 +7,7 @@
  */
 import type { EngineBuffer, GpuContext } from './gpu-context.js';
 import { DecodeAttention, defaultDecodeKernel, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
-import { MatmulOp } from './kernels/matmul.js';
+import { MatmulOp, sharedPartialBytes, type MatmulShape } from './kernels/matmul.js';
 import { embedWgsl, encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { encodeRope, ropeWgsl, type RopeWrite } from './kernels/rope.js';
 import { paddedHidden, type DeviceWeights, type EngineModelConfig } from './model.js';
@@ -25,6 +25,20 @@ export interface StackBuffers {
   starts: EngineBuffer;
   /** Decode: split partials of the attention (decodePartialBytes at the attention's capacity). */
   partial?: EngineBuffer;
+  /** Split-K partial sums shared by the stack's matmuls (sharedPartialBytes of stackShapes); needed where one runs 'splitk'. */
+  splitK?: EngineBuffer;
+}
+
+/** The matmul shapes of a layer at M rows: QKV, Wo, W13 with SwiGLU, W2. */
+export function stackShapes(cfg: EngineModelConfig, M: number): MatmulShape[] {
+  const { dim, heads: H, kvHeads: KV, headDim: D } = cfg;
+  const hid = paddedHidden(cfg);
+  return [
+    { M, N: (H + 2 * KV) * D, K: dim, epilogue: 'store' },
+    { M, N: dim, K: dim, epilogue: 'add' },
+    { M, N: 2 * hid, K: dim, epilogue: 'swiglu' },
+    { M, N: dim, K: hid, epilogue: 'add' },
+  ];
 }
 
 export interface StackSpec {
@@ -58,9 +72,13 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
   const normP = ctx.pipeline(rmsnormWgsl({ rows: M, dim, eps: cfg.rmsEps }), 'rmsnorm');
   const ropeP = ctx.pipeline(ropeWgsl({ rows: M, T, heads: H, kvHeads: KV, headDim: D, layout: cfg.ropeLayout, write: ropeWrite, cap }), 'rope');
   const prefillP = spec.reader ? null : ctx.pipeline(prefillAttentionWgsl({ ...shape, batch, T }), 'attention prefill');
+  const [sQkv, sO, s13, s2] = stackShapes(cfg, M) as [MatmulShape, MatmulShape, MatmulShape, MatmulShape];
+  const need = sharedPartialBytes(ctx, [sQkv, sO, s13, s2]);
+  if (need > (bufs.splitK?.size ?? 0)) throw new Error(`webgpu engine: the layer stack at M = ${M} needs a ${need}-byte split-K buffer (StackBuffers.splitK)`);
+  const mm = (shape: MatmulShape, xb: EngineBuffer, wb: EngineBuffer, yb: EngineBuffer, label: string) => new MatmulOp(ctx, shape, xb.buffer, wb.buffer, yb.buffer, label, undefined, bufs.splitK?.buffer);
   const ops = w.layers.map((lw, l) => {
     const norm1 = ctx.bindGroup(normP, [x, lw.attnNorm, h]);
-    const mmQkv = new MatmulOp(ctx, { M, N: R, K: dim, epilogue: 'store' }, h.buffer, lw.wqkv.buffer, qkv.buffer, 'qkv');
+    const mmQkv = mm(sQkv, h, lw.wqkv, qkv, 'qkv');
     const rope = ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
     let attend: (pass: GPUComputePassEncoder) => void;
     if (spec.reader) {
@@ -75,10 +93,10 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
       attend = (pass) => encodeGroups(pass, prefillP!, g, groups);
     }
     const store = spec.storeOps?.(l);
-    const mmO = new MatmulOp(ctx, { M, N: dim, K: dim, epilogue: 'add' }, att.buffer, lw.wo.buffer, x.buffer, 'wo');
+    const mmO = mm(sO, att, lw.wo, x, 'wo');
     const norm2 = ctx.bindGroup(normP, [x, lw.ffnNorm, h]);
-    const mm13 = new MatmulOp(ctx, { M, N: 2 * hid, K: dim, epilogue: 'swiglu' }, h.buffer, lw.w13.buffer, act.buffer, 'w13');
-    const mm2 = new MatmulOp(ctx, { M, N: dim, K: hid, epilogue: 'add' }, act.buffer, lw.w2.buffer, x.buffer, 'w2');
+    const mm13 = mm(s13, h, lw.w13, act, 'w13');
+    const mm2 = mm(s2, act, lw.w2, x, 'w2');
     return (pass: GPUComputePassEncoder) => {
       encodeRows(pass, normP, norm1, M);
       mmQkv.encode(pass);

@@ -13,10 +13,10 @@
 import type { SamplingSpec } from '../engine/sampler.js';
 import { dispatchGroups, type EngineBuffer, type GpuContext } from './gpu-context.js';
 import { decodePartialBytes } from './kernels/attention.js';
-import { MatmulOp } from './kernels/matmul.js';
+import { MatmulOp, sharedPartialBytes } from './kernels/matmul.js';
 import { encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { ropeTable } from './kernels/rope.js';
-import { buildLayerStack, type StackBuffers } from './layer-stack.js';
+import { buildLayerStack, stackShapes, type StackBuffers } from './layer-stack.js';
 import { sampleWgsl } from './kernels/sample.js';
 import type { EngineKvStore } from './kv-store.js';
 import { paddedHidden, type DeviceWeights, type EngineModelConfig } from './model.js';
@@ -143,7 +143,12 @@ export class EngineSession {
 
     const eps = cfg.rmsEps;
     const partial = scratch(decodePartialBytes({ heads: H, kvHeads: KV, headDim: D, batch: B, cap }), 'attention partials');
-    const bufs: StackBuffers = { x, h, qkv, att, act, cosSin, starts: this.starts, partial };
+    // one split-K buffer for every matmul of the session: decode, each prefill sub-batch, the classifier
+    const subSizes = new Set([this.subBatch, B % this.subBatch].filter((n) => n > 0));
+    const clsShape = { M: B, N: V, K: dim, epilogue: 'store' } as const;
+    const splitBytes = sharedPartialBytes(ctx, [...stackShapes(cfg, B), ...[...subSizes].flatMap((nb) => stackShapes(cfg, nb * P)), clsShape]);
+    const splitK = splitBytes > 0 ? scratch(splitBytes, 'split-K partials') : undefined;
+    const bufs: StackBuffers = { x, h, qkv, att, act, cosSin, starts: this.starts, partial, ...(splitK ? { splitK } : {}) };
     store.bind?.({ qkv: qkv.buffer, starts: this.starts.buffer, decodePrm: this.prm.buffer, heads: H });
     const layerOps = (M: number, T: number, prm: EngineBuffer, idsBuf: EngineBuffer, decode: boolean, b0 = 0) =>
       buildLayerStack(ctx, cfg, w, bufs, {
@@ -198,7 +203,7 @@ export class EngineSession {
       };
     };
     this.decodePass = this.buildDecode();
-    const cls = new MatmulOp(ctx, { M: B, N: V, K: dim, epilogue: 'store' }, last.buffer, w.cls.buffer, this.logits.buffer, 'classifier');
+    const cls = new MatmulOp(ctx, clsShape, last.buffer, w.cls.buffer, this.logits.buffer, 'classifier', undefined, splitK?.buffer);
     const s = opts.sampling;
     const sampP = ctx.pipeline(
       sampleWgsl({
@@ -293,6 +298,8 @@ export class EngineSession {
     const ids = await p.ids;
     const logits = p.logits ? await p.logits : undefined;
     this.pending.delete(step);
+    // errors arrive as events before the read-back of the work they spoiled resolves
+    this.ctx.throwIfDeviceError();
     return logits ? { ids, logits } : { ids };
   }
 

@@ -4,7 +4,7 @@
  * kernel) where the tiles alone are enough. The kernel tests' shapes must really split.
  */
 import { describe, expect, it } from 'vitest';
-import { matmulGroups, parseMatmulChoice, pickMatmul, rowGroupThreads, splitPartialBytes, splitsFor, SPLIT_K_TARGET_GROUPS, type MatmulShape } from '../../src/webgpu/kernels/matmul.js';
+import { matmulGroups, parseMatmulChoice, sharedPartialBytes, pickMatmul, rowGroupThreads, splitPartialBytes, splitsFor, SPLIT_K_TARGET_GROUPS, type MatmulShape } from '../../src/webgpu/kernels/matmul.js';
 import { engineKnobs } from '../../runners/node/webgpu-device.js';
 
 const shape = (M: number, N: number, K: number): MatmulShape => ({ M, N, K, epilogue: 'store' });
@@ -44,12 +44,14 @@ describe('split-K plan', () => {
 });
 
 describe('matmul kernel choice', () => {
-  it('defaults: row to M = 8, tiled above, register on software adapters; a host choice overrides each side', () => {
-    expect(pickMatmul(shape(8, 64, 64), false)).toBe('row');
-    expect(pickMatmul(shape(9, 64, 64), false)).toBe('tiled');
+  it('defaults (as timed on an H100): row4 to M = 8, splitk above, register on software adapters; a host choice overrides each side', () => {
+    expect(pickMatmul(shape(8, 64, 64), false)).toBe('row4');
+    expect(pickMatmul(shape(9, 64, 64), false)).toBe('splitk');
+    expect(pickMatmul(shape(9, 64, 64), false, { large: 'tiled', small: 'row' })).toBe('tiled');
+    expect(pickMatmul(shape(8, 64, 64), false, { large: 'tiled', small: 'row' })).toBe('row');
     expect(pickMatmul(shape(1, 64, 64), true, { small: 'row4' })).toBe('register');
     expect(pickMatmul(shape(1, 64, 64), false, { small: 'row8' })).toBe('row8');
-    expect(pickMatmul(shape(32, 64, 64), false, { small: 'row8' })).toBe('tiled');
+    expect(pickMatmul(shape(32, 64, 64), false, { small: 'row8' })).toBe('splitk');
     expect(pickMatmul(shape(32, 64, 64), false, { large: 'splitk' })).toBe('splitk');
   });
 
@@ -70,5 +72,18 @@ describe('matmul kernel choice', () => {
     expect(rowGroupThreads(shape(1, 64, 64), 4)).toBe(128);
     expect(rowGroupThreads(shape(8, 64, 64), 4)).toBe(128);
     expect(rowGroupThreads(shape(8, 64, 64), 8)).toBe(64);
+  });
+});
+
+describe('one split-K buffer per session', () => {
+  const gpu = { adapter: { vendor: '', architecture: '', fallback: false }, matmul: {} };
+  it("sized for the largest need among the shapes that run 'splitk'; none where none does", () => {
+    const s32 = shape(32, 4096, 4096); // 5 splits
+    const w2 = { M: 32, N: 4096, K: 11008, epilogue: 'add' as const };
+    const wide = shape(512, 4096, 4096); // enough tiles: tiled
+    expect(sharedPartialBytes(gpu, [s32, w2, wide])).toBe(Math.max(splitPartialBytes(s32), splitPartialBytes(w2)));
+    expect(sharedPartialBytes(gpu, [wide, shape(1, 4096, 4096)])).toBe(0); // tiled and row4
+    expect(sharedPartialBytes({ ...gpu, matmul: { large: 'tiled' } }, [s32, w2])).toBe(0);
+    expect(sharedPartialBytes({ ...gpu, adapter: { ...gpu.adapter, fallback: true } }, [s32])).toBe(0); // register
   });
 });

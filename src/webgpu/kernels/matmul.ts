@@ -377,7 +377,12 @@ export interface MatmulChoice {
   large: 'tiled' | 'splitk';
 }
 
-export const DEFAULT_MATMUL: MatmulChoice = { small: 'row', large: 'tiled' };
+/**
+ * Measured (results/h100-engine-s23, bench/engine-matmul.ts on LLaMA-2-7B's projections): 'row4'
+ * beat 'row' at M = 1 (up to 89% of read bandwidth against 70%) and M = 8 (w2: 0.075 against
+ * 0.145 ms); 'splitk' beat 'tiled' at M = 32 (2×) and M = 128 (1.2–1.3×).
+ */
+export const DEFAULT_MATMUL: MatmulChoice = { small: 'row4', large: 'splitk' };
 
 /** Parses "small=row4,large=splitk" (either part optional), naming what is wrong. */
 export function parseMatmulChoice(text: string): Partial<MatmulChoice> {
@@ -418,6 +423,22 @@ export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel): 
   return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
 }
 
+/** The kernel a MatmulOp runs for this shape on this context (the choice, with 'splitk' as 'tiled' where it would not split). */
+export function matmulKernelFor(ctx: Pick<GpuContext, 'adapter' | 'matmul'>, s: MatmulShape, kernel?: MatmulKernel): MatmulKernel {
+  const k = kernel ?? pickMatmul(s, ctx.adapter.fallback, ctx.matmul);
+  return k === 'splitk' && splitsFor(s) === 1 ? 'tiled' : k;
+}
+
+/**
+ * Bytes of one split-K partials buffer that serves every matmul of `shapes` (the largest need):
+ * a step's matmuls run one after another, so they can share it.
+ */
+export function sharedPartialBytes(ctx: Pick<GpuContext, 'adapter' | 'matmul'>, shapes: readonly MatmulShape[]): number {
+  let max = 0;
+  for (const s of shapes) if (matmulKernelFor(ctx, s) === 'splitk') max = Math.max(max, splitPartialBytes(s));
+  return max;
+}
+
 /** Bytes of the partial sums a 'splitk' matmul of this shape needs (0 when it needs one split). */
 export function splitPartialBytes(s: MatmulShape): number {
   const S = splitsFor(s);
@@ -426,8 +447,10 @@ export function splitPartialBytes(s: MatmulShape): number {
 
 /**
  * A prepared matmul: pipelines and bind groups made once, encoded each step. 'splitk' writes its
- * partial sums to `partial` (splitPartialBytes; one buffer may serve every matmul of a step, as
- * they run one after another) or, without one, to a scratch buffer of its own.
+ * partial sums to `partial` (sharedPartialBytes: one buffer serves every matmul of a session, as
+ * they run one after another) or, without one, to a scratch buffer of its own (tests, benches: a
+ * buffer per op over a 7B model's 128 matmuls and every prefill sub-batch ran an 80 GB card out of
+ * memory).
  */
 export class MatmulOp {
   private readonly pipeline: GPUComputePipeline;
@@ -437,12 +460,12 @@ export class MatmulOp {
   private readonly own?: { destroy(): void };
 
   constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel, partial?: GPUBuffer) {
-    let k = kernel ?? pickMatmul(s, ctx.adapter.fallback, ctx.matmul);
-    if (k === 'splitk' && splitsFor(s) === 1) k = 'tiled';
+    const k = matmulKernelFor(ctx, s, kernel);
     this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}`);
     this.groups = matmulGroups(s, k);
     if (k === 'splitk') {
       let p = partial;
+      if (p && p.size < splitPartialBytes(s)) throw new Error(`matmul ${label}: the shared split-K buffer holds ${p.size} bytes, the shape needs ${splitPartialBytes(s)}`);
       if (!p) {
         const b = ctx.alloc('scratch', splitPartialBytes(s), `${label} split-K partials`);
         this.own = b;

@@ -1,0 +1,41 @@
+/**
+ * The kernels a GPU gets (row4 to M = 8, split-K above, one split-K buffer per session) through a
+ * whole generation. CI's SwiftShader gets the register kernel by default, so this test gives the
+ * same device a context that is not marked software: prefill (M = 9 × 12 rows) and decode (M = 9)
+ * then run split-K and the row-group kernel, and their tokens must equal the register kernel's.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, PARTS } from '../support/parts.js';
+import { GpuContext } from '../../src/webgpu/gpu-context.js';
+import { generateOnEngine } from '../../src/webgpu/generate-engine.js';
+import { splitsFor } from '../../src/webgpu/kernels/matmul.js';
+import { embeddedEngine, gpu, gpuErrors } from './gpu-fixture.js';
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await gpu();
+});
+afterAll(() => expect(gpuErrors).toEqual([]));
+
+describeWith([PARTS.webgpu], 'GPU matmul kernels through a session', () => {
+  it('row4 and split-K (one shared partials buffer) give the register kernel\'s greedy tokens on the embedded model, batch 9', async () => {
+    const prompts = Array.from({ length: 9 }, (_, b) => Array.from({ length: 12 }, (_, i) => 1 + ((b * 131 + i * 17) % 8000)));
+    // the shapes really split: decode's QKV (9 × 512 × 256) and prefill's (108 rows)
+    expect(splitsFor({ M: 9, N: 512, K: 256, epilogue: 'store' })).toBeGreaterThan(1);
+    expect(splitsFor({ M: 108, N: 512, K: 256, epilogue: 'store' })).toBeGreaterThan(1);
+    const software = await embeddedEngine(ctx);
+    const want = await generateOnEngine(software, prompts, { maxNewTokens: 5, ignoreEos: true });
+    software.dispose();
+
+    const asGpu = new GpuContext(ctx.device, { ...ctx.adapter, fallback: false }, { f16: ctx.f16, matmul: { small: 'row4', large: 'splitk' } });
+    const engine = await embeddedEngine(asGpu);
+    const got = await generateOnEngine(engine, prompts, { maxNewTokens: 5, ignoreEos: true });
+    expect(got.tokens).toEqual(want.tokens);
+    // split-K's partials: one scratch buffer for the session (its largest need: W13 at prefill,
+    // 8 splits × 108 × 1,152 floats ≈ 4 MB), not one per matmul (≈ 90 MB over 12 layers)
+    const extra = got.deviceBytesByCategory.scratch - want.deviceBytesByCategory.scratch;
+    expect(extra).toBeGreaterThan(0);
+    expect(extra).toBeLessThan(6 * 2 ** 20);
+    engine.dispose();
+  }, 300_000);
+});
