@@ -158,6 +158,11 @@ export class GpuContext {
     return this.pipelines.size;
   }
 
+  /** The labels of the pipelines compiled so far (tests check which kernels a stack built). */
+  pipelineLabels(): string[] {
+    return [...this.pipelines.values()].map((p) => p.label);
+  }
+
   /** A compute pipeline for `code`, compiled once per distinct source. */
   pipeline(code: string, label: string): GPUComputePipeline {
     let p = this.pipelines.get(code);

@@ -7,7 +7,7 @@
  */
 import type { EngineBuffer, GpuContext } from './gpu-context.js';
 import { DecodeAttention, defaultDecodeKernel, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
-import { MatmulOp, sharedPartialBytes, type MatmulShape } from './kernels/matmul.js';
+import { fusesNorm, MatmulOp, matmulKernelFor, sharedPartialBytes, type MatmulShape } from './kernels/matmul.js';
 import { embedWgsl, encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { encodeRope, ropeWgsl, type RopeWrite } from './kernels/rope.js';
 import { paddedHidden, type DeviceWeights, type EngineModelConfig } from './model.js';
@@ -75,10 +75,14 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
   const [sQkv, sO, s13, s2] = stackShapes(cfg, M) as [MatmulShape, MatmulShape, MatmulShape, MatmulShape];
   const need = sharedPartialBytes(ctx, [sQkv, sO, s13, s2]);
   if (need > (bufs.splitK?.size ?? 0)) throw new Error(`webgpu engine: the layer stack at M = ${M} needs a ${need}-byte split-K buffer (StackBuffers.splitK)`);
-  const mm = (shape: MatmulShape, xb: EngineBuffer, wb: EngineBuffer, yb: EngineBuffer, label: string) => new MatmulOp(ctx, shape, xb.buffer, wb.buffer, yb.buffer, label, undefined, bufs.splitK?.buffer);
+  const mm = (shape: MatmulShape, xb: EngineBuffer, wb: EngineBuffer, yb: EngineBuffer, label: string, gain?: EngineBuffer) =>
+    new MatmulOp(ctx, shape, xb.buffer, wb.buffer, yb.buffer, label, undefined, bufs.splitK?.buffer, gain ? { gain: gain.buffer, eps: cfg.rmsEps } : undefined);
+  // Row-group kernels (batch ≤ 8) apply the block's RMSNorm themselves: two dispatches fewer a layer.
+  const fuse1 = fusesNorm(matmulKernelFor(ctx, sQkv));
+  const fuse2 = fusesNorm(matmulKernelFor(ctx, s13));
   const ops = w.layers.map((lw, l) => {
     const norm1 = ctx.bindGroup(normP, [x, lw.attnNorm, h]);
-    const mmQkv = mm(sQkv, h, lw.wqkv, qkv, 'qkv');
+    const mmQkv = fuse1 ? mm(sQkv, x, lw.wqkv, qkv, 'qkv', lw.attnNorm) : mm(sQkv, h, lw.wqkv, qkv, 'qkv');
     const rope = ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
     let attend: (pass: GPUComputePassEncoder) => void;
     if (spec.reader) {
@@ -95,17 +99,17 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
     const store = spec.storeOps?.(l);
     const mmO = mm(sO, att, lw.wo, x, 'wo');
     const norm2 = ctx.bindGroup(normP, [x, lw.ffnNorm, h]);
-    const mm13 = mm(s13, h, lw.w13, act, 'w13');
+    const mm13 = fuse2 ? mm(s13, x, lw.w13, act, 'w13', lw.ffnNorm) : mm(s13, h, lw.w13, act, 'w13');
     const mm2 = mm(s2, act, lw.w2, x, 'w2');
     return (pass: GPUComputePassEncoder) => {
-      encodeRows(pass, normP, norm1, M);
+      if (!fuse1) encodeRows(pass, normP, norm1, M);
       mmQkv.encode(pass);
       encodeRope(pass, ropeP, rope, M);
       if (!spec.reader) store?.(pass);
       attend(pass);
       if (spec.reader) store?.(pass);
       mmO.encode(pass);
-      encodeRows(pass, normP, norm2, M);
+      if (!fuse2) encodeRows(pass, normP, norm2, M);
       mm13.encode(pass);
       mm2.encode(pass);
     };

@@ -2,7 +2,8 @@
  * The kernels a GPU gets (row4 to M = 8, split-K above, one split-K buffer per session) through a
  * whole generation. CI's SwiftShader gets the register kernel by default, so this test gives the
  * same device a context that is not marked software: prefill (M = 9 × 12 rows) and decode (M = 9)
- * then run split-K and the row-group kernel, and their tokens must equal the register kernel's.
+ * then run split-K and the row-group kernel, and their tokens must equal the register kernel's; at
+ * batch 4 decode runs the row-group kernel with the RMSNorm applied inside it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, PARTS } from '../support/parts.js';
@@ -36,6 +37,20 @@ describeWith([PARTS.webgpu], 'GPU matmul kernels through a session', () => {
     const extra = got.deviceBytesByCategory.scratch - want.deviceBytesByCategory.scratch;
     expect(extra).toBeGreaterThan(0);
     expect(extra).toBeLessThan(6 * 2 ** 20);
+    engine.dispose();
+  }, 300_000);
+
+  it('batch 4: decode through row4 with the RMSNorm in the kernel (no norm dispatches) gives the register kernel\'s tokens', async () => {
+    const prompts = Array.from({ length: 4 }, (_, b) => Array.from({ length: 10 + b }, (_, i) => 1 + ((b * 97 + i * 29) % 8000)));
+    const software = await embeddedEngine(ctx);
+    const want = await generateOnEngine(software, prompts, { maxNewTokens: 8, ignoreEos: true });
+    software.dispose();
+    const asGpu = new GpuContext(ctx.device, { ...ctx.adapter, fallback: false }, { f16: ctx.f16 });
+    const engine = await embeddedEngine(asGpu);
+    const got = await generateOnEngine(engine, prompts, { maxNewTokens: 8, ignoreEos: true });
+    expect(got.tokens).toEqual(want.tokens);
+    // the fused kernels were built: the decode stack's QKV and W13 at M = 4 with the norm
+    expect(asGpu.pipelineLabels().filter((l) => /^(qkv|w13) 4x.* row4 \+rmsnorm$/.test(l))).toHaveLength(2);
     engine.dispose();
   }, 300_000);
 });

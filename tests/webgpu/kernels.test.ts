@@ -81,6 +81,40 @@ describeWith([PARTS.webgpu], 'matmul', () => {
     }
   }
 
+  it('row4 and row8 with the RMSNorm applied in the kernel equal rmsnorm then matmul, every epilogue', async () => {
+    for (const kernel of ['row4', 'row8'] as MatmulKernel[]) {
+      for (const op of ['store', 'add', 'swiglu'] as MatmulEpilogue[]) {
+        for (const [M, N, K] of [
+          [1, 40, 64],
+          [3, 130, 72],
+          [8, 64, 256],
+        ] as [number, number, number][]) {
+          const X = randomFloats(M * K, M * 11 + K, 3);
+          const G = randomFloats(K, K + 5, 1.5);
+          const W = half(randomFloats(N * K, N * 5 + K, 0.5));
+          const outCols = op === 'swiglu' ? N / 2 : N;
+          const Y0 = randomFloats(M * outCols, 77, 1);
+          const x = buf(X);
+          const g = buf(G);
+          const w = buf(W);
+          const y = buf(op === 'add' ? Y0 : new Float32Array(M * outCols));
+          const mm = new MatmulOp(ctx, { M, N, K, epilogue: op }, x.buffer, w.buffer, y.buffer, 'test norm', kernel, undefined, { gain: g.buffer, eps: 1e-5 });
+          const enc = ctx.device.createCommandEncoder();
+          const pass = enc.beginComputePass();
+          mm.encode(pass);
+          pass.end();
+          ctx.device.queue.submit([enc.finish()]);
+          const got = await ctx.readF32(y, M * outCols);
+          const want = matmulRef(rmsnormRef(X, G, M, K, 1e-5), W, M, N, K, op, op === 'add' ? Y0 : undefined);
+          expect(relErr(got, want), `${kernel} ${op} ${M}x${N}x${K}`).toBeLessThan(2e-5);
+          for (const b of [x, g, w, y]) b.destroy();
+        }
+      }
+    }
+    // the other kernels cannot
+    expect(() => new MatmulOp(ctx, { M: 2, N: 8, K: 8, epilogue: 'store' }, buf(64).buffer, buf(128).buffer, buf(64).buffer, 'no', 'tiled', undefined, { gain: buf(32).buffer, eps: 1e-5 })).toThrow(/cannot apply the RMSNorm/);
+  });
+
   it('on the embedded model: layer 5 W13 (SwiGLU) and the classifier over real embeddings', async () => {
     const m = embeddedModel();
     const { dim, hiddenDim: hid, vocabSize: V } = m.config;

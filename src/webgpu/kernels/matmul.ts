@@ -16,7 +16,7 @@
  * K must be a multiple of 8 (one 16-byte group of halves).
  */
 import { dispatchGroups, LINEAR_GROUP, type GpuContext } from '../gpu-context.js';
-import { f16Enable, HALF8_STRUCT, halfBuffer } from './wgsl-common.js';
+import { f16Enable, f32Lit, HALF8_STRUCT, halfBuffer } from './wgsl-common.js';
 
 export type MatmulEpilogue = 'store' | 'add' | 'swiglu';
 
@@ -243,72 +243,90 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
  * for SwiGLU that many interleaved gate/up rows, so rows/2 outputs). Each thread loads its slice of
  * X once per 16-byte step for all of the group's rows, so X is read rows-fold less than by 'row',
  * each thread has `rows` independent weight loads in flight, and one reduction serves them all.
+ *
+ * With `norm`, X is the residual stream and the kernel applies the RMSNorm before it (gain G at
+ * binding 3): every workgroup reads all of each X row anyway, so it sums the squares as it goes and
+ * divides by the row's RMS at the end — Σ W·(x·g) / rms, the norm's x / rms · g regrouped — which
+ * saves the norm's dispatch (decode at batch ≤ 8 is as much dispatches as bandwidth).
  */
-export function rowGroupMatmulWgsl(s: MatmulShape, f16: boolean, rows: number): string {
+export function rowGroupMatmulWgsl(s: MatmulShape, f16: boolean, rows: number, norm?: { eps: number }): string {
   const { M, N, K, epilogue: op } = s;
   if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
   if (M > SMALL_M) throw new Error(`matmul: row-group kernel serves M ≤ ${SMALL_M}, got ${M}`);
   if (op === 'swiglu' && (N % 2 !== 0 || rows % 2 !== 0)) throw new Error('matmul: swiglu needs an even N and an even row group');
   const K8 = K / 8;
   const A = rows * M; // accumulators per thread
-  const T = rowGroupThreads(s, rows);
+  const NS = norm ? M : 0; // sums of squares per thread
+  const T = rowGroupThreads(s, rows, Boolean(norm));
   const outCols = op === 'swiglu' ? N / 2 : N;
+  // the reduced value of accumulator a, divided by its row's RMS when the norm is fused
+  const val = (a: string, m: string) => (norm ? `(red[(${a}) * ${T}u] / rms[${m}])` : `red[(${a}) * ${T}u]`);
   const final =
     op === 'swiglu'
-      ? `if (tid < ${(rows / 2) * M}u) {
-    let p = tid / ${M}u;
-    let m = tid % ${M}u;
+      ? `for (var e = tid; e < ${(rows / 2) * M}u; e += ${T}u) {
+    let p = e / ${M}u;
+    let m = e % ${M}u;
     let col = wg * ${rows / 2}u + p;
-    if (col < ${outCols}u) { let g = red[(2u * p * ${M}u + m) * ${T}u]; let u = red[((2u * p + 1u) * ${M}u + m) * ${T}u]; Y[m * ${outCols}u + col] = g / (1.0 + exp(-g)) * u; }
+    if (col < ${outCols}u) { let g = ${val(`2u * p * ${M}u + m`, 'm')}; let u = ${val(`(2u * p + 1u) * ${M}u + m`, 'm')}; Y[m * ${outCols}u + col] = g / (1.0 + exp(-g)) * u; }
   }`
-      : `if (tid < ${A}u) {
-    let r = tid / ${M}u;
-    let m = tid % ${M}u;
+      : `for (var e = tid; e < ${A}u; e += ${T}u) {
+    let r = e / ${M}u;
+    let m = e % ${M}u;
     let n = wg * ${rows}u + r;
-    if (n < ${N}u) { ${op === 'add' ? `Y[m * ${N}u + n] = Y[m * ${N}u + n] + red[tid * ${T}u];` : `Y[m * ${N}u + n] = red[tid * ${T}u];`} }
+    if (n < ${N}u) { ${op === 'add' ? `Y[m * ${N}u + n] = Y[m * ${N}u + n] + ${val('e', 'm')};` : `Y[m * ${N}u + n] = ${val('e', 'm')};`} }
   }`;
   return `${f16Enable(f16)}${HALF8_STRUCT}
 @group(0) @binding(0) var<storage, read> X: array<vec4f>;
 ${halfBuffer('W', 1, f16)}
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-var<workgroup> red: array<f32, ${A * T}>;
-
+${norm ? '@group(0) @binding(3) var<storage, read> G: array<vec4f>;\n' : ''}var<workgroup> red: array<f32, ${(A + NS) * T}>;
+${norm ? `var<workgroup> rms: array<f32, ${M}>;\n` : ''}
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
   ${LINEAR_GROUP}
   if (wg >= ${Math.ceil(N / rows)}u) { return; }
   let r0 = wg * ${rows}u;
-  var acc: array<f32, ${A}>;
+  var acc: array<f32, ${A + NS}>;
   for (var i = tid; i < ${K8}u; i += ${T}u) {
     var xlo: array<vec4f, ${M}>;
     var xhi: array<vec4f, ${M}>;
+    ${norm ? 'let g0 = G[2u * i];\n    let g1 = G[2u * i + 1u];' : ''}
     for (var m = 0u; m < ${M}u; m++) {
-      xlo[m] = X[m * ${K / 4}u + 2u * i];
-      xhi[m] = X[m * ${K / 4}u + 2u * i + 1u];
+      ${
+        norm
+          ? `let a = X[m * ${K / 4}u + 2u * i];
+      let b = X[m * ${K / 4}u + 2u * i + 1u];
+      acc[${A}u + m] += dot(a, a) + dot(b, b);
+      xlo[m] = a * g0;
+      xhi[m] = b * g1;`
+          : `xlo[m] = X[m * ${K / 4}u + 2u * i];
+      xhi[m] = X[m * ${K / 4}u + 2u * i + 1u];`
+      }
     }
     for (var r = 0u; r < ${rows}u; r++) {
       let w = W8(min(r0 + r, ${N - 1}u) * ${K8}u + i);
       for (var m = 0u; m < ${M}u; m++) { acc[r * ${M}u + m] += dot(w.lo, xlo[m]) + dot(w.hi, xhi[m]); }
     }
   }
-  for (var a = 0u; a < ${A}u; a++) { red[a * ${T}u + tid] = acc[a]; }
+  for (var a = 0u; a < ${A + NS}u; a++) { red[a * ${T}u + tid] = acc[a]; }
   workgroupBarrier();
   for (var s = ${T / 2}u; s > 0u; s = s >> 1u) {
     if (tid < s) {
-      for (var a = 0u; a < ${A}u; a++) { red[a * ${T}u + tid] += red[a * ${T}u + tid + s]; }
+      for (var a = 0u; a < ${A + NS}u; a++) { red[a * ${T}u + tid] += red[a * ${T}u + tid + s]; }
     }
     workgroupBarrier();
   }
+  ${norm ? `if (tid < ${M}u) { rms[tid] = sqrt(red[(${A}u + tid) * ${T}u] / ${f32Lit(K)} + ${f32Lit(norm.eps)}); }\n  workgroupBarrier();` : ''}
   ${final}
 }
 `;
 }
 
-/** Threads of a row-group workgroup: 128, fewer where the reduction array would pass 16 KiB (at least 32). */
-export function rowGroupThreads(s: MatmulShape, rows: number): number {
+/** Threads of a row-group workgroup: 128, fewer where its workgroup arrays would pass 16 KiB (at least 32). */
+export function rowGroupThreads(s: MatmulShape, rows: number, norm = false): number {
   let T = ROW_THREADS;
-  while (T > 32 && rows * s.M * T > 4096) T /= 2;
-  if (rows * s.M > T) throw new Error(`matmul: a group of ${rows} rows at M = ${s.M} needs more accumulators than threads`);
+  // the reduction array, and with the norm each row's RMS, within 16 KiB (WebGPU's guaranteed minimum)
+  while (T > 32 && (rows + (norm ? 1 : 0)) * s.M * T + (norm ? s.M : 0) > 4096) T /= 2;
   return T;
 }
 
@@ -403,6 +421,11 @@ export function pickMatmul(s: MatmulShape, software: boolean, choice: Partial<Ma
   return s.M <= SMALL_M ? c.small : c.large;
 }
 
+/** Whether the kernel can apply the RMSNorm of its input itself (the row-group kernels). */
+export function fusesNorm(kernel: MatmulKernel): boolean {
+  return kernel === 'row4' || kernel === 'row8';
+}
+
 function groupRows(kernel: MatmulKernel): number {
   return kernel === 'row8' ? 8 : 4;
 }
@@ -416,10 +439,11 @@ export function matmulGroups(s: MatmulShape, kernel: MatmulKernel): number {
 }
 
 /** WGSL of a kernel's first (for 'splitk': partial-sum) pass. */
-export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel): string {
+export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel, norm?: { eps: number }): string {
+  if (norm && !fusesNorm(kernel)) throw new Error(`matmul: kernel ${kernel} cannot apply the RMSNorm (row4 and row8 can)`);
   if (kernel === 'register') return registerMatmulWgsl(s, f16);
   if (kernel === 'splitk') return tiledMatmulWgsl(s, f16, splitsFor(s));
-  if (kernel === 'row4' || kernel === 'row8') return rowGroupMatmulWgsl(s, f16, groupRows(kernel));
+  if (kernel === 'row4' || kernel === 'row8') return rowGroupMatmulWgsl(s, f16, groupRows(kernel), norm);
   return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
 }
 
@@ -459,9 +483,13 @@ export class MatmulOp {
   private readonly reduce?: { pipeline: GPUComputePipeline; group: GPUBindGroup; groups: number };
   private readonly own?: { destroy(): void };
 
-  constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel, partial?: GPUBuffer) {
+  /**
+   * `norm`: x is the un-normed residual stream and the kernel applies RMSNorm with this gain and
+   * eps first (only where fusesNorm(kernel): check with matmulKernelFor before asking).
+   */
+  constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel, partial?: GPUBuffer, norm?: { gain: GPUBuffer; eps: number }) {
     const k = matmulKernelFor(ctx, s, kernel);
-    this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}`);
+    this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k, norm ? { eps: norm.eps } : undefined), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}${norm ? ' +rmsnorm' : ''}`);
     this.groups = matmulGroups(s, k);
     if (k === 'splitk') {
       let p = partial;
@@ -476,7 +504,7 @@ export class MatmulOp {
       const outCols = s.epilogue === 'swiglu' ? s.N / 2 : s.N;
       this.reduce = { pipeline: rp, group: ctx.bindGroup(rp, [p, y]), groups: Math.ceil((s.M * outCols) / 64) };
     } else {
-      this.group = ctx.bindGroup(this.pipeline, [x, w, y]);
+      this.group = ctx.bindGroup(this.pipeline, norm ? [x, w, y, norm.gain] : [x, w, y]);
     }
   }
 
