@@ -18,9 +18,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { median } from '../src/runs/serving-metrics.js';
-import { MatmulOp, matmulGroups, SMALL_M, splitsFor, type MatmulKernel, type MatmulShape } from '../src/webgpu/kernels/matmul.js';
+import { GpuContext } from '../src/webgpu/gpu-context.js';
+import { MatmulOp, matmulGroups, SMALL_M, splitsFor, SPLIT_K_TARGET_GROUPS, type MatmulKernel, type MatmulShape } from '../src/webgpu/kernels/matmul.js';
 import { nodeGpu } from '../runners/node/webgpu-device.js';
 import { fmaRate, interleavedRuns, readBandwidth } from './device-yardsticks.js';
+import { fastestChoice, SPLIT_TARGETS, type Timed } from './matmul-choice.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,39 +33,10 @@ const sets = new Set(arg('shapes', '7b,embedded').split(','));
 const jsonOut = arg('json', '');
 const choiceOut = arg('choice-out', '');
 
-interface Timed {
-  shape: string;
-  M: number;
+interface Variant {
+  name: string;
   kernel: MatmulKernel;
-  ms: number;
-}
-
-/**
- * The kernels with the least total median time, M ≤ SMALL_M and M > SMALL_M apart, over the
- * (shape, M) pairs every candidate timed; 'splitk' counts as 'tiled' where it does not split (it
- * is the same kernel there). As MINICACHE_MATMUL's value.
- */
-function fastestChoice(rows: Timed[]): string | undefined {
-  const pick = (small: boolean, candidates: MatmulKernel[]) => {
-    const cases = new Map<string, Map<MatmulKernel, number>>();
-    for (const r of rows.filter((x) => (x.M <= SMALL_M) === small)) {
-      const key = `${r.shape}@${r.M}`;
-      if (!cases.has(key)) cases.set(key, new Map());
-      cases.get(key)!.set(r.kernel, r.ms);
-    }
-    const total = new Map<MatmulKernel, number>();
-    for (const byKernel of cases.values()) {
-      if (!small && !byKernel.has('splitk') && byKernel.has('tiled')) byKernel.set('splitk', byKernel.get('tiled')!);
-      if (!candidates.every((k) => byKernel.has(k))) continue;
-      for (const k of candidates) total.set(k, (total.get(k) ?? 0) + byKernel.get(k)!);
-    }
-    if (total.size === 0) return undefined;
-    return [...total].sort((a, b) => a[1] - b[1])[0]![0];
-  };
-  const small = pick(true, ['row', 'row4', 'row8']);
-  const large = pick(false, ['tiled', 'splitk']);
-  const parts = [small ? `small=${small}` : '', large ? `large=${large}` : ''].filter(Boolean);
-  return parts.length ? parts.join(',') : undefined;
+  target?: number;
 }
 
 /** [label, N, K, epilogue] per projection. */
@@ -81,6 +54,17 @@ const SHAPES: Record<string, [string, number, number, MatmulShape['epilogue']][]
 };
 
 const ctx = await nodeGpu();
+const targetContexts = new Map<number, GpuContext>();
+/** The same device with split-K aiming for `target` workgroups (its own pipeline cache). */
+function contextFor(target: number): GpuContext {
+  if (target === (ctx.matmul.splitGroups ?? SPLIT_K_TARGET_GROUPS)) return ctx;
+  let c = targetContexts.get(target);
+  if (!c) {
+    c = new GpuContext(ctx.device, ctx.adapter, { f16: ctx.f16, matmul: { ...ctx.matmul, splitGroups: target } });
+    targetContexts.set(target, c);
+  }
+  return c;
+}
 const software = ctx.adapter.fallback;
 console.log(`engine matmul on ${ctx.adapter.description ?? ctx.adapter.vendor}${software ? ' — SOFTWARE ADAPTER: not GPU timings' : ''}; shader-f16 ${ctx.f16}`);
 const bw = await readBandwidth(ctx, Math.min((software ? 64 : 1024) * 2 ** 20, Math.floor(ctx.limits.maxStorageBufferBindingSize / 16) * 16));
@@ -101,20 +85,26 @@ for (const set of Object.keys(SHAPES).filter((s) => sets.has(s))) {
       ctx.write(x, Float32Array.from({ length: M * K }, (_, i) => Math.sin(i) * 0.01));
       const y = ctx.alloc('scratch', M * (epilogue === 'swiglu' ? N / 2 : N) * 4, 'bench y');
       const s: MatmulShape = { M, N, K, epilogue };
-      // 'splitk' only where it splits (else it is 'tiled'); SwiftShader gets the register kernel
-      const split: MatmulKernel[] = splitsFor(s) > 1 ? ['splitk'] : [];
-      const kernels: MatmulKernel[] = software ? ['register'] : M <= SMALL_M ? ['row', 'row4', 'row8', 'tiled', ...split] : ['tiled', ...split];
-      const ops = kernels.map((k) => new MatmulOp(ctx, s, x.buffer, w.buffer, y.buffer, label, k));
+      // 'splitk' only where it splits (else it is 'tiled'), at each workgroup target that splits
+      // differently; SwiftShader gets the register kernel
+      const split: Variant[] = [];
+      for (const target of SPLIT_TARGETS) {
+        const S = splitsFor(s, target);
+        if (S > 1 && !split.some((v) => splitsFor(s, v.target) === S)) split.push({ name: target === SPLIT_K_TARGET_GROUPS ? 'splitk' : `splitk@${target}`, kernel: 'splitk', target });
+      }
+      const plain = (names: MatmulKernel[]): Variant[] => names.map((k) => ({ name: k, kernel: k }));
+      const kernels: Variant[] = software ? plain(['register']) : M <= SMALL_M ? [...plain(['row', 'row4', 'row8', 'tiled']), ...split] : [...plain(['tiled']), ...split];
+      const ops = kernels.map((v) => new MatmulOp(v.target ? contextFor(v.target) : ctx, s, x.buffer, w.buffer, y.buffer, label, v.kernel));
       const runs = await interleavedRuns(ctx, ops.map((op) => (pass: GPUComputePassEncoder) => op.encode(pass)), software ? 2 : 7, software ? 1 : 10);
-      kernels.forEach((k, i) => {
+      kernels.forEach(({ name: k, kernel, target }, i) => {
         const ms = median(runs[i]!);
         const flops = 2 * M * N * K;
         const tflops = flops / ms / 1e9;
         const wGBps = (N * K * 2) / ms / 1e6;
-        const row = { shape: label, M, N, K, epilogue, kernel: k, workgroups: matmulGroups(s, k), ms, minMs: Math.min(...runs[i]!), maxMs: Math.max(...runs[i]!), tflops, ofFma: tflops / (fma / 1000), weightGBps: wGBps, ofReadBandwidth: wGBps / bw };
+        const row = { shape: label, M, N, K, epilogue, kernel: k, workgroups: matmulGroups(s, kernel, target), ms, minMs: Math.min(...runs[i]!), maxMs: Math.max(...runs[i]!), tflops, ofFma: tflops / (fma / 1000), weightGBps: wGBps, ofReadBandwidth: wGBps / bw };
         rows.push(row);
         console.log(
-          `${label.padEnd(32)} M ${String(M).padStart(4)} ${k.padEnd(8)} ${String(row.workgroups).padStart(6)} wg  ${ms.toFixed(3)} ms [${row.minMs.toFixed(3)}–${row.maxMs.toFixed(3)}]  ${tflops.toFixed(2)} TFLOP/s (${(100 * row.ofFma).toFixed(0)}% of FMA)  weights ${wGBps.toFixed(0)} GB/s (${(100 * row.ofReadBandwidth).toFixed(0)}% of read)`,
+          `${label.padEnd(32)} M ${String(M).padStart(4)} ${k.padEnd(12)} ${String(row.workgroups).padStart(6)} wg  ${ms.toFixed(3)} ms [${row.minMs.toFixed(3)}–${row.maxMs.toFixed(3)}]  ${tflops.toFixed(2)} TFLOP/s (${(100 * row.ofFma).toFixed(0)}% of FMA)  weights ${wGBps.toFixed(0)} GB/s (${(100 * row.ofReadBandwidth).toFixed(0)}% of read)`,
         );
       });
       for (const op of ops) op.destroy();

@@ -49,7 +49,7 @@ export interface Provenance {
   /** WebGPU adapter (browser or Dawn) where known; `fallback` marks software adapters like SwiftShader. */
   adapter?: { vendor: string; architecture: string; description?: string; fallback: boolean };
   /** Engine matmul kernels the host chose instead of the defaults (MINICACHE_MATMUL); absent when the defaults ran. */
-  engineMatmul?: { small?: string; large?: string };
+  engineMatmul?: { small?: string; large?: string; splitGroups?: number };
   /** Decode-attention split kernel the host chose where it serves (MINICACHE_ATTENTION); absent when the default ran. */
   engineAttention?: string;
   /** The engine ran without shader-f16 although the adapter offers it (MINICACHE_WEBGPU_F16=0). */

@@ -44,7 +44,7 @@ export class GpuContext {
   private readonly modules = new Map<string, GPUShaderModule>();
 
   /** Matmul kernels the host asked for instead of the defaults (kernels/matmul.ts pickMatmul). */
-  readonly matmul: { small?: 'row' | 'row4' | 'row8'; large?: 'tiled' | 'splitk' };
+  readonly matmul: { small?: 'row' | 'row4' | 'row8'; large?: 'tiled' | 'splitk'; splitGroups?: number };
   /** Decode-attention split kernel the host asked for where it serves the shape (kernels/decode-attention.ts). */
   readonly decodeKernel?: 'slots' | 'rows' | 'rowsp';
   /** The host turned shader-f16 off on an adapter that has it (the packed-u32 kernels run). */

@@ -85,5 +85,9 @@ describe('one split-K buffer per session', () => {
     expect(sharedPartialBytes(gpu, [wide, shape(1, 4096, 4096)])).toBe(0); // tiled and row4
     expect(sharedPartialBytes({ ...gpu, matmul: { large: 'tiled' } }, [s32, w2])).toBe(0);
     expect(sharedPartialBytes({ ...gpu, adapter: { ...gpu.adapter, fallback: true } }, [s32])).toBe(0); // register
+    // a host's larger workgroup target: more splits, a larger buffer (16 splits: 1,024 workgroups)
+    expect(splitsFor(s32, 1056)).toBe(16);
+    expect(matmulGroups(s32, 'splitk', 1056)).toBe(1024);
+    expect(sharedPartialBytes({ ...gpu, matmul: { splitGroups: 1056 } }, [s32])).toBe(16 * 32 * 4096 * 4);
   });
 });

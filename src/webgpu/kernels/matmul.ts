@@ -146,10 +146,10 @@ export const SPLIT_K_TARGET_GROUPS = 264;
  * SPLIT_K_TARGET_GROUPS workgroups, at most 16 and never a split without a 32-wide step. A shape
  * with enough tiles gets 1 (the plain tiled kernel).
  */
-export function splitsFor(s: MatmulShape): number {
+export function splitsFor(s: MatmulShape, target = SPLIT_K_TARGET_GROUPS): number {
   const tiles = Math.ceil(s.M / 64) * Math.ceil(s.N / 64);
   const steps = Math.ceil(s.K / 32);
-  const want = Math.min(16, steps, Math.max(1, Math.ceil(SPLIT_K_TARGET_GROUPS / tiles)));
+  const want = Math.min(16, steps, Math.max(1, Math.ceil(target / tiles)));
   // the splits that splitLength makes non-empty
   return Math.ceil(steps / Math.ceil(steps / want));
 }
@@ -393,6 +393,8 @@ export type MatmulKernel = 'tiled' | 'row' | 'row4' | 'row8' | 'register' | 'spl
 export interface MatmulChoice {
   small: 'row' | 'row4' | 'row8';
   large: 'tiled' | 'splitk';
+  /** Workgroups split-K aims for (default SPLIT_K_TARGET_GROUPS). */
+  splitGroups?: number;
 }
 
 /**
@@ -402,14 +404,15 @@ export interface MatmulChoice {
  */
 export const DEFAULT_MATMUL: MatmulChoice = { small: 'row4', large: 'splitk' };
 
-/** Parses "small=row4,large=splitk" (either part optional), naming what is wrong. */
+/** Parses "small=row4,large=splitk,splitGroups=1056" (each part optional), naming what is wrong. */
 export function parseMatmulChoice(text: string): Partial<MatmulChoice> {
   const out: Partial<MatmulChoice> = {};
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key, value] = part.split('=').map((p) => p.trim());
     if (key === 'small' && (value === 'row' || value === 'row4' || value === 'row8')) out.small = value;
     else if (key === 'large' && (value === 'tiled' || value === 'splitk')) out.large = value;
-    else throw new Error(`matmul choice "${part}": expected small=row|row4|row8 or large=tiled|splitk`);
+    else if (key === 'splitGroups' && /^[1-9][0-9]{0,4}$/.test(value ?? '')) out.splitGroups = Number(value);
+    else throw new Error(`matmul choice "${part}": expected small=row|row4|row8, large=tiled|splitk or splitGroups=N (1–99999)`);
   }
   return out;
 }
@@ -417,8 +420,7 @@ export function parseMatmulChoice(text: string): Partial<MatmulChoice> {
 /** The kernel for a shape: register-tiled on software adapters, else the choice for small or large M. */
 export function pickMatmul(s: MatmulShape, software: boolean, choice: Partial<MatmulChoice> = {}): MatmulKernel {
   if (software) return 'register';
-  const c = { ...DEFAULT_MATMUL, ...choice };
-  return s.M <= SMALL_M ? c.small : c.large;
+  return s.M <= SMALL_M ? (choice.small ?? DEFAULT_MATMUL.small) : (choice.large ?? DEFAULT_MATMUL.large);
 }
 
 /** Whether the kernel can apply the RMSNorm of its input itself (the row-group kernels). */
@@ -431,18 +433,18 @@ function groupRows(kernel: MatmulKernel): number {
 }
 
 /** Workgroups a matmul of this shape dispatches with that kernel. */
-export function matmulGroups(s: MatmulShape, kernel: MatmulKernel): number {
+export function matmulGroups(s: MatmulShape, kernel: MatmulKernel, splitTarget?: number): number {
   if (kernel === 'row') return s.epilogue === 'swiglu' ? s.N / 2 : s.N;
   if (kernel === 'row4' || kernel === 'row8') return Math.ceil(s.N / groupRows(kernel));
   if (kernel === 'register') return Math.ceil((Math.ceil(s.M / 4) * Math.ceil(s.N / 4)) / 64);
-  return Math.ceil(s.M / 64) * Math.ceil(s.N / 64) * (kernel === 'splitk' ? splitsFor(s) : 1);
+  return Math.ceil(s.M / 64) * Math.ceil(s.N / 64) * (kernel === 'splitk' ? splitsFor(s, splitTarget) : 1);
 }
 
 /** WGSL of a kernel's first (for 'splitk': partial-sum) pass. */
-export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel, norm?: { eps: number }): string {
+export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel, norm?: { eps: number }, splitTarget?: number): string {
   if (norm && !fusesNorm(kernel)) throw new Error(`matmul: kernel ${kernel} cannot apply the RMSNorm (row4 and row8 can)`);
   if (kernel === 'register') return registerMatmulWgsl(s, f16);
-  if (kernel === 'splitk') return tiledMatmulWgsl(s, f16, splitsFor(s));
+  if (kernel === 'splitk') return tiledMatmulWgsl(s, f16, splitsFor(s, splitTarget));
   if (kernel === 'row4' || kernel === 'row8') return rowGroupMatmulWgsl(s, f16, groupRows(kernel), norm);
   return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
 }
@@ -450,7 +452,7 @@ export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel, n
 /** The kernel a MatmulOp runs for this shape on this context (the choice, with 'splitk' as 'tiled' where it would not split). */
 export function matmulKernelFor(ctx: Pick<GpuContext, 'adapter' | 'matmul'>, s: MatmulShape, kernel?: MatmulKernel): MatmulKernel {
   const k = kernel ?? pickMatmul(s, ctx.adapter.fallback, ctx.matmul);
-  return k === 'splitk' && splitsFor(s) === 1 ? 'tiled' : k;
+  return k === 'splitk' && splitsFor(s, ctx.matmul.splitGroups) === 1 ? 'tiled' : k;
 }
 
 /**
@@ -459,13 +461,13 @@ export function matmulKernelFor(ctx: Pick<GpuContext, 'adapter' | 'matmul'>, s: 
  */
 export function sharedPartialBytes(ctx: Pick<GpuContext, 'adapter' | 'matmul'>, shapes: readonly MatmulShape[]): number {
   let max = 0;
-  for (const s of shapes) if (matmulKernelFor(ctx, s) === 'splitk') max = Math.max(max, splitPartialBytes(s));
+  for (const s of shapes) if (matmulKernelFor(ctx, s) === 'splitk') max = Math.max(max, splitPartialBytes(s, ctx.matmul.splitGroups));
   return max;
 }
 
 /** Bytes of the partial sums a 'splitk' matmul of this shape needs (0 when it needs one split). */
-export function splitPartialBytes(s: MatmulShape): number {
-  const S = splitsFor(s);
+export function splitPartialBytes(s: MatmulShape, splitTarget?: number): number {
+  const S = splitsFor(s, splitTarget);
   return S > 1 ? S * s.M * s.N * 4 : 0;
 }
 
@@ -489,18 +491,19 @@ export class MatmulOp {
    */
   constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel, partial?: GPUBuffer, norm?: { gain: GPUBuffer; eps: number }) {
     const k = matmulKernelFor(ctx, s, kernel);
-    this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k, norm ? { eps: norm.eps } : undefined), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}${norm ? ' +rmsnorm' : ''}`);
-    this.groups = matmulGroups(s, k);
+    const target = ctx.matmul.splitGroups;
+    this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k, norm ? { eps: norm.eps } : undefined, target), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}${norm ? ' +rmsnorm' : ''}`);
+    this.groups = matmulGroups(s, k, target);
     if (k === 'splitk') {
       let p = partial;
-      if (p && p.size < splitPartialBytes(s)) throw new Error(`matmul ${label}: the shared split-K buffer holds ${p.size} bytes, the shape needs ${splitPartialBytes(s)}`);
+      if (p && p.size < splitPartialBytes(s, target)) throw new Error(`matmul ${label}: the shared split-K buffer holds ${p.size} bytes, the shape needs ${splitPartialBytes(s, target)}`);
       if (!p) {
-        const b = ctx.alloc('scratch', splitPartialBytes(s), `${label} split-K partials`);
+        const b = ctx.alloc('scratch', splitPartialBytes(s, target), `${label} split-K partials`);
         this.own = b;
         p = b.buffer;
       }
       this.group = ctx.bindGroup(this.pipeline, [x, w, p]);
-      const rp = ctx.pipeline(splitReduceWgsl(s, splitsFor(s)), `${label} split-K reduce`);
+      const rp = ctx.pipeline(splitReduceWgsl(s, splitsFor(s, target)), `${label} split-K reduce`);
       const outCols = s.epilogue === 'swiglu' ? s.N / 2 : s.N;
       this.reduce = { pipeline: rp, group: ctx.bindGroup(rp, [p, y]), groups: Math.ceil((s.M * outCols) / 64) };
     } else {
