@@ -36,7 +36,10 @@ want paper && step "${T_PAPER:-240}" node .devdist/bench/engine-paper-scale.js -
   want sweep && step "${T_SWEEP:-110}" node "$cli" run suites/engine-sweep.yaml --out "$out/runs/engine-sweep" --quiet
   want cmp && step "${T_CMP:-60}" node "$cli" run suites/engine-comparison.yaml --out "$out/runs/engine-comparison" --quiet
   want fig5 && step "${T_FIG5:-300}" node "$cli" run suites/fig5-7b-dummy.yaml --isolate --repeats "${FIG5_REPEATS:-1}" ${FIG5_WARMUP:+--warmup "$FIG5_WARMUP"} ${FIG5_FROM:+--resume} --out "$out/runs/fig5-7b-dummy" --quiet
-} > "$out/runs.log" 2>&1
+} > "$out/runs.log.full" 2>&1
+# Dawn prints every refused buffer or dispatch with its call chain: keep the first line of each
+# (the log once outgrew what a call returns) and at most the last 4,000 lines
+grep -v -E '^ - While|^    at |^\s*$' "$out/runs.log.full" | tail -n 4000 > "$out/runs.log"; rm -f "$out/runs.log.full"
 for f in engine-bench.log methods.log runs.log runs/matmul.log runs/paper-scale.log; do [ -f "$out/$f" ] && grep -v -E 'XDG|^\s*$' "$out/$f" | tail -30; done
 tar -C "$out/runs" -cf "$out/runs.tar" . && rm -rf "$out/runs"
 true
