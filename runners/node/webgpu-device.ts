@@ -6,16 +6,18 @@
  * is how tests and CI run the engine on CPU machines. MINICACHE_WEBGPU_ADAPTER=swiftshader asks
  * for SwiftShader even where a GPU exists.
  *
- * Two knobs for timing kernels against each other on one machine (recorded in provenance):
- * MINICACHE_MATMUL=small=row|row4|row8,large=tiled|splitk picks the matmul kernels, and
+ * Knobs for timing kernels against each other on one machine (recorded in provenance):
+ * MINICACHE_MATMUL=small=row|row4|row8,large=tiled|splitk,splitGroups=N picks the matmul kernels,
  * MINICACHE_WEBGPU_F16=0 runs the packed-u32 kernels on an adapter that has shader-f16, and
  * MINICACHE_ATTENTION=slots|rows|rowsp picks the decode-attention split kernel where it serves.
  */
 import { existsSync } from 'node:fs';
 import { HarnessError } from '../../src/errors.js';
-import { GpuContext } from '../../src/webgpu/gpu-context.js';
-import { parseMatmulChoice, type MatmulChoice } from '../../src/webgpu/kernels/matmul.js';
-import type { DecodeKernel } from '../../src/webgpu/kernels/decode-attention.js';
+import { GpuContext, type EngineKnobs } from '../../src/webgpu/gpu-context.js';
+import { parseMatmulChoice } from '../../src/webgpu/kernels/matmul.js';
+import { DECODE_KERNELS, type DecodeKernel } from '../../src/webgpu/kernels/decode-attention.js';
+
+const isDecodeKernel = (s: string): s is DecodeKernel => (DECODE_KERNELS as readonly string[]).includes(s);
 
 /** Where Debian's chromium puts SwiftShader's Vulkan ICD. */
 export const SWIFTSHADER_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
@@ -53,12 +55,12 @@ async function open(): Promise<GpuContext> {
   return GpuContext.fromAdapter(adapter, engineKnobs());
 }
 
-/** The engine settings the environment asks for (MINICACHE_MATMUL, MINICACHE_WEBGPU_F16), checked. */
-export function engineKnobs(env: Record<string, string | undefined> = process.env): { f16?: boolean; matmul?: Partial<MatmulChoice>; decodeKernel?: DecodeKernel } {
-  const out: { f16?: boolean; matmul?: Partial<MatmulChoice>; decodeKernel?: DecodeKernel } = {};
+/** The engine settings the environment asks for (MINICACHE_MATMUL, MINICACHE_ATTENTION, MINICACHE_WEBGPU_F16), checked. */
+export function engineKnobs(env: Record<string, string | undefined> = process.env): EngineKnobs {
+  const out: EngineKnobs = {};
   const att = env.MINICACHE_ATTENTION?.trim();
   if (att) {
-    if (att !== 'slots' && att !== 'rows' && att !== 'rowsp') throw new HarnessError('engine.attention', `MINICACHE_ATTENTION: "${att}" is not slots, rows or rowsp`, undefined, 'example: MINICACHE_ATTENTION=rowsp');
+    if (!isDecodeKernel(att)) throw new HarnessError('engine.attention', `MINICACHE_ATTENTION: "${att}" is not slots, rows or rowsp`, undefined, 'example: MINICACHE_ATTENTION=rowsp');
     out.decodeKernel = att;
   }
   const mm = env.MINICACHE_MATMUL?.trim();

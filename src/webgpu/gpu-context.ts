@@ -5,6 +5,9 @@
  * package (Dawn) in Node or from navigator.gpu in a page; nothing here touches either.
  */
 
+import type { DecodeKernel } from './kernels/decode-attention.js';
+import type { MatmulChoice } from './kernels/matmul.js';
+
 /** Device memory categories the engine reports (metrics.deviceBytesByCategory). */
 export type MemoryCategory = 'weights' | 'kvStore' | 'scratch';
 
@@ -30,6 +33,14 @@ export interface EngineBuffer {
   destroy(): void;
 }
 
+/** What a host may set on the engine instead of its defaults (the Node host reads them from the environment). */
+export interface EngineKnobs {
+  /** false: packed-u32 fp16 reads even where the adapter has shader-f16. */
+  f16?: boolean;
+  matmul?: Partial<MatmulChoice>;
+  decodeKernel?: DecodeKernel;
+}
+
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE
 const COPY_SRC = 0x0004;
 const COPY_DST = 0x0008;
@@ -44,16 +55,16 @@ export class GpuContext {
   private readonly modules = new Map<string, GPUShaderModule>();
 
   /** Matmul kernels the host asked for instead of the defaults (kernels/matmul.ts pickMatmul). */
-  readonly matmul: { small?: 'row' | 'row4' | 'row8'; large?: 'tiled' | 'splitk'; splitGroups?: number };
+  readonly matmul: Partial<MatmulChoice>;
   /** Decode-attention split kernel the host asked for where it serves the shape (kernels/decode-attention.ts). */
-  readonly decodeKernel?: 'slots' | 'rows' | 'rowsp';
+  readonly decodeKernel?: DecodeKernel;
   /** The host turned shader-f16 off on an adapter that has it (the packed-u32 kernels run). */
   readonly f16Declined: boolean;
 
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
-    opts: { f16?: boolean; matmul?: GpuContext['matmul']; f16Declined?: boolean; decodeKernel?: GpuContext['decodeKernel'] } = {},
+    opts: EngineKnobs & { f16Declined?: boolean } = {},
   ) {
     this.f16 = opts.f16 ?? device.features.has('shader-f16');
     this.matmul = opts.matmul ?? {};
@@ -81,7 +92,7 @@ export class GpuContext {
    * where offered, and the adapter's largest storage-buffer binding (the default 128 MiB is far
    * below a batch-128 cache).
    */
-  static async fromAdapter(adapter: GPUAdapter, opts: { f16?: boolean; timestamps?: boolean; matmul?: GpuContext['matmul']; decodeKernel?: GpuContext['decodeKernel'] } = {}): Promise<GpuContext> {
+  static async fromAdapter(adapter: GPUAdapter, opts: EngineKnobs & { timestamps?: boolean } = {}): Promise<GpuContext> {
     const want: GPUFeatureName[] = [];
     const useF16 = (opts.f16 ?? true) && adapter.features.has('shader-f16');
     if (useF16) want.push('shader-f16');

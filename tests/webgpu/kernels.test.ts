@@ -33,6 +33,14 @@ const buf = (data: ArrayBufferView | number) => {
   if (typeof data !== 'number') ctx.write(b, data);
   return b;
 };
+/** Encodes an op's dispatches in one pass and submits them. */
+function submitOp(op: { encode(pass: GPUComputePassEncoder): void }): void {
+  const enc = ctx.device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  op.encode(pass);
+  pass.end();
+  ctx.device.queue.submit([enc.finish()]);
+}
 async function run(pipeline: GPUComputePipeline, bindings: GPUBuffer[], groups: number | [number, number]): Promise<void> {
   const g = ctx.bindGroup(pipeline, bindings);
   const enc = ctx.device.createCommandEncoder();
@@ -67,11 +75,7 @@ describeWith([PARTS.webgpu], 'matmul', () => {
           const w = buf(W);
           const y = buf(op === 'add' ? Y0 : new Float32Array(M * outCols));
           const mm = new MatmulOp(ctx, { M, N, K, epilogue: op }, x.buffer, w.buffer, y.buffer, 'test', kernel);
-          const enc = ctx.device.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          mm.encode(pass);
-          pass.end();
-          ctx.device.queue.submit([enc.finish()]);
+          submitOp(mm);
           const got = await ctx.readF32(y, M * outCols);
           const want = matmulRef(X, W, M, N, K, op, op === 'add' ? Y0 : undefined);
           expect(relErr(got, want), `${M}x${N}x${K}`).toBeLessThan(2e-5);
@@ -99,11 +103,7 @@ describeWith([PARTS.webgpu], 'matmul', () => {
           const w = buf(W);
           const y = buf(op === 'add' ? Y0 : new Float32Array(M * outCols));
           const mm = new MatmulOp(ctx, { M, N, K, epilogue: op }, x.buffer, w.buffer, y.buffer, 'test norm', kernel, undefined, { gain: g.buffer, eps: 1e-5 });
-          const enc = ctx.device.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          mm.encode(pass);
-          pass.end();
-          ctx.device.queue.submit([enc.finish()]);
+          submitOp(mm);
           const got = await ctx.readF32(y, M * outCols);
           const want = matmulRef(rmsnormRef(X, G, M, K, 1e-5), W, M, N, K, op, op === 'add' ? Y0 : undefined);
           expect(relErr(got, want), `${kernel} ${op} ${M}x${N}x${K}`).toBeLessThan(2e-5);
@@ -137,11 +137,7 @@ describeWith([PARTS.webgpu], 'matmul', () => {
         const w = buf(W);
         const y = buf(M * cols * 4);
         const mm = new MatmulOp(ctx, { M, N, K: dim, epilogue: op }, x.buffer, w.buffer, y.buffer, 'real', kernel);
-        const enc = ctx.device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        mm.encode(pass);
-        pass.end();
-        ctx.device.queue.submit([enc.finish()]);
+        submitOp(mm);
         const got = await ctx.readF32(y, M * cols);
         expect(relErr(got, matmulRef(X, W, M, N, dim, op)), `${kernel} ${op}`).toBeLessThan(2e-5);
         for (const b of [x, w, y]) b.destroy();

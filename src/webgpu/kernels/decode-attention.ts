@@ -122,7 +122,8 @@ export function decodeSplits(cap: number): number {
   return Math.max(1, Math.ceil(cap / DEC_TB));
 }
 
-export type DecodeKernel = 'slots' | 'rows' | 'rowsp';
+export const DECODE_KERNELS = ['slots', 'rows', 'rowsp'] as const;
+export type DecodeKernel = (typeof DECODE_KERNELS)[number];
 
 type SplitShape = AttentionShape & { batch: number; cap: number; reader: PastReader };
 
@@ -393,8 +394,7 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string
   // a GPU compiler may put such arrays in local memory
   const each = (n: number, f: (i: number) => string, sep = ' ') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
   const vV = (x: string) => (scales ? `${x}; v.lo *= vsc[jj]; v.hi *= vsc[jj];` : `${x};`);
-  const VP = prefetchDepth(s, RPI, CPT, slices).VP;
-  const vLoad = 'v8(b, kvh, jt, vq)';
+  const { KP, VP } = prefetchDepth(RPI, CPT, slices);
   // prefetching: a constant trip count, so the loop unrolls and vp stays in registers
   const pvLoop = prefetch
     ? `for (var u = 0u; u < ${Math.ceil(TB / slices)}u; u++) {
@@ -406,7 +406,7 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string
   // 1. scores: ${TPR} threads per key row, ${RPI} rows a pass; partials in scr[(q·NP + x)·TB + slot]
   let r = tid % ${RPI}u;
   let q = tid / ${RPI}u;
-  ${prefetch ? prefetchWgsl(s, { RPI, TPR, CPT, slices, VPR }) : ''}
+  ${prefetch ? prefetchWgsl({ RPI, TPR, CPT, slices, VPR }) : ''}
   for (var it = 0u; it < ${TB / RPI}u; it++) {
     let jj = it * ${RPI}u + r;
     let j = t0 + jj;
@@ -417,7 +417,7 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string
         var k: Half8;
         if (j < n) {
           ${prefetch ? `let u = it * ${CPT}u + c;
-          if (u < ${prefetchDepth(s, RPI, CPT, slices).KP}u) { k = kp[u]; } else { k = k8(b, kvh, j, i); }` : 'k = k8(b, kvh, j, i);'}
+          if (u < ${KP}u) { k = kp[u]; } else { k = k8(b, kvh, j, i); }` : 'k = k8(b, kvh, j, i);'}
           ${scales ? `d${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi);
           let vd = v8(b, kvh, j, i);
           d${G + 1} += dot(vd.lo, vd.lo) + dot(vd.hi, vd.hi);` : ''}
@@ -460,7 +460,7 @@ ${splitSoftmaxWgsl(s, p)}
     if (jt < start) { continue; }
     var v: Half8;
     if (jt < n) {
-      ${reader.retained ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { ${vV(vFetch(`v = ${vLoad}`))} }` : vV(vFetch(`v = ${vLoad}`))}
+      ${reader.retained ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { ${vV(vFetch('v = v8(b, kvh, jt, vq)'))} }` : vV(vFetch('v = v8(b, kvh, jt, vq)'))}
     } else { v = Half8(curV(row, kvh, 2u * vq), curV(row, kvh, 2u * vq + 1u)); }
     ${each(G, (h) => `{ let pr = sc[${h * TB}u + jj]; a${h}l += pr * v.lo; a${h}h += pr * v.hi; }`, '\n    ')}
   }
@@ -481,16 +481,15 @@ export const PREFETCH_ROWS = 8;
  * 'rowsp': the 'rows' kernel with each thread's first PREFETCH_ROWS key chunks and value chunks
  * loaded before any of them is used, so the two phases' memory latencies overlap instead of
  * following one another load by load (a split is small: its time is latency, not bandwidth).
- * Declares kp/vp (private arrays indexed by unrolled loop counters) and kpre/vpre, which return a
- * prefetched chunk where there is one and load it otherwise.
+ * Declares kp/vp (private arrays indexed by unrolled loop counters); the kernel reads a chunk from
+ * them where it was prefetched and loads it otherwise.
  */
-function prefetchDepth(s: SplitShape, RPI: number, CPT: number, slices: number): { KP: number; VP: number } {
-  void s;
+function prefetchDepth(RPI: number, CPT: number, slices: number): { KP: number; VP: number } {
   return { KP: Math.min(PREFETCH_ROWS, (TB / RPI) * CPT), VP: Math.min(PREFETCH_ROWS, Math.ceil(TB / slices)) };
 }
 
-function prefetchWgsl(s: SplitShape, g: { RPI: number; TPR: number; CPT: number; slices: number; VPR: number }): string {
-  const { KP, VP } = prefetchDepth(s, g.RPI, g.CPT, g.slices);
+function prefetchWgsl(g: { RPI: number; TPR: number; CPT: number; slices: number; VPR: number }): string {
+  const { KP, VP } = prefetchDepth(g.RPI, g.CPT, g.slices);
   return `// prefetch: key chunks (it, c) for it·CPT + c < ${KP}, value chunks of this thread's first ${VP} slots
   var kp: array<Half8, ${KP}>;
   var vp: array<Half8, ${VP}>;
@@ -505,7 +504,6 @@ function prefetchWgsl(s: SplitShape, g: { RPI: number; TPR: number; CPT: number;
     if (jt < n && jt >= start) { vp[u] = v8(b, kvh, jt, vq0); }
   }`;
 }
-
 
 /**
  * The split kernel DecodeAttention uses by default: 'rows' where it fits, else 'slots'. A host's

@@ -398,7 +398,7 @@ export interface MatmulChoice {
 }
 
 /**
- * Measured (results/h100-engine-s23, bench/engine-matmul.ts on LLaMA-2-7B's projections): 'row4'
+ * Measured (results/h100-engine-fig5, bench/engine-matmul.ts on LLaMA-2-7B's projections): 'row4'
  * beat 'row' at M = 1 (up to 89% of read bandwidth against 70%) and M = 8 (w2: 0.075 against
  * 0.145 ms); 'splitk' beat 'tiled' at M = 32 (2×) and M = 128 (1.2–1.3×).
  */
@@ -425,17 +425,18 @@ export function pickMatmul(s: MatmulShape, software: boolean, choice: Partial<Ma
 
 /** Whether the kernel can apply the RMSNorm of its input itself (the row-group kernels). */
 export function fusesNorm(kernel: MatmulKernel): boolean {
-  return kernel === 'row4' || kernel === 'row8';
+  return groupRows(kernel) > 0;
 }
 
+/** Weight rows per workgroup of a row-group kernel; 0 for the others. */
 function groupRows(kernel: MatmulKernel): number {
-  return kernel === 'row8' ? 8 : 4;
+  return kernel === 'row8' ? 8 : kernel === 'row4' ? 4 : 0;
 }
 
 /** Workgroups a matmul of this shape dispatches with that kernel. */
 export function matmulGroups(s: MatmulShape, kernel: MatmulKernel, splitTarget?: number): number {
   if (kernel === 'row') return s.epilogue === 'swiglu' ? s.N / 2 : s.N;
-  if (kernel === 'row4' || kernel === 'row8') return Math.ceil(s.N / groupRows(kernel));
+  if (groupRows(kernel)) return Math.ceil(s.N / groupRows(kernel));
   if (kernel === 'register') return Math.ceil((Math.ceil(s.M / 4) * Math.ceil(s.N / 4)) / 64);
   return Math.ceil(s.M / 64) * Math.ceil(s.N / 64) * (kernel === 'splitk' ? splitsFor(s, splitTarget) : 1);
 }
@@ -445,7 +446,7 @@ export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel, n
   if (norm && !fusesNorm(kernel)) throw new Error(`matmul: kernel ${kernel} cannot apply the RMSNorm (row4 and row8 can)`);
   if (kernel === 'register') return registerMatmulWgsl(s, f16);
   if (kernel === 'splitk') return tiledMatmulWgsl(s, f16, splitsFor(s, splitTarget));
-  if (kernel === 'row4' || kernel === 'row8') return rowGroupMatmulWgsl(s, f16, groupRows(kernel), norm);
+  if (groupRows(kernel)) return rowGroupMatmulWgsl(s, f16, groupRows(kernel), norm);
   return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
 }
 
