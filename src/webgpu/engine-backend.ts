@@ -129,6 +129,7 @@ export class EngineBackend implements InferenceBackend {
       pass.end();
       ctx.device.queue.submit([enc.finish()]);
       const out = await ctx.readF32(logits, rows * V);
+      ctx.throwIfDeviceError(); // a refused buffer or dispatch leaves these logits unwritten
       const present: KVBlock[] = [];
       for (let l = 0; l < L; l++) {
         const rowsKv = await ctx.readF32(kvOut[l]!, M * 2 * KV * D);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, PARTS } from '../support/parts.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
+import { EngineBackend } from '../../src/webgpu/engine-backend.js';
 import { generateOnEngine } from '../../src/webgpu/generate-engine.js';
 import { loadEngine } from '../../runners/node/load-engine.js';
 import { STORIES_CARD } from '../model/stories-fixture.js';
@@ -39,6 +40,24 @@ describeWith([PARTS.webgpu], 'device errors', () => {
     // the next generation, with no error, runs
     const r = await generateOnEngine(engine.engine, [[1]], { maxNewTokens: 4 });
     expect(r.tokens[0]).toHaveLength(4);
+    engine.engine.dispose();
+  });
+
+  it('the host-method path (EngineBackend.forward) fails too when the device refused work', async () => {
+    const engine = await loadEngine(STORIES_CARD);
+    const backend = new EngineBackend(engine.engine);
+    const L = engine.engine.model.layers;
+    const req = {
+      batch: 1,
+      tokens: 3,
+      inputIds: BigInt64Array.of(1n, 5n, 9n),
+      attentionMask: BigInt64Array.of(1n, 1n, 1n),
+      positionIds: BigInt64Array.of(0n, 1n, 2n),
+      past: Array.from({ length: L }, () => ({ k: new Float32Array(0), v: new Float32Array(0), tokens: 0 })),
+    };
+    refusedBuffer();
+    await expect(backend.forward(req)).rejects.toThrow(/results are invalid/);
+    expect((await backend.forward(req)).logits.length).toBe(engine.engine.model.vocabSize);
     engine.engine.dispose();
   });
 });
