@@ -8,7 +8,7 @@
 import type { ByteBreakdown } from '../methods/types.js';
 import { dispatchGroups, LINEAR_GROUP, type EngineBuffer, type GpuContext } from './gpu-context.js';
 import { fp16PastReader, type PastReader } from './kernels/attention.js';
-import { kiviAppendWgsl, kiviHasV8, kiviLayout, kiviPrefillWgsl, kiviReaderWgsl, kiviRegions, type KiviShape } from './kernels/kivi.js';
+import { kiviAppendWgsl, kiviHasV8, kiviKeyTile, kiviLayout, kiviPrefillWgsl, kiviReaderWgsl, kiviRegions, type KiviShape } from './kernels/kivi.js';
 import type { Ops, StoreGeometry } from './kv-store.js';
 
 export interface LayerStore {
@@ -110,7 +110,7 @@ export function kiviLayer(ctx: GpuContext, g: StoreGeometry, params: KiviParams,
       const p = ctx.pipeline(kiviAppendWgsl({ ...shape, heads }), 'kivi append');
       return ops(p, ctx.bindGroup(p, [rows, prm, ...bufs]), g.batch * g.kvHeads);
     },
-    reader: { key: `kivi:${shape.bits}:${shape.groupSize}:${shape.residual}:${shape.kvHeads}:${shape.headDim}:${shape.batch}:${shape.cap}`, bindings: 1, v8: kiviHasV8(shape), wgsl: (f) => kiviReaderWgsl(shape, f) },
+    reader: { key: `kivi:${shape.bits}:${shape.groupSize}:${shape.residual}:${shape.kvHeads}:${shape.headDim}:${shape.batch}:${shape.cap}`, bindings: 1, v8: kiviHasV8(shape), kTile: kiviKeyTile(shape), wgsl: (f) => kiviReaderWgsl(shape, f) },
     held(n) {
       const { batch, kvHeads, headDim: D } = g;
       const { groupSize: G, residual: R } = params;

@@ -257,6 +257,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
         key: `${inner.key}|merged:${side}:${g.capacity}`,
         bindings: inner.bindings + 1,
         v8: inner.v8,
+        kTile: inner.kTile,
         scales: true,
         retained: true,
         wgsl: (f) => inner.wgsl(f) + mergedHooksWgsl(hooks, f + inner.bindings),

@@ -63,6 +63,15 @@ export interface PastReader {
    * tokens).
    */
   retained?: boolean;
+  /**
+   * Keys come in tiles of this many consecutive slots that share their loads (KIVI: a code word
+   * holds one channel of 32/bits tokens, under one scale and min per channel). The reader defines
+   * struct KTile, kTileWhole(j0) (slots j0 … j0 + kTile − 1 are all held tiled; j0 a multiple of
+   * kTile), kTileLoad(b, kvh, j0, i) (channels 8i..8i+7 of the tile) and kTileGet(t, e) (slot
+   * j0 + e of it). The 'rows' kernel then loads a tile's chunk once for all its slots instead of
+   * once per slot.
+   */
+  kTile?: number;
 }
 
 /** The fp16 cache [B, KV, cap, D] (u32 words of two halves). */
@@ -350,6 +359,14 @@ ${splitTailWgsl(p, D)}`;
 }
 
 /**
+ * n copies of f(i) joined: per-head (and per-slot) values are scalars and vectors unrolled at
+ * generation, not private arrays indexed in a loop, which a GPU compiler may put in local memory.
+ */
+function each(n: number, f: (i: number) => string, sep = ' '): string {
+  return Array.from({ length: n }, (_, i) => f(i)).join(sep);
+}
+
+/**
  * How the 'rows' kernel lays a split out, or why it cannot: TPR threads per key row in the
  * scores (each D/8/TPR chunks of 16 bytes, NP partial sums per slot each), VPR = D/8 threads per
  * value row in p·V (WG/VPR slot slices), and one workgroup scratch array for both phases.
@@ -390,11 +407,10 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string
   const RPI = WG / TPR;
   const CPT = D / 8 / TPR;
   const scales = !!reader.scales;
-  // per-head values are scalars and vectors unrolled here, not private arrays indexed in a loop:
-  // a GPU compiler may put such arrays in local memory
-  const each = (n: number, f: (i: number) => string, sep = ' ') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
   const vV = (x: string) => (scales ? `${x}; v.lo *= vsc[jj]; v.hi *= vsc[jj];` : `${x};`);
   const { KP, VP } = prefetchDepth(RPI, CPT, slices);
+  // keys in tiles (reader.kTile): a thread per (tile, chunk set), all of a split's tiles at once
+  const tiled = !!reader.kTile && TB % reader.kTile === 0 && (TB / reader.kTile) * TPR <= WG;
   // prefetching: a constant trip count, so the loop unrolls and vp stays in registers
   const pvLoop = prefetch
     ? `for (var u = 0u; u < ${Math.ceil(TB / slices)}u; u++) {
@@ -402,11 +418,10 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string
     if (jj >= cnt) { break; }`
     : `for (var jj = slice; jj < cnt; jj += ${slices}u) {`;
   const vFetch = (x: string) => (prefetch ? `if (u < ${VP}u) { v = vp[u]; } else { ${x}; }` : x);
-  return `${splitHeadWgsl(s, p, `var<workgroup> scr: array<f32, ${scratch}>;`)}
-  // 1. scores: ${TPR} threads per key row, ${RPI} rows a pass; partials in scr[(q·NP + x)·TB + slot]
+  const perSlot = `  // 1. scores: ${TPR} threads per key row, ${RPI} rows a pass; partials in scr[(q·NP + x)·TB + slot]
   let r = tid % ${RPI}u;
   let q = tid / ${RPI}u;
-  ${prefetch ? prefetchWgsl({ RPI, TPR, CPT, slices, VPR }) : ''}
+  ${prefetch ? prefetchWgsl({ RPI, TPR, CPT, slices, VPR, keys: true }) : ''}
   for (var it = 0u; it < ${TB / RPI}u; it++) {
     let jj = it * ${RPI}u + r;
     let j = t0 + jj;
@@ -426,7 +441,10 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string
       }
     }
     ${each(NP, (x) => `scr[(q * ${NP}u + ${x}u) * ${TB}u + jj] = d${x};`, '\n    ')}
-  }
+  }`;
+  const keyPhase = tiled ? tiledKeysWgsl({ G, D, NP, TPR, CPT, P: reader.kTile!, scales, prefetch: prefetch ? prefetchWgsl({ RPI, TPR, CPT, slices, VPR, keys: false }) : '' }) : perSlot;
+  return `${splitHeadWgsl(s, p, `var<workgroup> scr: array<f32, ${scratch}>;`)}
+${keyPhase}
   workgroupBarrier();
   {
     let j = t0 + tid;
@@ -474,6 +492,55 @@ ${splitSoftmaxWgsl(s, p)}
 ${splitTailWgsl(p, D)}`;
 }
 
+/**
+ * The 'rows' kernel's scores where the reader keeps keys in tiles of P slots (PastReader.kTile):
+ * thread (tile wi, chunk set q) loads chunk i of its tile once (kTileLoad) and scores all P slots
+ * from it, instead of P loads of one slot each; q's query chunks are read from workgroup memory
+ * once per chunk. A tile not wholly held tiled (the tail, the current slot, past n) is scored slot
+ * by slot through k8. Partials land where the per-slot phase puts them: scr[(q·NP + x)·TB + slot].
+ */
+function tiledKeysWgsl(g: { G: number; D: number; NP: number; TPR: number; CPT: number; P: number; scales: boolean; prefetch: string }): string {
+  const { G, D, NP, TPR, CPT, P, scales } = g;
+  const NW = TB / P;
+  const norms = (e: number, j: string) =>
+    scales
+      ? `d${e}_${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi); let vd = v8(b, kvh, ${j}, i); d${e}_${G + 1} += dot(vd.lo, vd.lo) + dot(vd.hi, vd.hi);`
+      : '';
+  const dots = (e: number) => each(G, (h) => `d${e}_${h} += dot(q${h}l, k.lo) + dot(q${h}h, k.hi);`);
+  return `  // 1. scores, keys in tiles of ${P} slots: thread (tile, chunk set) loads a chunk once for the tile's slots
+  ${g.prefetch}
+  {
+    let wi = tid % ${NW}u;
+    let q = tid / ${NW}u;
+    if (q < ${TPR}u) {
+      let j0 = t0 + wi * ${P}u;
+      let whole = kTileWhole(j0);
+      ${each(P, (e) => each(NP, (x) => `var d${e}_${x} = 0.0;`))}
+      for (var c = 0u; c < ${CPT}u; c++) {
+        let i = q + c * ${TPR}u;
+        ${each(G, (h) => `let q${h}l = qs[${(h * D) / 4}u + 2u * i]; let q${h}h = qs[${(h * D) / 4}u + 2u * i + 1u];`, '\n        ')}
+        if (whole) {
+          let kt = kTileLoad(b, kvh, j0, i);
+          ${each(P, (e) => `{ let k = kTileGet(kt, ${e}u); ${norms(e, `j0 + ${e}u`)} ${dots(e)} }`, '\n          ')}
+        } else {
+          ${each(
+            P,
+            (e) => `{ let j = j0 + ${e}u;
+            if (j <= n && j >= start) {
+              var k: Half8;
+              if (j < n) { k = k8(b, kvh, j, i); ${norms(e, 'j')} } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
+              ${dots(e)}
+            } }`,
+            '\n          ',
+          )}
+        }
+      }
+      ${each(P, (e) => each(NP, (x) => `scr[(q * ${NP}u + ${x}u) * ${TB}u + wi * ${P}u + ${e}u] = d${e}_${x};`), '\n      ')}
+    }
+  }
+`;
+}
+
 /** Past rows a 'rowsp' thread loads ahead, keys and values each (at most; fewer where a split has fewer). */
 export const PREFETCH_ROWS = 8;
 
@@ -488,15 +555,18 @@ function prefetchDepth(RPI: number, CPT: number, slices: number): { KP: number; 
   return { KP: Math.min(PREFETCH_ROWS, (TB / RPI) * CPT), VP: Math.min(PREFETCH_ROWS, Math.ceil(TB / slices)) };
 }
 
-function prefetchWgsl(g: { RPI: number; TPR: number; CPT: number; slices: number; VPR: number }): string {
+function prefetchWgsl(g: { RPI: number; TPR: number; CPT: number; slices: number; VPR: number; keys: boolean }): string {
   const { KP, VP } = prefetchDepth(g.RPI, g.CPT, g.slices);
-  return `// prefetch: key chunks (it, c) for it·CPT + c < ${KP}, value chunks of this thread's first ${VP} slots
-  var kp: array<Half8, ${KP}>;
-  var vp: array<Half8, ${VP}>;
+  const keys = g.keys
+    ? `var kp: array<Half8, ${KP}>;
   for (var u = 0u; u < ${KP}u; u++) {
     let j = t0 + (u / ${g.CPT}u) * ${g.RPI}u + r;
     if (j < n && j >= start) { kp[u] = k8(b, kvh, j, q + (u % ${g.CPT}u) * ${g.TPR}u); }
-  }
+  }`
+    : '';
+  return `// prefetch: ${g.keys ? `key chunks (it, c) for it·CPT + c < ${KP}, ` : ''}value chunks of this thread's first ${VP} slots
+  ${keys}
+  var vp: array<Half8, ${VP}>;
   let vq0 = tid % ${g.VPR}u;
   let sl0 = tid / ${g.VPR}u;
   for (var u = 0u; u < ${VP}u; u++) {

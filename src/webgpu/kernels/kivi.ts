@@ -183,7 +183,43 @@ fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f {
   }
   return unpack2x16float(vRing[((row * ${R}u + j % ${R}u) * ${D}u) / 2u + w]);
 }
-${kiviV8Wgsl(s)}`);
+${kiviV8Wgsl(s)}${kiviKeyTileWgsl(s)}`);
+}
+
+/** Slots of a key tile (PastReader.kTile): a code word holds one channel of this many tokens. */
+export function kiviKeyTile(s: { bits: number }): number {
+  return 32 / s.bits;
+}
+
+/**
+ * The key tiles for kiviReaderWgsl: chunk i (channels 8i..8i+7) of the 32/bits slots whose codes
+ * share a word is eight code words, eight scales and eight mins, loaded once for all those slots
+ * (k8 loads the same sixteen words for each slot). kTileGet dequantizes as k8 does.
+ */
+function kiviKeyTileWgsl(s: KiviShape): string {
+  const L = kiviLayout(s);
+  const { headDim: D, groupSize: G, residual: R, kvHeads: KV } = s;
+  const mask = (1 << s.bits) - 1;
+  return `struct KTile { lo: vec4<u32>, hi: vec4<u32>, s: Half8, m: Half8 }
+fn kTileWhole(j0: u32) -> bool { return j0 + ${L.perWord}u <= (prm.slot / ${R}u) * ${R}u; }
+fn kTileLoad(b: u32, kvh: u32, j0: u32, i: u32) -> KTile {
+  let row = b * ${KV}u + kvh;
+  let t = j0 / ${G}u;
+  let cb = ((row * ${L.tiles}u + t) * ${L.wpg}u + (j0 % ${G}u) / ${L.perWord}u) * ${D}u + 8u * i;
+  let pb = ((row * ${L.tiles}u + t) * ${D}u + 8u * i) / 2u;
+  return KTile(
+    vec4<u32>(kCodes[cb], kCodes[cb + 1u], kCodes[cb + 2u], kCodes[cb + 3u]),
+    vec4<u32>(kCodes[cb + 4u], kCodes[cb + 5u], kCodes[cb + 6u], kCodes[cb + 7u]),
+    Half8(vec4f(unpack2x16float(kScale[pb]), unpack2x16float(kScale[pb + 1u])), vec4f(unpack2x16float(kScale[pb + 2u]), unpack2x16float(kScale[pb + 3u]))),
+    Half8(vec4f(unpack2x16float(kMin[pb]), unpack2x16float(kMin[pb + 1u])), vec4f(unpack2x16float(kMin[pb + 2u]), unpack2x16float(kMin[pb + 3u]))));
+}
+fn kTileGet(t: KTile, e: u32) -> Half8 {
+  let sh = vec4<u32>(e * ${s.bits}u);
+  let lo = vec4f((t.lo >> sh) & vec4<u32>(${mask}u));
+  let hi = vec4f((t.hi >> sh) & vec4<u32>(${mask}u));
+  return Half8(lo * t.s.lo + t.m.lo, hi * t.s.hi + t.m.hi);
+}
+`;
 }
 
 /** Whether eight value channels (8i..8i+7) sit in one code word: one word, one scale, one min. */
