@@ -10,7 +10,8 @@
 # adds arguments, e.g. "--batch 32 --new 64") and fig5 (suites/fig5-7b-dummy.yaml, one cell per
 # process, FIG5_REPEATS timed repeats, default 1, FIG5_WARMUP warm-ups, default the suite's;
 # FIG5_FROM=DIR continues the partial run in DIR, a folder of the checkout: a runs.tar's
-# fig5-7b-dummy unpacked there). MATMUL_ARGS passes arguments to the
+# fig5-7b-dummy unpacked there; FIG5_SUITE=FILE runs another suite file in its place, e.g. a copy
+# with fewer cells for a short lease). MATMUL_ARGS passes arguments to the
 # matmul bench; MATMUL_AUTO=1 runs the later steps with the kernels it found fastest.
 set -u
 steps=" ${STEPS:-bench methods b128 sweep cmp} "
@@ -35,7 +36,7 @@ want paper && step "${T_PAPER:-240}" node .devdist/bench/engine-paper-scale.js -
   want b128 && step "${T_B128:-140}" node "$cli" run suites/sharegpt-batch128.yaml --engine webgpu --ep webgpu --out "$out/runs/sharegpt-batch128-webgpu" --quiet
   want sweep && step "${T_SWEEP:-110}" node "$cli" run suites/engine-sweep.yaml --out "$out/runs/engine-sweep" --quiet
   want cmp && step "${T_CMP:-60}" node "$cli" run suites/engine-comparison.yaml --out "$out/runs/engine-comparison" --quiet
-  want fig5 && step "${T_FIG5:-300}" node "$cli" run suites/fig5-7b-dummy.yaml --isolate --repeats "${FIG5_REPEATS:-1}" ${FIG5_WARMUP:+--warmup "$FIG5_WARMUP"} ${FIG5_FROM:+--resume} --out "$out/runs/fig5-7b-dummy" --quiet
+  want fig5 && step "${T_FIG5:-300}" node "$cli" run "${FIG5_SUITE:-suites/fig5-7b-dummy.yaml}" --isolate --repeats "${FIG5_REPEATS:-1}" ${FIG5_WARMUP:+--warmup "$FIG5_WARMUP"} ${FIG5_FROM:+--resume} --out "$out/runs/fig5-7b-dummy" --quiet
 } > "$out/runs.log.full" 2>&1
 # Dawn prints every refused buffer or dispatch with its call chain: keep the first line of each
 # (the log once outgrew what a call returns) and at most the last 4,000 lines
