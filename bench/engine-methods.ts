@@ -10,7 +10,7 @@
  * 1. Equal batch (--batch, --prompt + --new): decode tokens/s per method; device memory the engine
  *    allocated, by category (the peak over the run), and the KV store's bytes held and allocated.
  * 2. Fused decode attention per store, every layer at the run's final length, each split kernel
- *    ('slots', 'rows', 'rowsp') interleaved: the store's bytes (what attention reads) per second against
+ *    ('slots', 'rows', 'rowsp', and for KIVI keys 'rows' reading them slot by slot) interleaved: the store's bytes (what attention reads) per second against
  *    the plain WGSL read bandwidth.
  * 3. KV-bound length: the same batch at --kv-prompt + --kv-new (the embedded model's context is
  *    2048), every method.
@@ -23,7 +23,7 @@ import { median } from '../src/runs/serving-metrics.js';
 import { fixedLengthPrompts, textsFromJsonl } from '../src/runs/prompt-text.js';
 import { totalBytes } from '../src/methods/types.js';
 import type { GpuContext } from '../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes, defaultDecodeKernel } from '../src/webgpu/kernels/attention.js';
+import { DecodeAttention, decodePartialBytes, defaultDecodeKernel, type DecodeKernel } from '../src/webgpu/kernels/attention.js';
 import type { WebGpuEngine } from '../src/webgpu/engine.js';
 import { generateOnEngine, type EngineGenerateResult } from '../src/webgpu/generate-engine.js';
 import { engineStoreFor } from '../src/webgpu/store-registry.js';
@@ -134,12 +134,18 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
   const out = c.alloc('scratch', batch * H * D * 4, 'bench out');
   const shape = { heads: H, kvHeads: KV, headDim: D, batch, cap };
   const partial = c.alloc('scratch', decodePartialBytes(shape), 'bench partials');
-  // both split kernels, interleaved round by round; the figure of record is the engine's default
-  const kernels = ['slots', 'rows', 'rowsp'] as const;
-  const bodies = kernels.map((kernel) => {
+  // every split kernel, interleaved round by round (and 'rows' with keys read slot by slot where the
+  // store keeps them in tiles); the figure of record is the engine's default
+  const variants: { name: string; kernel: DecodeKernel; keyTiles: boolean }[] = [
+    { name: 'slots', kernel: 'slots', keyTiles: true },
+    { name: 'rows', kernel: 'rows', keyTiles: true },
+    { name: 'rowsp', kernel: 'rowsp', keyTiles: true },
+    ...(session.store.reader(0).reader.kTile ? [{ name: 'rows, keys slot by slot', kernel: 'rows' as const, keyTiles: false }] : []),
+  ];
+  const bodies = variants.map(({ kernel, keyTiles }) => {
     const ops = Array.from({ length: L }, (_, l) => {
       const rd = session.store.reader(l);
-      return new DecodeAttention(c, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel);
+      return new DecodeAttention(c, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel, keyTiles);
     });
     return (pass: GPUComputePassEncoder) => {
       for (const op of ops) op.encode(pass);
@@ -149,7 +155,7 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
   for (const x of [qkv, starts, prm, out, partial]) x.destroy();
   const bytes = totalBytes(session.store.bytes(n).held);
   const byKernel: Record<string, { msAllLayers: number; minMs: number; maxMs: number; GBps: number; ofReadBandwidth: number }> = {};
-  kernels.forEach((k, i) => {
+  variants.forEach(({ name: k }, i) => {
     const ms = median(runs[i]!);
     byKernel[k] = { msAllLayers: ms, minMs: Math.min(...runs[i]!), maxMs: Math.max(...runs[i]!), GBps: bytes / ms / 1e6, ofReadBandwidth: bytes / ms / 1e6 / bw };
   });

@@ -397,7 +397,7 @@ export function rowsPlan(s: AttentionShape & { reader: PastReader }): { tpr: num
  * q) reads value chunk q (eight channels, one 16-byte load for fp16) of every slices-th slot and
  * accumulates it for every head of the group; the slices are summed through workgroup memory.
  */
-export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string {
+export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false, keyTiles = true): string {
   const { headDim: D, reader } = s;
   const p = splitParts(s);
   const { G, scale } = p;
@@ -410,7 +410,7 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false): string
   const vV = (x: string) => (scales ? `${x}; v.lo *= vsc[jj]; v.hi *= vsc[jj];` : `${x};`);
   const { KP, VP } = prefetchDepth(RPI, CPT, slices);
   // keys in tiles (reader.kTile): a thread per (tile, chunk set), all of a split's tiles at once
-  const tiled = !!reader.kTile && TB % reader.kTile === 0 && (TB / reader.kTile) * TPR <= WG;
+  const tiled = keyTiles && !!reader.kTile && TB % reader.kTile === 0 && (TB / reader.kTile) * TPR <= WG;
   // prefetching: a constant trip count, so the loop unrolls and vp stays in registers
   const pvLoop = prefetch
     ? `for (var u = 0u; u < ${Math.ceil(TB / slices)}u; u++) {
@@ -653,8 +653,10 @@ export class DecodeAttention {
     shape: AttentionShape & { batch: number; cap: number; reader: PastReader },
     io: { qkv: GPUBuffer; starts: GPUBuffer; prm: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; past: GPUBuffer[] },
     readonly kernel: DecodeKernel = defaultDecodeKernel(shape),
+    /** 'rows'/'rowsp': read keys in the reader's tiles where it has them (false: slot by slot, for the benches and tests to compare). */
+    keyTiles = true,
   ) {
-    const code = kernel === 'slots' ? decodeAttentionWgsl(shape) : decodeAttentionRowsWgsl(shape, kernel === 'rowsp');
+    const code = kernel === 'slots' ? decodeAttentionWgsl(shape) : decodeAttentionRowsWgsl(shape, kernel === 'rowsp', keyTiles);
     this.split = ctx.pipeline(code, `attention decode (${kernel}) ${shape.reader.key}`);
     this.combine = ctx.pipeline(decodeCombineWgsl(shape), 'attention combine');
     this.g1 = ctx.bindGroup(this.split, [io.qkv, io.starts, io.prm, io.partial, ...io.past]);
