@@ -7,7 +7,7 @@
  */
 import type { EngineBuffer, GpuContext } from './gpu-context.js';
 import { DecodeAttention, defaultDecodeKernel, encodeGroups, prefillAttentionGroups, prefillAttentionWgsl, type PastReader } from './kernels/attention.js';
-import { fusesNorm, MatmulOp, matmulKernelFor, sharedPartialBytes, type MatmulShape } from './kernels/matmul.js';
+import { fusesNorm, fusesRope, MatmulOp, matmulKernelFor, sharedPartialBytes, type MatmulShape } from './kernels/matmul.js';
 import { embedWgsl, encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { encodeRope, ropeWgsl, type RopeWrite } from './kernels/rope.js';
 import { paddedHidden, type DeviceWeights, type EngineModelConfig } from './model.js';
@@ -70,20 +70,28 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
   const embedP = ctx.pipeline(embedWgsl({ rows: M, dim, f16: ctx.f16 }), 'embed');
   const embedG = ctx.bindGroup(embedP, [ids, w.embed, x]);
   const normP = ctx.pipeline(rmsnormWgsl({ rows: M, dim, eps: cfg.rmsEps }), 'rmsnorm');
-  const ropeP = ctx.pipeline(ropeWgsl({ rows: M, T, heads: H, kvHeads: KV, headDim: D, layout: cfg.ropeLayout, write: ropeWrite, cap }), 'rope');
   const prefillP = spec.reader ? null : ctx.pipeline(prefillAttentionWgsl({ ...shape, batch, T }), 'attention prefill');
   const [sQkv, sO, s13, s2] = stackShapes(cfg, M) as [MatmulShape, MatmulShape, MatmulShape, MatmulShape];
   const need = sharedPartialBytes(ctx, [sQkv, sO, s13, s2]);
   if (need > (bufs.splitK?.size ?? 0)) throw new Error(`webgpu engine: the layer stack at M = ${M} needs a ${need}-byte split-K buffer (StackBuffers.splitK)`);
   const mm = (shape: MatmulShape, xb: EngineBuffer, wb: EngineBuffer, yb: EngineBuffer, label: string, gain?: EngineBuffer) =>
     new MatmulOp(ctx, shape, xb.buffer, wb.buffer, yb.buffer, label, undefined, bufs.splitK?.buffer, gain ? { gain: gain.buffer, eps: cfg.rmsEps } : undefined);
-  // Row-group kernels (batch ≤ 8) apply the block's RMSNorm themselves: two dispatches fewer a layer.
-  const fuse1 = fusesNorm(matmulKernelFor(ctx, sQkv));
+  // Row-group kernels (batch ≤ 8) apply the block's RMSNorm themselves (two dispatches fewer a
+  // layer) and, where the device has the storage bindings, the QKV projection's RoPE with the K/V
+  // hand-over to an fp16 cache or to a store's own append (one fewer again)
+  const kQkv = matmulKernelFor(ctx, sQkv);
+  const fuse1 = fusesNorm(kQkv);
   const fuse2 = fusesNorm(matmulKernelFor(ctx, s13));
+  const ropeEpi = ropeWrite === 'f32' ? undefined : { T, heads: H, kvHeads: KV, headDim: D, layout: cfg.ropeLayout, write: ropeWrite, cap };
+  const fuseRope = !!ropeEpi && fusesRope(kQkv, ropeEpi, fuse1, ctx.limits.maxStorageBuffersPerShaderStage);
+  const ropeP = fuseRope ? undefined : ctx.pipeline(ropeWgsl({ rows: M, T, heads: H, kvHeads: KV, headDim: D, layout: cfg.ropeLayout, write: ropeWrite, cap }), 'rope');
   const ops = w.layers.map((lw, l) => {
     const norm1 = ctx.bindGroup(normP, [x, lw.attnNorm, h]);
-    const mmQkv = fuse1 ? mm(sQkv, x, lw.wqkv, qkv, 'qkv', lw.attnNorm) : mm(sQkv, h, lw.wqkv, qkv, 'qkv');
-    const rope = ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
+    const ropeIn = fuseRope ? { epilogue: ropeEpi!, cosSin: cosSin.buffer, starts: starts.buffer, prm: prm.buffer, caches: ropeWrite === 'none' ? [] : spec.ropeOut(l) } : undefined;
+    const mmQkv = fuse1
+      ? new MatmulOp(ctx, sQkv, x.buffer, lw.wqkv.buffer, qkv.buffer, 'qkv', undefined, bufs.splitK?.buffer, { gain: lw.attnNorm.buffer, eps: cfg.rmsEps }, ropeIn)
+      : mm(sQkv, h, lw.wqkv, qkv, 'qkv');
+    const rope = ropeP && ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
     let attend: (pass: GPUComputePassEncoder) => void;
     if (spec.reader) {
       const rd = spec.reader(l);
@@ -104,7 +112,7 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
     return (pass: GPUComputePassEncoder) => {
       if (!fuse1) encodeRows(pass, normP, norm1, M);
       mmQkv.encode(pass);
-      encodeRope(pass, ropeP, rope, M);
+      if (ropeP && rope) encodeRope(pass, ropeP, rope, M);
       if (!spec.reader) store?.(pass);
       attend(pass);
       if (spec.reader) store?.(pass);

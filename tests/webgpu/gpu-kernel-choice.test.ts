@@ -3,13 +3,15 @@
  * whole generation. CI's SwiftShader gets the register kernel by default, so this test gives the
  * same device a context that is not marked software: prefill (M = 9 × 12 rows) and decode (M = 9)
  * then run split-K and the row-group kernel, and their tokens must equal the register kernel's; at
- * batch 4 decode runs the row-group kernel with the RMSNorm applied inside it.
+ * batch 4 decode runs the row-group kernel with the RMSNorm (and for QKV the RoPE) applied inside
+ * it, with the fp16 store and with KIVI-2's.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, PARTS } from '../support/parts.js';
 import { GpuContext } from '../../src/webgpu/gpu-context.js';
 import { generateOnEngine } from '../../src/webgpu/generate-engine.js';
 import { splitsFor } from '../../src/webgpu/kernels/matmul.js';
+import { engineStoreFor } from '../../src/webgpu/store-registry.js';
 import { embeddedEngine, gpu, gpuErrors } from './gpu-fixture.js';
 
 let ctx: GpuContext;
@@ -49,8 +51,17 @@ describeWith([PARTS.webgpu], 'GPU matmul kernels through a session', () => {
     const engine = await embeddedEngine(asGpu);
     const got = await generateOnEngine(engine, prompts, { maxNewTokens: 8, ignoreEos: true });
     expect(got.tokens).toEqual(want.tokens);
-    // the fused kernels were built: the decode stack's QKV and W13 at M = 4 with the norm
-    expect(asGpu.pipelineLabels().filter((l) => /^(qkv|w13) 4x.* row4 \+rmsnorm$/.test(l))).toHaveLength(2);
+    // the fused kernels were built: the decode stack's QKV at M = 4 with the norm and RoPE (the
+    // fp16 cache written by the matmul), W13 with the norm
+    const labels = asGpu.pipelineLabels();
+    expect(labels.filter((l) => /^qkv 4x.* row4 \+rmsnorm \+rope$/.test(l))).toHaveLength(1);
+    expect(labels.filter((l) => /^w13 4x.* row4 \+rmsnorm$/.test(l))).toHaveLength(1);
+    expect(labels.filter((l) => l === 'rope')).toHaveLength(1); // prefill's (M = 4 × T rows: tiled)
+    // a compressed store: RoPE in the matmul leaves K/V in the rows for KIVI's own append
+    const store = engineStoreFor('kivi2', {}, engine.config.headDim)!;
+    const want2 = await generateOnEngine(await embeddedEngine(ctx), prompts, { maxNewTokens: 8, ignoreEos: true, store: engineStoreFor('kivi2', {}, engine.config.headDim)! });
+    const got2 = await generateOnEngine(engine, prompts, { maxNewTokens: 8, ignoreEos: true, store });
+    expect(got2.tokens).toEqual(want2.tokens);
     engine.dispose();
   }, 300_000);
 });

@@ -223,6 +223,78 @@ describeWith([PARTS.webgpu], 'rope', () => {
   }
 });
 
+describeWith([PARTS.webgpu], 'rope in the QKV matmul (row4, row8)', () => {
+  const H = 4;
+  const KV = 2;
+  const D = 16;
+  const N = (H + 2 * KV) * D;
+  const K = 64;
+  const cap = 12;
+  const invFreq = llamaInvFreq(D, 10000);
+  for (const layout of ['interleaved', 'half'] as RopeLayout[]) {
+    it(`${layout}: equals matmul then RoPE (rows and fp16 K/V cache), with and without the fused RMSNorm, batch 1 and 2 × 3 tokens`, async () => {
+      for (const kernel of ['row4', 'row8'] as MatmulKernel[]) {
+        for (const norm of [false, true]) {
+          for (const write of ['fp16', 'none'] as const) {
+            for (const [B, T] of [
+              [1, 1],
+              [2, 3],
+            ] as [number, number][]) {
+              const M = B * T;
+              const slot0 = 5;
+              const starts = Uint32Array.of(0, 4);
+              const X = randomFloats(M * K, 31 + M, 2);
+              const G = randomFloats(K, 7, 1.5);
+              const W = half(randomFloats(N * K, 13, 0.5));
+              const lin = matmulRef(norm ? rmsnormRef(X, G, M, K, 1e-5) : X, W, M, N, K, 'store');
+              const want = ropeRef(lin, { rows: M, T, heads: H, kvHeads: KV, headDim: D, layout, invFreq, starts, slot0, b0: 0 });
+              const x = buf(X);
+              const g = buf(G);
+              const w = buf(W);
+              const y = buf(M * N * 4);
+              const kc = buf(B * KV * cap * D * 2);
+              const vc = buf(B * KV * cap * D * 2);
+              const table = buf(ropeTable(cap + 2, D, invFreq));
+              const st = buf(starts);
+              const prm = buf(Uint32Array.of(slot0, 0, 0, 0));
+              const epilogue = { T, heads: H, kvHeads: KV, headDim: D, layout, write, cap };
+              const mm = new MatmulOp(ctx, { M, N, K, epilogue: 'store' }, x.buffer, w.buffer, y.buffer, 'test rope', kernel, undefined, norm ? { gain: g.buffer, eps: 1e-5 } : undefined, {
+                epilogue,
+                cosSin: table.buffer,
+                starts: st.buffer,
+                prm: prm.buffer,
+                caches: [kc.buffer, vc.buffer],
+              });
+              submitOp(mm);
+              const what = `${kernel} norm ${norm} ${write} B ${B} T ${T}`;
+              expect(relErr(await ctx.readF32(y, M * N), want), what).toBeLessThan(2e-5);
+              // the cache: the rotated K and the V rows at their slots, nothing elsewhere ('none': nothing)
+              const wantK = new Uint16Array(B * KV * cap * D);
+              const wantV = new Uint16Array(B * KV * cap * D);
+              if (write === 'fp16') {
+                for (let m = 0; m < M; m++) {
+                  const b = Math.floor(m / T);
+                  for (let kh = 0; kh < KV; kh++) {
+                    const at = ((b * KV + kh) * cap + slot0 + (m % T)) * D;
+                    wantK.set(half(want.slice(m * N + (H + kh) * D, m * N + (H + kh + 1) * D)), at);
+                    wantV.set(half(want.slice(m * N + (H + KV + kh) * D, m * N + (H + KV + kh + 1) * D)), at);
+                  }
+                }
+              }
+              expect(maxAbsDiff(new Uint16Array(await ctx.read(kc, wantK.byteLength)), wantK), `${what} K cache`).toBeLessThanOrEqual(1);
+              expect(maxAbsDiff(new Uint16Array(await ctx.read(vc, wantV.byteLength)), wantV), `${what} V cache`).toBeLessThanOrEqual(1);
+              for (const b of [x, g, w, y, kc, vc, table, st, prm]) b.destroy();
+            }
+          }
+        }
+      }
+      // the other kernels cannot
+      const e = { T: 1, heads: H, kvHeads: KV, headDim: D, layout, write: 'none' as const, cap };
+      expect(() => new MatmulOp(ctx, { M: 1, N, K, epilogue: 'store' }, buf(K * 4).buffer, buf(N * K * 2).buffer, buf(N * 4).buffer, 'no', 'row', undefined, undefined, { epilogue: e, cosSin: buf(16).buffer, starts: buf(16).buffer, prm: buf(16).buffer, caches: [] })).toThrow(/cannot apply RoPE/);
+    });
+  }
+});
+
 describeWith([PARTS.webgpu], 'attention', () => {
   const H = 4;
   const KV = 2;

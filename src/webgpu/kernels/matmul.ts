@@ -17,6 +17,7 @@
  */
 import { dispatchGroups, LINEAR_GROUP, type GpuContext } from '../gpu-context.js';
 import { f16Enable, f32Lit, HALF8_STRUCT, halfBuffer } from './wgsl-common.js';
+import { ropeEpilogueBindings, ropeEpilogueDecl, ropeEpilogueProblem, ropeEpilogueWgsl, ropeRowMapWgsl, type RopeEpilogue } from './rope-epilogue.js';
 
 export type MatmulEpilogue = 'store' | 'add' | 'swiglu';
 
@@ -249,8 +250,12 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
  * divides by the row's RMS at the end — Σ W·(x·g) / rms, the norm's x / rms · g regrouped — which
  * saves the norm's dispatch (decode at batch ≤ 8 is as much dispatches as bandwidth).
  */
-export function rowGroupMatmulWgsl(s: MatmulShape, f16: boolean, rows: number, norm?: { eps: number }): string {
+export function rowGroupMatmulWgsl(s: MatmulShape, f16: boolean, rows: number, norm?: { eps: number }, rope?: RopeEpilogue): string {
   const { M, N, K, epilogue: op } = s;
+  if (rope) {
+    const why = ropeEpilogueProblem(rope, rows) ?? (op !== 'store' || N !== (rope.heads + 2 * rope.kvHeads) * rope.headDim ? `the shape ${M}×${N} (${op}) is not a QKV projection` : null);
+    if (why) throw new Error(`matmul: cannot apply RoPE in the epilogue: ${why}`);
+  }
   if (K % 8 !== 0) throw new Error(`matmul: K = ${K} must be a multiple of 8`);
   if (M > SMALL_M) throw new Error(`matmul: row-group kernel serves M ≤ ${SMALL_M}, got ${M}`);
   if (op === 'swiglu' && (N % 2 !== 0 || rows % 2 !== 0)) throw new Error('matmul: swiglu needs an even N and an even row group');
@@ -261,8 +266,9 @@ export function rowGroupMatmulWgsl(s: MatmulShape, f16: boolean, rows: number, n
   const outCols = op === 'swiglu' ? N / 2 : N;
   // the reduced value of accumulator a, divided by its row's RMS when the norm is fused
   const val = (a: string, m: string) => (norm ? `(red[(${a}) * ${T}u] / rms[${m}])` : `red[(${a}) * ${T}u]`);
-  const final =
-    op === 'swiglu'
+  const final = rope
+    ? ropeEpilogueWgsl(rope, rows, M, T, val)
+    : op === 'swiglu'
       ? `for (var e = tid; e < ${(rows / 2) * M}u; e += ${T}u) {
     let p = e / ${M}u;
     let m = e % ${M}u;
@@ -279,7 +285,7 @@ export function rowGroupMatmulWgsl(s: MatmulShape, f16: boolean, rows: number, n
 @group(0) @binding(0) var<storage, read> X: array<vec4f>;
 ${halfBuffer('W', 1, f16)}
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${norm ? '@group(0) @binding(3) var<storage, read> G: array<vec4f>;\n' : ''}var<workgroup> red: array<f32, ${(A + NS) * T}>;
+${norm ? '@group(0) @binding(3) var<storage, read> G: array<vec4f>;\n' : ''}${rope ? ropeEpilogueDecl(rope, norm ? 4 : 3) + ropeRowMapWgsl(rope, rows) : ''}var<workgroup> red: array<f32, ${(A + NS) * T}>;
 ${norm ? `var<workgroup> rms: array<f32, ${M}>;\n` : ''}
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
@@ -304,7 +310,7 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
       }
     }
     for (var r = 0u; r < ${rows}u; r++) {
-      let w = W8(min(r0 + r, ${N - 1}u) * ${K8}u + i);
+      let w = W8(${rope ? 'wrow(wg, r)' : `min(r0 + r, ${N - 1}u)`} * ${K8}u + i);
       for (var m = 0u; m < ${M}u; m++) { acc[r * ${M}u + m] += dot(w.lo, xlo[m]) + dot(w.hi, xhi[m]); }
     }
   }
@@ -428,6 +434,15 @@ export function fusesNorm(kernel: MatmulKernel): boolean {
   return groupRows(kernel) > 0;
 }
 
+/**
+ * Whether this kernel can rotate the QKV projection's output and hand K/V to an fp16 cache itself
+ * (rope-epilogue.ts), with `bindings` storage buffers per stage available.
+ */
+export function fusesRope(kernel: MatmulKernel, rope: RopeEpilogue, norm: boolean, bindings: number): boolean {
+  const rows = groupRows(kernel);
+  return rows > 0 && ropeEpilogueProblem(rope, rows) === null && (norm ? 4 : 3) + ropeEpilogueBindings(rope) <= bindings;
+}
+
 /** Weight rows per workgroup of a row-group kernel; 0 for the others. */
 function groupRows(kernel: MatmulKernel): number {
   return kernel === 'row8' ? 8 : kernel === 'row4' ? 4 : 0;
@@ -442,11 +457,12 @@ export function matmulGroups(s: MatmulShape, kernel: MatmulKernel, splitTarget?:
 }
 
 /** WGSL of a kernel's first (for 'splitk': partial-sum) pass. */
-export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel, norm?: { eps: number }, splitTarget?: number): string {
+export function matmulWgsl(s: MatmulShape, f16: boolean, kernel: MatmulKernel, norm?: { eps: number }, splitTarget?: number, rope?: RopeEpilogue): string {
   if (norm && !fusesNorm(kernel)) throw new Error(`matmul: kernel ${kernel} cannot apply the RMSNorm (row4 and row8 can)`);
+  if (rope && !groupRows(kernel)) throw new Error(`matmul: kernel ${kernel} cannot apply RoPE (row4 and row8 can)`);
   if (kernel === 'register') return registerMatmulWgsl(s, f16);
   if (kernel === 'splitk') return tiledMatmulWgsl(s, f16, splitsFor(s, splitTarget));
-  if (groupRows(kernel)) return rowGroupMatmulWgsl(s, f16, groupRows(kernel), norm);
+  if (groupRows(kernel)) return rowGroupMatmulWgsl(s, f16, groupRows(kernel), norm, rope);
   return kernel === 'row' ? rowMatmulWgsl(s, f16) : tiledMatmulWgsl(s, f16);
 }
 
@@ -490,10 +506,21 @@ export class MatmulOp {
    * `norm`: x is the un-normed residual stream and the kernel applies RMSNorm with this gain and
    * eps first (only where fusesNorm(kernel): check with matmulKernelFor before asking).
    */
-  constructor(ctx: GpuContext, s: MatmulShape, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, label = 'matmul', kernel?: MatmulKernel, partial?: GPUBuffer, norm?: { gain: GPUBuffer; eps: number }) {
+  constructor(
+    ctx: GpuContext,
+    s: MatmulShape,
+    x: GPUBuffer,
+    w: GPUBuffer,
+    y: GPUBuffer,
+    label = 'matmul',
+    kernel?: MatmulKernel,
+    partial?: GPUBuffer,
+    norm?: { gain: GPUBuffer; eps: number },
+    rope?: { epilogue: RopeEpilogue; cosSin: GPUBuffer; starts: GPUBuffer; prm: GPUBuffer; caches: GPUBuffer[] },
+  ) {
     const k = matmulKernelFor(ctx, s, kernel);
     const target = ctx.matmul.splitGroups;
-    this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k, norm ? { eps: norm.eps } : undefined, target), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}${norm ? ' +rmsnorm' : ''}`);
+    this.pipeline = ctx.pipeline(matmulWgsl(s, ctx.f16, k, norm ? { eps: norm.eps } : undefined, target, rope?.epilogue), `${label} ${s.M}x${s.N}x${s.K} ${s.epilogue} ${k}${norm ? ' +rmsnorm' : ''}${rope ? ' +rope' : ''}`);
     this.groups = matmulGroups(s, k, target);
     if (k === 'splitk') {
       let p = partial;
@@ -508,7 +535,8 @@ export class MatmulOp {
       const outCols = s.epilogue === 'swiglu' ? s.N / 2 : s.N;
       this.reduce = { pipeline: rp, group: ctx.bindGroup(rp, [p, y]), groups: Math.ceil((s.M * outCols) / 64) };
     } else {
-      this.group = ctx.bindGroup(this.pipeline, norm ? [x, w, y, norm.gain] : [x, w, y]);
+      const ropeBufs = rope ? [rope.cosSin, rope.starts, rope.prm, ...(rope.epilogue.write === 'fp16' ? rope.caches : [])] : [];
+      this.group = ctx.bindGroup(this.pipeline, [x, w, y, ...(norm ? [norm.gain] : []), ...ropeBufs]);
     }
   }
 
