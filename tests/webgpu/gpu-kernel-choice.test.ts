@@ -4,7 +4,7 @@
  * same device a context that is not marked software: prefill (M = 9 × 12 rows) and decode (M = 9)
  * then run split-K and the row-group kernel, and their tokens must equal the register kernel's; at
  * batch 4 decode runs the row-group kernel with the RMSNorm (and for QKV the RoPE) applied inside
- * it, with the fp16 store and with KIVI-2's.
+ * it, with the fp16 store and with KIVI-2's and minicache+kivi4's.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, PARTS } from '../support/parts.js';
@@ -57,11 +57,15 @@ describeWith([PARTS.webgpu], 'GPU matmul kernels through a session', () => {
     expect(labels.filter((l) => /^qkv 4x.* row4 \+rmsnorm \+rope$/.test(l))).toHaveLength(1);
     expect(labels.filter((l) => /^w13 4x.* row4 \+rmsnorm$/.test(l))).toHaveLength(1);
     expect(labels.filter((l) => l === 'rope')).toHaveLength(1); // prefill's (M = 4 × T rows: tiled)
-    // a compressed store: RoPE in the matmul leaves K/V in the rows for KIVI's own append
-    const store = engineStoreFor('kivi2', {}, engine.config.headDim)!;
-    const want2 = await generateOnEngine(await embeddedEngine(ctx), prompts, { maxNewTokens: 8, ignoreEos: true, store: engineStoreFor('kivi2', {}, engine.config.headDim)! });
-    const got2 = await generateOnEngine(engine, prompts, { maxNewTokens: 8, ignoreEos: true, store });
-    expect(got2.tokens).toEqual(want2.tokens);
+    // compressed stores: RoPE in the matmul leaves K/V in the rows for the store's own append
+    const reference = await embeddedEngine(ctx);
+    for (const method of ['kivi2', 'minicache+kivi4']) {
+      const store = () => engineStoreFor(method, {}, engine.config.headDim)!;
+      const want2 = await generateOnEngine(reference, prompts, { maxNewTokens: 8, ignoreEos: true, store: store() });
+      const got2 = await generateOnEngine(engine, prompts, { maxNewTokens: 8, ignoreEos: true, store: store() });
+      expect(got2.tokens, method).toEqual(want2.tokens);
+    }
+    reference.dispose();
     engine.dispose();
-  }, 300_000);
+  }, 600_000);
 });
