@@ -74,8 +74,8 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
   const [sQkv, sO, s13, s2] = stackShapes(cfg, M) as [MatmulShape, MatmulShape, MatmulShape, MatmulShape];
   const need = sharedPartialBytes(ctx, [sQkv, sO, s13, s2]);
   if (need > (bufs.splitK?.size ?? 0)) throw new Error(`webgpu engine: the layer stack at M = ${M} needs a ${need}-byte split-K buffer (StackBuffers.splitK)`);
-  const mm = (shape: MatmulShape, xb: EngineBuffer, wb: EngineBuffer, yb: EngineBuffer, label: string, gain?: EngineBuffer) =>
-    new MatmulOp(ctx, shape, xb.buffer, wb.buffer, yb.buffer, label, undefined, bufs.splitK?.buffer, gain ? { gain: gain.buffer, eps: cfg.rmsEps } : undefined);
+  const mm = (shape: MatmulShape, xb: EngineBuffer, wb: EngineBuffer, yb: EngineBuffer, label: string, gain?: EngineBuffer, rope?: ConstructorParameters<typeof MatmulOp>[9]) =>
+    new MatmulOp(ctx, shape, xb.buffer, wb.buffer, yb.buffer, label, undefined, bufs.splitK?.buffer, gain ? { gain: gain.buffer, eps: cfg.rmsEps } : undefined, rope);
   // Row-group kernels (batch ≤ 8) apply the block's RMSNorm themselves (two dispatches fewer a
   // layer) and, where the device has the storage bindings, the QKV projection's RoPE with the K/V
   // hand-over to an fp16 cache or to a store's own append (one fewer again)
@@ -88,9 +88,7 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
   const ops = w.layers.map((lw, l) => {
     const norm1 = ctx.bindGroup(normP, [x, lw.attnNorm, h]);
     const ropeIn = fuseRope ? { epilogue: ropeEpi!, cosSin: cosSin.buffer, starts: starts.buffer, prm: prm.buffer, caches: ropeWrite === 'none' ? [] : spec.ropeOut(l) } : undefined;
-    const mmQkv = fuse1
-      ? new MatmulOp(ctx, sQkv, x.buffer, lw.wqkv.buffer, qkv.buffer, 'qkv', undefined, bufs.splitK?.buffer, { gain: lw.attnNorm.buffer, eps: cfg.rmsEps }, ropeIn)
-      : mm(sQkv, h, lw.wqkv, qkv, 'qkv');
+    const mmQkv = fuse1 ? mm(sQkv, x, lw.wqkv, qkv, 'qkv', lw.attnNorm, ropeIn) : mm(sQkv, h, lw.wqkv, qkv, 'qkv');
     const rope = ropeP && ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
     let attend: (pass: GPUComputePassEncoder) => void;
     if (spec.reader) {
