@@ -10,8 +10,9 @@
  * 1. Equal batch (--batch, --prompt + --new): decode tokens/s per method; device memory the engine
  *    allocated, by category (the peak over the run), and the KV store's bytes held and allocated.
  * 2. Fused decode attention per store, every layer at the run's final length, each split kernel
- *    ('slots', 'rows', 'rowsp', and for KIVI keys 'rows' reading them slot by slot) interleaved: the store's bytes (what attention reads) per second against
- *    the plain WGSL read bandwidth.
+ *    ('slots', 'rows', 'rowsp', and for KIVI keys 'rows' reading them in tiles) interleaved: the
+ *    store's bytes (what attention reads) per second against the plain WGSL read bandwidth. And
+ *    where the step's time goes: its device work alone (no host) and the store's append kernels.
  * 3. KV-bound length: the same batch at --kv-prompt + --kv-new (the embedded model's context is
  *    2048), every method.
  * 4. Equal KV memory: FP16's KV store at --batch is the budget; each method runs the largest batch
@@ -122,7 +123,9 @@ async function rounds(label: string, batchOf: (m: string) => number, len: number
 }
 
 /** Decode attention alone over a session's store, every layer, at its current length. */
-async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Parameters<NonNullable<Parameters<typeof generateOnEngine>[2]['inspect']>>[0], n: number) {
+type Session = Parameters<NonNullable<Parameters<typeof generateOnEngine>[2]['inspect']>>[0];
+
+async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Session, n: number) {
   const { heads: H, kvHeads: KV, headDim: D, layers: L } = e.config;
   const batch = session.B;
   const cap = session.cap;
@@ -134,13 +137,13 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
   const out = c.alloc('scratch', batch * H * D * 4, 'bench out');
   const shape = { heads: H, kvHeads: KV, headDim: D, batch, cap };
   const partial = c.alloc('scratch', decodePartialBytes(shape), 'bench partials');
-  // every split kernel, interleaved round by round (and 'rows' with keys read slot by slot where the
-  // store keeps them in tiles); the figure of record is the engine's default
+  // every split kernel, interleaved round by round (and 'rows' reading keys in tiles where the store
+  // keeps them so); the figure of record is the engine's default
   const variants: { name: string; kernel: DecodeKernel; keyTiles: boolean }[] = [
-    { name: 'slots', kernel: 'slots', keyTiles: true },
-    { name: 'rows', kernel: 'rows', keyTiles: true },
-    { name: 'rowsp', kernel: 'rowsp', keyTiles: true },
-    ...(session.store.reader(0).reader.kTile ? [{ name: 'rows, keys slot by slot', kernel: 'rows' as const, keyTiles: false }] : []),
+    { name: 'slots', kernel: 'slots', keyTiles: false },
+    { name: 'rows', kernel: 'rows', keyTiles: false },
+    { name: 'rowsp', kernel: 'rowsp', keyTiles: false },
+    ...(session.store.reader(0).reader.kTile ? [{ name: 'rows, keys in tiles', kernel: 'rows' as const, keyTiles: true }] : []),
   ];
   const bodies = variants.map(({ kernel, keyTiles }) => {
     const ops = Array.from({ length: L }, (_, l) => {
@@ -163,6 +166,22 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Param
   return { defaultKernel: def, storeBytes: bytes, ...byKernel[def]!, byKernel };
 }
 
+/**
+ * Where a decode step's time goes, at the run's final length: the whole step's device work encoded
+ * back to back (no host, no read-back), the store's append kernels alone and decode attention
+ * alone (every layer each). The wall-clock step minus the device step is the host's and the
+ * pipeline's share. Repeats write the last slot again; where MiniCache keeps that token, its
+ * retained count grows by one a repeat (the kernels bound writes by the list's capacity).
+ */
+async function stepBreakdown(c: GpuContext, session: Session) {
+  const L = engine.config.layers;
+  const appends = Array.from({ length: L }, (_, l) => session.store.appendOps?.(l)).filter((o): o is NonNullable<typeof o> => !!o);
+  const bodies = [(pass: GPUComputePassEncoder) => session.encodeStep(pass), ...(appends.length ? [(pass: GPUComputePassEncoder) => appends.forEach((o) => o(pass))] : [])];
+  const runs = await interleavedRuns(c, bodies);
+  const stat = (r: number[]) => ({ ms: median(r), minMs: Math.min(...r), maxMs: Math.max(...r) });
+  return { deviceStep: stat(runs[0]!), ...(runs[1] ? { appendAllLayers: stat(runs[1]) } : {}) };
+}
+
 // the report is written after each part, so a run stopped at its time limit keeps what it measured
 const save = () => {
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 2));
@@ -176,7 +195,11 @@ save();
 for (const m of methods) {
   await run(m, promptsOf(B, P), N, async (s, n) => {
     const a = await attentionBandwidth(ctx, engine, s, n);
-    attention[m] = a;
+    const parts = await stepBreakdown(ctx, s);
+    attention[m] = { ...a, ...parts };
+    const wall = median((equal[m] as { msPerStep: number[] }).msPerStep);
+    const f = (x?: { ms: number; minMs: number; maxMs: number }) => (x ? `${x.ms.toFixed(3)} ms [${x.minMs.toFixed(3)}–${x.maxMs.toFixed(3)}]` : 'none (RoPE writes the cache)');
+    console.log(`step ${m.padEnd(16)} at ${n} tokens: wall ${wall.toFixed(3)} ms; device work ${f(parts.deviceStep)}; append kernels ${f(parts.appendAllLayers)}; attention (default) ${a.msAllLayers.toFixed(3)} ms`);
     for (const [k, f] of Object.entries(a.byKernel)) {
       console.log(`attention ${m.padEnd(16)} (${k}${k === a.defaultKernel ? ', default' : ''}) ${cfg.layers} layers at ${n} tokens: ${f.msAllLayers.toFixed(3)} ms [${f.minMs.toFixed(3)}–${f.maxMs.toFixed(3)}, 7 rounds of 10], ${(a.storeBytes / 2 ** 20).toFixed(1)} MiB held at ${f.GBps.toFixed(0)} GB/s = ${(100 * f.ofReadBandwidth).toFixed(0)}% of plain read`);
     }

@@ -262,6 +262,16 @@ export class EngineSession {
     return step;
   }
 
+  /**
+   * Encodes one decode step's device work (every layer, the classifier, sampling) into `pass` as
+   * step() does, without submitting or reading back, so benches can time the device's share of a
+   * step apart from the host's. It writes the slot step() wrote last again.
+   */
+  encodeStep(pass: GPUComputePassEncoder): void {
+    this.decodePass(pass);
+    this.tail(pass);
+  }
+
   private submit(step: number, body: (pass: GPUComputePassEncoder) => void): void {
     const enc = this.ctx.device.createCommandEncoder();
     const pass = enc.beginComputePass();

@@ -397,7 +397,7 @@ export function rowsPlan(s: AttentionShape & { reader: PastReader }): { tpr: num
  * q) reads value chunk q (eight channels, one 16-byte load for fp16) of every slices-th slot and
  * accumulates it for every head of the group; the slices are summed through workgroup memory.
  */
-export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false, keyTiles = true): string {
+export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false, keyTiles = false): string {
   const { headDim: D, reader } = s;
   const p = splitParts(s);
   const { G, scale } = p;
@@ -653,8 +653,12 @@ export class DecodeAttention {
     shape: AttentionShape & { batch: number; cap: number; reader: PastReader },
     io: { qkv: GPUBuffer; starts: GPUBuffer; prm: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; past: GPUBuffer[] },
     readonly kernel: DecodeKernel = defaultDecodeKernel(shape),
-    /** 'rows'/'rowsp': read keys in the reader's tiles where it has them (false: slot by slot, for the benches and tests to compare). */
-    keyTiles = true,
+    /**
+     * 'rows'/'rowsp': read keys in the reader's tiles where it has them. Off by default: on the H100
+     * (session 25) tiles were slower for KIVI-2 (0.608 against 0.446 ms, 12 layers at batch 128) and
+     * minicache+kivi4 (0.609 against 0.501) and even for KIVI-4; kept for the benches and tests.
+     */
+    keyTiles = false,
   ) {
     const code = kernel === 'slots' ? decodeAttentionWgsl(shape) : decodeAttentionRowsWgsl(shape, kernel === 'rowsp', keyTiles);
     this.split = ctx.pipeline(code, `attention decode (${kernel}) ${shape.reader.key}`);
