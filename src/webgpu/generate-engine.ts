@@ -29,6 +29,12 @@ export interface EngineGenerateResult extends GenerateResult {
   kvHeadroomBytes: number;
   /** Steps run on the device beyond the last one used (a stop seen only after later steps were queued). */
   speculativeSteps: number;
+  /**
+   * Host time over the decode loop, ms in all: the store's upkeep between steps (maintain),
+   * encoding and submitting steps, and waiting for each step's ids. Where decode is slower than
+   * its device work, these say whether the host is why.
+   */
+  hostMs: { maintain: number; submit: number; wait: number };
 }
 
 function logSoftmaxAt(logits: Float32Array, off: number, n: number, i: number): number {
@@ -112,6 +118,7 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
     let used = 0;
     let submitted = 0;
     let maintained = 0;
+    const hostMs = { maintain: 0, submit: 0, wait: 0 };
     let last = tPre;
     // Teacher forcing needs done flags before each input: no overlap there (perplexity, small batches).
     const ahead = forcing ? 1 : depth;
@@ -122,14 +129,20 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
         // the store's upkeep (MiniCache's list sizes) every CHECK_EVERY submitted steps
         if (submitted > 0 && submitted % MAINTAIN_EVERY === 0 && maintained < submitted) {
           maintained = submitted;
+          const t = now();
           await session.maintain();
+          hostMs.maintain += now() - t;
         }
         submitted++;
+        const t = now();
         session.step(forcing ? forcedInputs(submitted, done) : undefined);
+        hostMs.submit += now() - t;
       }
       const s = used + 1;
+      const tw = now();
       const r = await session.read(s);
       const t = now();
+      hostMs.wait += t - tw;
       used = s;
       stepMs.push(t - last);
       last = t;
@@ -162,6 +175,7 @@ export async function generateOnEngine(engine: WebGpuEngine, prompts: number[][]
       ...(nll ? { nll } : {}),
       deviceBytesByCategory: engine.ctx.peakByCategory(),
       speculativeSteps: submitted - used,
+      hostMs,
     };
   } finally {
     session.dispose();
