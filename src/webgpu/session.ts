@@ -341,8 +341,14 @@ export class EngineSession {
     this.refreshPasses();
   }
 
+  /** Times the decode pass was rebuilt after the store reallocated its buffers (benches print it). */
+  decodeRebuilds = 0;
+
   private refreshPasses(): void {
-    if ((this.store.version ?? 0) !== this.storeVersion) this.decodePass = this.buildDecode();
+    if ((this.store.version ?? 0) !== this.storeVersion) {
+      this.decodePass = this.buildDecode();
+      this.decodeRebuilds++;
+    }
   }
 
   get inFlight(): number {
