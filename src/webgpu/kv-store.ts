@@ -57,6 +57,11 @@ export interface EngineKvStore {
   refresh?(): Promise<void>;
   /** Changes when the store reallocated buffers that decode passes bind: they must be rebuilt. */
   readonly version?: number;
+  /**
+   * Changes when the buffers layer `layer`'s reader or append binds were reallocated: a decode
+   * pass rebuilds that layer's attention and append alone (a store without it: the whole pass).
+   */
+  layerVersion?(layer: number): number;
   reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] };
   /**
    * Bytes held for `tokens` slots per sequence, by component (the byte accounting of the host

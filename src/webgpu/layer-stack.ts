@@ -58,9 +58,18 @@ export interface StackSpec {
   reader?: (layer: number) => { reader: PastReader; buffers: GPUBuffer[] };
   /** Work a cache store adds to layer l: after RoPE at prefill, after attention at decode. */
   storeOps?: (layer: number) => ((pass: GPUComputePassEncoder) => void) | undefined;
+  /** Decode: changes when layer l's reader or store ops bind other buffers (LayerStack.refresh). */
+  layerVersion?: (layer: number) => number;
 }
 
-export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: DeviceWeights, bufs: StackBuffers, spec: StackSpec): (pass: GPUComputePassEncoder) => void {
+/**
+ * Records the stack's dispatches. refresh() rebuilds the attention and store work of the layers
+ * whose layerVersion changed (a MiniCache relayout reallocates one pair's buffer: two layers'
+ * bind groups, not the whole stack's pipelines and bind groups) and says how many it rebuilt.
+ */
+export type LayerStack = ((pass: GPUComputePassEncoder) => void) & { refresh(): number };
+
+export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: DeviceWeights, bufs: StackBuffers, spec: StackSpec): LayerStack {
   const { dim, heads: H, kvHeads: KV, headDim: D } = cfg;
   const { M, T, batch, prm, ids, cap, ropeWrite } = spec;
   const { x, h, qkv, att, act, cosSin, starts } = bufs;
@@ -85,24 +94,31 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
   const ropeEpi = ropeWrite === 'f32' ? undefined : { T, heads: H, kvHeads: KV, headDim: D, layout: cfg.ropeLayout, write: ropeWrite, cap };
   const fuseRope = !!ropeEpi && fusesRope(kQkv, ropeEpi, fuse1, ctx.limits.maxStorageBuffersPerShaderStage);
   const ropeP = fuseRope ? undefined : ctx.pipeline(ropeWgsl({ rows: M, T, heads: H, kvHeads: KV, headDim: D, layout: cfg.ropeLayout, write: ropeWrite, cap }), 'rope');
+  type Side = { attend: (pass: GPUComputePassEncoder) => void; store: ((pass: GPUComputePassEncoder) => void) | undefined; version: number };
+  // per layer: the work that binds the store's buffers, and how to make it again
+  const sides: { make: () => Side; now: Side }[] = [];
   const ops = w.layers.map((lw, l) => {
     const norm1 = ctx.bindGroup(normP, [x, lw.attnNorm, h]);
     const ropeIn = fuseRope ? { epilogue: ropeEpi!, cosSin: cosSin.buffer, starts: starts.buffer, prm: prm.buffer, caches: ropeWrite === 'none' ? [] : spec.ropeOut(l) } : undefined;
     const mmQkv = fuse1 ? mm(sQkv, x, lw.wqkv, qkv, 'qkv', lw.attnNorm, ropeIn) : mm(sQkv, h, lw.wqkv, qkv, 'qkv');
     const rope = ropeP && ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
-    let attend: (pass: GPUComputePassEncoder) => void;
-    if (spec.reader) {
-      const rd = spec.reader(l);
-      if (!bufs.partial) throw new Error('webgpu engine: decode attention needs a partials buffer');
-      const ashape = { ...shape, batch, cap: spec.attentionCap ?? cap, reader: rd.reader };
-      const da = new DecodeAttention(ctx, ashape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: bufs.partial.buffer, out: att.buffer, past: rd.buffers }, defaultDecodeKernel(ashape, ctx.decodeKernel));
-      attend = (pass) => da.encode(pass);
-    } else {
-      const g = ctx.bindGroup(prefillP!, [qkv, starts, prm, att]);
-      const groups = prefillAttentionGroups({ ...shape, batch, T });
-      attend = (pass) => encodeGroups(pass, prefillP!, g, groups);
-    }
-    const store = spec.storeOps?.(l);
+    const make = (): Side => {
+      let attend: (pass: GPUComputePassEncoder) => void;
+      if (spec.reader) {
+        const rd = spec.reader(l);
+        if (!bufs.partial) throw new Error('webgpu engine: decode attention needs a partials buffer');
+        const ashape = { ...shape, batch, cap: spec.attentionCap ?? cap, reader: rd.reader };
+        const da = new DecodeAttention(ctx, ashape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: bufs.partial.buffer, out: att.buffer, past: rd.buffers }, defaultDecodeKernel(ashape, ctx.decodeKernel));
+        attend = (pass) => da.encode(pass);
+      } else {
+        const g = ctx.bindGroup(prefillP!, [qkv, starts, prm, att]);
+        const groups = prefillAttentionGroups({ ...shape, batch, T });
+        attend = (pass) => encodeGroups(pass, prefillP!, g, groups);
+      }
+      return { attend, store: spec.storeOps?.(l), version: spec.layerVersion?.(l) ?? 0 };
+    };
+    const side = { make, now: make() };
+    sides.push(side);
     const mmO = mm(sO, att, lw.wo, x, 'wo');
     const norm2 = ctx.bindGroup(normP, [x, lw.ffnNorm, h]);
     const mm13 = fuse2 ? mm(s13, x, lw.w13, act, 'w13', lw.ffnNorm) : mm(s13, h, lw.w13, act, 'w13');
@@ -111,17 +127,27 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
       if (!fuse1) encodeRows(pass, normP, norm1, M);
       mmQkv.encode(pass);
       if (ropeP && rope) encodeRope(pass, ropeP, rope, M);
-      if (!spec.reader) store?.(pass);
-      attend(pass);
-      if (spec.reader) store?.(pass);
+      if (!spec.reader) side.now.store?.(pass);
+      side.now.attend(pass);
+      if (spec.reader) side.now.store?.(pass);
       mmO.encode(pass);
       if (!fuse2) encodeRows(pass, normP, norm2, M);
       mm13.encode(pass);
       mm2.encode(pass);
     };
   });
-  return (pass) => {
+  const encode = (pass: GPUComputePassEncoder) => {
     encodeRows(pass, embedP, embedG, M);
     for (const op of ops) op(pass);
   };
+  const refresh = () => {
+    let n = 0;
+    sides.forEach((side, l) => {
+      if ((spec.layerVersion?.(l) ?? 0) === side.now.version) return;
+      side.now = side.make();
+      n++;
+    });
+    return n;
+  };
+  return Object.assign(encode, { refresh });
 }

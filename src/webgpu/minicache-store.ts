@@ -254,6 +254,10 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     };
   }
 
+  layerVersion(layer: number): number {
+    return this.roleOf.get(layer)?.pair.layoutVersion ?? 0;
+  }
+
   reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] } {
     const u = this.unmerged.get(layer);
     if (u) return { reader: u.reader, buffers: u.buffers.map((b) => b.buffer) };

@@ -16,7 +16,7 @@ import { decodePartialBytes } from './kernels/attention.js';
 import { MatmulOp, sharedPartialBytes } from './kernels/matmul.js';
 import { encodeRows, rmsnormWgsl } from './kernels/norm-embed.js';
 import { ropeTable } from './kernels/rope.js';
-import { buildLayerStack, stackShapes, type StackBuffers } from './layer-stack.js';
+import { buildLayerStack, stackShapes, type LayerStack, type StackBuffers } from './layer-stack.js';
 import { sampleWgsl } from './kernels/sample.js';
 import type { EngineKvStore } from './kv-store.js';
 import { paddedHidden, type DeviceWeights, type EngineModelConfig } from './model.js';
@@ -78,6 +78,7 @@ export class EngineSession {
   private decodePass: (pass: GPUComputePassEncoder) => void;
   private readonly buildDecode: () => (pass: GPUComputePassEncoder) => void;
   private storeVersion = 0;
+  private decodeStack?: LayerStack;
   private readonly tail: (pass: GPUComputePassEncoder) => void;
   private readonly prefillIds: EngineBuffer[] = [];
   private readonly ids: EngineBuffer;
@@ -168,6 +169,7 @@ export class EngineSession {
         },
         ...(decode ? { reader: (l: number) => store.reader(l) } : {}),
         storeOps: (l) => (decode ? store.appendOps?.(l) : store.prefillOps?.(l, { b0, count: M / T, prm: prm.buffer })),
+        ...(decode && store.layerVersion ? { layerVersion: (l: number) => store.layerVersion!(l) } : {}),
       });
 
     // prefill, one sub-batch at a time: the final norm writes each sequence's last slot into `last`
@@ -196,6 +198,7 @@ export class EngineSession {
     const finalG = ctx.bindGroup(finalP, [x, w.norm, last]);
     this.buildDecode = () => {
       const decodeBody = layerOps(B, 1, this.prm, this.ids, true);
+      this.decodeStack = decodeBody;
       this.storeVersion = store.version ?? 0;
       return (pass) => {
         decodeBody(pass);
@@ -341,13 +344,21 @@ export class EngineSession {
     this.refreshPasses();
   }
 
-  /** Times the decode pass was rebuilt after the store reallocated its buffers (benches print it). */
-  decodeRebuilds = 0;
+  /** Layers whose decode attention and append were rebuilt after the store reallocated their buffers (benches print it). */
+  layersRebuilt = 0;
+  /** Times the whole decode pass was rebuilt instead (a store that does not say which layers moved). */
+  wholeRebuilds = 0;
 
   private refreshPasses(): void {
-    if ((this.store.version ?? 0) !== this.storeVersion) {
+    const v = this.store.version ?? 0;
+    if (v === this.storeVersion) return;
+    if (this.store.layerVersion && this.decodeStack) {
+      // only the layers whose buffers moved (a MiniCache pair's two)
+      this.layersRebuilt += this.decodeStack.refresh();
+      this.storeVersion = v;
+    } else {
       this.decodePass = this.buildDecode();
-      this.decodeRebuilds++;
+      this.wholeRebuilds++;
     }
   }
 
