@@ -16,11 +16,10 @@
  * list. During the prefill every segment holds an eighth of the prompt plus 16
  * (prefillListSize); afterPrefill() reads the counts back: a prompt that kept more runs again
  * with segments of every prompt slot (the exact bound), else each segment is sized to its count
- * plus SLACK; maintain(), every CHECK_EVERY steps, reads counts copied at its previous call (no
- * wait for the queue; where they are not back yet, once, it lets the round pass rather than wait)
- * and doubles the segments of the scopes that could fill theirs before the next resize (a step
- * adds at most one entry per scope). Nothing retained is ever dropped, and the lists stay close
- * to what they hold.
+ * plus 2·CHECK_EVERY; maintain(), every CHECK_EVERY steps, reads counts copied at its previous
+ * call (no wait for the queue) and doubles the segments of the scopes that could fill theirs
+ * before the next resize (a step adds at most one entry per scope). Nothing retained is ever
+ * dropped, and the lists stay close to what they hold.
  */
 import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
 import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
@@ -33,12 +32,6 @@ import { fp16Layer, kiviLayer, promptStaging, sumBytes, type KiviParams, type La
 
 /** Steps between two reads of the retained counts. */
 export const CHECK_EVERY = 8;
-/**
- * Entries a segment keeps free beyond its last read count: the counts lag by CHECK_EVERY steps,
- * the next resize comes CHECK_EVERY steps later, or 2·CHECK_EVERY where that round passed
- * because its counts were not back (maintain), and a step adds at most one entry a scope.
- */
-const SLACK = 3 * CHECK_EVERY + 1;
 
 export interface MiniCacheDeviceOptions {
   rule: MergeRule;
@@ -107,9 +100,6 @@ export class MiniCacheDeviceStore implements EngineKvStore {
   private countsStaging?: EngineBuffer;
   /** The counts maintain() asked for CHECK_EVERY steps ago (read without waiting for the queue). */
   private countsInFlight?: Promise<{ k: Uint32Array; v: Uint32Array }[]>;
-  private countsBack = false;
-  /** The last maintain() let its round pass (counts not back): the next one waits for them. */
-  private passed = false;
   /** Bumped when the pair buffers are reallocated: decode passes made before must be rebuilt. */
   version = 0;
   private readonly rows: number;
@@ -379,23 +369,19 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       this.relayout(() => this.geometry.promptSlots);
       return 'again';
     }
-    this.relayout((pi, kv, r) => roundUp(this.countOf(pi, kv, r) + SLACK, 8));
+    this.relayout((pi, kv, r) => roundUp(this.countOf(pi, kv, r) + 2 * CHECK_EVERY, 8));
   }
 
   /**
    * Between steps, every CHECK_EVERY steps: a scope near its capacity gets a larger segment. The
-   * counts it reads were copied at the previous call, so the GPU has usually finished them; where
-   * their read-back has not arrived yet (measured on the H100: waiting for it cost ≈ 5 ms a call,
-   * 0.6–0.7 ms a step, at batch 128 on the embedded model) the round passes, once, without
-   * waiting, and the next call waits. A segment keeps SLACK entries free beyond its read count.
+   * counts it reads were copied at the previous call (or after the prefill), so by the time the
+   * queue is past them the GPU has long finished: no wait for the queue, no bubble in the
+   * pipeline. They lag by CHECK_EVERY steps and the next resize comes CHECK_EVERY steps later,
+   * so a segment must hold its lagged count plus 2·CHECK_EVERY entries (a step adds at most one
+   * per scope).
    */
   async maintain(): Promise<void> {
     if (!this.pairs.some((p) => p.buf)) return;
-    if (this.countsInFlight && !this.countsBack && !this.passed) {
-      this.passed = true;
-      return;
-    }
-    this.passed = false;
     if (this.countsInFlight) this.counts = await this.countsInFlight;
     this.countsInFlight = undefined;
     this.pairs.forEach((p, pi) => {
@@ -409,14 +395,9 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     });
     this.relayout((pi, kv, r, cap) => {
       const n = this.countOf(pi, kv, r);
-      return n + SLACK > cap ? Math.max(2 * cap, roundUp(n + 2 * SLACK, 8)) : cap;
+      return n + 2 * CHECK_EVERY + 1 > cap ? Math.max(2 * cap, roundUp(n + 4 * CHECK_EVERY, 8)) : cap;
     });
-    this.countsBack = false;
     this.countsInFlight = this.readCountsLater();
-    this.countsInFlight.then(
-      () => (this.countsBack = true),
-      () => undefined,
-    );
   }
 
   /** Counts as the device holds them now (for bytes() after a generation). */
