@@ -331,24 +331,25 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const pl = this.ctx.pipeline(copyPairWgsl(geo), 'minicache relayout');
     this.copyPrm ??= this.ctx.alloc('scratch', 16, `${this.name} relayout parameters`);
     this.ctx.write(this.copyPrm, Uint32Array.of(maxEntries, 0, 0, 0));
-    const enc = this.ctx.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    const old: EngineBuffer[] = [];
+    // one pair at a time, its old buffer released (the device frees it once its copy has run)
+    // before the next pair's is allocated: relaying out every pair, as after the prefill, holds one
+    // pair's buffer twice, not all of them (3 GB at the 7B budget batch)
     for (const { p, capsK, capsV } of moves) {
       const buf = this.allocPair({ ...p, capsK, capsV });
+      const enc = this.ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
       pass.setPipeline(pl);
       pass.setBindGroup(0, this.ctx.bindGroup(pl, [p.buf!.buffer, buf.buffer, this.copyPrm.buffer]));
       dispatchGroups(pass, Math.ceil(copyPairThreads(geo, maxEntries) / 64));
-      old.push(p.buf!);
+      pass.end();
+      this.ctx.device.queue.submit([enc.finish()]);
+      p.buf!.destroy();
       p.buf = buf;
       p.capsK = capsK;
       p.capsV = capsV;
       p.layoutVersion++;
       this.version++;
     }
-    pass.end();
-    this.ctx.device.queue.submit([enc.finish()]);
-    for (const b of old) b.destroy();
   }
 
   private countOf(pi: number, kv: 'k' | 'v', row: number): number {
