@@ -174,8 +174,8 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
  * pipeline's share. Repeats write the last slot again; where MiniCache keeps that token, its
  * retained count grows by one a repeat (the kernels bound writes by the list's capacity).
  */
-async function stepBreakdown(c: GpuContext, session: Session) {
-  const L = engine.config.layers;
+async function stepBreakdown(c: GpuContext, e: WebGpuEngine, session: Session) {
+  const L = e.config.layers;
   const appends = Array.from({ length: L }, (_, l) => session.store.appendOps?.(l)).filter((o): o is NonNullable<typeof o> => !!o);
   const bodies = [(pass: GPUComputePassEncoder) => session.encodeStep(pass), ...(appends.length ? [(pass: GPUComputePassEncoder) => appends.forEach((o) => o(pass))] : [])];
   const runs = await interleavedRuns(c, bodies);
@@ -196,7 +196,7 @@ save();
 for (const m of methods) {
   await run(m, promptsOf(B, P), N, async (s, n) => {
     const a = await attentionBandwidth(ctx, engine, s, n);
-    const parts = await stepBreakdown(ctx, s);
+    const parts = await stepBreakdown(ctx, engine, s);
     attention[m] = { ...a, ...parts };
     const row = equal[m] as { msPerStep: number[]; hostMsPerStep: { maintain: number; submit: number; wait: number } };
     const wall = median(row.msPerStep);

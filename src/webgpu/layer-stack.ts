@@ -99,7 +99,7 @@ export function buildLayerStack(ctx: GpuContext, cfg: EngineModelConfig, w: Devi
   const sides: { make: () => Side; now: Side }[] = [];
   const ops = w.layers.map((lw, l) => {
     const norm1 = ctx.bindGroup(normP, [x, lw.attnNorm, h]);
-    const ropeIn = fuseRope ? { epilogue: ropeEpi!, cosSin: cosSin.buffer, starts: starts.buffer, prm: prm.buffer, caches: ropeWrite === 'none' ? [] : spec.ropeOut(l) } : undefined;
+    const ropeIn = fuseRope ? { epilogue: ropeEpi!, cosSin: cosSin.buffer, starts: starts.buffer, prm: prm.buffer, caches: spec.ropeOut(l) } : undefined;
     const mmQkv = fuse1 ? mm(sQkv, x, lw.wqkv, qkv, 'qkv', lw.attnNorm, ropeIn) : mm(sQkv, h, lw.wqkv, qkv, 'qkv');
     const rope = ropeP && ctx.bindGroup(ropeP, [qkv, cosSin, starts, prm, ...(ropeWrite === 'none' ? [] : spec.ropeOut(l))]);
     const make = (): Side => {

@@ -17,7 +17,7 @@
  */
 import { dispatchGroups, LINEAR_GROUP, type GpuContext } from '../gpu-context.js';
 import { f16Enable, f32Lit, HALF8_STRUCT, halfBuffer } from './wgsl-common.js';
-import { ropeEpilogueBindings, ropeEpilogueDecl, ropeEpilogueProblem, ropeEpilogueWgsl, ropeRowMapWgsl, type RopeEpilogue } from './rope-epilogue.js';
+import { ropeEpilogueBindings, ropeEpilogueBuffers, ropeEpilogueDecl, ropeEpilogueProblem, ropeEpilogueWgsl, ropeRowMapWgsl, type RopeEpilogue } from './rope-epilogue.js';
 
 export type MatmulEpilogue = 'store' | 'add' | 'swiglu';
 
@@ -535,8 +535,7 @@ export class MatmulOp {
       const outCols = s.epilogue === 'swiglu' ? s.N / 2 : s.N;
       this.reduce = { pipeline: rp, group: ctx.bindGroup(rp, [p, y]), groups: Math.ceil((s.M * outCols) / 64) };
     } else {
-      const ropeBufs = rope ? [rope.cosSin, rope.starts, rope.prm, ...(rope.epilogue.write === 'fp16' ? rope.caches : [])] : [];
-      this.group = ctx.bindGroup(this.pipeline, [x, w, y, ...(norm ? [norm.gain] : []), ...ropeBufs]);
+      this.group = ctx.bindGroup(this.pipeline, [x, w, y, ...(norm ? [norm.gain] : []), ...(rope ? ropeEpilogueBuffers(rope.epilogue, rope) : [])]);
     }
   }
 

@@ -41,6 +41,11 @@ export function ropeEpilogueProblem(r: RopeEpilogue, rows: number): string | nul
   return null;
 }
 
+/** The buffers the epilogue binds, in ropeEpilogueDecl's order (the caches only with 'fp16'). */
+export function ropeEpilogueBuffers(r: RopeEpilogue, b: { cosSin: GPUBuffer; starts: GPUBuffer; prm: GPUBuffer; caches: GPUBuffer[] }): GPUBuffer[] {
+  return [b.cosSin, b.starts, b.prm, ...(r.write === 'fp16' ? b.caches : [])];
+}
+
 /** WGSL declarations from binding `first` on: cosSin, starts, prm, [Kc, Vc]. */
 export function ropeEpilogueDecl(r: RopeEpilogue, first: number): string {
   return `struct RopePrm { slot: u32, b0: u32 }
