@@ -10,7 +10,7 @@
  * 1. Equal batch (--batch, --prompt + --new): decode tokens/s per method; device memory the engine
  *    allocated, by category (the peak over the run), and the KV store's bytes held and allocated.
  * 2. Fused decode attention per store, every layer at the run's final length, each split kernel
- *    ('slots', 'rows', 'rowsp', and for KIVI keys 'rows' reading them in tiles) interleaved: the
+ *    ('slots', 'rows', 'rowsp', 'rowsu', and for KIVI keys 'rows' reading them in tiles) interleaved: the
  *    store's bytes (what attention reads) per second against the plain WGSL read bandwidth. And
  *    where the step's time goes: its device work alone (no host) and the store's append kernels.
  * 3. KV-bound length: the same batch at --kv-prompt + --kv-new (the embedded model's context is
@@ -144,6 +144,7 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
     { name: 'slots', kernel: 'slots', keyTiles: false },
     { name: 'rows', kernel: 'rows', keyTiles: false },
     { name: 'rowsp', kernel: 'rowsp', keyTiles: false },
+    { name: 'rowsu', kernel: 'rowsu', keyTiles: false },
     ...(session.store.reader(0).reader.kTile ? [{ name: 'rows, keys in tiles', kernel: 'rows' as const, keyTiles: true }] : []),
   ];
   const bodies = variants.map(({ kernel, keyTiles }) => {

@@ -14,7 +14,7 @@
  *    The harness and bare loops alone go on to --overhead-repeats rounds; the harness overhead is
  *    also given per round (each round's harness against its bare loop), median and range.
  * 4. Decode attention alone, every layer at the decode's final length, each split kernel
- *    ('slots', 'rows', 'rowsp') interleaved: bytes of K/V read per second against (1); and what it is made
+ *    ('slots', 'rows', 'rowsp', 'rowsu') interleaved: bytes of K/V read per second against (1); and what it is made
  *    of: the split pass alone, the combine pass alone, and the plain read kernel over the same
  *    buffers in as many dispatches.
  * 5. Per-step fixed cost: a batch-1 step with a 16-token past against the same number of empty
@@ -26,7 +26,7 @@ import { parseLlama2c } from '../src/model/llama2c.js';
 import { fixedLengthPrompts, textsFromJsonl } from '../src/runs/prompt-text.js';
 import { median } from '../src/runs/serving-metrics.js';
 import type { GpuContext } from '../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes, defaultDecodeKernel, fp16PastReader, type DecodeKernel } from '../src/webgpu/kernels/attention.js';
+import { DECODE_KERNELS, DecodeAttention, decodePartialBytes, defaultDecodeKernel, fp16PastReader, type DecodeKernel } from '../src/webgpu/kernels/attention.js';
 import { WebGpuEngine } from '../src/webgpu/engine.js';
 import { generateOnEngine } from '../src/webgpu/generate-engine.js';
 import { llama2cEngineConfig, llama2cWeightSource } from '../src/webgpu/sources/llama2c-source.js';
@@ -195,7 +195,7 @@ if (ortRun) {
   // and the plain read kernel over the same 2·L buffers in as many dispatches (the bandwidth a kernel
   // reading these buffers one layer at a time can reach: small buffers do not fill the GPU the way
   // (1)'s 1 GiB does).
-  const kernels = ['slots', 'rows', 'rowsp'] as const;
+  const kernels = DECODE_KERNELS;
   const def = defaultDecodeKernel(shape);
   const opsOf = (kernel: DecodeKernel) => Ks.map((k, l) => new DecodeAttention(ctx, shape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: [k.buffer, Vs[l]!.buffer] }, kernel));
   const bodies = kernels.map((kernel) => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, PARTS } from '../support/parts.js';
 import { encodeHalf } from '../../src/kernels/half.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes, f32PastReader, fp16PastReader, prefillAttentionGroups, prefillAttentionWgsl } from '../../src/webgpu/kernels/attention.js';
+import { DECODE_KERNELS, DecodeAttention, decodePartialBytes, f32PastReader, fp16PastReader, prefillAttentionGroups, prefillAttentionWgsl } from '../../src/webgpu/kernels/attention.js';
 import { MatmulOp, type MatmulEpilogue, type MatmulKernel } from '../../src/webgpu/kernels/matmul.js';
 import { embedWgsl, rmsnormWgsl } from '../../src/webgpu/kernels/norm-embed.js';
 import { attentionRef, embedRef, matmulRef, rmsnormRef, ropeRef, sampleRef } from '../../src/webgpu/kernels/reference.js';
@@ -325,7 +325,7 @@ describeWith([PARTS.webgpu], 'attention', () => {
     expect(relErr(got, want)).toBeLessThan(2e-6);
   });
 
-  for (const kernel of ['slots', 'rows', 'rowsp'] as const)
+  for (const kernel of DECODE_KERNELS)
   for (const [store, H, KV, D] of [
     ['fp16', 4, 2, 16],
     ['f32', 4, 2, 16],

@@ -67,7 +67,7 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
   // every split kernel ('rows', keys slot by slot, is the default), and 'rows' reading keys in the
   // reader's tiles: each checked against the host
   expect(store.reader(0).reader.kTile).toBe(32 / bits);
-  const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rows', true]] as const;
+  const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true]] as const;
   const atts = variants.map(([kernel, tiles]) => new DecodeAttention(ctx, { ...shape, reader: store.reader(0).reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel, tiles));
   const append = store.appendOps(0);
   const submit = (f: (p: GPUComputePassEncoder) => void) => {

@@ -151,7 +151,7 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
       const rd = store.reader(l);
       // every split kernel ('rows', keys slot by slot, is the default), each checked against the
       // host, and 'rows' reading keys in tiles (minicache+kivi4's directions are KIVI tiles)
-      const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rows', true]] as const;
+      const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true]] as const;
       const atts = variants.map(([kernel, tiles]) => new DecodeAttention(ctx, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel, tiles));
       const gots: Float32Array[] = [];
       for (const att of atts) {

@@ -131,7 +131,7 @@ export function decodeSplits(cap: number): number {
   return Math.max(1, Math.ceil(cap / DEC_TB));
 }
 
-export const DECODE_KERNELS = ['slots', 'rows', 'rowsp'] as const;
+export const DECODE_KERNELS = ['slots', 'rows', 'rowsp', 'rowsu'] as const;
 export type DecodeKernel = (typeof DECODE_KERNELS)[number];
 
 type SplitShape = AttentionShape & { batch: number; cap: number; reader: PastReader };
@@ -397,7 +397,9 @@ export function rowsPlan(s: AttentionShape & { reader: PastReader }): { tpr: num
  * q) reads value chunk q (eight channels, one 16-byte load for fp16) of every slices-th slot and
  * accumulates it for every head of the group; the slices are summed through workgroup memory.
  */
-export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false, keyTiles = false): string {
+export function decodeAttentionRowsWgsl(s: SplitShape, kernel: 'rows' | 'rowsp' | 'rowsu' = 'rows', keyTiles = false): string {
+  const prefetch = kernel === 'rowsp';
+  const unrolled = kernel === 'rowsu';
   const { headDim: D, reader } = s;
   const p = splitParts(s);
   const { G, scale } = p;
@@ -442,7 +444,11 @@ export function decodeAttentionRowsWgsl(s: SplitShape, prefetch = false, keyTile
     }
     ${each(NP, (x) => `scr[(q * ${NP}u + ${x}u) * ${TB}u + jj] = d${x};`, '\n    ')}
   }`;
-  const keyPhase = tiled ? tiledKeysWgsl({ G, D, NP, TPR, CPT, P: reader.kTile!, scales, prefetch: prefetch ? prefetchWgsl({ RPI, TPR, CPT, slices, VPR, keys: false }) : '' }) : perSlot;
+  const keyPhase = tiled
+    ? tiledKeysWgsl({ G, D, NP, TPR, CPT, P: reader.kTile!, scales, prefetch: prefetch ? prefetchWgsl({ RPI, TPR, CPT, slices, VPR, keys: false }) : '' })
+    : unrolled
+      ? unrolledKeysWgsl({ G, D, NP, TPR, CPT, RPI, scales })
+      : perSlot;
   return `${splitHeadWgsl(s, p, `var<workgroup> scr: array<f32, ${scratch}>;`)}
 ${keyPhase}
   workgroupBarrier();
@@ -473,7 +479,10 @@ ${splitSoftmaxWgsl(s, p)}
   let slice = tid / ${VPR}u;
   let cnt = min(${TB}u, n + 1u - t0);
   ${each(G, (h) => `var a${h}l = vec4f(0.0); var a${h}h = vec4f(0.0);`, '\n  ')}
-  ${pvLoop}
+  ${
+    unrolled
+      ? unrolledValuesWgsl({ G, slices, retained: !!reader.retained, scale: vV })
+      : `${pvLoop}
     let jt = t0 + jj;
     if (jt < start) { continue; }
     var v: Half8;
@@ -481,6 +490,7 @@ ${splitSoftmaxWgsl(s, p)}
       ${reader.retained ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { ${vV(vFetch('v = v8(b, kvh, jt, vq)'))} }` : vV(vFetch('v = v8(b, kvh, jt, vq)'))}
     } else { v = Half8(curV(row, kvh, 2u * vq), curV(row, kvh, 2u * vq + 1u)); }
     ${each(G, (h) => `{ let pr = sc[${h * TB}u + jj]; a${h}l += pr * v.lo; a${h}h += pr * v.hi; }`, '\n    ')}
+  }`
   }
   ${each(G, (h) => `{ let o = (slice * ${G}u + ${h}u) * ${D}u + 8u * vq; for (var c = 0u; c < 4u; c++) { scr[o + c] = a${h}l[c]; scr[o + 4u + c] = a${h}h[c]; } }`, '\n  ')}
   workgroupBarrier();
@@ -539,6 +549,76 @@ function tiledKeysWgsl(g: { G: number; D: number; NP: number; TPR: number; CPT: 
     }
   }
 `;
+}
+
+/** Loads a 'rowsu' thread issues together before using any (registers: eight Half8 at most). */
+export const UNROLL_LOADS = 8;
+
+/**
+ * 'rowsu' scores: the per-slot phase of 'rows' with the loop over a thread's rows unrolled in
+ * groups whose loads are all issued before the first is used, so a thread has up to UNROLL_LOADS
+ * requests in flight instead of one. A split is a single wave of small workgroups: its time is
+ * the chain of each thread's memory latencies. Slots past the last held one load the last held
+ * one (in bounds for every reader) and are then masked.
+ */
+function unrolledKeysWgsl(g: { G: number; D: number; NP: number; TPR: number; CPT: number; RPI: number; scales: boolean }): string {
+  const { G, D, NP, TPR, CPT, RPI, scales } = g;
+  const IT = TB / RPI;
+  const KU = Math.max(1, Math.min(IT, Math.floor(UNROLL_LOADS / (CPT * (scales ? 2 : 1)))));
+  const load = (u: number) =>
+    `let uj${u} = t0 + (ug * ${KU}u + ${u}u) * ${RPI}u + r; let ul${u} = min(uj${u}, nl);` +
+    each(CPT, (c) => ` let uk${u}_${c} = k8(b, kvh, ul${u}, q + ${c * TPR}u);${scales ? ` let uw${u}_${c} = v8(b, kvh, ul${u}, q + ${c * TPR}u);` : ''}`, '');
+  const use = (u: number) => `{
+      let jj = (ug * ${KU}u + ${u}u) * ${RPI}u + r;
+      let j = uj${u};
+      ${each(NP, (x) => `var d${x} = 0.0;`)}
+      if (j <= n && j >= start) {
+        ${each(
+          CPT,
+          (c) => `{
+          let i = q + ${c * TPR}u;
+          var k = uk${u}_${c};
+          if (j < n) {${scales ? ` d${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi); d${G + 1} += dot(uw${u}_${c}.lo, uw${u}_${c}.lo) + dot(uw${u}_${c}.hi, uw${u}_${c}.hi);` : ''} } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
+          ${each(G, (h) => `d${h} += dot(qs[${(h * D) / 4}u + 2u * i], k.lo) + dot(qs[${(h * D) / 4}u + 2u * i + 1u], k.hi);`, '\n          ')}
+        }`,
+          '\n        ',
+        )}
+      }
+      ${each(NP, (x) => `scr[(q * ${NP}u + ${x}u) * ${TB}u + jj] = d${x};`, '\n      ')}
+    }`;
+  return `  // 1. scores: ${TPR} threads per key row, ${RPI} rows a pass, ${KU} passes' loads issued together
+  let r = tid % ${RPI}u;
+  let q = tid / ${RPI}u;
+  let nl = max(n, 1u) - 1u;
+  for (var ug = 0u; ug < ${IT / KU}u; ug++) {
+    ${each(KU, load, '\n    ')}
+    ${each(KU, use, '\n    ')}
+  }`;
+}
+
+/**
+ * 'rowsu' p·V: thread (slice, vq)'s value chunks of every slices-th slot, in groups of
+ * UNROLL_LOADS loaded before any is used (see unrolledKeysWgsl). Expects vq, slice, cnt and the
+ * accumulators a{h}l/a{h}h declared.
+ */
+function unrolledValuesWgsl(g: { G: number; slices: number; retained: boolean; scale: (x: string) => string }): string {
+  const { G, slices, retained } = g;
+  const VIT = TB / slices;
+  const VU = Math.min(VIT, UNROLL_LOADS);
+  const load = (u: number) => `let vj${u} = slice + (vg * ${VU}u + ${u}u) * ${slices}u; let vt${u} = t0 + vj${u}; let vv${u} = v8(b, kvh, min(vt${u}, vnl), vq);`;
+  const use = (u: number) => `if (vj${u} < cnt && vt${u} >= start) {
+      let jj = vj${u};
+      var v: Half8;
+      if (vt${u} < n) {
+        ${retained ? `if (retVE[jj] >= 0) { v = retV8(b, kvh, u32(retVE[jj]), vq); } else { ${g.scale(`v = vv${u}`)} }` : g.scale(`v = vv${u}`)}
+      } else { v = Half8(curV(row, kvh, 2u * vq), curV(row, kvh, 2u * vq + 1u)); }
+      ${each(G, (h) => `{ let pr = sc[${h * TB}u + jj]; a${h}l += pr * v.lo; a${h}h += pr * v.hi; }`, '\n      ')}
+    }`;
+  return `let vnl = max(n, 1u) - 1u;
+  for (var vg = 0u; vg < ${VIT / VU}u; vg++) {
+    ${each(VU, load, '\n    ')}
+    ${each(VU, use, '\n    ')}
+  }`;
 }
 
 /** Past rows a 'rowsp' thread loads ahead, keys and values each (at most; fewer where a split has fewer). */
@@ -660,7 +740,7 @@ export class DecodeAttention {
      */
     keyTiles = false,
   ) {
-    const code = kernel === 'slots' ? decodeAttentionWgsl(shape) : decodeAttentionRowsWgsl(shape, kernel === 'rowsp', keyTiles);
+    const code = kernel === 'slots' ? decodeAttentionWgsl(shape) : decodeAttentionRowsWgsl(shape, kernel, keyTiles);
     this.split = ctx.pipeline(code, `attention decode (${kernel}) ${shape.reader.key}`);
     this.combine = ctx.pipeline(decodeCombineWgsl(shape), 'attention combine');
     this.g1 = ctx.bindGroup(this.split, [io.qkv, io.starts, io.prm, io.partial, ...io.past]);
