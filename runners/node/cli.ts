@@ -185,6 +185,8 @@ program
   .addOption(new Option('--ep <ep>', 'execution provider').choices(['cpu', 'webgpu', 'cuda']))
   .option('-o, --out <dir>', 'output folder (default out/paper, or out/paper-quick with --quick)')
   .option('--fresh', 'discard an earlier reproduction in --out (by default finished cells are reused)')
+  .option('--repeats <n>', "timed repeats per cell (overrides the paper suite's; fewer is quicker on a 7B model, with a wider spread)")
+  .option('--warmup <n>', "untimed warm-up runs per cell (overrides the paper suite's)")
   .option('--no-isolate', 'run the serving (throughput and memory) cells in this process too: faster, but their peak RSS then includes earlier cells\' memory')
   .option('-q, --quiet', 'no progress output')
   .action(async (o) => {

@@ -28,6 +28,9 @@ export interface ReproduceOptions {
   out?: string;
   fresh?: boolean;
   quiet?: boolean;
+  /** Timed repeats and warm-up runs per cell, overriding the paper suite's (as `run --repeats/--warmup`). */
+  repeats?: string | number;
+  warmup?: string | number;
   /**
    * Run each serving cell (the Fig.-5 throughput and memory cells) in its own process, so that the
    * report's peak-RSS comparison with FP16 compares like with like (default true).
@@ -57,7 +60,21 @@ export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
   }
   const override = reproduceOverride(o);
   const isolate = o.isolate !== false && o.self ? { self: o.self, only: (c: PlannedCell) => c.spec.workload === 'sharegpt' } : undefined;
-  const summary = await runCommand(suiteFile, { out, resume: true, ...(o.ep ? { ep: o.ep } : {}), quiet: Boolean(o.quiet), override, ...(isolate ? { isolate } : {}) });
+  const summary = await runCommand(suiteFile, {
+    out,
+    resume: true,
+    ...(o.ep ? { ep: o.ep } : {}),
+    ...(o.repeats !== undefined ? { repeats: o.repeats } : {}),
+    ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+    quiet: Boolean(o.quiet),
+    override,
+    ...(isolate ? { isolate } : {}),
+  }).catch((e: unknown) => {
+    // a reproduction's settings are part of its suite: say which ones, and how to go on
+    if (e instanceof HarnessError && e.code === 'run.resume')
+      throw new HarnessError('reproduce.settings', `${out} holds a reproduction made with other settings (--repeats, --warmup, --model, --longbench or --ep)`, e.location, 'give the same settings to continue it, --fresh to start over, or another --out');
+    throw e;
+  });
   process.stderr.write(`reproduce: ${summary.ok} cells ran, ${summary.skipped} reused, ${summary.errored} errored\n`);
   const reported = await reportCommand(out, { layout: 'paper' });
   // The answer in the terminal too (what `minicache-bench show DIR` prints).

@@ -130,6 +130,16 @@ describeWith([PARTS.cli], 'CLI: reproduce --fresh', () => {
   });
 });
 
+describeWith([PARTS.cli], 'CLI: reproduce --repeats', () => {
+  it('refuses a repeat count below one before running anything', () => {
+    const dir = tempDir();
+    const r = cli(['reproduce', '--quick', '--repeats', '0', '--out', join(dir, 'out'), '-q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--repeats/);
+    expect(existsSync(join(dir, 'out', 'results.jsonl'))).toBe(false);
+  });
+});
+
 const WITH_CUDA = "onnxruntime-node's CUDA provider is installed here, so a run without it cannot be shown";
 
 describeWith([PARTS.cli], 'CLI: an execution provider that cannot start', () => {

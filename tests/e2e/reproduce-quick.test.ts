@@ -9,7 +9,8 @@ import { readRecords } from '../support/records.js';
 describeWith([PARTS.cli], 'minicache-bench reproduce --quick', () => {
   it('writes report.html with the five sections of the paper, our figures beside the paper’s', async () => {
     const out = join(tempDir(), 'paper');
-    const r = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet']);
+    // --repeats/--warmup override the paper suite's (3 and 1), as `run`'s do
+    const r = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet', '--repeats', '2', '--warmup', '0']);
     expect(r.code, r.stderr).toBe(0);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     for (const section of ['Table 1', 'Fig. 5', 'Fig. 1a', 'Ablations over t, γ and S', 'Mean merging vs SLERP']) expect(html).toContain(section);
@@ -21,9 +22,14 @@ describeWith([PARTS.cli], 'minicache-bench reproduce --quick', () => {
     // The serving cells ran one per process (their peak RSS is their own); the rest shared this one.
     const serving = results.filter((x: { cell: { workload: string } }) => x.cell.workload === 'sharegpt');
     expect(serving.length).toBeGreaterThan(0);
+    for (const x of serving) expect(x.metrics.repeats?.decodeTokensPerSecond, `${x.cell.method} b${x.cell.batch}`).toHaveLength(2);
     for (const x of results) expect(x.provenance.isolated === true, `${x.cell.workload} ${x.cell.method}`).toBe(x.cell.workload === 'sharegpt');
-    // A second call reuses every finished cell.
-    const again = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet']);
+    // Other settings do not resume it: the folder is refused, naming them.
+    const other = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/a reproduction made with other settings \(--repeats, --warmup/);
+    // A second call with the same settings reuses every finished cell.
+    const again = await cliAsync(['reproduce', '--quick', '--out', out, '--quiet', '--repeats', '2', '--warmup', '0']);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(new RegExp(`0 cells ran, ${results.length} reused`));
   }, 600_000);
