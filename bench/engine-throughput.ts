@@ -205,10 +205,13 @@ if (ortRun) {
     };
   });
   const defOps = opsOf(def);
+  // the combine kernels side by side (the default, 'groups', is in defOps)
+  const loopCombine = Ks.map((k, l) => new DecodeAttention(ctx, shape, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: [k.buffer, Vs[l]!.buffer] }, def, false, 'loop'));
   const plain = readBody(ctx, [...Ks, ...Vs].map((b) => b.buffer), kvBytes);
   const parts = {
     [`${def} split pass only`]: (pass: GPUComputePassEncoder) => defOps.forEach((op) => op.encodeSplit(pass)),
-    'combine pass only': (pass: GPUComputePassEncoder) => defOps.forEach((op) => op.encodeCombine(pass)),
+    'combine pass only (groups, default)': (pass: GPUComputePassEncoder) => defOps.forEach((op) => op.encodeCombine(pass)),
+    'combine pass only (loop)': (pass: GPUComputePassEncoder) => loopCombine.forEach((op) => op.encodeCombine(pass)),
     [`plain read, ${2 * L} dispatches over the same buffers`]: plain.body,
   };
   const runs = await interleavedRuns(ctx, [...bodies, ...Object.values(parts)]);

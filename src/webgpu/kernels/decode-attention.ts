@@ -669,8 +669,68 @@ export function decodeAttentionGroups(s: AttentionShape & { batch: number; cap: 
   return s.batch * s.kvHeads * decodeSplits(s.cap);
 }
 
-/** Merges a step's splits into O [B, H, D]: max of maxima, rescaled sums and accumulators. */
-export function decodeCombineWgsl(s: AttentionShape & { batch: number; cap: number }): string {
+export const COMBINE_KERNELS = ['loop', 'groups'] as const;
+export type CombineKernel = (typeof COMBINE_KERNELS)[number];
+
+/**
+ * Merges a step's splits into O [B, H, D]. 'loop': max of maxima, then rescaled sums and
+ * accumulators, one split's loads at a time (two chains of S dependent latencies). 'groups' (the
+ * default): the splits in groups of UNROLL_LOADS whose loads (max, sum, two accumulator lanes)
+ * are issued together, merged online (the running max rescales what came before), so a thread
+ * waits once a group. Splits past the step's last are loaded (stale but in bounds) and masked.
+ */
+export function decodeCombineWgsl(s: AttentionShape & { batch: number; cap: number }, kernel: CombineKernel = 'groups'): string {
+  return kernel === 'loop' ? combineLoopWgsl(s) : combineGroupsWgsl(s);
+}
+
+function combineGroupsWgsl(s: AttentionShape & { batch: number; cap: number }): string {
+  const { heads: H, kvHeads: KV, headDim: D, batch: B, cap } = s;
+  const G = H / KV;
+  const S = decodeSplits(cap);
+  const PS = partialStride(s);
+  const lanes = (G * D) / 2;
+  const U = Math.min(S, UNROLL_LOADS);
+  const groups = Math.ceil(S / U);
+  return `struct Prm { slot: u32, b0: u32 }
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
+@group(0) @binding(1) var<storage, read> prm: Prm;
+@group(0) @binding(2) var<storage, read_write> O: array<vec2f>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${LINEAR_GROUP}
+  let i = wg * 64u + tid;
+  if (i >= ${B * KV * lanes}u) { return; }
+  let bk = i / ${lanes}u;
+  let lane = i % ${lanes}u;
+  let hh = lane / ${D / 2}u;
+  let w = lane % ${D / 2}u;
+  let ns = min(${S}u, prm.slot / ${DEC_TB}u + 1u);
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc = vec2f(0.0);
+  for (var g = 0u; g < ${groups}u; g++) {
+    ${each(U, (u) => `let s${u} = min(g * ${U}u + ${u}u, ${S - 1}u); let p${u} = (bk * ${S}u + s${u}) * ${PS}u; let m${u} = Part[p${u} + ${G * D}u + hh]; let l${u} = Part[p${u} + ${G * D + G}u + hh]; let a${u} = vec2f(Part[p${u} + hh * ${D}u + 2u * w], Part[p${u} + hh * ${D}u + 2u * w + 1u]);`, '\n    ')}
+    ${each(
+      U,
+      (u) => `if (g * ${U}u + ${u}u < ns && l${u} > 0.0) {
+      let mn = max(m, m${u});
+      let fo = exp(m - mn);
+      let fs = exp(m${u} - mn);
+      l = l * fo + l${u} * fs;
+      acc = acc * fo + a${u} * fs;
+      m = mn;
+    }`,
+      '\n    ',
+    )}
+  }
+  let b = bk / ${KV}u;
+  let kvh = bk % ${KV}u;
+  O[(b * ${H}u + kvh * ${G}u + hh) * ${D / 2}u + w] = acc / l;
+}
+`;
+}
+
+function combineLoopWgsl(s: AttentionShape & { batch: number; cap: number }): string {
   const { heads: H, kvHeads: KV, headDim: D, batch: B, cap } = s;
   const G = H / KV;
   const S = decodeSplits(cap);
@@ -739,10 +799,11 @@ export class DecodeAttention {
      * minicache+kivi4 (0.609 against 0.501) and even for KIVI-4; kept for the benches and tests.
      */
     keyTiles = false,
+    readonly combineKernel: CombineKernel = 'groups',
   ) {
     const code = kernel === 'slots' ? decodeAttentionWgsl(shape) : decodeAttentionRowsWgsl(shape, kernel, keyTiles);
     this.split = ctx.pipeline(code, `attention decode (${kernel}) ${shape.reader.key}`);
-    this.combine = ctx.pipeline(decodeCombineWgsl(shape), 'attention combine');
+    this.combine = ctx.pipeline(decodeCombineWgsl(shape, combineKernel), `attention combine (${combineKernel})`);
     this.g1 = ctx.bindGroup(this.split, [io.qkv, io.starts, io.prm, io.partial, ...io.past]);
     this.g2 = ctx.bindGroup(this.combine, [io.partial, io.prm, io.out]);
     this.n1 = decodeAttentionGroups(shape);
