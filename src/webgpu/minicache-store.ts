@@ -250,10 +250,10 @@ export class MiniCacheDeviceStore implements EngineKvStore {
 
   reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] } {
     const u = this.unmerged.get(layer);
-    if (u) return { reader: u.reader, buffers: u.buffers.map((b) => b.buffer) };
+    if (u) return { reader: u.reader, buffers: u.readerBuffers };
     const { pair, side } = this.roleOf.get(layer)!;
     const inner = pair.dirs.reader;
-    if (!pair.buf) return { reader: inner, buffers: pair.dirs.buffers.map((b) => b.buffer) };
+    if (!pair.buf) return { reader: inner, buffers: pair.dirs.readerBuffers };
     const g = this.geometry;
     const hooks = { ...this.layoutOf(pair), side };
     return {
@@ -262,11 +262,12 @@ export class MiniCacheDeviceStore implements EngineKvStore {
         bindings: inner.bindings + 1,
         v8: inner.v8,
         kTile: inner.kTile,
+        ...(inner.preferred ? { preferred: inner.preferred } : {}),
         scales: true,
         retained: true,
         wgsl: (f) => inner.wgsl(f) + mergedHooksWgsl(hooks, f + inner.bindings),
       },
-      buffers: [...pair.dirs.buffers.map((b) => b.buffer), pair.buf.buffer],
+      buffers: [...pair.dirs.readerBuffers, pair.buf.buffer],
     };
   }
 

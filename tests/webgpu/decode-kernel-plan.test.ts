@@ -5,7 +5,7 @@ import { engineKnobs } from '../../runners/node/webgpu-device.js';
 const reader = (D: number, extra: Partial<PastReader> = {}): PastReader => ({ ...fp16PastReader({ kvHeads: 1, headDim: D, cap: 64 }), ...extra });
 
 describe("decode attention: which split kernel serves a shape", () => {
-  it("'rows' for the shapes the project runs, with the partials and slices the kernel assumes", () => {
+  it("the 'rows' family for the shapes the project runs, with the partials and slices the kernel assumes", () => {
     // embedded model: 4 heads over 2, D 64: a key row read by 8 threads, one 16-byte chunk each
     expect(rowsPlan({ heads: 4, kvHeads: 2, headDim: 64, reader: reader(64) })).toEqual({ tpr: 8, np: 2, vpr: 8, slices: 8, scratch: 1024 });
     // LLaMA-2-7B (32 over 32, D 128): 16 threads a row; LLaMA-3-8B / Mistral (32 over 8): 4, four chunks each
@@ -13,11 +13,14 @@ describe("decode attention: which split kernel serves a shape", () => {
     expect(rowsPlan({ heads: 32, kvHeads: 8, headDim: 128, reader: reader(128) })).toMatchObject({ tpr: 4, np: 4, slices: 4, scratch: 2048 });
     // MiniCache's merged reader sums two squared norms per slot too
     expect(rowsPlan({ heads: 4, kvHeads: 2, headDim: 64, reader: reader(64, { scales: true, retained: true }) })).toMatchObject({ tpr: 4, np: 4 });
+    // the fp16 cache prefers 'rowsu' (timed fastest on it); a reader that names none gets 'rows'
     for (const s of [
       { heads: 4, kvHeads: 2, headDim: 64 },
       { heads: 32, kvHeads: 8, headDim: 128 },
-    ])
-      expect(defaultDecodeKernel({ ...s, reader: reader(s.headDim) })).toBe('rows');
+    ]) {
+      expect(defaultDecodeKernel({ ...s, reader: reader(s.headDim) })).toBe('rowsu');
+      expect(defaultDecodeKernel({ ...s, reader: reader(s.headDim, { preferred: undefined }) })).toBe('rows');
+    }
   });
 
   it("'slots' where the rows kernel cannot serve, with the reason", () => {

@@ -72,6 +72,14 @@ export interface PastReader {
    * once per slot.
    */
   kTile?: number;
+  /**
+   * The split kernel this layout is fastest with, where the shape fits it (defaultDecodeKernel).
+   * Timed side by side on the H100 (session 26, embedded model, batch 128, 497 tokens: results/
+   * h100-engine-s26): 'rowsu' for fp16 rows (0.345 against 'rows'' 0.422 ms, 12 layers) and
+   * MiniCache over them (0.410 against 0.438); KIVI a tie, minicache+kivi4 'rows' (0.465 against
+   * 0.488). Unset: 'rows'.
+   */
+  preferred?: DecodeKernel;
 }
 
 /** The fp16 cache [B, KV, cap, D] (u32 words of two halves). */
@@ -81,6 +89,7 @@ export function fp16PastReader(o: { kvHeads: number; headDim: number; cap: numbe
     key: `fp16:${KV}:${D}:${cap}`,
     bindings: 2,
     v8: true,
+    preferred: 'rowsu',
     wgsl: (f) => `@group(0) @binding(${f}) var<storage, read> Kc: array<vec4<u32>>;
 @group(0) @binding(${f + 1}) var<storage, read> Vc: array<vec4<u32>>;
 fn halves8(p: vec4<u32>) -> Half8 { return Half8(vec4f(unpack2x16float(p.x), unpack2x16float(p.y)), vec4f(unpack2x16float(p.z), unpack2x16float(p.w))); }
@@ -656,13 +665,14 @@ function prefetchWgsl(g: { RPI: number; TPR: number; CPT: number; slices: number
 }
 
 /**
- * The split kernel DecodeAttention uses by default: 'rows' where it fits, else 'slots'. A host's
- * preference (GpuContext.decodeKernel) is taken where it can serve the shape.
+ * The split kernel DecodeAttention uses by default: where the 'rows' family fits, the reader's
+ * preferred one ('rows' unless it names another), else 'slots'. A host's preference
+ * (GpuContext.decodeKernel) is taken where it can serve the shape.
  */
 export function defaultDecodeKernel(s: AttentionShape & { reader: PastReader }, prefer?: DecodeKernel): DecodeKernel {
   const rowsFit = !('reason' in rowsPlan(s));
   if (prefer === 'slots' || (prefer && rowsFit)) return prefer;
-  return rowsFit ? 'rows' : 'slots';
+  return rowsFit ? (s.reader.preferred ?? 'rows') : 'slots';
 }
 
 export function decodeAttentionGroups(s: AttentionShape & { batch: number; cap: number }): number {
