@@ -693,14 +693,17 @@ export function decodeCombineWgsl(s: AttentionShape & { batch: number; cap: numb
   return kernel === 'loop' ? combineLoopWgsl(s) : combineGroupsWgsl(s);
 }
 
-function combineGroupsWgsl(s: AttentionShape & { batch: number; cap: number }): string {
+/**
+ * A combine kernel around `merge`, which sees S, PS, G, D (as WGSL constants), the thread's bk
+ * (sequence × KV head), head hh, lane pair w and ns (splits this step), and leaves m, l and acc
+ * (the max, the rescaled sum and the pair's rescaled accumulator) for O = acc / l.
+ */
+function combineWgsl(s: AttentionShape & { batch: number; cap: number }, merge: (c: { S: number; PS: number; G: number; D: number }) => string): string {
   const { heads: H, kvHeads: KV, headDim: D, batch: B, cap } = s;
   const G = H / KV;
   const S = decodeSplits(cap);
   const PS = partialStride(s);
   const lanes = (G * D) / 2;
-  const U = Math.min(S, UNROLL_LOADS);
-  const groups = Math.ceil(S / U);
   return `struct Prm { slot: u32, b0: u32 }
 @group(0) @binding(0) var<storage, read> Part: array<f32>;
 @group(0) @binding(1) var<storage, read> prm: Prm;
@@ -718,7 +721,18 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
   var m = -3.0e38;
   var l = 0.0;
   var acc = vec2f(0.0);
-  for (var g = 0u; g < ${groups}u; g++) {
+  ${merge({ S, PS, G, D })}
+  let b = bk / ${KV}u;
+  let kvh = bk % ${KV}u;
+  O[(b * ${H}u + kvh * ${G}u + hh) * ${D / 2}u + w] = acc / l;
+}
+`;
+}
+
+function combineGroupsWgsl(s: AttentionShape & { batch: number; cap: number }): string {
+  return combineWgsl(s, ({ S, PS, G, D }) => {
+    const U = Math.min(S, UNROLL_LOADS);
+    return `for (var g = 0u; g < ${Math.ceil(S / U)}u; g++) {
     ${each(U, (u) => `let s${u} = min(g * ${U}u + ${u}u, ${S - 1}u); let p${u} = (bk * ${S}u + s${u}) * ${PS}u; let m${u} = Part[p${u} + ${G * D}u + hh]; let l${u} = Part[p${u} + ${G * D + G}u + hh]; let a${u} = vec2f(Part[p${u} + hh * ${D}u + 2u * w], Part[p${u} + hh * ${D}u + 2u * w + 1u]);`, '\n    ')}
     ${each(
       U,
@@ -732,38 +746,14 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
     }`,
       '\n    ',
     )}
-  }
-  let b = bk / ${KV}u;
-  let kvh = bk % ${KV}u;
-  O[(b * ${H}u + kvh * ${G}u + hh) * ${D / 2}u + w] = acc / l;
-}
-`;
+  }`;
+  });
 }
 
 function combineLoopWgsl(s: AttentionShape & { batch: number; cap: number }): string {
-  const { heads: H, kvHeads: KV, headDim: D, batch: B, cap } = s;
-  const G = H / KV;
-  const S = decodeSplits(cap);
-  const PS = partialStride(s);
-  const lanes = (G * D) / 2;
-  return `struct Prm { slot: u32, b0: u32 }
-@group(0) @binding(0) var<storage, read> Part: array<f32>;
-@group(0) @binding(1) var<storage, read> prm: Prm;
-@group(0) @binding(2) var<storage, read_write> O: array<vec2f>;
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid: u32) {
-  ${LINEAR_GROUP}
-  let i = wg * 64u + tid;
-  if (i >= ${B * KV * lanes}u) { return; }
-  let bk = i / ${lanes}u;
-  let lane = i % ${lanes}u;
-  let hh = lane / ${D / 2}u;
-  let w = lane % ${D / 2}u;
-  let ns = min(${S}u, prm.slot / ${DEC_TB}u + 1u);
-  var m = -3.0e38;
-  for (var sp = 0u; sp < ns; sp++) { m = max(m, Part[(bk * ${S}u + sp) * ${PS}u + ${G * D}u + hh]); }
-  var l = 0.0;
-  var acc = vec2f(0.0);
+  return combineWgsl(
+    s,
+    ({ S, PS, G, D }) => `for (var sp = 0u; sp < ns; sp++) { m = max(m, Part[(bk * ${S}u + sp) * ${PS}u + ${G * D}u + hh]); }
   for (var sp = 0u; sp < ns; sp++) {
     let base = (bk * ${S}u + sp) * ${PS}u;
     let ls = Part[base + ${G * D + G}u + hh];
@@ -772,12 +762,8 @@ fn main(@builtin(workgroup_id) gid3: vec3u, @builtin(local_invocation_index) tid
       l += ls * f;
       acc += f * vec2f(Part[base + hh * ${D}u + 2u * w], Part[base + hh * ${D}u + 2u * w + 1u]);
     }
-  }
-  let b = bk / ${KV}u;
-  let kvh = bk % ${KV}u;
-  O[(b * ${H}u + kvh * ${G}u + hh) * ${D / 2}u + w] = acc / l;
-}
-`;
+  }`,
+  );
 }
 
 export function decodeCombineGroups(s: AttentionShape & { batch: number }): number {
