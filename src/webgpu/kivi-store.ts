@@ -54,7 +54,7 @@ export class KiviDeviceStore implements EngineKvStore {
 
   reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] } {
     const s = this.layers[layer]!;
-    return { reader: s.reader, buffers: s.readerBuffers };
+    return { reader: s.reader, buffers: s.buffers.map((b) => b.buffer) };
   }
 
   bytes(tokens: number): { held: ByteBreakdown; headroom: number } {

@@ -13,8 +13,6 @@ import type { Ops, StoreGeometry } from './kv-store.js';
 
 export interface LayerStore {
   readonly buffers: EngineBuffer[];
-  /** What decode attention binds for `reader`, in its binding order (a buffer may come twice, as two views). */
-  readonly readerBuffers: GPUBuffer[];
   /** Where the prompt's fp16 K/V go at prefill ([B, KV, cap, D]). */
   readonly prefillTarget: { k: GPUBuffer; v: GPUBuffer; cap: number };
   /** Prefill work once the target holds sequences sub.b0 … (quantizing them). */
@@ -76,7 +74,6 @@ export function fp16Layer(ctx: GpuContext, g: StoreGeometry, label: string): Lay
   const v = ctx.alloc('kvStore', bytes, `${label} V`);
   return {
     buffers: [k, v],
-    readerBuffers: [k.buffer, v.buffer],
     prefillTarget: { k: k.buffer, v: v.buffer, cap },
     prefillOps: () => undefined,
     appendOps(rows, prm, heads) {
@@ -103,7 +100,6 @@ export function kiviLayer(ctx: GpuContext, g: StoreGeometry, params: KiviParams,
   const P = g.promptSlots;
   return {
     buffers: bufs,
-    readerBuffers: [bufs[0]!.buffer, bufs[0]!.buffer],
     prefillTarget: { k: staging.k.buffer, v: staging.v.buffer, cap: P },
     prefillOps(sub) {
       const { code, threads } = kiviPrefillWgsl({ ...shape, P, count: sub.count });
@@ -114,7 +110,7 @@ export function kiviLayer(ctx: GpuContext, g: StoreGeometry, params: KiviParams,
       const p = ctx.pipeline(kiviAppendWgsl({ ...shape, heads }), 'kivi append');
       return ops(p, ctx.bindGroup(p, [rows, prm, ...bufs]), g.batch * g.kvHeads);
     },
-    reader: { key: `kivi:${shape.bits}:${shape.groupSize}:${shape.residual}:${shape.kvHeads}:${shape.headDim}:${shape.batch}:${shape.cap}`, bindings: 2, v8: kiviHasV8(shape), kTile: kiviKeyTile(shape), wgsl: (f) => kiviReaderWgsl(shape, f) },
+    reader: { key: `kivi:${shape.bits}:${shape.groupSize}:${shape.residual}:${shape.kvHeads}:${shape.headDim}:${shape.batch}:${shape.cap}`, bindings: 1, v8: kiviHasV8(shape), kTile: kiviKeyTile(shape), wgsl: (f) => kiviReaderWgsl(shape, f) },
     held(n) {
       const { batch, kvHeads, headDim: D } = g;
       const { groupSize: G, residual: R } = params;

@@ -250,10 +250,10 @@ export class MiniCacheDeviceStore implements EngineKvStore {
 
   reader(layer: number): { reader: PastReader; buffers: GPUBuffer[] } {
     const u = this.unmerged.get(layer);
-    if (u) return { reader: u.reader, buffers: u.readerBuffers };
+    if (u) return { reader: u.reader, buffers: u.buffers.map((b) => b.buffer) };
     const { pair, side } = this.roleOf.get(layer)!;
     const inner = pair.dirs.reader;
-    if (!pair.buf) return { reader: inner, buffers: pair.dirs.readerBuffers };
+    if (!pair.buf) return { reader: inner, buffers: pair.dirs.buffers.map((b) => b.buffer) };
     const g = this.geometry;
     const hooks = { ...this.layoutOf(pair), side };
     return {
@@ -267,7 +267,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
         retained: true,
         wgsl: (f) => inner.wgsl(f) + mergedHooksWgsl(hooks, f + inner.bindings),
       },
-      buffers: [...pair.dirs.readerBuffers, pair.buf.buffer],
+      buffers: [...pair.dirs.buffers.map((b) => b.buffer), pair.buf.buffer],
     };
   }
 

@@ -136,39 +136,37 @@ function packed(s: KiviShape, binding: number, access: 'read' | 'read_write', bo
 
 /**
  * The reader decode attention dequantizes through (PastReader: k8, v2). `prm.slot` is n, the
- * number of past tokens held. Two bindings from f: the layer's buffer as u32 words (kv) and again
- * as vec4<u32> (kv4, for the key chunks' 16-byte loads).
+ * number of past tokens held.
  */
 export function kiviReaderWgsl(s: KiviShape, f: number): string {
   const L = kiviLayout(s);
   const { headDim: D, groupSize: G, residual: R, kvHeads: KV } = s;
   const mask = (1 << s.bits) - 1;
-  const { offsets } = kiviRegions(s);
-  // a key chunk's eight code words, four scale words, four min words and four tail words are each
-  // 16 aligned bytes (every key region's size is a multiple of 16 bytes: D is a multiple of 8), so
-  // k8 reads them through kv4, the same buffer as vec4<u32>: 4 loads where 16 scalar ones were
-  const at4 = (region: (typeof KIVI_REGIONS)[number], word: string) => `kv4[${offsets[region] / 4}u + (${word}) / 4u]`;
-  for (const r of ['kCodes', 'kScale', 'kMin', 'kTail'] as const) if (offsets[r] % 4 !== 0) throw new Error(`kivi reader: region ${r} at word ${offsets[r]} is not 16-byte aligned (head dim ${D})`);
-  return `@group(0) @binding(${f + 1}) var<storage, read> kv4: array<vec4<u32>>;
-fn halves8u(p: vec4<u32>) -> Half8 { return Half8(vec4f(unpack2x16float(p.x), unpack2x16float(p.y)), vec4f(unpack2x16float(p.z), unpack2x16float(p.w))); }
+  return packed(s, f, 'read', `
 fn k8(b: u32, kvh: u32, j: u32, i: u32) -> Half8 {
   let row = b * ${KV}u + kvh;
   let nq = (prm.slot / ${R}u) * ${R}u;
   if (j < nq) {
     let t = j / ${G}u;
     let e = j % ${G}u;
-    let sh = vec4<u32>((e % ${L.perWord}u) * ${s.bits}u);
+    let sh = (e % ${L.perWord}u) * ${s.bits}u;
     let cb = ((row * ${L.tiles}u + t) * ${L.wpg}u + e / ${L.perWord}u) * ${D}u + 8u * i;
     let pb = ((row * ${L.tiles}u + t) * ${D}u + 8u * i) / 2u;
-    let lo = vec4f((${at4('kCodes', 'cb')} >> sh) & vec4<u32>(${mask}u));
-    let hi = vec4f((${at4('kCodes', 'cb + 4u')} >> sh) & vec4<u32>(${mask}u));
-    let sc = halves8u(${at4('kScale', 'pb')});
-    let mn = halves8u(${at4('kMin', 'pb')});
-    return Half8(lo * sc.lo + mn.lo, hi * sc.hi + mn.hi);
+    var lo: vec4f;
+    var hi: vec4f;
+    for (var c = 0u; c < 4u; c++) {
+      lo[c] = f32((kCodes[cb + c] >> sh) & ${mask}u);
+      hi[c] = f32((kCodes[cb + 4u + c] >> sh) & ${mask}u);
+    }
+    let s0 = unpack2x16float(kScale[pb]); let s1 = unpack2x16float(kScale[pb + 1u]);
+    let s2 = unpack2x16float(kScale[pb + 2u]); let s3 = unpack2x16float(kScale[pb + 3u]);
+    let m0 = unpack2x16float(kMin[pb]); let m1 = unpack2x16float(kMin[pb + 1u]);
+    let m2 = unpack2x16float(kMin[pb + 2u]); let m3 = unpack2x16float(kMin[pb + 3u]);
+    return Half8(lo * vec4f(s0, s1) + vec4f(m0, m1), hi * vec4f(s2, s3) + vec4f(m2, m3));
   }
-  return halves8u(${at4('kTail', `((row * ${R}u + j % ${R}u) * ${D}u + 8u * i) / 2u`)});
+  let tb = ((row * ${R}u + j % ${R}u) * ${D}u + 8u * i) / 2u;
+  return Half8(vec4f(unpack2x16float(kTail[tb]), unpack2x16float(kTail[tb + 1u])), vec4f(unpack2x16float(kTail[tb + 2u]), unpack2x16float(kTail[tb + 3u])));
 }
-` + packed(s, f, 'read', `
 fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f {
   let row = b * ${KV}u + kvh;
   let nqv = select(0u, prm.slot - ${R}u, prm.slot > ${R}u);
