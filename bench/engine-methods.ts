@@ -140,17 +140,22 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
   const partial = c.alloc('scratch', decodePartialBytes(shape), 'bench partials');
   // every split kernel, interleaved round by round (and 'rows' reading keys in tiles where the store
   // keeps them so); the figure of record is the engine's default
-  const variants: { name: string; kernel: DecodeKernel; keyTiles: boolean }[] = [
+  // and each other form of the store's reader (PastReader.variants) under the default and 'rowsu'
+  const reader0 = session.store.reader(0).reader;
+  const def0 = defaultDecodeKernel({ ...shape, reader: reader0 });
+  const variants: { name: string; kernel: DecodeKernel; keyTiles: boolean; form?: number }[] = [
     { name: 'slots', kernel: 'slots', keyTiles: false },
     { name: 'rows', kernel: 'rows', keyTiles: false },
     { name: 'rowsp', kernel: 'rowsp', keyTiles: false },
     { name: 'rowsu', kernel: 'rowsu', keyTiles: false },
-    ...(session.store.reader(0).reader.kTile ? [{ name: 'rows, keys in tiles', kernel: 'rows' as const, keyTiles: true }] : []),
+    ...(reader0.kTile ? [{ name: 'rows, keys in tiles', kernel: 'rows' as const, keyTiles: true }] : []),
+    ...(reader0.variants ?? []).flatMap((v, form) => [...new Set([def0, 'rowsu' as const])].map((kernel) => ({ name: `${kernel}, ${v.name}`, kernel, keyTiles: false, form }))),
   ];
-  const bodies = variants.map(({ kernel, keyTiles }) => {
+  const bodies = variants.map(({ kernel, keyTiles, form }) => {
     const ops = Array.from({ length: L }, (_, l) => {
       const rd = session.store.reader(l);
-      return new DecodeAttention(c, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel, keyTiles);
+      const reader = form === undefined ? rd.reader : (rd.reader.variants?.[form]?.reader ?? rd.reader);
+      return new DecodeAttention(c, { ...shape, reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel, keyTiles);
     });
     return (pass: GPUComputePassEncoder) => {
       for (const op of ops) op.encode(pass);

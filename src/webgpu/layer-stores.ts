@@ -110,7 +110,7 @@ export function kiviLayer(ctx: GpuContext, g: StoreGeometry, params: KiviParams,
       const p = ctx.pipeline(kiviAppendWgsl({ ...shape, heads }), 'kivi append');
       return ops(p, ctx.bindGroup(p, [rows, prm, ...bufs]), g.batch * g.kvHeads);
     },
-    reader: { key: `kivi:${shape.bits}:${shape.groupSize}:${shape.residual}:${shape.kvHeads}:${shape.headDim}:${shape.batch}:${shape.cap}`, bindings: 1, v8: kiviHasV8(shape), kTile: kiviKeyTile(shape), wgsl: (f) => kiviReaderWgsl(shape, f) },
+    reader: kiviLayerReader(shape),
     held(n) {
       const { batch, kvHeads, headDim: D } = g;
       const { groupSize: G, residual: R } = params;
@@ -129,6 +129,18 @@ export function kiviLayer(ctx: GpuContext, g: StoreGeometry, params: KiviParams,
     dispose() {
       for (const b of bufs) b.destroy();
     },
+  };
+}
+
+/** KIVI's reader, with its branch-free form as a variant (kiviReaderWgsl). */
+function kiviLayerReader(shape: KiviShape): PastReader {
+  const key = `kivi:${shape.bits}:${shape.groupSize}:${shape.residual}:${shape.kvHeads}:${shape.headDim}:${shape.batch}:${shape.cap}`;
+  const base = { bindings: 1, v8: kiviHasV8(shape), kTile: kiviKeyTile(shape) };
+  return {
+    ...base,
+    key,
+    wgsl: (f) => kiviReaderWgsl(shape, f),
+    variants: [{ name: 'branch-free reader', reader: { ...base, key: `${key}:branch-free`, wgsl: (f) => kiviReaderWgsl(shape, f, true) } }],
   };
 }
 

@@ -256,17 +256,19 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     if (!pair.buf) return { reader: inner, buffers: pair.dirs.buffers.map((b) => b.buffer) };
     const g = this.geometry;
     const hooks = { ...this.layoutOf(pair), side };
+    const merged = (r: PastReader): PastReader => ({
+      key: `${r.key}|merged:${side}:${g.capacity}`,
+      bindings: r.bindings + 1,
+      v8: r.v8,
+      kTile: r.kTile,
+      ...(r.preferred ? { preferred: r.preferred } : {}),
+      scales: true,
+      retained: true,
+      wgsl: (f) => r.wgsl(f) + mergedHooksWgsl(hooks, f + r.bindings),
+    });
+    const variants = inner.variants?.map((v) => ({ name: v.name, reader: merged(v.reader) }));
     return {
-      reader: {
-        key: `${inner.key}|merged:${side}:${g.capacity}`,
-        bindings: inner.bindings + 1,
-        v8: inner.v8,
-        kTile: inner.kTile,
-        ...(inner.preferred ? { preferred: inner.preferred } : {}),
-        scales: true,
-        retained: true,
-        wgsl: (f) => inner.wgsl(f) + mergedHooksWgsl(hooks, f + inner.bindings),
-      },
+      reader: { ...merged(inner), ...(variants ? { variants } : {}) },
       buffers: [...pair.dirs.buffers.map((b) => b.buffer), pair.buf.buffer],
     };
   }

@@ -153,6 +153,8 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
       // host, and 'rows' reading keys in tiles (minicache+kivi4's directions are KIVI tiles)
       const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true]] as const;
       const atts = variants.map(([kernel, tiles]) => new DecodeAttention(ctx, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel, tiles));
+      // and each other form of the reader (KIVI's branch-free one, merged too) under 'rowsu'
+      for (const v of rd.reader.variants ?? []) atts.push(new DecodeAttention(ctx, { ...shape, reader: v.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, 'rowsu'));
       const gots: Float32Array[] = [];
       for (const att of atts) {
         submit((p) => att.encode(p));

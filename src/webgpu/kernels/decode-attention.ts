@@ -80,6 +80,11 @@ export interface PastReader {
    * 0.488). Unset: 'rows'.
    */
   preferred?: DecodeKernel;
+  /**
+   * Other forms of the same reader over the same buffers (bindings and results equal), which the
+   * benches time beside it: KIVI's branch-free reader.
+   */
+  variants?: readonly { name: string; reader: PastReader }[];
 }
 
 /** The fp16 cache [B, KV, cap, D] (u32 words of two halves). */

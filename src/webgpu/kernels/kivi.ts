@@ -136,55 +136,73 @@ function packed(s: KiviShape, binding: number, access: 'read' | 'read_write', bo
 
 /**
  * The reader decode attention dequantizes through (PastReader: k8, v2). `prm.slot` is n, the
- * number of past tokens held.
+ * number of past tokens held. `branchFree`: k8, v2 and v8 load both the quantized form (at a slot
+ * clamped into its region) and the fp16 tail or window, and select, instead of branching on the
+ * slot's region: a variant for the benches (PastReader.variants), to see whether the branch keeps
+ * an unrolled group's loads ('rowsu') from going out together.
  */
-export function kiviReaderWgsl(s: KiviShape, f: number): string {
+export function kiviReaderWgsl(s: KiviShape, f: number, branchFree = false): string {
   const L = kiviLayout(s);
   const { headDim: D, groupSize: G, residual: R, kvHeads: KV } = s;
   const mask = (1 << s.bits) - 1;
+  // the last slot each quantized region can hold: a branch-free read clamps to it
+  const lastK = Math.max(L.tiles * G, 1) - 1;
+  const lastV = Math.max(L.vq, 1) - 1;
+  const pick: Pick = (quant, plain, cond, type) =>
+    branchFree
+      ? `let qv = ${quant}; let pv = ${plain}; let uq = ${cond};
+  return ${type === 'Half8' ? 'Half8(select(pv.lo, qv.lo, uq), select(pv.hi, qv.hi, uq))' : 'select(pv, qv, uq)'};`
+      : `if (${cond}) { return ${quant}; }
+  return ${plain};`;
   return packed(s, f, 'read', `
+fn kQuant8(row: u32, j: u32, i: u32) -> Half8 {
+  let t = j / ${G}u;
+  let e = j % ${G}u;
+  let sh = (e % ${L.perWord}u) * ${s.bits}u;
+  let cb = ((row * ${L.tiles}u + t) * ${L.wpg}u + e / ${L.perWord}u) * ${D}u + 8u * i;
+  let pb = ((row * ${L.tiles}u + t) * ${D}u + 8u * i) / 2u;
+  var lo: vec4f;
+  var hi: vec4f;
+  for (var c = 0u; c < 4u; c++) {
+    lo[c] = f32((kCodes[cb + c] >> sh) & ${mask}u);
+    hi[c] = f32((kCodes[cb + 4u + c] >> sh) & ${mask}u);
+  }
+  let s0 = unpack2x16float(kScale[pb]); let s1 = unpack2x16float(kScale[pb + 1u]);
+  let s2 = unpack2x16float(kScale[pb + 2u]); let s3 = unpack2x16float(kScale[pb + 3u]);
+  let m0 = unpack2x16float(kMin[pb]); let m1 = unpack2x16float(kMin[pb + 1u]);
+  let m2 = unpack2x16float(kMin[pb + 2u]); let m3 = unpack2x16float(kMin[pb + 3u]);
+  return Half8(lo * vec4f(s0, s1) + vec4f(m0, m1), hi * vec4f(s2, s3) + vec4f(m2, m3));
+}
+fn kTail8(row: u32, j: u32, i: u32) -> Half8 {
+  let tb = ((row * ${R}u + j % ${R}u) * ${D}u + 8u * i) / 2u;
+  return Half8(vec4f(unpack2x16float(kTail[tb]), unpack2x16float(kTail[tb + 1u])), vec4f(unpack2x16float(kTail[tb + 2u]), unpack2x16float(kTail[tb + 3u])));
+}
 fn k8(b: u32, kvh: u32, j: u32, i: u32) -> Half8 {
   let row = b * ${KV}u + kvh;
   let nq = (prm.slot / ${R}u) * ${R}u;
-  if (j < nq) {
-    let t = j / ${G}u;
-    let e = j % ${G}u;
-    let sh = (e % ${L.perWord}u) * ${s.bits}u;
-    let cb = ((row * ${L.tiles}u + t) * ${L.wpg}u + e / ${L.perWord}u) * ${D}u + 8u * i;
-    let pb = ((row * ${L.tiles}u + t) * ${D}u + 8u * i) / 2u;
-    var lo: vec4f;
-    var hi: vec4f;
-    for (var c = 0u; c < 4u; c++) {
-      lo[c] = f32((kCodes[cb + c] >> sh) & ${mask}u);
-      hi[c] = f32((kCodes[cb + 4u + c] >> sh) & ${mask}u);
-    }
-    let s0 = unpack2x16float(kScale[pb]); let s1 = unpack2x16float(kScale[pb + 1u]);
-    let s2 = unpack2x16float(kScale[pb + 2u]); let s3 = unpack2x16float(kScale[pb + 3u]);
-    let m0 = unpack2x16float(kMin[pb]); let m1 = unpack2x16float(kMin[pb + 1u]);
-    let m2 = unpack2x16float(kMin[pb + 2u]); let m3 = unpack2x16float(kMin[pb + 3u]);
-    return Half8(lo * vec4f(s0, s1) + vec4f(m0, m1), hi * vec4f(s2, s3) + vec4f(m2, m3));
-  }
-  let tb = ((row * ${R}u + j % ${R}u) * ${D}u + 8u * i) / 2u;
-  return Half8(vec4f(unpack2x16float(kTail[tb]), unpack2x16float(kTail[tb + 1u])), vec4f(unpack2x16float(kTail[tb + 2u]), unpack2x16float(kTail[tb + 3u])));
+  ${pick(`kQuant8(row, min(j, ${lastK}u), i)`, 'kTail8(row, j, i)', 'j < nq', 'Half8')}
+}
+fn vQuant2(row: u32, j: u32, w: u32) -> vec2f {
+  let c = 2u * w;
+  let g = c / ${G}u;
+  let e = c % ${G}u;
+  let sh = (e % ${L.perWord}u) * ${s.bits}u;
+  let p = (row * ${L.vq}u + j) * ${D / G}u + g;
+  let word = vCodes[p * ${L.wpg}u + e / ${L.perWord}u];
+  let sc = unpack2x16float(vScale[p >> 1u])[p & 1u];
+  let mn = unpack2x16float(vMin[p >> 1u])[p & 1u];
+  return vec2f(f32((word >> sh) & ${mask}u), f32((word >> (sh + ${s.bits}u)) & ${mask}u)) * sc + mn;
 }
 fn v2(b: u32, kvh: u32, j: u32, w: u32) -> vec2f {
   let row = b * ${KV}u + kvh;
   let nqv = select(0u, prm.slot - ${R}u, prm.slot > ${R}u);
-  if (j < nqv) {
-    let c = 2u * w;
-    let g = c / ${G}u;
-    let e = c % ${G}u;
-    let sh = (e % ${L.perWord}u) * ${s.bits}u;
-    let p = (row * ${L.vq}u + j) * ${D / G}u + g;
-    let word = vCodes[p * ${L.wpg}u + e / ${L.perWord}u];
-    let sc = unpack2x16float(vScale[p >> 1u])[p & 1u];
-    let mn = unpack2x16float(vMin[p >> 1u])[p & 1u];
-    return vec2f(f32((word >> sh) & ${mask}u), f32((word >> (sh + ${s.bits}u)) & ${mask}u)) * sc + mn;
-  }
-  return unpack2x16float(vRing[((row * ${R}u + j % ${R}u) * ${D}u) / 2u + w]);
+  ${pick(`vQuant2(row, min(j, ${lastV}u), w)`, `unpack2x16float(vRing[((row * ${R}u + j % ${R}u) * ${D}u) / 2u + w])`, 'j < nqv', 'vec2f')}
 }
-${kiviV8Wgsl(s)}${kiviKeyTileWgsl(s)}`);
+${kiviV8Wgsl(s, pick, lastV)}${kiviKeyTileWgsl(s)}`);
 }
+
+/** Where a reader function returns its quantized or its fp16 form: a branch, or both and a select. */
+type Pick = (quant: string, plain: string, cond: string, type: 'Half8' | 'vec2f') => string;
 
 /** Slots of a key tile (PastReader.kTile): a code word holds one channel of this many tokens. */
 export function kiviKeyTile(s: { bits: number }): number {
@@ -228,29 +246,32 @@ export function kiviHasV8(s: KiviShape): boolean {
 }
 
 /** v8 for kiviReaderWgsl where kiviHasV8: the eight channels' codes from one word. */
-function kiviV8Wgsl(s: KiviShape): string {
+function kiviV8Wgsl(s: KiviShape, pick: Pick, lastV: number): string {
   if (!kiviHasV8(s)) return '';
   const L = kiviLayout(s);
   const { headDim: D, groupSize: G, residual: R, kvHeads: KV } = s;
   const mask = (1 << s.bits) - 1;
   const b = s.bits;
-  return `fn v8(b: u32, kvh: u32, j: u32, i: u32) -> Half8 {
-  let row = b * ${KV}u + kvh;
-  let nqv = select(0u, prm.slot - ${R}u, prm.slot > ${R}u);
-  if (j < nqv) {
-    let c = 8u * i;
-    let e = c % ${G}u;
-    let sh = (e % ${L.perWord}u) * ${b}u;
-    let p = (row * ${L.vq}u + j) * ${D / G}u + c / ${G}u;
-    let word = vCodes[p * ${L.wpg}u + e / ${L.perWord}u] >> sh;
-    let sc = unpack2x16float(vScale[p >> 1u])[p & 1u];
-    let mn = unpack2x16float(vMin[p >> 1u])[p & 1u];
-    let lo = vec4f(f32(word & ${mask}u), f32((word >> ${b}u) & ${mask}u), f32((word >> ${2 * b}u) & ${mask}u), f32((word >> ${3 * b}u) & ${mask}u));
-    let hi = vec4f(f32((word >> ${4 * b}u) & ${mask}u), f32((word >> ${5 * b}u) & ${mask}u), f32((word >> ${6 * b}u) & ${mask}u), f32((word >> ${7 * b}u) & ${mask}u));
-    return Half8(lo * sc + mn, hi * sc + mn);
-  }
+  return `fn vQuant8(row: u32, j: u32, i: u32) -> Half8 {
+  let c = 8u * i;
+  let e = c % ${G}u;
+  let sh = (e % ${L.perWord}u) * ${b}u;
+  let p = (row * ${L.vq}u + j) * ${D / G}u + c / ${G}u;
+  let word = vCodes[p * ${L.wpg}u + e / ${L.perWord}u] >> sh;
+  let sc = unpack2x16float(vScale[p >> 1u])[p & 1u];
+  let mn = unpack2x16float(vMin[p >> 1u])[p & 1u];
+  let lo = vec4f(f32(word & ${mask}u), f32((word >> ${b}u) & ${mask}u), f32((word >> ${2 * b}u) & ${mask}u), f32((word >> ${3 * b}u) & ${mask}u));
+  let hi = vec4f(f32((word >> ${4 * b}u) & ${mask}u), f32((word >> ${5 * b}u) & ${mask}u), f32((word >> ${6 * b}u) & ${mask}u), f32((word >> ${7 * b}u) & ${mask}u));
+  return Half8(lo * sc + mn, hi * sc + mn);
+}
+fn vRing8(row: u32, j: u32, i: u32) -> Half8 {
   let o = ((row * ${R}u + j % ${R}u) * ${D}u) / 2u + 4u * i;
   return Half8(vec4f(unpack2x16float(vRing[o]), unpack2x16float(vRing[o + 1u])), vec4f(unpack2x16float(vRing[o + 2u]), unpack2x16float(vRing[o + 3u])));
+}
+fn v8(b: u32, kvh: u32, j: u32, i: u32) -> Half8 {
+  let row = b * ${KV}u + kvh;
+  let nqv = select(0u, prm.slot - ${R}u, prm.slot > ${R}u);
+  ${pick(`vQuant8(row, min(j, ${lastV}u), i)`, 'vRing8(row, j, i)', 'j < nqv', 'Half8')}
 }
 `;
 }
