@@ -138,9 +138,9 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
   const out = c.alloc('scratch', batch * H * D * 4, 'bench out');
   const shape = { heads: H, kvHeads: KV, headDim: D, batch, cap };
   const partial = c.alloc('scratch', decodePartialBytes(shape), 'bench partials');
-  // every split kernel, interleaved round by round (and 'rows' reading keys in tiles where the store
-  // keeps them so); the figure of record is the engine's default
-  // and each other form of the store's reader (PastReader.variants) under the default and 'rowsu'
+  // every split kernel, interleaved round by round ('rows' and 'rowsu' also reading keys in tiles
+  // where the store keeps them so), and each other form of the store's reader (PastReader.variants)
+  // under the default and 'rowsu'; the figure of record is the engine's default
   const reader0 = session.store.reader(0).reader;
   const def0 = defaultDecodeKernel({ ...shape, reader: reader0 });
   const variants: { name: string; kernel: DecodeKernel; keyTiles: boolean; form?: number }[] = [
@@ -148,8 +148,11 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
     { name: 'rows', kernel: 'rows', keyTiles: false },
     { name: 'rowsp', kernel: 'rowsp', keyTiles: false },
     { name: 'rowsu', kernel: 'rowsu', keyTiles: false },
-    ...(reader0.kTile ? [{ name: 'rows, keys in tiles', kernel: 'rows' as const, keyTiles: true }] : []),
-    ...(reader0.variants ?? []).flatMap((v, form) => [...new Set([def0, 'rowsu' as const])].map((kernel) => ({ name: `${kernel}, ${v.name}`, kernel, keyTiles: false, form }))),
+    ...(reader0.kTile ? (['rows', 'rowsu'] as const).map((kernel) => ({ name: `${kernel}, keys in tiles`, kernel, keyTiles: true })) : []),
+    ...(reader0.variants ?? []).flatMap((v, form) => [
+      ...[...new Set([def0, 'rowsu' as const])].map((kernel) => ({ name: `${kernel}, ${v.name}`, kernel, keyTiles: false, form })),
+      ...(reader0.kTile ? [{ name: `rowsu, keys in tiles, ${v.name}`, kernel: 'rowsu' as const, keyTiles: true, form }] : []),
+    ]),
   ];
   const bodies = variants.map(({ kernel, keyTiles, form }) => {
     const ops = Array.from({ length: L }, (_, l) => {

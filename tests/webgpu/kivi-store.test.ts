@@ -67,12 +67,12 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
   // every split kernel ('rows', keys slot by slot, is the default), and 'rows' reading keys in the
   // reader's tiles: each checked against the host
   expect(store.reader(0).reader.kTile).toBe(32 / bits);
-  const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true]] as const;
+  const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true], ['rowsu', true]] as const;
   const atts = variants.map(([kernel, tiles]) => new DecodeAttention(ctx, { ...shape, reader: store.reader(0).reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel, tiles));
-  // and the branch-free form of the reader (a bench variant) under 'rows' and 'rowsu'
+  // and the branch-free form of the reader (a bench variant) under 'rows', 'rowsu' and 'rowsu' with tiles
   const branchFree = store.reader(0).reader.variants?.find((v) => v.name === 'branch-free reader')?.reader;
   expect(branchFree).toBeDefined();
-  for (const kernel of ['rows', 'rowsu'] as const) atts.push(new DecodeAttention(ctx, { ...shape, reader: branchFree! }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel));
+  for (const [kernel, tiles] of [['rows', false], ['rowsu', false], ['rowsu', true]] as const) atts.push(new DecodeAttention(ctx, { ...shape, reader: branchFree! }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel, tiles));
   const append = store.appendOps(0);
   const submit = (f: (p: GPUComputePassEncoder) => void) => {
     const enc = ctx.device.createCommandEncoder();

@@ -151,10 +151,11 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
       const rd = store.reader(l);
       // every split kernel ('rows', keys slot by slot, is the default), each checked against the
       // host, and 'rows' reading keys in tiles (minicache+kivi4's directions are KIVI tiles)
-      const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true]] as const;
+      const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true], ['rowsu', true]] as const;
       const atts = variants.map(([kernel, tiles]) => new DecodeAttention(ctx, { ...shape, reader: rd.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel, tiles));
-      // and each other form of the reader (KIVI's branch-free one, merged too) under 'rowsu'
-      for (const v of rd.reader.variants ?? []) atts.push(new DecodeAttention(ctx, { ...shape, reader: v.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, 'rowsu'));
+      // and each other form of the reader (KIVI's branch-free one, merged too) under 'rowsu', with
+      // keys in tiles too where the reader keeps them so (as bench/engine-methods times them)
+      for (const v of rd.reader.variants ?? []) for (const tiles of v.reader.kTile ? [false, true] : [false]) atts.push(new DecodeAttention(ctx, { ...shape, reader: v.reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, 'rowsu', tiles));
       const gots: Float32Array[] = [];
       for (const att of atts) {
         submit((p) => att.encode(p));

@@ -411,7 +411,7 @@ export function rowsPlan(s: AttentionShape & { reader: PastReader }): { tpr: num
  * q) reads value chunk q (eight channels, one 16-byte load for fp16) of every slices-th slot and
  * accumulates it for every head of the group; the slices are summed through workgroup memory.
  */
-export function decodeAttentionRowsWgsl(s: SplitShape, kernel: 'rows' | 'rowsp' | 'rowsu' = 'rows', keyTiles = false): string {
+export function decodeAttentionRowsWgsl(s: SplitShape, kernel: Exclude<DecodeKernel, 'slots'> = 'rows', keyTiles = false): string {
   const prefetch = kernel === 'rowsp';
   const unrolled = kernel === 'rowsu';
   const { headDim: D, reader } = s;
@@ -445,15 +445,7 @@ export function decodeAttentionRowsWgsl(s: SplitShape, kernel: 'rows' | 'rowsp' 
     if (j <= n && j >= start) {
       for (var c = 0u; c < ${CPT}u; c++) {
         let i = q + c * ${TPR}u;
-        var k: Half8;
-        if (j < n) {
-          ${prefetch ? `let u = it * ${CPT}u + c;
-          if (u < ${KP}u) { k = kp[u]; } else { k = k8(b, kvh, j, i); }` : 'k = k8(b, kvh, j, i);'}
-          ${scales ? `d${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi);
-          let vd = v8(b, kvh, j, i);
-          d${G + 1} += dot(vd.lo, vd.lo) + dot(vd.hi, vd.hi);` : ''}
-        } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
-        ${each(G, (h) => `d${h} += dot(qs[${(h * D) / 4}u + 2u * i], k.lo) + dot(qs[${(h * D) / 4}u + 2u * i + 1u], k.hi);`, '\n        ')}
+        ${scoreChunkWgsl({ G, D, scales, load: prefetch ? `let u = it * ${CPT}u + c;\n          if (u < ${KP}u) { k = kp[u]; } else { k = k8(b, kvh, j, i); }` : 'k = k8(b, kvh, j, i);', norm: 'v8(b, kvh, j, i)' })}
       }
     }
     ${each(NP, (x) => `scr[(q * ${NP}u + ${x}u) * ${TB}u + jj] = d${x};`, '\n    ')}
@@ -565,6 +557,20 @@ function tiledKeysWgsl(g: { G: number; D: number; NP: number; TPR: number; CPT: 
 `;
 }
 
+/**
+ * Scoring one key chunk i of slot j into the accumulators d0..d{G-1} (and, for a reader with
+ * token scales, the key and value chunk norms into d{G}, d{G+1}): `load` sets k from the past,
+ * the current slot (j == n) reads the step's own key instead. `norm` is the value chunk's Half8.
+ */
+function scoreChunkWgsl(g: { G: number; D: number; scales: boolean; load: string; norm: string }): string {
+  const { G, D, scales } = g;
+  return `var k: Half8;
+          if (j < n) {
+            ${g.load}${scales ? `\n            d${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi);\n            let vd = ${g.norm};\n            d${G + 1} += dot(vd.lo, vd.lo) + dot(vd.hi, vd.hi);` : ''}
+          } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
+          ${each(G, (h) => `d${h} += dot(qs[${(h * D) / 4}u + 2u * i], k.lo) + dot(qs[${(h * D) / 4}u + 2u * i + 1u], k.hi);`, '\n          ')}`;
+}
+
 /** Loads a 'rowsu' thread issues together before using any (registers: eight Half8 at most). */
 export const UNROLL_LOADS = 8;
 
@@ -587,16 +593,7 @@ function unrolledKeysWgsl(g: { G: number; D: number; NP: number; TPR: number; CP
       let j = uj${u};
       ${each(NP, (x) => `var d${x} = 0.0;`)}
       if (j <= n && j >= start) {
-        ${each(
-          CPT,
-          (c) => `{
-          let i = q + ${c * TPR}u;
-          var k = uk${u}_${c};
-          if (j < n) {${scales ? ` d${G} += dot(k.lo, k.lo) + dot(k.hi, k.hi); d${G + 1} += dot(uw${u}_${c}.lo, uw${u}_${c}.lo) + dot(uw${u}_${c}.hi, uw${u}_${c}.hi);` : ''} } else { k = Half8(curK(row, kvh, 2u * i), curK(row, kvh, 2u * i + 1u)); }
-          ${each(G, (h) => `d${h} += dot(qs[${(h * D) / 4}u + 2u * i], k.lo) + dot(qs[${(h * D) / 4}u + 2u * i + 1u], k.hi);`, '\n          ')}
-        }`,
-          '\n        ',
-        )}
+        ${each(CPT, (c) => `{\n          let i = q + ${c * TPR}u;\n          ${scoreChunkWgsl({ G, D, scales, load: `k = uk${u}_${c};`, norm: `uw${u}_${c}` })}\n        }`, '\n        ')}
       }
       ${each(NP, (x) => `scr[(q * ${NP}u + ${x}u) * ${TB}u + jj] = d${x};`, '\n      ')}
     }`;
