@@ -188,6 +188,7 @@ program
   .option('--repeats <n>', "timed repeats per cell (overrides the paper suite's; fewer is quicker on a 7B model, with a wider spread)")
   .option('--warmup <n>', "untimed warm-up runs per cell (overrides the paper suite's)")
   .option('--no-isolate', 'run the serving (throughput and memory) cells in this process too: faster, but their peak RSS then includes earlier cells\' memory')
+  .option('--no-report', 'run the cells only (on a machine without the report\'s packages); the same command without it later reuses every cell and writes the report')
   .option('-q, --quiet', 'no progress output')
   .action(async (o) => {
     const { reproduceCommand } = await import('./reproduce-command.js');

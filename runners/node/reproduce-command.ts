@@ -8,14 +8,12 @@ import { PAPER_LONGBENCH_TASKS } from '../../src/workloads/longbench/config.js';
 import type { PlannedCell } from '../../src/suite/plan.js';
 import type { ResolvedSuite } from '../../src/suite/types.js';
 import { projectRoot } from './provenance.js';
-import { reportCommand } from './report-command.js';
 import { readModelCard } from './load-model.js';
 import { runCommand } from './run-command.js';
 import { nodeSuiteFiles } from './suite-files.js';
 
 /** The paper-scale serving workloads (Fig. 5 over batch, at FP16@128's budget and at an 80 GB card's) that replace paper.yaml's for a Hugging Face model. */
 export const PAPER_SCALE_SERVING = join(projectRoot, 'suites', 'fig5-7b-dummy.yaml');
-import { showCommand } from './show-command.js';
 
 /** What a reproduction folder holds (run outputs and the report); --fresh deletes only such a folder. */
 const RUN_OUTPUTS = new Set(['results.jsonl', 'manifest.json', 'report.html', 'summary.md', 'charts']);
@@ -38,6 +36,12 @@ export interface ReproduceOptions {
   isolate?: boolean;
   /** The command that starts this CLI ([node, cli.js]), for those processes. */
   self?: readonly string[];
+  /**
+   * false: run the cells only, no report (a machine without the report's packages, such as a GPU
+   * machine given only the runtime's); `reproduce` again with the same settings reuses every cell
+   * and writes it.
+   */
+  report?: boolean;
 }
 
 /**
@@ -76,6 +80,13 @@ export async function reproduceCommand(o: ReproduceOptions): Promise<number> {
     throw e;
   });
   process.stderr.write(`reproduce: ${summary.ok} cells ran, ${summary.skipped} reused, ${summary.errored} errored\n`);
+  if (o.report === false) {
+    process.stderr.write(`reproduce: no report (--no-report); the same command without it reuses every cell and writes ${join(out, 'report.html')}\n`);
+    return summary.errored > 0 ? 1 : 0;
+  }
+  // loaded here, not above: --no-report runs where the report's packages (Vega, resvg) are not installed
+  const { reportCommand } = await import('./report-command.js');
+  const { showCommand } = await import('./show-command.js');
   const reported = await reportCommand(out, { layout: 'paper' });
   // The answer in the terminal too (what `minicache-bench show DIR` prints).
   if (reported === 0 && !o.quiet) showCommand(out, { log: (t) => process.stdout.write(`\n${t}\n`) });

@@ -252,8 +252,8 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const u = this.unmerged.get(layer);
     if (u) return { reader: u.reader, buffers: u.buffers.map((b) => b.buffer) };
     const { pair, side } = this.roleOf.get(layer)!;
-    const inner = pair.dirs.reader;
-    if (!pair.buf) return { reader: inner, buffers: pair.dirs.buffers.map((b) => b.buffer) };
+    const inner = pair.dirs.reader.mergedForm ?? pair.dirs.reader;
+    if (!pair.buf) return { reader: pair.dirs.reader, buffers: pair.dirs.buffers.map((b) => b.buffer) };
     const g = this.geometry;
     const hooks = { ...this.layoutOf(pair), side };
     const merged = (r: PastReader): PastReader => ({

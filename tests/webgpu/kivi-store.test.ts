@@ -10,7 +10,7 @@ import { createMethod } from '../../src/methods/registry.js';
 import { totalBytes } from '../../src/methods/types.js';
 import { encodeHalf } from '../../src/kernels/half.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes } from '../../src/webgpu/kernels/attention.js';
+import { DecodeAttention, decodePartialBytes, defaultDecodeKernel } from '../../src/webgpu/kernels/attention.js';
 import { attentionRef } from '../../src/webgpu/kernels/reference.js';
 import { KiviDeviceStore } from '../../src/webgpu/kivi-store.js';
 import { EngineBackend } from '../../src/webgpu/engine-backend.js';
@@ -69,10 +69,13 @@ async function check(c: Case, bits: 2 | 4, residual: number) {
   expect(store.reader(0).reader.kTile).toBe(32 / bits);
   const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true], ['rowsu', true]] as const;
   const atts = variants.map(([kernel, tiles]) => new DecodeAttention(ctx, { ...shape, reader: store.reader(0).reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel, tiles));
-  // and the branch-free form of the reader (a bench variant) under 'rows', 'rowsu' and 'rowsu' with tiles
-  const branchFree = store.reader(0).reader.variants?.find((v) => v.name === 'branch-free reader')?.reader;
-  expect(branchFree).toBeDefined();
-  for (const [kernel, tiles] of [['rows', false], ['rowsu', false], ['rowsu', true]] as const) atts.push(new DecodeAttention(ctx, { ...shape, reader: branchFree! }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel, tiles));
+  // and the branching form of the reader (a bench variant, and what MiniCache wraps) under 'rows',
+  // 'rowsu' and 'rowsu' with tiles; the default (branch-free) form names 'rowsu', the branching 'rows'
+  const branching = store.reader(0).reader.variants?.find((v) => v.name === 'branching reader')?.reader;
+  expect(branching).toBeDefined();
+  expect(defaultDecodeKernel({ ...shape, reader: store.reader(0).reader })).toBe('rowsu');
+  expect(defaultDecodeKernel({ ...shape, reader: branching! })).toBe('rows');
+  for (const [kernel, tiles] of [['rows', false], ['rowsu', false], ['rowsu', true]] as const) atts.push(new DecodeAttention(ctx, { ...shape, reader: branching! }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: store.reader(0).buffers }, kernel, tiles));
   const append = store.appendOps(0);
   const submit = (f: (p: GPUComputePassEncoder) => void) => {
     const enc = ctx.device.createCommandEncoder();

@@ -12,7 +12,7 @@ import { encodeHalf } from '../../src/kernels/half.js';
 import { createMethod } from '../../src/methods/registry.js';
 import { totalBytes } from '../../src/methods/types.js';
 import type { GpuContext } from '../../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes } from '../../src/webgpu/kernels/attention.js';
+import { DecodeAttention, decodePartialBytes, defaultDecodeKernel } from '../../src/webgpu/kernels/attention.js';
 import { attentionRef } from '../../src/webgpu/kernels/reference.js';
 import { engineStoreFor } from '../../src/webgpu/store-registry.js';
 import { CHECK_EVERY } from '../../src/webgpu/minicache-store.js';
@@ -149,6 +149,9 @@ async function check(method: string, params: Record<string, unknown>, opts: { st
       }
       ctx.write(qkv, row);
       const rd = store.reader(l);
+      // each layer's reader names its fastest kernel: KIVI-4's unmerged layers 'rowsu' (the
+      // branch-free reader), its merged pairs 'rows' (the branching one); fp16 and over it 'rowsu'
+      if (s === 0 && L === 4) expect(defaultDecodeKernel({ ...shape, reader: rd.reader }), `layer ${l}`).toBe(method === 'minicache+kivi4' && l >= 2 ? 'rows' : 'rowsu');
       // every split kernel ('rows', keys slot by slot, is the default), each checked against the
       // host, and 'rows' reading keys in tiles (minicache+kivi4's directions are KIVI tiles)
       const variants = [['slots', false], ['rows', false], ['rowsp', false], ['rowsu', false], ['rows', true], ['rowsu', true]] as const;

@@ -76,15 +76,20 @@ export interface PastReader {
    * The split kernel this layout is fastest with, where the shape fits it (defaultDecodeKernel).
    * Timed side by side on the H100 (session 26, embedded model, batch 128, 497 tokens: results/
    * h100-engine-s26): 'rowsu' for fp16 rows (0.345 against 'rows'' 0.422 ms, 12 layers) and
-   * MiniCache over them (0.410 against 0.438); KIVI a tie, minicache+kivi4 'rows' (0.465 against
-   * 0.488). Unset: 'rows'.
+   * MiniCache over them (0.410 against 0.438); minicache+kivi4 'rows' (0.465 against 0.488). KIVI's
+   * branch-free reader 'rowsu' (session 27: kivi4 0.372 ms, kivi2 0.382). Unset: 'rows'.
    */
   preferred?: DecodeKernel;
   /**
    * Other forms of the same reader over the same buffers (bindings and results equal), which the
-   * benches time beside it: KIVI's branch-free reader.
+   * benches time beside it: KIVI's branching reader.
    */
   variants?: readonly { name: string; reader: PastReader }[];
+  /**
+   * The form (with its own variants) that MiniCache's merged reader wraps, where it is not this
+   * one: what was fastest under the merged hooks (KIVI: the branching reader, under 'rows').
+   */
+  mergedForm?: PastReader;
 }
 
 /** The fp16 cache [B, KV, cap, D] (u32 words of two halves). */
