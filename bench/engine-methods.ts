@@ -9,8 +9,9 @@
  *
  * 1. Equal batch (--batch, --prompt + --new): decode tokens/s per method; device memory the engine
  *    allocated, by category (the peak over the run), and the KV store's bytes held and allocated.
- * 2. Fused decode attention per store, every layer at the run's final length, each split kernel
- *    ('slots', 'rows', 'rowsp', 'rowsu', and for KIVI keys 'rows' reading them in tiles) interleaved: the
+ * 2. Fused decode attention per store, every layer at the run's final length: the engine's own
+ *    choice layer by layer (the figure of record), then each split kernel ('slots', 'rows', 'rowsp',
+ *    'rowsu', for KIVI keys also read in tiles) and each other form of the readers, interleaved: the
  *    store's bytes (what attention reads) per second against the plain WGSL read bandwidth. And
  *    where the step's time goes: its device work alone (no host) and the store's append kernels.
  * 3. KV-bound length: the same batch at --kv-prompt + --kv-new (the embedded model's context is
@@ -24,7 +25,7 @@ import { median } from '../src/runs/serving-metrics.js';
 import { fixedLengthPrompts, textsFromJsonl } from '../src/runs/prompt-text.js';
 import { totalBytes } from '../src/methods/types.js';
 import type { GpuContext } from '../src/webgpu/gpu-context.js';
-import { DecodeAttention, decodePartialBytes, defaultDecodeKernel, type DecodeKernel } from '../src/webgpu/kernels/attention.js';
+import { DECODE_KERNELS, DecodeAttention, decodePartialBytes, defaultDecodeKernel, type DecodeKernel } from '../src/webgpu/kernels/attention.js';
 import type { WebGpuEngine } from '../src/webgpu/engine.js';
 import { generateOnEngine, type EngineGenerateResult } from '../src/webgpu/generate-engine.js';
 import { engineStoreFor } from '../src/webgpu/store-registry.js';
@@ -138,27 +139,30 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
   const out = c.alloc('scratch', batch * H * D * 4, 'bench out');
   const shape = { heads: H, kvHeads: KV, headDim: D, batch, cap };
   const partial = c.alloc('scratch', decodePartialBytes(shape), 'bench partials');
-  // every split kernel, interleaved round by round ('rows' and 'rowsu' also reading keys in tiles
-  // where the store keeps them so), and each other form of the store's reader (PastReader.variants)
-  // under the default and 'rowsu'; the figure of record is the engine's default
-  const reader0 = session.store.reader(0).reader;
-  const def0 = defaultDecodeKernel({ ...shape, reader: reader0 });
-  const variants: { name: string; kernel: DecodeKernel; keyTiles: boolean; form?: number }[] = [
-    { name: 'slots', kernel: 'slots', keyTiles: false },
-    { name: 'rows', kernel: 'rows', keyTiles: false },
-    { name: 'rowsp', kernel: 'rowsp', keyTiles: false },
-    { name: 'rowsu', kernel: 'rowsu', keyTiles: false },
-    ...(reader0.kTile ? (['rows', 'rowsu'] as const).map((kernel) => ({ name: `${kernel}, keys in tiles`, kernel, keyTiles: true })) : []),
-    ...(reader0.variants ?? []).flatMap((v, form) => [
-      ...[...new Set([def0, 'rowsu' as const])].map((kernel) => ({ name: `${kernel}, ${v.name}`, kernel, keyTiles: false, form })),
-      ...(reader0.kTile ? [{ name: `rowsu, keys in tiles, ${v.name}`, kernel: 'rowsu' as const, keyTiles: true, form }] : []),
+  // the engine's choice layer by layer (the figure of record: a store's layers may differ, as
+  // minicache+kivi4's unmerged KIVI layers and its merged pairs do), then every split kernel on
+  // every layer, interleaved round by round ('rows' and 'rowsu' also reading keys in tiles where
+  // the store keeps them so), and each other form of the readers (PastReader.variants, by name; a
+  // layer without that form reads through its own) under 'rows' and 'rowsu'
+  const readers = Array.from({ length: L }, (_, l) => session.store.reader(l));
+  const chosen = readers.map((rd) => defaultDecodeKernel({ ...shape, reader: rd.reader }));
+  const mix = [...new Set(chosen)].map((k) => `${k}${chosen.every((x) => x === k) ? '' : ` ×${chosen.filter((x) => x === k).length}`}`).join(', ');
+  const defaultName = `engine default: ${mix}`;
+  const tiles = readers.some((rd) => rd.reader.kTile);
+  const forms = [...new Set(readers.flatMap((rd) => (rd.reader.variants ?? []).map((v) => v.name)))];
+  const variants: { name: string; kernel: DecodeKernel | 'default'; keyTiles: boolean; form?: string }[] = [
+    { name: defaultName, kernel: 'default', keyTiles: false },
+    ...DECODE_KERNELS.map((kernel) => ({ name: kernel, kernel, keyTiles: false })),
+    ...(tiles ? (['rows', 'rowsu'] as const).map((kernel) => ({ name: `${kernel}, keys in tiles`, kernel, keyTiles: true })) : []),
+    ...forms.flatMap((form) => [
+      ...(['rows', 'rowsu'] as const).map((kernel) => ({ name: `${kernel}, ${form}`, kernel, keyTiles: false, form })),
+      ...(tiles ? [{ name: `rowsu, keys in tiles, ${form}`, kernel: 'rowsu' as const, keyTiles: true, form }] : []),
     ]),
   ];
   const bodies = variants.map(({ kernel, keyTiles, form }) => {
-    const ops = Array.from({ length: L }, (_, l) => {
-      const rd = session.store.reader(l);
-      const reader = form === undefined ? rd.reader : (rd.reader.variants?.[form]?.reader ?? rd.reader);
-      return new DecodeAttention(c, { ...shape, reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel, keyTiles);
+    const ops = readers.map((rd, l) => {
+      const reader = form === undefined ? rd.reader : (rd.reader.variants?.find((v) => v.name === form)?.reader ?? rd.reader);
+      return new DecodeAttention(c, { ...shape, reader }, { qkv: qkv.buffer, starts: starts.buffer, prm: prm.buffer, partial: partial.buffer, out: out.buffer, past: rd.buffers }, kernel === 'default' ? chosen[l]! : kernel, keyTiles);
     });
     return (pass: GPUComputePassEncoder) => {
       for (const op of ops) op.encode(pass);
@@ -172,8 +176,7 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
     const ms = median(runs[i]!);
     byKernel[k] = { msAllLayers: ms, minMs: Math.min(...runs[i]!), maxMs: Math.max(...runs[i]!), GBps: bytes / ms / 1e6, ofReadBandwidth: bytes / ms / 1e6 / bw };
   });
-  const def = defaultDecodeKernel({ ...shape, reader: session.store.reader(0).reader });
-  return { defaultKernel: def, storeBytes: bytes, ...byKernel[def]!, byKernel };
+  return { defaultKernel: defaultName, kernelPerLayer: chosen, storeBytes: bytes, ...byKernel[defaultName]!, byKernel };
 }
 
 /**
@@ -213,7 +216,7 @@ for (const m of methods) {
     const f = (x?: { ms: number; minMs: number; maxMs: number }) => (x ? `${x.ms.toFixed(3)} ms [${x.minMs.toFixed(3)}–${x.maxMs.toFixed(3)}]` : 'none (RoPE writes the cache)');
     console.log(`step ${m.padEnd(16)} at ${n} tokens: wall ${wall.toFixed(3)} ms; device work ${f(parts.deviceStep)}; append kernels ${f(parts.appendAllLayers)}; attention (default) ${a.msAllLayers.toFixed(3)} ms; host per step (last round): upkeep ${h.maintain.toFixed(3)}, submit ${h.submit.toFixed(3)}, waiting for ids ${h.wait.toFixed(3)} ms; rebuilt in this run: ${s.layersRebuilt} layers' attention and append, the whole pass ${s.wholeRebuilds}×`);
     for (const [k, f] of Object.entries(a.byKernel)) {
-      console.log(`attention ${m.padEnd(16)} (${k}${k === a.defaultKernel ? ', default' : ''}) ${cfg.layers} layers at ${n} tokens: ${f.msAllLayers.toFixed(3)} ms [${f.minMs.toFixed(3)}–${f.maxMs.toFixed(3)}, 7 rounds of 10], ${(a.storeBytes / 2 ** 20).toFixed(1)} MiB held at ${f.GBps.toFixed(0)} GB/s = ${(100 * f.ofReadBandwidth).toFixed(0)}% of plain read`);
+      console.log(`attention ${m.padEnd(16)} (${k}) ${cfg.layers} layers at ${n} tokens: ${f.msAllLayers.toFixed(3)} ms [${f.minMs.toFixed(3)}–${f.maxMs.toFixed(3)}, 7 rounds of 10], ${(a.storeBytes / 2 ** 20).toFixed(1)} MiB held at ${f.GBps.toFixed(0)} GB/s = ${(100 * f.ofReadBandwidth).toFixed(0)}% of plain read`);
     }
   });
 }
