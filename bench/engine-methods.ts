@@ -32,6 +32,7 @@ import { engineStoreFor } from '../src/webgpu/store-registry.js';
 import { loadEngine } from '../runners/node/load-engine.js';
 import { readModelCard } from '../runners/node/load-model.js';
 import { interleavedRuns, readBandwidth } from './device-yardsticks.js';
+import { gitState } from '../runners/node/provenance.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,7 +53,7 @@ const { engine, tokenizer } = await loadEngine(cardPath);
 const ctx = engine.ctx;
 ctx.device.addEventListener('uncapturederror', (e) => console.error('webgpu error:', (e as GPUUncapturedErrorEvent).error.message));
 const cfg = engine.config;
-const report: Record<string, unknown> = { model: cfg.name, adapter: ctx.adapter, batch: B, promptLen: P, newTokens: N, repeats, methods, node: process.version };
+const report: Record<string, unknown> = { code: gitState(), model: cfg.name, adapter: ctx.adapter, batch: B, promptLen: P, newTokens: N, repeats, methods, node: process.version };
 console.log(`engine methods on ${ctx.adapter.description ?? ctx.adapter.vendor}${ctx.adapter.fallback ? ' — SOFTWARE ADAPTER: not GPU timings' : ''}; ${cfg.name}`);
 const bw = await readBandwidth(ctx, Math.min(ctx.adapter.fallback ? 64 * 2 ** 20 : 1024 * 2 ** 20, Math.floor(ctx.limits.maxStorageBufferBindingSize / 16) * 16));
 report.readBandwidthGBps = bw;

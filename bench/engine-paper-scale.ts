@@ -24,6 +24,7 @@ import { generateOnEngine } from '../src/webgpu/generate-engine.js';
 import { engineStoreFor } from '../src/webgpu/store-registry.js';
 import { loadEngine } from '../runners/node/load-engine.js';
 import { fmaRate, readBandwidth } from './device-yardsticks.js';
+import { gitState } from '../runners/node/provenance.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,7 +51,7 @@ const loaded = await loadEngine(model, {
 const { engine, tokenizer } = loaded;
 const ctx = engine.ctx;
 const cfg = engine.config;
-const report: Record<string, unknown> = { model, weights: cfg.weights ?? 'checkpoint', adapter: ctx.adapter, loadSeconds: (performance.now() - t0) / 1000 };
+const report: Record<string, unknown> = { code: gitState(), model, weights: cfg.weights ?? 'checkpoint', adapter: ctx.adapter, loadSeconds: (performance.now() - t0) / 1000 };
 console.log(`${cfg.name}${cfg.weights === 'dummy' ? ' (dummy weights)' : ''} on ${ctx.adapter.description ?? ctx.adapter.vendor}${ctx.adapter.fallback ? ' — SOFTWARE ADAPTER: not GPU timings' : ''}: ${(engine.weights.bytes / 1e9).toFixed(2)} GB of weights, loaded in ${(report.loadSeconds as number).toFixed(1)} s`);
 
 // 1. yardsticks

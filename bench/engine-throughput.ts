@@ -33,6 +33,7 @@ import { llama2cEngineConfig, llama2cWeightSource } from '../src/webgpu/sources/
 import { loadModel, readModelCard } from '../runners/node/load-model.js';
 import { nodeGpu } from '../runners/node/webgpu-device.js';
 import { interleavedRuns, readBandwidth, readBody, timePass } from './device-yardsticks.js';
+import { gitState } from '../runners/node/provenance.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,7 +51,7 @@ const readMiB = Number(arg('read-mib', '1024'));
 
 const ctx = await nodeGpu();
 ctx.device.addEventListener('uncapturederror', (e) => console.error('webgpu error:', (e as GPUUncapturedErrorEvent).error.message));
-const report: Record<string, unknown> = { adapter: ctx.adapter, f16: ctx.f16, batch: B, promptLen, newTokens, repeats, node: process.version };
+const report: Record<string, unknown> = { code: gitState(), adapter: ctx.adapter, f16: ctx.f16, batch: B, promptLen, newTokens, repeats, node: process.version };
 console.log(`engine bench on ${ctx.adapter.description ?? ctx.adapter.vendor} (${ctx.adapter.architecture})${ctx.adapter.fallback ? ' — SOFTWARE ADAPTER: not GPU timings' : ''}, shader-f16 ${ctx.f16}`);
 
 async function dispatchFloor(c: GpuContext, n: number): Promise<number> {
