@@ -210,12 +210,12 @@ for (const m of methods) {
   await run(m, promptsOf(B, P), N, async (s, n) => {
     const a = await attentionBandwidth(ctx, engine, s, n);
     const parts = await stepBreakdown(ctx, engine, s);
-    attention[m] = { ...a, ...parts };
+    attention[m] = { ...a, ...parts, upkeep: { ...(s.store.upkeep ?? {}), rebuildMs: s.rebuildMs, layersRebuilt: s.layersRebuilt } };
     const row = equal[m] as { msPerStep: number[]; hostMsPerStep: { maintain: number; submit: number; wait: number } };
     const wall = median(row.msPerStep);
     const h = row.hostMsPerStep;
     const f = (x?: { ms: number; minMs: number; maxMs: number }) => (x ? `${x.ms.toFixed(3)} ms [${x.minMs.toFixed(3)}–${x.maxMs.toFixed(3)}]` : 'none (RoPE writes the cache)');
-    console.log(`step ${m.padEnd(16)} at ${n} tokens: wall ${wall.toFixed(3)} ms; device work ${f(parts.deviceStep)}; append kernels ${f(parts.appendAllLayers)}; attention (default) ${a.msAllLayers.toFixed(3)} ms; host per step (last round): upkeep ${h.maintain.toFixed(3)}, submit ${h.submit.toFixed(3)}, waiting for ids ${h.wait.toFixed(3)} ms; rebuilt in this run: ${s.layersRebuilt} layers' attention and append, the whole pass ${s.wholeRebuilds}×`);
+    console.log(`step ${m.padEnd(16)} at ${n} tokens: wall ${wall.toFixed(3)} ms; device work ${f(parts.deviceStep)}; append kernels ${f(parts.appendAllLayers)}; attention (default) ${a.msAllLayers.toFixed(3)} ms; host per step (last round): upkeep ${h.maintain.toFixed(3)}, submit ${h.submit.toFixed(3)}, waiting for ids ${h.wait.toFixed(3)} ms; rebuilt in this run: ${s.layersRebuilt} layers' attention and append (${s.rebuildMs.toFixed(1)} ms), the whole pass ${s.wholeRebuilds}×${s.store.upkeep ? `; the store's upkeep ${Object.entries(s.store.upkeep).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(1)}`).join(', ')}` : ''}`);
     for (const [k, f] of Object.entries(a.byKernel)) {
       console.log(`attention ${m.padEnd(16)} (${k}) ${cfg.layers} layers at ${n} tokens: ${f.msAllLayers.toFixed(3)} ms [${f.minMs.toFixed(3)}–${f.maxMs.toFixed(3)}, 7 rounds of 10], ${(a.storeBytes / 2 ** 20).toFixed(1)} MiB held at ${f.GBps.toFixed(0)} GB/s = ${(100 * f.ofReadBandwidth).toFixed(0)}% of plain read`);
     }

@@ -53,6 +53,8 @@ export interface EngineKvStore {
   afterPrefill?(): Promise<void | 'again'>;
   /** Between decode steps, every few steps (MiniCache grows its retained lists here). */
   maintain?(): Promise<void>;
+  /** Host milliseconds maintain() spent, by part, and how often it reallocated (benches print them). */
+  readonly upkeep?: Readonly<Record<string, number>>;
   /** Reads back whatever bytes() needs (MiniCache's retained counts). */
   refresh?(): Promise<void>;
   /** Changes when the store reallocated buffers that decode passes bind: they must be rebuilt. */

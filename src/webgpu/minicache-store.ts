@@ -386,8 +386,11 @@ export class MiniCacheDeviceStore implements EngineKvStore {
    */
   async maintain(): Promise<void> {
     if (!this.pairs.some((p) => p.buf)) return;
+    const t0 = performance.now();
     if (this.countsInFlight) this.counts = await this.countsInFlight;
     this.countsInFlight = undefined;
+    const t1 = performance.now();
+    const moved = this.version;
     this.pairs.forEach((p, pi) => {
       if (!p.buf) return;
       for (let r = 0; r < this.rows; r++) {
@@ -402,7 +405,15 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       return n + 2 * CHECK_EVERY + 1 > cap ? Math.max(2 * cap, roundUp(n + 4 * CHECK_EVERY, 8)) : cap;
     });
     this.countsInFlight = this.readCountsLater();
+    const u = this.upkeep;
+    u.waitCountsMs += t1 - t0;
+    u.relayoutMs += performance.now() - t1;
+    u.checks++;
+    u.pairRelayouts += this.version - moved;
   }
+
+  /** Host ms in maintain(): waiting for the counts, and sizing lists (relayouts and the next counts' copy). */
+  readonly upkeep = { waitCountsMs: 0, relayoutMs: 0, checks: 0, pairRelayouts: 0 };
 
   /** Counts as the device holds them now (for bytes() after a generation). */
   async refresh(): Promise<void> {

@@ -341,8 +341,13 @@ export class EngineSession {
   /** The store's upkeep between steps (call every few steps; waits for the submitted work). */
   async maintain(): Promise<void> {
     await this.store.maintain?.();
+    const t = performance.now();
     this.refreshPasses();
+    this.rebuildMs += performance.now() - t;
   }
+
+  /** Host ms spent rebuilding decode passes after the store moved buffers (benches print it). */
+  rebuildMs = 0;
 
   /** Layers whose decode attention and append were rebuilt after the store reallocated their buffers (benches print it). */
   layersRebuilt = 0;
