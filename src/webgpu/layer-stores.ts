@@ -8,7 +8,12 @@
 import type { ByteBreakdown } from '../methods/types.js';
 import { dispatchGroups, LINEAR_GROUP, type EngineBuffer, type GpuContext } from './gpu-context.js';
 import { fp16PastReader, type PastReader } from './kernels/attention.js';
-import { kiviAppendWgsl, kiviHasV8, kiviKeyTile, kiviLayout, kiviPrefillWgsl, kiviReaderWgsl, kiviRegions, type KiviShape } from './kernels/kivi.js';
+import { kiviAppendWgsl as kiviAppendSource, kiviHasV8, kiviKeyTile, kiviLayout, kiviPrefillWgsl, kiviReaderWgsl as kiviReaderSource, kiviRegions, type KiviShape } from './kernels/kivi.js';
+import { memoWgsl } from './kernels/wgsl-common.js';
+
+// sources a MiniCache relayout's rebuild asks for again (its directions are a KIVI layer store)
+const kiviAppendWgsl = memoWgsl(kiviAppendSource);
+const kiviReaderWgsl = memoWgsl(kiviReaderSource);
 import type { Ops, StoreGeometry } from './kv-store.js';
 
 export interface LayerStore {

@@ -26,9 +26,16 @@ import type { ByteBreakdown, MethodDiagnostics } from '../methods/types.js';
 import { dispatchGroups, type EngineBuffer, type GpuContext } from './gpu-context.js';
 import type { PastReader } from './kernels/attention.js';
 import { kiviDeviceProblem } from './kernels/kivi.js';
-import { copyPairThreads, copyPairWgsl, decodeMergeWgsl, mergedHooksWgsl, pairRegions, prefillMergeWgsl, prefillRetainWgsl, segmentTable, stashWgsl, type MergeRule, type MergeShape, type PairLayout } from './kernels/minicache.js';
+import { copyPairThreads, copyPairWgsl as copyPairSource, decodeMergeWgsl as decodeMergeSource, mergedHooksWgsl as mergedHooksSource, pairRegions, prefillMergeWgsl, prefillRetainWgsl, segmentTable, stashWgsl as stashSource, type MergeRule, type MergeShape, type PairLayout } from './kernels/minicache.js';
+import { memoWgsl } from './kernels/wgsl-common.js';
 import type { EngineKvStore, Ops, StoreGeometry, StoreIo } from './kv-store.js';
 import { fp16Layer, kiviLayer, promptStaging, sumBytes, type KiviParams, type LayerStore } from './layer-stores.js';
+
+// the sources a relayout's rebuild asks for again, made once per distinct shape
+const copyPairWgsl = memoWgsl(copyPairSource);
+const decodeMergeWgsl = memoWgsl(decodeMergeSource);
+const mergedHooksWgsl = memoWgsl(mergedHooksSource);
+const stashWgsl = memoWgsl(stashSource);
 
 /** Steps between two reads of the retained counts. */
 export const CHECK_EVERY = 8;

@@ -41,3 +41,22 @@ export function f32Lit(x: number): string {
   const s = String(Math.fround(x));
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
+
+/**
+ * A WGSL generator whose source is kept per distinct arguments (compared as JSON, so they must be
+ * plain data): rebuilding a MiniCache pair's two layers after a relayout asks again for sources it
+ * made before, and generating them (string templates, regex rewrites) was most of that host time.
+ */
+export function memoWgsl<A extends unknown[], R>(generate: (...args: A) => R, limit = 256): (...args: A) => R {
+  const made = new Map<string, R>();
+  return (...args: A) => {
+    const key = JSON.stringify(args);
+    let r = made.get(key);
+    if (r === undefined) {
+      r = generate(...args);
+      if (made.size >= limit) made.clear();
+      made.set(key, r);
+    }
+    return r;
+  };
+}
