@@ -10,11 +10,11 @@ import { dispatchGroups, LINEAR_GROUP, type EngineBuffer, type GpuContext } from
 import { fp16PastReader, type PastReader } from './kernels/attention.js';
 import { kiviAppendWgsl as kiviAppendSource, kiviHasV8, kiviKeyTile, kiviLayout, kiviPrefillWgsl, kiviReaderWgsl as kiviReaderSource, kiviRegions, type KiviShape } from './kernels/kivi.js';
 import { memoWgsl } from './kernels/wgsl-common.js';
+import type { Ops, StoreGeometry } from './kv-store.js';
 
 // sources a MiniCache relayout's rebuild asks for again (its directions are a KIVI layer store)
 const kiviAppendWgsl = memoWgsl(kiviAppendSource);
 const kiviReaderWgsl = memoWgsl(kiviReaderSource);
-import type { Ops, StoreGeometry } from './kv-store.js';
 
 export interface LayerStore {
   readonly buffers: EngineBuffer[];
