@@ -18,7 +18,8 @@
  * with segments of every prompt slot (the exact bound), else each segment is sized to its count
  * plus 2·CHECK_EVERY; maintain(), every CHECK_EVERY steps, reads counts copied at its previous
  * call (no wait for the queue) and doubles the segments of the scopes that could fill theirs
- * before the next resize (a step adds at most one entry per scope). Nothing retained is ever
+ * before the next resize (a step adds at most one entry per scope); a pair that moves anyway also
+ * grows the lists its retention rate would fill within GROW_AHEAD steps. Nothing retained is ever
  * dropped, and the lists stay close to what they hold.
  */
 import { planLayers, type LayerPlan } from '../methods/layer-pairs.js';
@@ -39,6 +40,8 @@ const stashWgsl = memoWgsl(stashSource);
 
 /** Steps between two reads of the retained counts. */
 export const CHECK_EVERY = 8;
+/** Steps ahead a moving pair sizes its lists for, at each list's own retention rate. */
+export const GROW_AHEAD = 64;
 
 export interface MiniCacheDeviceOptions {
   rule: MergeRule;
@@ -104,6 +107,9 @@ export class MiniCacheDeviceStore implements EngineKvStore {
   private io?: StoreIo;
   /** Retained entries per pair and K|V at the last read (host copy of the counts). */
   private counts: { k: Uint32Array; v: Uint32Array }[] = [];
+  /** The counts after the prefill, and the checks since: each list's decode retention rate. */
+  private prefillCounts: { k: Uint32Array; v: Uint32Array }[] = [];
+  private decodeChecks = 0;
   private countsStaging?: EngineBuffer;
   /** The counts maintain() asked for CHECK_EVERY steps ago (read without waiting for the queue). */
   private countsInFlight?: Promise<{ k: Uint32Array; v: Uint32Array }[]>;
@@ -381,6 +387,13 @@ export class MiniCacheDeviceStore implements EngineKvStore {
       return 'again';
     }
     this.relayout((pi, kv, r) => roundUp(this.countOf(pi, kv, r) + 2 * CHECK_EVERY, 8));
+    this.prefillCounts = this.counts;
+    this.decodeChecks = 0;
+  }
+
+  private prefillCountOf(pi: number, kv: 'k' | 'v', row: number): number {
+    const c = this.prefillCounts[this.pairs.slice(0, pi).filter((p) => p.buf).length];
+    return c ? (kv === 'k' ? c.k : c.v)[row]! : 0;
   }
 
   /**
@@ -407,10 +420,20 @@ export class MiniCacheDeviceStore implements EngineKvStore {
         }
       }
     });
+    // A pair relayouts when one of its lists could fill before the next check. With hundreds of
+    // lists per pair one nearly always can, so a pair that moves anyway also grows every list
+    // its own retention rate since the prefill would fill within GROW_AHEAD steps: the next
+    // checks find fewer lists short (idle lists, rate 0, never grow ahead).
+    const steps = Math.max(1, this.decodeChecks * CHECK_EVERY);
+    const short = (n: number, cap: number, ahead: number) => n + 2 * CHECK_EVERY + 1 + ahead > cap;
+    const moving = this.pairs.map((p, pi) => !!p.buf && [...Array(this.rows).keys()].some((r) => short(this.countOf(pi, 'k', r), p.capsK[r]!, 0) || short(this.countOf(pi, 'v', r), p.capsV[r]!, 0)));
     this.relayout((pi, kv, r, cap) => {
+      if (!moving[pi]) return cap;
       const n = this.countOf(pi, kv, r);
-      return n + 2 * CHECK_EVERY + 1 > cap ? Math.max(2 * cap, roundUp(n + 4 * CHECK_EVERY, 8)) : cap;
+      const ahead = Math.ceil(((n - this.prefillCountOf(pi, kv, r)) / steps) * GROW_AHEAD);
+      return short(n, cap, ahead) ? Math.max(2 * cap, roundUp(n + 4 * CHECK_EVERY + ahead, 8)) : cap;
     });
+    this.decodeChecks++;
     this.countsInFlight = this.readCountsLater();
     const u = this.upkeep;
     u.waitCountsMs += t1 - t0;
