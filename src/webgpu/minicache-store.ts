@@ -391,11 +391,6 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     this.decodeChecks = 0;
   }
 
-  private prefillCountOf(pi: number, kv: 'k' | 'v', row: number): number {
-    const c = this.prefillCounts[this.pairs.slice(0, pi).filter((p) => p.buf).length];
-    return c ? (kv === 'k' ? c.k : c.v)[row]! : 0;
-  }
-
   /**
    * Between steps, every CHECK_EVERY steps: a scope near its capacity gets a larger segment. The
    * counts it reads were copied at the previous call (or after the prefill), so by the time the
@@ -420,19 +415,14 @@ export class MiniCacheDeviceStore implements EngineKvStore {
         }
       }
     });
-    // A pair relayouts when one of its lists could fill before the next check. With hundreds of
-    // lists per pair one nearly always can, so a pair that moves anyway also grows every list
-    // its own retention rate since the prefill would fill within GROW_AHEAD steps: the next
-    // checks find fewer lists short (idle lists, rate 0, never grow ahead).
-    const steps = Math.max(1, this.decodeChecks * CHECK_EVERY);
-    const short = (n: number, cap: number, ahead: number) => n + 2 * CHECK_EVERY + 1 + ahead > cap;
-    const moving = this.pairs.map((p, pi) => !!p.buf && [...Array(this.rows).keys()].some((r) => short(this.countOf(pi, 'k', r), p.capsK[r]!, 0) || short(this.countOf(pi, 'v', r), p.capsV[r]!, 0)));
-    this.relayout((pi, kv, r, cap) => {
-      if (!moving[pi]) return cap;
-      const n = this.countOf(pi, kv, r);
-      const ahead = Math.ceil(((n - this.prefillCountOf(pi, kv, r)) / steps) * GROW_AHEAD);
-      return short(n, cap, ahead) ? Math.max(2 * cap, roundUp(n + 4 * CHECK_EVERY + ahead, 8)) : cap;
+    const steps = this.decodeChecks * CHECK_EVERY;
+    const zeros = { k: new Uint32Array(this.rows), v: new Uint32Array(this.rows) };
+    const grown = this.pairs.map((p, pi) => {
+      if (!p.buf) return null;
+      const live = this.pairs.slice(0, pi).filter((q) => q.buf).length;
+      return grownCapacities(this.counts[live] ?? zeros, this.prefillCounts[live] ?? zeros, { k: p.capsK, v: p.capsV }, steps);
     });
+    this.relayout((pi, kv, r, cap) => grown[pi]?.[kv][r] ?? cap);
     this.decodeChecks++;
     this.countsInFlight = this.readCountsLater();
     const u = this.upkeep;
@@ -507,6 +497,29 @@ function sumOf(a: Uint32Array): number {
   let s = 0;
   for (const x of a) s += x;
   return s;
+}
+
+type Lists = { k: Uint32Array; v: Uint32Array };
+
+/**
+ * One pair's capacities after a check, from its lists' counts now (lagging by CHECK_EVERY steps),
+ * their counts after the prefill and `steps` decode steps between the two; null when the pair
+ * stays. It moves when one of its lists could fill before the next check (that list doubles).
+ * With hundreds of lists per pair one is nearly always short, so a pair that moves also grows
+ * every list its own retention rate since the prefill would fill within GROW_AHEAD steps: the
+ * next checks find fewer lists short (idle lists never grow ahead).
+ */
+export function grownCapacities(now: Lists, atPrefill: Lists, caps: Lists, steps: number): Lists | null {
+  const near = (n: number, cap: number, extra: number) => n + 2 * CHECK_EVERY + 1 + extra > cap;
+  const short = (['k', 'v'] as const).some((kv) => caps[kv].some((cap, r) => near(now[kv][r]!, cap, 0)));
+  if (!short) return null;
+  const grow = (kv: 'k' | 'v') =>
+    caps[kv].map((cap, r) => {
+      const n = now[kv][r]!;
+      const extra = steps > 0 ? Math.ceil(((n - Math.min(n, atPrefill[kv][r]!)) / steps) * GROW_AHEAD) : 0;
+      return near(n, cap, extra) ? Math.max(2 * cap, roundUp(n + 4 * CHECK_EVERY + extra, 8)) : cap;
+    });
+  return { k: grow('k'), v: grow('v') };
 }
 
 function roundUp(x: number, m: number): number {
