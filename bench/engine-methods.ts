@@ -5,7 +5,7 @@
  *
  *   node dist/bench/engine-methods.js [--model models/minillama-12l] [--methods fp16,kivi2,kivi4,minicache,minicache+kivi4]
  *        [--repeats 3] [--batch 128] [--prompt 160] [--new 338] [--kv-prompt 1920] [--kv-new 128]
- *        [--skip kvbound,budget] [--json FILE]
+ *        [--skip kvbound,budget] [--attention all|default] [--json FILE]
  *
  * 1. Equal batch (--batch, --prompt + --new): decode tokens/s per method; device memory the engine
  *    allocated, by category (the peak over the run), and the KV store's bytes held and allocated.
@@ -47,13 +47,17 @@ const N = Number(arg('new', '338'));
 const kvP = Number(arg('kv-prompt', '1920'));
 const kvN = Number(arg('kv-new', '128'));
 const skip = new Set(arg('skip', '').split(',').filter(Boolean));
+// 'default' times only the engine's own kernel choice in the attention section: every variant (12–16
+// per store, × 12 layers) made a 5-repeat run overrun a 385 s call
+const attentionScope = arg('attention', 'all');
+if (attentionScope !== 'all' && attentionScope !== 'default') throw new Error(`--attention: "all" or "default", got "${attentionScope}"`);
 const jsonOut = arg('json', '');
 
 const { engine, tokenizer } = await loadEngine(cardPath);
 const ctx = engine.ctx;
 ctx.device.addEventListener('uncapturederror', (e) => console.error('webgpu error:', (e as GPUUncapturedErrorEvent).error.message));
 const cfg = engine.config;
-const report: Record<string, unknown> = { code: gitState(), model: cfg.name, adapter: ctx.adapter, batch: B, promptLen: P, newTokens: N, repeats, methods, node: process.version };
+const report: Record<string, unknown> = { code: gitState(), model: cfg.name, adapter: ctx.adapter, batch: B, promptLen: P, newTokens: N, repeats, methods, attention: attentionScope, node: process.version };
 console.log(`engine methods on ${ctx.adapter.description ?? ctx.adapter.vendor}${ctx.adapter.fallback ? ' — SOFTWARE ADAPTER: not GPU timings' : ''}; ${cfg.name}`);
 const bw = await readBandwidth(ctx, Math.min(ctx.adapter.fallback ? 64 * 2 ** 20 : 1024 * 2 ** 20, Math.floor(ctx.limits.maxStorageBufferBindingSize / 16) * 16));
 report.readBandwidthGBps = bw;
@@ -153,13 +157,15 @@ async function attentionBandwidth(c: GpuContext, e: WebGpuEngine, session: Sessi
   const forms = [...new Set(readers.flatMap((rd) => (rd.reader.variants ?? []).map((v) => v.name)))];
   const variants: { name: string; kernel: DecodeKernel | 'default'; keyTiles: boolean; form?: string }[] = [
     { name: defaultName, kernel: 'default', keyTiles: false },
+  ];
+  if (attentionScope === 'all') variants.push(
     ...DECODE_KERNELS.map((kernel) => ({ name: kernel, kernel, keyTiles: false })),
     ...(tiles ? (['rows', 'rowsu'] as const).map((kernel) => ({ name: `${kernel}, keys in tiles`, kernel, keyTiles: true })) : []),
     ...forms.flatMap((form) => [
       ...(['rows', 'rowsu'] as const).map((kernel) => ({ name: `${kernel}, ${form}`, kernel, keyTiles: false, form })),
       ...(tiles ? [{ name: `rowsu, keys in tiles, ${form}`, kernel: 'rowsu' as const, keyTiles: true, form }] : []),
     ]),
-  ];
+  );
   const bodies = variants.map(({ kernel, keyTiles, form }) => {
     const ops = readers.map((rd, l) => {
       const reader = form === undefined ? rd.reader : (rd.reader.variants?.find((v) => v.name === form)?.reader ?? rd.reader);
