@@ -67,6 +67,17 @@ describe('memory-budget mode', () => {
     expect(dev.metrics.cachePath).toBe('device');
   });
 
+  it('a budget that holds one MiniCache sequence, but not the margin under it, runs batch 1', async () => {
+    const one = await sharegptWorkload.run(context(backend, undefined, cell('minicache', 1, params({ cache: 'host' })), { repeats: 1, warmup: 0 }));
+    const budget = one.metrics.kvBytes as number;
+    const spec = cell('minicache', 1, params({ mode: 'memory-budget', cache: 'host', calibrationBatch: 1, kvBudgetBytes: budget }));
+    const m = (await sharegptWorkload.run(context(backend, undefined, spec, { repeats: 1, warmup: 0 }))).metrics;
+    expect((m.calibration as { aimBytes: number }).aimBytes).toBeLessThan(budget);
+    expect(m.batchChosen).toBe(1);
+    expect(m.kvBudgetFits).toBe(true);
+    expect(m.kvBytes).toBe(budget);
+  });
+
   it('says so when the budget holds no sequence at all', async () => {
     const spec = cell('fp16', 4, params({ mode: 'memory-budget', cache: 'host', calibrationBatch: 1, kvBudgetBytes: 1000 }));
     await expect(sharegptWorkload.run(context(backend, undefined, spec, { repeats: 1, warmup: 0 }))).rejects.toThrow(/not even one sequence fits/);

@@ -88,7 +88,8 @@ async function runMemoryBudget(ctx: WorkloadContext, cache: CachePath): Promise<
   const bytesPerSequence = kvOf(cal.output.metrics) / calBatch;
   const dataDependent = (cal.output.metrics.kvBytesByComponent?.retained ?? 0) > 0;
   const aimBytes = dataDependent ? Math.floor(budget.bytes * (1 - RETAINED_MARGIN)) : budget.bytes;
-  let batch = batchForBudget(aimBytes, bytesPerSequence, maxBatch);
+  // The margin never costs the only sequence that fits: below the aim, try the budget itself.
+  let batch = batchForBudget(aimBytes, bytesPerSequence, maxBatch) || batchForBudget(budget.bytes, bytesPerSequence, maxBatch);
   if (batch < 1) throw new Error(`sharegpt memory-budget: not even one sequence fits ${budget.bytes} B of KV (${bytesPerSequence.toFixed(0)} B per sequence)`);
   const tried: { batch: number; peakKvBytes: number }[] = [];
   for (let attempt = 0; ; attempt++) {
