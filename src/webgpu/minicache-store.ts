@@ -42,6 +42,8 @@ const stashWgsl = memoWgsl(stashSource);
 export const CHECK_EVERY = 8;
 /** Steps ahead a moving pair sizes its lists for, at each list's own retention rate. */
 export const GROW_AHEAD = 64;
+/** One number per list (scope) for K and for V: retained counts or capacities. */
+type Lists = { k: Uint32Array; v: Uint32Array };
 
 export interface MiniCacheDeviceOptions {
   rule: MergeRule;
@@ -106,13 +108,13 @@ export class MiniCacheDeviceStore implements EngineKvStore {
   private readonly dd: EngineBuffer | null;
   private io?: StoreIo;
   /** Retained entries per pair and K|V at the last read (host copy of the counts). */
-  private counts: { k: Uint32Array; v: Uint32Array }[] = [];
+  private counts: Lists[] = [];
   /** The counts after the prefill, and the checks since: each list's decode retention rate. */
-  private prefillCounts: { k: Uint32Array; v: Uint32Array }[] = [];
+  private prefillCounts: Lists[] = [];
   private decodeChecks = 0;
   private countsStaging?: EngineBuffer;
   /** The counts maintain() asked for CHECK_EVERY steps ago (read without waiting for the queue). */
-  private countsInFlight?: Promise<{ k: Uint32Array; v: Uint32Array }[]>;
+  private countsInFlight?: Promise<Lists[]>;
   /** Bumped when the pair buffers are reallocated: decode passes made before must be rebuilt. */
   version = 0;
   private readonly rows: number;
@@ -291,7 +293,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
    * maps it; the promise gives the counts as of everything submitted before this call. One at a
    * time: the staging buffer is busy until its promise settles.
    */
-  private readCountsLater(): Promise<{ k: Uint32Array; v: Uint32Array }[]> {
+  private readCountsLater(): Promise<Lists[]> {
     const live = this.pairs.filter((p) => p.buf);
     const per = 2 * this.rows * 4; // countK then countV, adjacent in the pair buffer
     if (!this.countsStaging || this.countsStaging.buffer.size < per * live.length) {
@@ -368,8 +370,13 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     }
   }
 
+  /** Pair pi's place among the pairs that hold a buffer: the index of its counts. */
+  private liveIndex(pi: number): number {
+    return this.pairs.slice(0, pi).filter((p) => p.buf).length;
+  }
+
   private countOf(pi: number, kv: 'k' | 'v', row: number): number {
-    const c = this.counts[this.pairs.slice(0, pi).filter((p) => p.buf).length];
+    const c = this.counts[this.liveIndex(pi)];
     return c ? (kv === 'k' ? c.k : c.v)[row]! : 0;
   }
 
@@ -419,7 +426,7 @@ export class MiniCacheDeviceStore implements EngineKvStore {
     const zeros = { k: new Uint32Array(this.rows), v: new Uint32Array(this.rows) };
     const grown = this.pairs.map((p, pi) => {
       if (!p.buf) return null;
-      const live = this.pairs.slice(0, pi).filter((q) => q.buf).length;
+      const live = this.liveIndex(pi);
       return grownCapacities(this.counts[live] ?? zeros, this.prefillCounts[live] ?? zeros, { k: p.capsK, v: p.capsV }, steps);
     });
     this.relayout((pi, kv, r, cap) => grown[pi]?.[kv][r] ?? cap);
@@ -498,8 +505,6 @@ function sumOf(a: Uint32Array): number {
   for (const x of a) s += x;
   return s;
 }
-
-type Lists = { k: Uint32Array; v: Uint32Array };
 
 /**
  * One pair's capacities after a check, from its lists' counts now (lagging by CHECK_EVERY steps),

@@ -374,6 +374,12 @@ export class EngineSession {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    // steps queued ahead of an interrupted run: destroying their staging rejects the reads nobody awaits
+    for (const p of this.pending.values()) {
+      p.ids.catch(() => undefined);
+      p.logits?.catch(() => undefined);
+    }
+    this.pending.clear();
     for (const b of this.bufs) b.destroy();
     this.store.dispose();
   }

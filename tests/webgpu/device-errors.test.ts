@@ -43,6 +43,25 @@ describeWith([PARTS.webgpu], 'device errors', () => {
     engine.engine.dispose();
   });
 
+  it('a generation stopped mid-run (SIGTERM, Ctrl-C) fails with "aborted" and leaves no read-back rejected unhandled', async () => {
+    const engine = await loadEngine(STORIES_CARD);
+    const unhandled: unknown[] = [];
+    const note = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', note);
+    try {
+      const stop = new AbortController();
+      // several steps are queued ahead of the one read when the signal comes
+      const run = generateOnEngine(engine.engine, [[1], [1]], { maxNewTokens: 40, signal: stop.signal, onStep: (s) => s === 1 && stop.abort() });
+      await expect(run).rejects.toThrow(/aborted/);
+      await ctx.finish();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
+      engine.engine.dispose();
+    }
+  });
+
   it('the host-method path (EngineBackend.forward) fails too when the device refused work', async () => {
     const engine = await loadEngine(STORIES_CARD);
     const backend = new EngineBackend(engine.engine);
